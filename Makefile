@@ -1,0 +1,51 @@
+# ActionStream: `make demo` runs the main job, `make test` runs the test suite. Both set everything up on a
+# fresh machine: Debian packages, the virtualenv, Kafka from Maven Central, the RTSP relay (Go).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := ffmpeg kcat
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := true
+export HF_HUB_OFFLINE := 1
+
+.PHONY: setup system-deps demo test test-unit test-integration bench clean
+
+setup: system-deps $(STAMP)
+	$(BIN)/actionstream broker fetch >/dev/null
+
+# Tools the tests and the demo call as outside programs: ffmpeg publishes RTSP feeds, kcat checks Kafka.
+system-deps:
+	@missing=""; for tool in $(DEBIAN_PACKAGES); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@for tool in java mvn go; do command -v $$tool >/dev/null || { echo "$$tool is required (see README)"; exit 1; }; done
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/actionstream demo
+
+test: setup
+	$(BIN)/pytest -q
+
+test-unit: setup
+	$(BIN)/pytest -q -m "not integration"
+
+test-integration: setup
+	$(BIN)/pytest -q -m integration
+
+bench: setup
+	$(BIN)/actionstream bench ingest
+
+clean:
+	-$(BIN)/actionstream broker stop
+	-$(BIN)/actionstream rtsp stop
+	rm -rf var

@@ -1,0 +1,1 @@
+"""ActionStream: real-time action recognition on live camera streams."""

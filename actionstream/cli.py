@@ -1,0 +1,34 @@
+"""The one `actionstream` command: each package contributes the sub-commands of the code it drives."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import typer
+
+app = typer.Typer(help="ActionStream: real-time action recognition on live camera streams.", no_args_is_help=True)
+
+# Each module exposes `register(app)`; heavy imports (torch, av) stay inside the command bodies so that
+# `actionstream --help` and the wire-side commands start fast.
+_COMMAND_MODULES = (
+    "infra.cli",
+    "streams.cli",
+    "training.cli",
+    "training.synth_cli",
+    "models.cli",
+    "bench.cli",
+)
+
+for _module_name in _COMMAND_MODULES:
+    importlib.import_module(_module_name).register(app)
+
+
+@app.callback()
+def _configure_logging(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log at DEBUG level."),
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

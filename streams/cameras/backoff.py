@@ -1,0 +1,24 @@
+"""Exponential backoff with jitter for reconnects."""
+
+from __future__ import annotations
+
+import random
+
+from streams.cameras.config import ResilienceSettings
+
+
+class Backoff:
+    def __init__(self, settings: ResilienceSettings, rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self._rng = rng or random.Random()
+        self.attempts = 0
+
+    def next_delay(self) -> float:
+        """Delay before the next attempt; grows until the cap, each draw jittered so cameras do not align."""
+        s = self.settings
+        base = min(s.backoff_max_s, s.backoff_initial_s * s.backoff_multiplier**self.attempts)
+        self.attempts += 1
+        return base * (1.0 + self._rng.uniform(-s.backoff_jitter, s.backoff_jitter))
+
+    def reset(self) -> None:
+        self.attempts = 0

@@ -1,0 +1,283 @@
+"""One camera's life: open, decode, sample, resize + JPEG, publish; report state; reconnect forever."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import av
+import av.container
+from confluent_kafka import KafkaError, Message
+
+from streams.cameras import metrics
+from streams.cameras.backoff import Backoff
+from streams.cameras.config import CameraConfig, ResilienceSettings
+from streams.cameras.registry import CameraError, CameraSource, create_camera
+from streams.cameras.sampler import PtsSampler
+from streams.codec import JpegEncoder, JpegSettings
+from streams.producer import MessageTooLarge, ReliableProducer
+from streams.schemas import CameraState, CameraStatus, FrameHeaders
+
+logger = logging.getLogger(__name__)
+
+# Frames of presentation time used to decide whether reference frames alone reach the sampling rate.
+_NONREF_PROBE_SECONDS = 2.0
+
+
+@dataclass
+class CameraStats:
+    decoded: int = 0
+    sampled: int = 0
+    published: int = 0
+    dropped: int = 0
+    bytes: int = 0
+    reconnects: int = 0
+    gaps: int = 0
+    state: CameraState = "reconnecting"
+    reason: str = "starting"
+
+
+@dataclass
+class _Timeline:
+    """Maps a container's presentation times onto capture time (epoch seconds)."""
+
+    anchor: float
+    first_pts: float | None = None
+    offset: float = 0.0  # accumulated length of earlier loops of a file camera
+    last_relative: float = 0.0
+
+    def capture_time(self, pts_time: float) -> float:
+        if self.first_pts is None:
+            self.first_pts = pts_time
+        self.last_relative = self.offset + pts_time - self.first_pts
+        return self.anchor + self.last_relative
+
+    def next_loop(self, frame_interval: float) -> None:
+        self.offset = self.last_relative + frame_interval
+        self.first_pts = None
+
+
+StatusSink = Callable[[CameraStatus], None]
+
+
+class CameraWorker(threading.Thread):
+    def __init__(
+        self,
+        site: str,
+        config: CameraConfig,
+        resilience: ResilienceSettings,
+        producer: ReliableProducer,
+        frames_topic: str,
+        status_sink: StatusSink,
+        stop_event: threading.Event,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__(name=f"camera-{site}-{config.id}", daemon=True)
+        self.site = site
+        self.config = config
+        self.resilience = resilience
+        self._producer = producer
+        self._topic = frames_topic
+        self._status_sink = status_sink
+        self._stop_event = stop_event
+        self._clock = clock
+        self._source: CameraSource = create_camera(config, resilience)
+        self._encoder = JpegEncoder(
+            JpegSettings(config.width, config.height, config.jpeg_quality, config.interpolation)
+        )
+        self._stats = CameraStats()
+        self._lock = threading.Lock()
+        self._key = config.id.encode()
+        self._labels = {"site": site, "camera": config.id}
+        self._sampler = PtsSampler(config.sample_fps)
+
+    # -- state ---------------------------------------------------------------------------------------------
+    def stats(self) -> CameraStats:
+        with self._lock:
+            return replace(self._stats)
+
+    def _count(self, **increments: int) -> None:
+        with self._lock:
+            for name, amount in increments.items():
+                setattr(self._stats, name, getattr(self._stats, name) + amount)
+
+    def _set_state(self, state: CameraState, reason: str) -> None:
+        with self._lock:
+            if self._stats.state == state and self._stats.reason == reason:
+                return
+            self._stats.state, self._stats.reason = state, reason
+            snapshot = replace(self._stats)
+        metrics.CAMERA_UP.labels(**self._labels).set(1 if state == "up" else 0)
+        log = logger.info if state == "up" else logger.warning
+        log("camera %s/%s %s: %s", self.site, self.config.id, state, reason)
+        self._status_sink(
+            CameraStatus(
+                site=self.site,
+                camera=self.config.id,
+                state=state,
+                reason=reason,
+                at=self._clock(),
+                frames_published=snapshot.published,
+                reconnects=snapshot.reconnects,
+                gaps=snapshot.gaps,
+            )
+        )
+
+    # -- main loop -----------------------------------------------------------------------------------------
+    def run(self) -> None:
+        backoff = Backoff(self.resilience)
+        timeline = _Timeline(anchor=self._clock())
+        while not self._stop_event.is_set():
+            try:
+                finished = self._stream_once(timeline, backoff)
+                if finished:
+                    self._set_state("down", "end of recording")
+                    return
+                if self._source.live:
+                    raise CameraError("stream ended (the camera or server closed it)")
+                timeline.next_loop(1.0 / self.config.sample_fps)
+                continue
+            except CameraError as error:
+                reason = str(error)
+            except av.FFmpegError as error:
+                reason = f"stream error: {error.strerror or error}"
+            if self._stop_event.is_set():
+                break
+            self._set_state("reconnecting", reason)
+            self._count(reconnects=1)
+            metrics.RECONNECTS.labels(**self._labels).inc()
+            self._stop_event.wait(backoff.next_delay())
+            # Capture time restarts at the wall clock: the outage shows up as a gap in sequence numbers.
+            timeline = _Timeline(anchor=self._clock())
+        self._set_state("down", "adapter stopped")
+
+    def _stream_once(self, timeline: _Timeline, backoff: Backoff) -> bool:
+        """Stream until the source ends. Returns True when a non-looping recording is finished."""
+        container = self._source.open()
+        try:
+            self._decode_container(container, timeline, backoff)
+        finally:
+            container.close()
+        return not self._source.live and not self.config.loop and not self._stop_event.is_set()
+
+    def _decode_container(self, container: av.container.InputContainer, timeline: _Timeline, backoff: Backoff) -> None:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        if self.config.decoder_threads:
+            stream.codec_context.thread_count = self.config.decoder_threads
+        source_fps = float(stream.average_rate) if stream.average_rate else None
+        self._sampler.source_fps = source_fps
+        probe = _NonrefProbe(self.config.sample_fps) if self.config.skip_nonref else None
+        if probe is not None:
+            stream.codec_context.skip_frame = "NONREF"
+        last_frame_wall = time.monotonic()
+        pace = not self._source.live and self.config.realtime
+
+        for packet in container.demux(stream):
+            if self._stop_event.is_set():
+                return
+            started = time.perf_counter()
+            try:
+                frames = packet.decode()
+            except av.InvalidDataError as error:
+                self._count(dropped=1)
+                metrics.FRAMES_DROPPED.labels(**self._labels, reason="decode_error").inc()
+                logger.debug("camera %s: undecodable packet: %s", self.config.id, error)
+                frames = []
+            if not frames:
+                if time.monotonic() - last_frame_wall > self.resilience.stall_timeout_s:
+                    raise CameraError(f"stalled: no decodable frame for {self.resilience.stall_timeout_s:.0f} s")
+                continue
+            metrics.DECODE_SECONDS.labels(**self._labels).observe((time.perf_counter() - started) / len(frames))
+            last_frame_wall = time.monotonic()
+            for frame in frames:
+                self._on_frame(frame, timeline, pace, probe, stream)
+            if self._stats.state != "up":
+                self._set_state("up", "streaming")
+                backoff.reset()
+
+    def _on_frame(
+        self,
+        frame: av.VideoFrame,
+        timeline: _Timeline,
+        pace: bool,
+        probe: _NonrefProbe | None,
+        stream: av.video.stream.VideoStream,
+    ) -> None:
+        pts_time = frame.time if frame.time is not None else self._clock() - timeline.anchor
+        capture_time = timeline.capture_time(pts_time)
+        self._count(decoded=1)
+        metrics.FRAMES_DECODED.labels(**self._labels).inc()
+        if probe is not None and probe.observe(pts_time) is False:
+            stream.codec_context.skip_frame = "DEFAULT"
+            logger.info("camera %s: reference frames alone are below %.1f fps; decoding every frame",
+                        self.config.id, self.config.sample_fps)
+        if pace:
+            delay = capture_time - self._clock()
+            if delay > 0:
+                self._stop_event.wait(delay)
+        sampled = self._sampler.offer(capture_time)
+        if sampled is None:
+            return
+        if sampled.gap:
+            self._count(gaps=sampled.gap)
+            metrics.FRAME_GAPS.labels(**self._labels).inc(sampled.gap)
+        started = time.perf_counter()
+        jpeg = self._encoder.encode(frame)
+        metrics.ENCODE_SECONDS.labels(**self._labels).observe(time.perf_counter() - started)
+        headers = FrameHeaders(
+            site=self.site,
+            camera=self.config.id,
+            seq=sampled.seq,
+            capture_time=capture_time,
+            ingest_time=self._clock(),
+            width=self.config.width,
+            height=self.config.height,
+        )
+        self._count(sampled=1)
+        try:
+            self._producer.produce(
+                self._topic, jpeg, key=self._key, headers=headers.to_headers(), on_delivery=self._on_delivery
+            )
+        except MessageTooLarge as error:
+            self._count(dropped=1)
+            metrics.FRAMES_DROPPED.labels(**self._labels, reason="oversize").inc()
+            logger.error("camera %s: frame dropped: %s", self.config.id, error)
+
+    def _on_delivery(self, message: Message | None, error: KafkaError | None, latency_s: float) -> None:
+        if message is None:
+            self._count(dropped=1)
+            metrics.FRAMES_DROPPED.labels(**self._labels, reason="delivery_failed").inc()
+            return
+        size = len(message.value() or b"")
+        self._count(published=1, bytes=size)
+        metrics.FRAMES_PUBLISHED.labels(**self._labels).inc()
+        metrics.MESSAGE_BYTES.labels(**self._labels).inc(size)
+        metrics.PUBLISH_LATENCY.labels(**self._labels).observe(latency_s)
+
+
+@dataclass
+class _NonrefProbe:
+    """Decides once, after a few seconds of presentation time, whether skipping non-reference frames still
+    leaves at least sample_fps frames. Returns False from observe() at the moment it decides 'no'."""
+
+    sample_fps: float
+    _first: float | None = None
+    _frames: int = 0
+    _decided: bool = field(default=False)
+
+    def observe(self, pts_time: float) -> bool | None:
+        if self._decided:
+            return None
+        if self._first is None:
+            self._first = pts_time
+        self._frames += 1
+        span = pts_time - self._first
+        if span < _NONREF_PROBE_SECONDS:
+            return None
+        self._decided = True
+        # A 10 % margin keeps sampling even when reference frames are unevenly spaced.
+        return (self._frames - 1) / span >= 1.1 * self.sample_fps

@@ -1,0 +1,115 @@
+"""The wire contract: headers of frame records and the JSON events that leave the platform.
+
+Additive changes only; a breaking change gets a new schema version. Golden messages in
+tests/unit/streams/test_schemas.py pin each version, and `actionstream schemas export` publishes JSON Schema.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FRAME_SCHEMA_VERSION = 1
+
+
+class InvalidMessage(ValueError):
+    """A record that does not follow the wire contract; it goes to the dead-letter topic with this reason."""
+
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class FrameHeaders:
+    """Metadata of one frame record (the value is the encoded image)."""
+
+    site: str
+    camera: str
+    seq: int  # sampling slot index: consecutive frames differ by 1, a larger step is a gap
+    capture_time: float  # epoch seconds when the frame was captured (stream anchor + presentation time)
+    ingest_time: float  # epoch seconds when the adapter published it
+    width: int
+    height: int
+    encoding: str = "jpeg"
+    schema: int = FRAME_SCHEMA_VERSION
+
+    def to_headers(self) -> Headers:
+        return [
+            ("schema", str(self.schema).encode()),
+            ("site", self.site.encode()),
+            ("camera", self.camera.encode()),
+            ("seq", str(self.seq).encode()),
+            ("capture_time", f"{self.capture_time:.6f}".encode()),
+            ("ingest_time", f"{self.ingest_time:.6f}".encode()),
+            ("width", str(self.width).encode()),
+            ("height", str(self.height).encode()),
+            ("encoding", self.encoding.encode()),
+        ]
+
+    @classmethod
+    def from_headers(cls, headers: Headers | None) -> FrameHeaders:
+        values = {key: value for key, value in headers or []}
+        try:
+            schema = int(values["schema"])
+            if schema != FRAME_SCHEMA_VERSION:
+                raise InvalidMessage(f"unsupported frame schema version {schema}")
+            return cls(
+                site=values["site"].decode(),
+                camera=values["camera"].decode(),
+                seq=int(values["seq"]),
+                capture_time=float(values["capture_time"]),
+                ingest_time=float(values["ingest_time"]),
+                width=int(values["width"]),
+                height=int(values["height"]),
+                encoding=values["encoding"].decode(),
+                schema=schema,
+            )
+        except InvalidMessage:
+            raise
+        except KeyError as missing:
+            raise InvalidMessage(f"frame header {missing.args[0]!r} is missing") from None
+        except (ValueError, UnicodeDecodeError, TypeError) as error:
+            raise InvalidMessage(f"malformed frame header: {error}") from None
+
+
+class Event(BaseModel):
+    """Base of the JSON events that leave the platform."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+CameraState = Literal["up", "down", "reconnecting"]
+
+
+class CameraStatus(Event):
+    """Latest state of a camera, on the compacted camera-status topic (key: site/camera)."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    site: str
+    camera: str
+    state: CameraState
+    reason: str = Field(description="Why the camera is in this state, in words an operator can act on.")
+    at: float = Field(default_factory=time.time, description="Epoch seconds of the transition.")
+    frames_published: int = 0
+    reconnects: int = 0
+    gaps: int = Field(0, description="Frames known to be lost so far (sampling slots with no frame).")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def key(self) -> bytes:
+        return f"{self.site}/{self.camera}".encode()
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
+# Every event type published for downstream teams, by its file name in schemas/.
+PUBLISHED_EVENTS: dict[str, type[Event]] = {
+    "camera-status.v1.json": CameraStatus,
+}

@@ -1,0 +1,75 @@
+"""Wire-side settings: how to reach Kafka, how producers behave, where metrics are served."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseModel):
+    """Connection to the shared Kafka cluster, mapped onto librdkafka keys by `client_config()`."""
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
+    topic_prefix: str = Field("", description="Prefix for every topic name, e.g. 'prod.'.")
+    client_id: str = Field("actionstream", description="Client id reported to the broker.")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_ca_location: str | None = None
+
+    def client_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            # librdkafka's own log lines go through Python logging instead of raw stderr.
+            "logger": logging.getLogger("librdkafka"),
+            "bootstrap.servers": self.bootstrap_servers,
+            "client.id": self.client_id,
+            "security.protocol": self.security_protocol,
+        }
+        if self.sasl_mechanism:
+            config["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            config["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            config["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_ca_location:
+            config["ssl.ca.location"] = self.ssl_ca_location
+        return config
+
+
+class ProducerSettings(BaseModel):
+    """Idempotent producers: no duplicates or reordering on retries, every write acknowledged by all ISRs."""
+
+    linger_ms: int = Field(5, description="Wait this long to fill a batch.")
+    batch_size: int = Field(1024 * 1024, description="Largest batch in bytes.")
+    queue_buffering_max_kbytes: int = Field(256 * 1024, description="Bound on memory held for unsent records.")
+    message_timeout_ms: int = Field(300_000, description="Give up on a record after this long (broker down).")
+    message_max_bytes: int = Field(8 * 1024 * 1024, description="Largest record this client sends.")
+    compression_type: Literal["none", "lz4", "zstd", "snappy", "gzip"] = Field(
+        "none", description="JPEG is already compressed; compress only JSON-heavy producers."
+    )
+
+    def client_config(self) -> dict[str, str | int | bool]:
+        return {
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": self.linger_ms,
+            "batch.size": self.batch_size,
+            "queue.buffering.max.kbytes": self.queue_buffering_max_kbytes,
+            "message.timeout.ms": self.message_timeout_ms,
+            "message.max.bytes": self.message_max_bytes,
+            "compression.type": self.compression_type,
+        }
+
+
+class StreamsSettings(BaseSettings):
+    """Root settings of wire-side processes; env names like ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS."""
+
+    model_config = SettingsConfigDict(env_prefix="ACTIONSTREAM_", env_nested_delimiter="__")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    metrics_port: int = Field(9464, description="Prometheus metrics HTTP port (0: do not serve).")

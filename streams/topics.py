@@ -1,0 +1,163 @@
+"""The topic catalogue (every topic of the platform with its partitions, retention and size limits) and
+idempotent creation through the AdminClient."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewPartitions,
+    NewTopic,
+)
+
+from streams.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+
+_HOUR_MS = 3_600_000
+_DAY_MS = 24 * _HOUR_MS
+_MIB = 1024 * 1024
+
+
+class Topic(str, Enum):
+    """Logical topics; per-site topics take the site as a suffix."""
+
+    FRAMES = "frames"
+    SCORED_FRAMES = "scored-frames"
+    CLIPS = "clips"
+    ACTIONS = "actions"
+    LABELS = "labels"
+    CAMERA_STATUS = "camera-status"
+    MODEL_UPDATES = "model-updates"
+    DRIFT_REPORTS = "drift-reports"
+    RETRAIN_REQUESTS = "retrain-requests"
+    DEADLETTER = "deadletter"
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    topic: Topic
+    per_site: bool
+    partitions: int
+    retention_ms: int | None  # None: compacted
+    max_message_bytes: int
+    description: str
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        config = {"max.message.bytes": str(self.max_message_bytes), **self.extra_config}
+        if self.retention_ms is None:
+            config["cleanup.policy"] = "compact"
+        else:
+            config["cleanup.policy"] = "delete"
+            config["retention.ms"] = str(self.retention_ms)
+        return config
+
+
+# Partitions bound the parallelism of each stage (one worker owns a camera's partition), so they are
+# generous for the frame-carrying topics. Frame topics keep hours; outcomes keep weeks.
+CATALOGUE: tuple[TopicSpec, ...] = (
+    TopicSpec(Topic.FRAMES, True, 12, 2 * _HOUR_MS, 4 * _MIB, "JPEG frames from the camera adapters"),
+    TopicSpec(Topic.SCORED_FRAMES, False, 12, 2 * _HOUR_MS, 4 * _MIB, "frames with features and delta_i"),
+    TopicSpec(Topic.CLIPS, False, 12, 6 * _HOUR_MS, 8 * _MIB, "top-n frames per window"),
+    TopicSpec(Topic.ACTIONS, True, 6, 30 * _DAY_MS, _MIB, "action events for downstream systems"),
+    TopicSpec(Topic.LABELS, True, 3, 30 * _DAY_MS, _MIB, "late ground truth"),
+    TopicSpec(Topic.CAMERA_STATUS, False, 3, None, _MIB, "latest up/down state per camera"),
+    TopicSpec(Topic.MODEL_UPDATES, False, 1, None, _MIB, "latest model version per role"),
+    TopicSpec(Topic.DRIFT_REPORTS, False, 3, 30 * _DAY_MS, 4 * _MIB, "drift summaries"),
+    TopicSpec(Topic.RETRAIN_REQUESTS, False, 1, 30 * _DAY_MS, _MIB, "retrain events"),
+    # Must hold the largest record any other topic accepts, plus error headers.
+    TopicSpec(Topic.DEADLETTER, False, 3, 7 * _DAY_MS, 16 * _MIB, "undecodable or invalid records"),
+)
+
+
+def spec_for(topic: Topic) -> TopicSpec:
+    return next(spec for spec in CATALOGUE if spec.topic is topic)
+
+
+def topic_name(topic: Topic, site: str | None = None, prefix: str = "") -> str:
+    spec = spec_for(topic)
+    if spec.per_site:
+        if not site:
+            raise ValueError(f"topic {topic.value} is per site: a site is required")
+        return f"{prefix}{topic.value}.{site}"
+    return f"{prefix}{topic.value}"
+
+
+def catalogue_topics(sites: list[str], prefix: str = "") -> dict[str, TopicSpec]:
+    """Every concrete topic name for the given sites, with its spec."""
+    names: dict[str, TopicSpec] = {}
+    for spec in CATALOGUE:
+        for site in sites if spec.per_site else [None]:
+            names[topic_name(spec.topic, site, prefix)] = spec
+    return names
+
+
+@dataclass(frozen=True)
+class TopicChange:
+    name: str
+    action: str  # "created", "updated", "unchanged"
+
+
+def ensure_topics(kafka: KafkaSettings, sites: list[str], timeout_s: float = 30.0) -> list[TopicChange]:
+    """Create missing topics and bring existing ones to the catalogue's config and partition count.
+
+    Idempotent: a second call changes nothing. Partitions are only ever increased (Kafka cannot shrink).
+    """
+    admin = AdminClient(kafka.client_config())
+    wanted = catalogue_topics(sites, kafka.topic_prefix)
+    existing = admin.list_topics(timeout=timeout_s).topics
+    changes: list[TopicChange] = []
+
+    missing = [
+        NewTopic(name, num_partitions=spec.partitions, replication_factor=-1, config=spec.config())
+        for name, spec in wanted.items()
+        if name not in existing
+    ]
+    if missing:
+        for name, future in admin.create_topics(missing, request_timeout=timeout_s).items():
+            try:
+                future.result()
+                changes.append(TopicChange(name, "created"))
+            except KafkaException as error:
+                if error.args[0].code() != 36:  # TOPIC_ALREADY_EXISTS: created concurrently, fine
+                    raise
+                changes.append(TopicChange(name, "unchanged"))
+
+    for name, spec in wanted.items():
+        if name not in existing:
+            continue
+        updated = _align_config(admin, name, spec, timeout_s)
+        current_partitions = len(existing[name].partitions)
+        if current_partitions < spec.partitions:
+            admin.create_partitions([NewPartitions(name, spec.partitions)])[name].result(timeout_s)
+            updated = True
+        changes.append(TopicChange(name, "updated" if updated else "unchanged"))
+    for change in changes:
+        if change.action != "unchanged":
+            logger.info("topic %s %s", change.name, change.action)
+    return changes
+
+
+def _align_config(admin: AdminClient, name: str, spec: TopicSpec, timeout_s: float) -> bool:
+    resource = ConfigResource(ConfigResource.Type.TOPIC, name)
+    current = admin.describe_configs([resource])[resource].result(timeout_s)
+    differing = {key: value for key, value in spec.config().items() if current[key].value != value}
+    if not differing:
+        return False
+    entries = [
+        ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET) for key, value in differing.items()
+    ]
+    futures = admin.incremental_alter_configs(
+        [ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)]
+    )
+    for future in futures.values():
+        future.result(timeout_s)
+    return True

@@ -1,0 +1,118 @@
+"""Real services for integration tests: a Kafka broker and an RTSP server started by the test session,
+unique topics per test (a topic prefix), and synthetic H.264 feeds published as RTSP cameras."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, Message
+
+from infra.kafka.broker import KafkaBroker
+from infra.rtsp.publisher import FeedPublisher
+from infra.rtsp.server import RtspServer
+from infra.settings import BrokerSettings, RtspServerSettings
+from streams.settings import KafkaSettings, StreamsSettings
+from streams.topics import ensure_topics
+from training.synth import SynthSettings
+from training.synth_feed import write_camera_feed
+
+SITE = "site-t"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    settings = BrokerSettings(
+        port=free_port(), controller_port=free_port(), state_dir=tmp_path_factory.mktemp("kafka")
+    )
+    broker = KafkaBroker(settings)
+    broker.start()  # no skip: an integration test that cannot reach its broker fails
+    yield broker
+    broker.stop()
+
+
+def start_rtsp_server(state_dir: Path) -> RtspServer:
+    server = RtspServer(RtspServerSettings(port=free_port(), state_dir=state_dir))
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def rtsp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RtspServer]:
+    server = start_rtsp_server(tmp_path_factory.mktemp("rtsp"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def feed_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Six seconds of synthetic action video, 320x240 at 25 fps, H.264 with a keyframe every 0.5 s."""
+    out = tmp_path_factory.mktemp("feeds") / "feed.mp4"
+    return write_camera_feed(SynthSettings(seconds=2.0), out, seconds=6.0, width=320, height=240, fps=25.0,
+                             gop_seconds=0.5)
+
+
+@pytest.fixture
+def streams_settings(broker: KafkaBroker) -> StreamsSettings:
+    """Settings with a unique topic prefix, so every test has its own topics; the catalogue is created."""
+    kafka = KafkaSettings(
+        bootstrap_servers=broker.settings.bootstrap_servers, topic_prefix=f"t{uuid.uuid4().hex[:8]}."
+    )
+    ensure_topics(kafka, [SITE])
+    return StreamsSettings(kafka=kafka, metrics_port=0)
+
+
+@pytest.fixture
+def publish(rtsp_server: RtspServer, feed_file: Path) -> Iterator[Callable[..., FeedPublisher]]:
+    """Publish the feed (or another file) on an RTSP path of a given server; stopped after the test."""
+    started: list[FeedPublisher] = []
+
+    def _publish(path: str, source: Path | None = None, server: RtspServer | None = None) -> FeedPublisher:
+        publisher = FeedPublisher((server or rtsp_server).settings, path, source or feed_file)
+        publisher.start()
+        started.append(publisher)
+        return publisher
+
+    yield _publish
+    for publisher in started:
+        publisher.stop()
+
+
+def consume_all(settings: StreamsSettings, topic: str, idle_s: float = 3.0) -> list[Message]:
+    """Every record of a topic, from the start, until nothing new arrives for idle_s."""
+    consumer = Consumer({
+        **settings.kafka.client_config(),
+        "group.id": f"test-{uuid.uuid4().hex}",
+        "auto.offset.reset": "earliest",
+        "enable.auto.commit": False,
+        "isolation.level": "read_committed",
+    })
+    assigned: list[object] = []
+    consumer.subscribe([topic], on_assign=lambda _consumer, partitions: assigned.append(partitions))
+    records: list[Message] = []
+    deadline = time.monotonic() + 120.0
+    try:
+        idle = 0.0
+        while idle < idle_s and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                if assigned:  # idle time counts only once the partitions are ours
+                    idle += 0.5
+                continue
+            if message.error():
+                raise RuntimeError(message.error())
+            records.append(message)
+            idle = 0.0
+    finally:
+        consumer.close()
+    return records
