@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "training.synth_cli",
     "models.cli",
     "bench.cli",
+    "actionstream.demo",
 )
 
 for _module_name in _COMMAND_MODULES:

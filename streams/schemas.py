@@ -7,8 +7,9 @@ tests/unit/streams/test_schemas.py pin each version, and `actionstream schemas e
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +21,8 @@ class InvalidMessage(ValueError):
 
 
 Headers = list[tuple[str, bytes]]
+RawHeaders = list[tuple[str, bytes | None]]  # as consumers see them: Kafka allows a header without value
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,29 +53,35 @@ class FrameHeaders:
         ]
 
     @classmethod
-    def from_headers(cls, headers: Headers | None) -> FrameHeaders:
-        values = {key: value for key, value in headers or []}
-        try:
-            schema = int(values["schema"])
-            if schema != FRAME_SCHEMA_VERSION:
-                raise InvalidMessage(f"unsupported frame schema version {schema}")
-            return cls(
-                site=values["site"].decode(),
-                camera=values["camera"].decode(),
-                seq=int(values["seq"]),
-                capture_time=float(values["capture_time"]),
-                ingest_time=float(values["ingest_time"]),
-                width=int(values["width"]),
-                height=int(values["height"]),
-                encoding=values["encoding"].decode(),
-                schema=schema,
-            )
-        except InvalidMessage:
-            raise
-        except KeyError as missing:
-            raise InvalidMessage(f"frame header {missing.args[0]!r} is missing") from None
-        except (ValueError, UnicodeDecodeError, TypeError) as error:
-            raise InvalidMessage(f"malformed frame header: {error}") from None
+    def from_headers(cls, headers: RawHeaders | None) -> FrameHeaders:
+        values = dict(headers or [])
+        schema = _header(values, "schema", int)
+        if schema != FRAME_SCHEMA_VERSION:
+            raise InvalidMessage(f"unsupported frame schema version {schema}")
+        return cls(
+            site=_header(values, "site", bytes.decode),
+            camera=_header(values, "camera", bytes.decode),
+            seq=_header(values, "seq", int),
+            capture_time=_header(values, "capture_time", float),
+            ingest_time=_header(values, "ingest_time", float),
+            width=_header(values, "width", int),
+            height=_header(values, "height", int),
+            encoding=_header(values, "encoding", bytes.decode),
+            schema=schema,
+        )
+
+
+def _header(values: dict[str, bytes | None], name: str, parse: Callable[[bytes], T]) -> T:
+    """One header parsed, or InvalidMessage naming the header and what is wrong with it."""
+    if name not in values:
+        raise InvalidMessage(f"frame header {name!r} is missing")
+    raw = values[name]
+    if raw is None:
+        raise InvalidMessage(f"malformed frame header {name!r}: no value")
+    try:
+        return parse(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidMessage(f"malformed frame header {name!r}: {error}") from None
 
 
 class Event(BaseModel):

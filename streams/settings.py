@@ -47,7 +47,9 @@ class ProducerSettings(BaseModel):
     batch_size: int = Field(1024 * 1024, description="Largest batch in bytes.")
     queue_buffering_max_kbytes: int = Field(256 * 1024, description="Bound on memory held for unsent records.")
     message_timeout_ms: int = Field(300_000, description="Give up on a record after this long (broker down).")
-    message_max_bytes: int = Field(8 * 1024 * 1024, description="Largest record this client sends.")
+    message_max_bytes: int = Field(
+        16 * 1024 * 1024, description="Largest record this client sends (the dead-letter topic's limit)."
+    )
     compression_type: Literal["none", "lz4", "zstd", "snappy", "gzip"] = Field(
         "none", description="JPEG is already compressed; compress only JSON-heavy producers."
     )

@@ -12,9 +12,11 @@ from streams.cameras.worker import CameraStats, CameraWorker
 from streams.producer import ReliableProducer
 from streams.schemas import CameraStatus
 from streams.settings import StreamsSettings
-from streams.topics import Topic, topic_name
+from streams.topics import Topic, spec_for, topic_name
 
 logger = logging.getLogger(__name__)
+
+_POLL_S = 0.05  # how quickly run() notices the end of its duration or of every camera
 
 
 class CameraAdapter:
@@ -43,6 +45,7 @@ class CameraAdapter:
                 self._publish_status,
                 self._stop_event,
                 clock,
+                max_message_bytes=spec_for(Topic.FRAMES).max_message_bytes,
             )
             for camera in site_config.cameras
         ]
@@ -72,16 +75,17 @@ class CameraAdapter:
         """Start, report periodically, and stop after duration_s, when every camera ended, or on stop_event."""
         self.start()
         started = time.monotonic()
+        next_report = started + report_every_s
         external_stop = stop_event or threading.Event()
         try:
             while not external_stop.is_set() and not self.all_finished():
-                elapsed = time.monotonic() - started
-                if duration_s is not None and elapsed >= duration_s:
+                now = time.monotonic()
+                if duration_s is not None and now - started >= duration_s:
                     break
-                wait = report_every_s if duration_s is None else min(report_every_s, duration_s - elapsed)
-                external_stop.wait(max(0.0, wait))
-                if report is not None:
-                    report(self.stats(), time.monotonic() - started)
+                if report is not None and now >= next_report:
+                    report(self.stats(), now - started)
+                    next_report += report_every_s
+                external_stop.wait(_POLL_S)
         finally:
             self.stop()
         return self.stats()

@@ -16,7 +16,9 @@ class Backoff:
     def next_delay(self) -> float:
         """Delay before the next attempt; grows until the cap, each draw jittered so cameras do not align."""
         s = self.settings
-        base = min(s.backoff_max_s, s.backoff_initial_s * s.backoff_multiplier**self.attempts)
+        # The exponent stops growing well past the cap, so days of retrying never overflow a float.
+        growth = s.backoff_multiplier ** min(self.attempts, 64)
+        base = min(s.backoff_max_s, s.backoff_initial_s * growth)
         self.attempts += 1
         return base * (1.0 + self._rng.uniform(-s.backoff_jitter, s.backoff_jitter))
 

@@ -10,16 +10,15 @@ from dataclasses import dataclass, field, replace
 
 import av
 import av.container
-from confluent_kafka import KafkaError, Message
 
 from streams.cameras import metrics
 from streams.cameras.backoff import Backoff
 from streams.cameras.config import CameraConfig, ResilienceSettings
 from streams.cameras.registry import CameraError, CameraSource, create_camera
 from streams.cameras.sampler import PtsSampler
-from streams.codec import JpegEncoder, JpegSettings
-from streams.producer import MessageTooLarge, ReliableProducer
-from streams.schemas import CameraState, CameraStatus, FrameHeaders
+from streams.cameras.encode_stage import EncodeStage, SampledVideoFrame
+from streams.producer import ReliableProducer
+from streams.schemas import CameraState, CameraStatus
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +73,7 @@ class CameraWorker(threading.Thread):
         status_sink: StatusSink,
         stop_event: threading.Event,
         clock: Callable[[], float] = time.time,
+        max_message_bytes: int = 4 * 1024 * 1024,
     ) -> None:
         super().__init__(name=f"camera-{site}-{config.id}", daemon=True)
         self.site = site
@@ -85,12 +85,9 @@ class CameraWorker(threading.Thread):
         self._stop_event = stop_event
         self._clock = clock
         self._source: CameraSource = create_camera(config, resilience)
-        self._encoder = JpegEncoder(
-            JpegSettings(config.width, config.height, config.jpeg_quality, config.interpolation)
-        )
+        self._max_message_bytes = max_message_bytes
         self._stats = CameraStats()
         self._lock = threading.Lock()
-        self._key = config.id.encode()
         self._labels = {"site": site, "camera": config.id}
         self._sampler = PtsSampler(config.sample_fps)
 
@@ -128,14 +125,24 @@ class CameraWorker(threading.Thread):
 
     # -- main loop -----------------------------------------------------------------------------------------
     def run(self) -> None:
+        self._stage = EncodeStage(self.site, self.config, self._producer, self._topic, self._max_message_bytes,
+                                  self._count, self._clock)
+        try:
+            final_reason = self._run_forever()
+        finally:
+            self._stage.close()  # frames already sampled are still published
+        self._producer.flush()  # so that the final status counts every delivered frame
+        self._set_state("down", final_reason)
+
+    def _run_forever(self) -> str:
+        """Stream, reconnecting forever; returns why the camera is down for good."""
         backoff = Backoff(self.resilience)
         timeline = _Timeline(anchor=self._clock())
         while not self._stop_event.is_set():
             try:
                 finished = self._stream_once(timeline, backoff)
                 if finished:
-                    self._set_state("down", "end of recording")
-                    return
+                    return "end of recording"
                 if self._source.live:
                     raise CameraError("stream ended (the camera or server closed it)")
                 timeline.next_loop(1.0 / self.config.sample_fps)
@@ -144,6 +151,9 @@ class CameraWorker(threading.Thread):
                 reason = str(error)
             except av.FFmpegError as error:
                 reason = f"stream error: {error.strerror or error}"
+            except Exception as error:  # a bug or a library surprise must not end a camera for good
+                logger.exception("camera %s/%s: unexpected error", self.site, self.config.id)
+                reason = f"unexpected error: {error!r}"
             if self._stop_event.is_set():
                 break
             self._set_state("reconnecting", reason)
@@ -152,7 +162,7 @@ class CameraWorker(threading.Thread):
             self._stop_event.wait(backoff.next_delay())
             # Capture time restarts at the wall clock: the outage shows up as a gap in sequence numbers.
             timeline = _Timeline(anchor=self._clock())
-        self._set_state("down", "adapter stopped")
+        return "adapter stopped"
 
     def _stream_once(self, timeline: _Timeline, backoff: Backoff) -> bool:
         """Stream until the source ends. Returns True when a non-looping recording is finished."""
@@ -225,38 +235,8 @@ class CameraWorker(threading.Thread):
         if sampled.gap:
             self._count(gaps=sampled.gap)
             metrics.FRAME_GAPS.labels(**self._labels).inc(sampled.gap)
-        started = time.perf_counter()
-        jpeg = self._encoder.encode(frame)
-        metrics.ENCODE_SECONDS.labels(**self._labels).observe(time.perf_counter() - started)
-        headers = FrameHeaders(
-            site=self.site,
-            camera=self.config.id,
-            seq=sampled.seq,
-            capture_time=capture_time,
-            ingest_time=self._clock(),
-            width=self.config.width,
-            height=self.config.height,
-        )
         self._count(sampled=1)
-        try:
-            self._producer.produce(
-                self._topic, jpeg, key=self._key, headers=headers.to_headers(), on_delivery=self._on_delivery
-            )
-        except MessageTooLarge as error:
-            self._count(dropped=1)
-            metrics.FRAMES_DROPPED.labels(**self._labels, reason="oversize").inc()
-            logger.error("camera %s: frame dropped: %s", self.config.id, error)
-
-    def _on_delivery(self, message: Message | None, error: KafkaError | None, latency_s: float) -> None:
-        if message is None:
-            self._count(dropped=1)
-            metrics.FRAMES_DROPPED.labels(**self._labels, reason="delivery_failed").inc()
-            return
-        size = len(message.value() or b"")
-        self._count(published=1, bytes=size)
-        metrics.FRAMES_PUBLISHED.labels(**self._labels).inc()
-        metrics.MESSAGE_BYTES.labels(**self._labels).inc(size)
-        metrics.PUBLISH_LATENCY.labels(**self._labels).observe(latency_s)
+        self._stage.submit(SampledVideoFrame(frame, sampled.seq, capture_time))
 
 
 @dataclass

@@ -1,0 +1,163 @@
+"""The wire contract. Golden messages pin each schema version: a change here is a wire format change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from streams.schemas import FRAME_SCHEMA_VERSION, PUBLISHED_EVENTS, CameraStatus, FrameHeaders, InvalidMessage
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+# Frame record headers, schema version 1, exactly as they go on the wire (order included).
+GOLDEN_FRAME_HEADERS_V1 = [
+    ("schema", b"1"),
+    ("site", b"site-a"),
+    ("camera", b"cam1"),
+    ("seq", b"14112000042"),
+    ("capture_time", b"1764000005.250000"),
+    ("ingest_time", b"1764000005.312345"),
+    ("width", b"224"),
+    ("height", b"224"),
+    ("encoding", b"jpeg"),
+]
+GOLDEN_FRAME_V1 = FrameHeaders(
+    site="site-a",
+    camera="cam1",
+    seq=14_112_000_042,
+    capture_time=1_764_000_005.25,
+    ingest_time=1_764_000_005.312345,
+    width=224,
+    height=224,
+)
+
+GOLDEN_CAMERA_STATUS_V1 = (
+    b'{"schema":1,"site":"site-a","camera":"cam1","state":"reconnecting",'
+    b'"reason":"stalled: no decodable frame for 5 s","at":1764000000.5,'
+    b'"frames_published":1200,"reconnects":3,"gaps":17}'
+)
+
+
+def test_frame_schema_version_is_1() -> None:
+    assert FRAME_SCHEMA_VERSION == 1
+
+
+def test_frame_headers_golden_v1() -> None:
+    assert GOLDEN_FRAME_V1.to_headers() == GOLDEN_FRAME_HEADERS_V1
+    assert FrameHeaders.from_headers(GOLDEN_FRAME_HEADERS_V1) == GOLDEN_FRAME_V1
+
+
+def test_frame_headers_round_trip() -> None:
+    headers = FrameHeaders(
+        site="s1", camera="door.2", seq=7, capture_time=12.5, ingest_time=13.000001, width=320, height=240
+    )
+    assert FrameHeaders.from_headers(headers.to_headers()) == headers
+
+
+def test_unknown_extra_headers_are_ignored() -> None:
+    # Additive changes only: a reader of v1 must accept a record that carries more headers.
+    headers = [*GOLDEN_FRAME_HEADERS_V1, ("trace_id", b"abc123")]
+    assert FrameHeaders.from_headers(headers) == GOLDEN_FRAME_V1
+
+
+def _replace(name: str, value: bytes) -> list[tuple[str, bytes]]:
+    return [(key, value if key == name else original) for key, original in GOLDEN_FRAME_HEADERS_V1]
+
+
+def _null(name: str) -> list[tuple[str, bytes | None]]:
+    return [(key, None if key == name else original) for key, original in GOLDEN_FRAME_HEADERS_V1]
+
+
+def _without(name: str) -> list[tuple[str, bytes]]:
+    return [(key, value) for key, value in GOLDEN_FRAME_HEADERS_V1 if key != name]
+
+
+@pytest.mark.parametrize("name", [key for key, _ in GOLDEN_FRAME_HEADERS_V1])
+def test_missing_header_names_the_header(name: str) -> None:
+    with pytest.raises(InvalidMessage, match=f"frame header '{name}' is missing"):
+        FrameHeaders.from_headers(_without(name))
+
+
+@pytest.mark.parametrize("headers", [None, []])
+def test_no_headers_at_all(headers: list[tuple[str, bytes]] | None) -> None:
+    with pytest.raises(InvalidMessage, match="frame header 'schema' is missing"):
+        FrameHeaders.from_headers(headers)
+
+
+@pytest.mark.parametrize(
+    "name, value", [("seq", b"abc"), ("width", b"2.5"), ("capture_time", b"yesterday"), ("height", b"")]
+)
+def test_bad_number_is_invalid_and_names_the_header(name: str, value: bytes) -> None:
+    with pytest.raises(InvalidMessage, match="malformed frame header") as raised:
+        FrameHeaders.from_headers(_replace(name, value))
+    # The dead-letter reason must say which header is wrong, not only the bad literal.
+    assert name in str(raised.value)
+
+
+def test_non_utf8_text_header_is_invalid() -> None:
+    with pytest.raises(InvalidMessage, match="malformed frame header"):
+        FrameHeaders.from_headers(_replace("camera", b"\xff\xfe"))
+
+
+@pytest.mark.parametrize("name", ["site", "seq", "encoding"])
+def test_header_without_value_is_invalid(name: str) -> None:
+    # Kafka headers may carry a null value (confluent-kafka gives None); that is a malformed record.
+    with pytest.raises(InvalidMessage):
+        FrameHeaders.from_headers(_null(name))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("version", [b"0", b"2"])
+def test_wrong_schema_version_is_invalid(version: bytes) -> None:
+    with pytest.raises(InvalidMessage, match=f"unsupported frame schema version {int(version)}"):
+        FrameHeaders.from_headers(_replace("schema", version))
+
+
+def test_invalid_message_is_a_value_error() -> None:
+    assert issubclass(InvalidMessage, ValueError)
+
+
+def _golden_status() -> CameraStatus:
+    return CameraStatus(
+        site="site-a",
+        camera="cam1",
+        state="reconnecting",
+        reason="stalled: no decodable frame for 5 s",
+        at=1_764_000_000.5,
+        frames_published=1200,
+        reconnects=3,
+        gaps=17,
+    )
+
+
+def test_camera_status_json_golden_v1() -> None:
+    assert _golden_status().to_json_bytes() == GOLDEN_CAMERA_STATUS_V1
+    assert CameraStatus.model_validate_json(GOLDEN_CAMERA_STATUS_V1) == _golden_status()
+
+
+def test_camera_status_key() -> None:
+    assert _golden_status().key() == b"site-a/cam1"
+
+
+def test_camera_status_rejects_unknown_fields_and_versions() -> None:
+    document = json.loads(GOLDEN_CAMERA_STATUS_V1)
+    with pytest.raises(ValueError, match="extra"):
+        CameraStatus.model_validate({**document, "colour": "red"})
+    with pytest.raises(ValueError, match="schema"):
+        CameraStatus.model_validate({**document, "schema": 2})
+    with pytest.raises(ValueError, match="state"):
+        CameraStatus.model_validate({**document, "state": "sleeping"})
+
+
+@pytest.mark.parametrize("file_name", sorted(PUBLISHED_EVENTS))
+def test_committed_json_schema_matches_the_model(file_name: str) -> None:
+    committed = REPO_ROOT / "schemas" / file_name
+    assert committed.exists(), f"run `actionstream schemas export` and commit {committed}"
+    expected = PUBLISHED_EVENTS[file_name].model_json_schema(by_alias=True)
+    assert json.loads(committed.read_text()) == expected, f"{committed} is stale: run `actionstream schemas export`"
+
+
+def test_every_committed_schema_file_is_published() -> None:
+    committed = {path.name for path in (REPO_ROOT / "schemas").glob("*.json")}
+    assert committed == set(PUBLISHED_EVENTS)

@@ -1,0 +1,231 @@
+"""Synthetic UCF101-layout action data set with per-frame truth.
+
+Each clip is mostly idle scene (random background, lighting drift, sensor noise, drifting grey blobs shared
+by every class); the class-defining action (a coloured, textured shape with its own motion) appears only in
+one contiguous burst of frames. Uniform frame sampling therefore mostly sees idle frames, while a selector
+that finds the burst sees the class: the situation SMART frame selection is built for.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Literal, cast
+
+import numpy as np
+from pydantic import BaseModel, Field, model_validator
+from tqdm import tqdm
+
+from training.synth_actions import action_kinds
+from training.synth_scene import ClipScene, NoiseBank
+
+logger = logging.getLogger(__name__)
+
+VideoCodec = Literal["mpeg4", "libx264", "h264"]
+
+
+class SynthSettings(BaseModel):
+    """Size and content of a synthetic data set."""
+
+    num_classes: int = Field(5, ge=2, description="Number of action classes (at most the number of kinds).")
+    clips_per_class: int = Field(12, ge=1, description="Clips rendered per class.")
+    groups: int = Field(4, ge=2, description="UCF-style gXX groups the clips of a class are spread over.")
+    test_groups: int = Field(1, ge=1, description="The last this many groups form testlist01.")
+    width: int = Field(320, ge=16, description="Frame width in pixels (even, for yuv420p).")
+    height: int = Field(240, ge=16, description="Frame height in pixels (even, for yuv420p).")
+    fps: float = Field(25.0, gt=0, description="Frames per second.")
+    seconds: float = Field(4.0, gt=0, description="Length of one clip in seconds.")
+    burst_fraction: tuple[float, float] = Field(
+        (0.2, 0.3), description="Min and max fraction of a clip's frames that show the action."
+    )
+    seed: int = Field(0, description="Seed: the same settings give the same data set, frame for frame.")
+    codec: VideoCodec = Field("mpeg4", description="Video codec of the .avi files.")
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> SynthSettings:
+        available = len(action_kinds())
+        if self.num_classes > available:
+            raise ValueError(f"num_classes={self.num_classes} but only {available} action kinds are defined")
+        if self.test_groups >= self.groups:
+            raise ValueError("test_groups must leave at least one group for training")
+        if self.clips_per_class < self.groups:
+            raise ValueError("clips_per_class must be at least groups, so that every group has a clip")
+        if self.width % 2 or self.height % 2:
+            raise ValueError("width and height must be even (yuv420p video)")
+        low, high = self.burst_fraction
+        if not 0.0 < low <= high <= 1.0:
+            raise ValueError("burst_fraction must satisfy 0 < min <= max <= 1")
+        return self
+
+    @property
+    def class_names(self) -> list[str]:
+        return [kind.name for kind in action_kinds()[: self.num_classes]]
+
+    @property
+    def num_frames(self) -> int:
+        return max(1, round(self.seconds * self.fps))
+
+
+@dataclass(frozen=True)
+class RenderedClip:
+    """One rendered clip: frames uint8 [N, H, W, 3] RGB, mask bool [N] (True inside the burst), class index."""
+
+    frames: np.ndarray
+    mask: np.ndarray
+    label: int
+    burst: tuple[int, int]  # [start, end) frame indices of the action
+
+
+def build_scene(
+    class_index: int,
+    settings: SynthSettings,
+    rng: np.random.Generator,
+    *,
+    num_frames: int | None = None,
+    noise: NoiseBank | None = None,
+) -> ClipScene:
+    """The random script of one clip, to render frame by frame (long feeds never hold a whole clip)."""
+    if not 0 <= class_index < settings.num_classes:
+        raise ValueError(f"class_index {class_index} outside 0..{settings.num_classes - 1}")
+    return ClipScene(
+        action_kinds()[class_index],
+        width=settings.width,
+        height=settings.height,
+        fps=settings.fps,
+        num_frames=num_frames if num_frames is not None else settings.num_frames,
+        burst_fraction=settings.burst_fraction,
+        rng=rng,
+        noise=noise,
+    )
+
+
+def render_clip(class_index: int, settings: SynthSettings, rng: np.random.Generator) -> RenderedClip:
+    scene = build_scene(class_index, settings, rng)
+    frames = np.empty((scene.num_frames, settings.height, settings.width, 3), dtype=np.uint8)
+    for index in range(scene.num_frames):
+        scene.render_into(index, frames[index])
+    return RenderedClip(frames=frames, mask=scene.mask, label=class_index, burst=scene.burst)
+
+
+def encode_video(
+    frames: Iterable[np.ndarray],
+    path: Path,
+    *,
+    codec: str,
+    width: int,
+    height: int,
+    fps: float,
+    codec_options: dict[str, str] | None = None,
+    container_options: dict[str, str] | None = None,
+    bit_rate: int | None = None,
+) -> int:
+    """Encode RGB frames to `path` with PyAV (each frame is converted before the next is drawn, so a
+    generator may reuse one buffer); returns the number of frames written."""
+    import av
+    import av.video.stream
+
+    rate = Fraction(fps).limit_denominator(1001)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with av.open(str(path), mode="w", options=container_options or {}) as container:
+        stream = cast("av.video.stream.VideoStream", container.add_stream(codec, rate=rate))
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        if bit_rate is not None:
+            stream.bit_rate = bit_rate
+        stream.options = dict[str, object](codec_options or {})
+        for array in frames:
+            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+            frame.pts, frame.time_base = written, 1 / rate
+            container.mux(stream.encode(frame))
+            written += 1
+        container.mux(stream.encode(None))
+    return written
+
+
+def _dataset_codec_options(settings: SynthSettings) -> tuple[dict[str, str], int | None]:
+    if settings.codec == "mpeg4":
+        # mpeg4's default 200 kb/s smears small clips into blocks; scale the rate with the pixel rate.
+        return {}, int(settings.width * settings.height * settings.fps * 0.25)
+    return {"preset": "veryfast", "bf": "0", "crf": "20"}, None
+
+
+@dataclass(frozen=True)
+class _ClipJob:
+    class_index: int
+    clip_index: int
+    group: int
+    index_in_group: int
+
+    def stem(self, class_name: str) -> str:
+        return f"v_{class_name}_g{self.group:02d}_c{self.index_in_group:02d}"
+
+
+def _plan_clips(settings: SynthSettings) -> list[_ClipJob]:
+    # Round-robin over groups keeps group sizes within one clip of each other, as in UCF101.
+    jobs = [
+        _ClipJob(class_index, clip, group=clip % settings.groups + 1, index_in_group=clip // settings.groups + 1)
+        for class_index in range(settings.num_classes)
+        for clip in range(settings.clips_per_class)
+    ]
+    return sorted(jobs, key=lambda job: (job.class_index, job.group, job.index_in_group))
+
+
+def _truth_record(clip: RenderedClip, settings: SynthSettings) -> dict[str, object]:
+    return {
+        "label": settings.class_names[clip.label],
+        "class_index": clip.label,
+        "fps": settings.fps,
+        "num_frames": len(clip.mask),
+        "burst": list(clip.burst),
+        "mask": clip.mask.astype(int).tolist(),
+    }
+
+
+def generate_dataset(settings: SynthSettings, out_dir: Path, *, progress: bool = True) -> Path:
+    """Write `out_dir/UCF-101/<Class>/v_<Class>_gXX_cYY.avi`, `out_dir/ucfTrainTestlist/` (classInd,
+    trainlist01, testlist01) and `out_dir/truth/<Class>/<stem>.json`; returns `out_dir`."""
+    out_dir = Path(out_dir)
+    names = settings.class_names
+    first_test_group = settings.groups - settings.test_groups + 1
+    codec_options, bit_rate = _dataset_codec_options(settings)
+    train_lines: list[str] = []
+    test_lines: list[str] = []
+    jobs = _plan_clips(settings)
+    for job in tqdm(jobs, desc="synth clips", unit="clip", disable=not progress):
+        name = names[job.class_index]
+        relative = f"{name}/{job.stem(name)}.avi"
+        # One seed per clip: a clip does not change when the class count or clip count changes.
+        rng = np.random.default_rng([settings.seed, job.class_index, job.clip_index])
+        clip = render_clip(job.class_index, settings, rng)
+        encode_video(
+            clip.frames,
+            out_dir / "UCF-101" / relative,
+            codec=settings.codec,
+            width=settings.width,
+            height=settings.height,
+            fps=settings.fps,
+            codec_options=codec_options,
+            bit_rate=bit_rate,
+        )
+        truth_path = out_dir / "truth" / name / f"{job.stem(name)}.json"
+        truth_path.parent.mkdir(parents=True, exist_ok=True)
+        truth_path.write_text(json.dumps(_truth_record(clip, settings)))
+        if job.group >= first_test_group:
+            test_lines.append(relative)
+        else:
+            train_lines.append(f"{relative} {job.class_index + 1}")
+
+    lists = out_dir / "ucfTrainTestlist"
+    lists.mkdir(parents=True, exist_ok=True)
+    (lists / "classInd.txt").write_text("".join(f"{i + 1} {name}\n" for i, name in enumerate(names)))
+    (lists / "trainlist01.txt").write_text("".join(f"{line}\n" for line in train_lines))
+    (lists / "testlist01.txt").write_text("".join(f"{line}\n" for line in test_lines))
+    logger.info(
+        "synthetic data set in %s: %d classes, %d train and %d test clips of %dx%d at %.3g fps",
+        out_dir, len(names), len(train_lines), len(test_lines), settings.width, settings.height, settings.fps,
+    )
+    return out_dir

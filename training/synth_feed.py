@@ -1,0 +1,111 @@
+"""A long synthetic camera recording: consecutive clips of random classes in one H.264 MP4, plus a timeline.
+
+Used as the source of the RTSP and file cameras of the demo and as the 1080p30 clip of the ingest benchmark.
+The stream has a keyframe every `gop_seconds` and no B-frames, so a reader that joins mid-stream starts
+decoding within one GOP and presentation timestamps only grow.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from training.synth import SynthSettings, build_scene, encode_video
+from training.synth_scene import NoiseBank
+
+logger = logging.getLogger(__name__)
+
+
+def timeline_path(video_path: Path) -> Path:
+    """Where the timeline of a feed lives: beside the video, `<name>.timeline.json`."""
+    return video_path.with_suffix(".timeline.json")
+
+
+def write_camera_feed(
+    settings: SynthSettings,
+    out_path: Path,
+    seconds: float,
+    seed: int | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+    gop_seconds: float = 1.0,
+    preset: str = "veryfast",
+    b_frames: int = 0,
+) -> Path:
+    """Render `seconds` of consecutive clips (each `settings.seconds` long, the last one cut short) to an
+    H.264 MP4 at `out_path` and write its timeline JSON beside it; returns `out_path`.
+
+    `seed`, `width`, `height` and `fps` override the values in `settings` when given. The timeline holds
+    `{"fps", "width", "height", "num_frames", "duration_s", "segments": [{"start_s", "end_s", "label",
+    "class_index", "burst_start_s", "burst_end_s"}, ...]}`, every time in seconds from the first frame.
+    """
+    overrides = {"seed": seed, "width": width, "height": height, "fps": fps}
+    feed = SynthSettings.model_validate(
+        {**settings.model_dump(), **{key: value for key, value in overrides.items() if value is not None}}
+    )
+    if seconds <= 0 or gop_seconds <= 0:
+        raise ValueError("seconds and gop_seconds must be positive")
+    total_frames = max(1, round(seconds * feed.fps))
+    gop = max(1, round(gop_seconds * feed.fps))
+    rng = np.random.default_rng(feed.seed)
+    noise = NoiseBank.draw(rng, feed.width, feed.height)  # shared by every segment: saves a draw per clip
+    segments: list[dict[str, object]] = []
+
+    def frames() -> Iterator[np.ndarray]:
+        buffer = np.empty((feed.height, feed.width, 3), dtype=np.uint8)
+        first = 0
+        while first < total_frames:
+            count = min(feed.num_frames, total_frames - first)
+            class_index = int(rng.integers(feed.num_classes))
+            scene = build_scene(class_index, feed, rng, num_frames=count, noise=noise)
+            burst_start, burst_end = scene.burst
+            segments.append(
+                {
+                    "start_s": first / feed.fps,
+                    "end_s": (first + count) / feed.fps,
+                    "label": feed.class_names[class_index],
+                    "class_index": class_index,
+                    "burst_start_s": (first + burst_start) / feed.fps,
+                    "burst_end_s": (first + burst_end) / feed.fps,
+                }
+            )
+            for index in range(count):
+                scene.render_into(index, buffer)
+                yield buffer
+            first += count
+
+    written = encode_video(
+        frames(),
+        out_path,
+        codec="libx264",
+        width=feed.width,
+        height=feed.height,
+        fps=feed.fps,
+        codec_options={
+            "preset": preset,
+            "g": str(gop),
+            "keyint_min": str(gop),
+            "sc_threshold": "0",  # keyframes exactly every GOP, never extra ones at the clip cuts
+            # Live cameras mostly send none (latency); recordings and some cameras carry B-frames.
+            "bf": str(b_frames),
+            "x264-params": "repeat-headers=1",  # SPS/PPS before every keyframe for readers that join late
+        },
+        container_options={"movflags": "+faststart"},
+    )
+    timeline = {
+        "fps": feed.fps,
+        "width": feed.width,
+        "height": feed.height,
+        "num_frames": written,
+        "duration_s": written / feed.fps,
+        "segments": segments,
+    }
+    timeline_path(out_path).write_text(json.dumps(timeline, indent=1))
+    logger.info("camera feed %s: %d frames, %d segments, %dx%d at %.3g fps", out_path, written,
+                len(segments), feed.width, feed.height, feed.fps)
+    return out_path
