@@ -65,5 +65,9 @@ class FeedPublisher:
     def is_running(self) -> bool:
         return self._process.is_running()
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid()
+
     def stop(self) -> bool:
         return self._process.stop(timeout_s=5.0)

@@ -90,6 +90,7 @@ class CameraWorker(threading.Thread):
         self._lock = threading.Lock()
         self._labels = {"site": site, "camera": config.id}
         self._sampler = PtsSampler(config.sample_fps)
+        self._last_frame_wall = 0.0  # monotonic time of the last decoded frame, for stall detection
 
     # -- state ---------------------------------------------------------------------------------------------
     def stats(self) -> CameraStats:
@@ -183,9 +184,26 @@ class CameraWorker(threading.Thread):
         probe = _NonrefProbe(self.config.sample_fps) if self.config.skip_nonref else None
         if probe is not None:
             stream.codec_context.skip_frame = "NONREF"
-        last_frame_wall = time.monotonic()
         pace = not self._source.live and self.config.realtime
+        self._last_frame_wall = time.monotonic()
+        try:
+            self._demux_and_decode(container, stream, timeline, backoff, pace, probe)
+        except av.FFmpegError as error:
+            # The read timeout (stall_timeout_s) fires when a socket stays open but delivers nothing.
+            silent_s = time.monotonic() - self._last_frame_wall
+            if silent_s >= 0.9 * self.resilience.stall_timeout_s:
+                raise CameraError(f"stalled: no data for {silent_s:.0f} s (connection open, nothing delivered)") from None
+            raise
 
+    def _demux_and_decode(
+        self,
+        container: av.container.InputContainer,
+        stream: av.video.stream.VideoStream,
+        timeline: _Timeline,
+        backoff: Backoff,
+        pace: bool,
+        probe: _NonrefProbe | None,
+    ) -> None:
         for packet in container.demux(stream):
             if self._stop_event.is_set():
                 return
@@ -198,11 +216,11 @@ class CameraWorker(threading.Thread):
                 logger.debug("camera %s: undecodable packet: %s", self.config.id, error)
                 frames = []
             if not frames:
-                if time.monotonic() - last_frame_wall > self.resilience.stall_timeout_s:
+                if time.monotonic() - self._last_frame_wall > self.resilience.stall_timeout_s:
                     raise CameraError(f"stalled: no decodable frame for {self.resilience.stall_timeout_s:.0f} s")
                 continue
             metrics.DECODE_SECONDS.labels(**self._labels).observe((time.perf_counter() - started) / len(frames))
-            last_frame_wall = time.monotonic()
+            self._last_frame_wall = time.monotonic()
             for frame in frames:
                 self._on_frame(frame, timeline, pace, probe, stream)
             if self._stats.state != "up":

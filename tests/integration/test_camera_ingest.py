@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +25,7 @@ from streams.codec import decode_jpeg
 from streams.schemas import FrameHeaders
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
-from tests.integration.conftest import SITE, consume_all, start_rtsp_server
+from tests.integration.conftest import SITE, consume_all, free_port, start_rtsp_server
 
 pytestmark = pytest.mark.integration
 
@@ -201,3 +205,66 @@ def test_bad_sources_get_clear_reasons_and_do_not_touch_good_cameras(
     assert "no answer within 3 s" in reasons["silent"]
     # A truncated recording plays what it has, then ends or is retried; it never crashes the adapter.
     assert 0 < stats["truncated"].published < stats["good"].published
+
+
+def test_a_stalled_stream_is_detected_and_resumed(
+    streams_settings: StreamsSettings, publish: Callable[..., FeedPublisher]
+) -> None:
+    """The publisher freezes (SIGSTOP): the RTSP connection stays open but no frame arrives."""
+    camera = publish(f"{SITE}/stall")
+    site = SiteConfig(site=SITE, cameras=[CameraConfig(id="cam-s", url=camera.url)], resilience=FAST_RESILIENCE)
+    adapter = CameraAdapter(site, streams_settings)
+    pid = camera.pid
+    assert pid is not None
+    try:
+        adapter.start()
+        wait_for(lambda: adapter.stats()["cam-s"].published >= 8, 20, "frames before the stall")
+        os.kill(pid, signal.SIGSTOP)
+        wait_for(lambda: adapter.stats()["cam-s"].state == "reconnecting", 15, "the stall to be detected")
+        stalled_reason = adapter.stats()["cam-s"].reason
+        os.kill(pid, signal.SIGCONT)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        adapter.stop()
+    assert stalled_reason.startswith("stalled"), stalled_reason
+
+
+def test_cameras_run_command_serves_metrics_and_stops_cleanly_on_sigterm(
+    streams_settings: StreamsSettings, publish: Callable[..., FeedPublisher], tmp_path: Path
+) -> None:
+    camera = publish(f"{SITE}/cli")
+    config = tmp_path / "cameras.yaml"
+    config.write_text(f"site: {SITE}\ncameras:\n  - {{id: cam-cli, kind: rtsp, url: '{camera.url}'}}\n")
+    metrics_port = free_port()
+    env = {
+        **os.environ,
+        "ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": streams_settings.kafka.bootstrap_servers,
+        "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": streams_settings.kafka.topic_prefix,
+        "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "actionstream", "cameras", "run", "--config", str(config), "--no-start-broker",
+         "--report-every", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        def published() -> float:
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=2).read().decode()
+            except OSError:
+                return 0.0
+            for line in body.splitlines():
+                if line.startswith("actionstream_camera_frames_published_total{") and 'camera="cam-cli"' in line:
+                    return float(line.rsplit(" ", 1)[1])
+            return 0.0
+
+        wait_for(lambda: published() >= 10, 30, "published frames in the Prometheus metrics")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert "cam-cli" in output and "cameras=1" in output
+    records = consume_all(streams_settings, frames_topic(streams_settings))
+    assert len(records) >= 10

@@ -1,0 +1,5 @@
+"""`python -m actionstream` is the `actionstream` command."""
+
+from actionstream.cli import app
+
+app(prog_name="actionstream")
