@@ -10,6 +10,7 @@ from infra.kafka.broker import KafkaBroker
 from infra.process import ServiceError
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
+from infra.services import ensure_rtsp_server
 from infra.settings import BrokerSettings, RtspServerSettings
 
 broker_app = typer.Typer(help="The local one-node Kafka broker (KRaft).", no_args_is_help=True)
@@ -96,6 +97,7 @@ def rtsp_publish(
     settings = RtspServerSettings()
     publisher = FeedPublisher(settings, path, source)
     try:
+        ensure_rtsp_server(start=True, settings=settings)
         publisher.start()
     except ServiceError as error:
         _fail(error)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -26,7 +26,7 @@ _DAY_MS = 24 * _HOUR_MS
 _MIB = 1024 * 1024
 
 
-class Topic(str, Enum):
+class Topic(StrEnum):
     """Logical topics; per-site topics take the site as a suffix."""
 
     FRAMES = "frames"

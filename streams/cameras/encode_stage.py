@@ -57,7 +57,9 @@ class EncodeStage:
         self._clock = clock
         self._labels = {"site": site, "camera": config.id}
         self._key = config.id.encode()
-        self._encoder = JpegEncoder(JpegSettings(config.width, config.height, config.jpeg_quality, config.interpolation))
+        self._encoder = JpegEncoder(
+            JpegSettings(config.width, config.height, config.jpeg_quality, config.interpolation)
+        )
         self._queue: queue.Queue[SampledVideoFrame | None] = queue.Queue(maxsize=queue_size)
         self._thread = threading.Thread(target=self._run, name=f"encode-{site}-{config.id}", daemon=True)
         self._thread.start()

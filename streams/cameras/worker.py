@@ -14,9 +14,9 @@ import av.container
 from streams.cameras import metrics
 from streams.cameras.backoff import Backoff
 from streams.cameras.config import CameraConfig, ResilienceSettings
+from streams.cameras.encode_stage import EncodeStage, SampledVideoFrame
 from streams.cameras.registry import CameraError, CameraSource, create_camera
 from streams.cameras.sampler import PtsSampler
-from streams.cameras.encode_stage import EncodeStage, SampledVideoFrame
 from streams.producer import ReliableProducer
 from streams.schemas import CameraState, CameraStatus
 
@@ -188,11 +188,13 @@ class CameraWorker(threading.Thread):
         self._last_frame_wall = time.monotonic()
         try:
             self._demux_and_decode(container, stream, timeline, backoff, pace, probe)
-        except av.FFmpegError as error:
+        except av.FFmpegError:
             # The read timeout (stall_timeout_s) fires when a socket stays open but delivers nothing.
             silent_s = time.monotonic() - self._last_frame_wall
             if silent_s >= 0.9 * self.resilience.stall_timeout_s:
-                raise CameraError(f"stalled: no data for {silent_s:.0f} s (connection open, nothing delivered)") from None
+                raise CameraError(
+                    f"stalled: no data for {silent_s:.0f} s (connection open, nothing delivered)"
+                ) from None
             raise
 
     def _demux_and_decode(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -138,7 +139,7 @@ def test_adapter_resumes_after_rtsp_server_restart_and_counts_the_gap(
     headers = [FrameHeaders.from_headers(r.headers()) for r in consume_all(streams_settings, frames_topic(
         streams_settings))]
     assert len(headers) == stats.published
-    steps = [b.seq - a.seq for a, b in zip(headers, headers[1:], strict=False)]
+    steps = [b.seq - a.seq for a, b in itertools.pairwise(headers)]
     assert all(step >= 1 for step in steps) and max(steps) >= 9, "the outage is a visible gap in seq"
     states = [s["state"] for s in status_records(streams_settings) if s["camera"] == "cam-r"]
     transitions = [state for index, state in enumerate(states) if index == 0 or states[index - 1] != state]

@@ -33,7 +33,7 @@ def test_jitter_stays_within_its_fraction() -> None:
     backoff = Backoff(settings, random.Random(1234))
     bases = [min(30.0, 0.5 * 2.0**attempt) for attempt in range(12)]
     delays = [backoff.next_delay() for _ in bases]
-    for base, delay in zip(bases, delays):
+    for base, delay in zip(bases, delays, strict=False):
         assert 0.8 * base <= delay <= 1.2 * base
     # Jitter really varies the delays (cameras must not reconnect in lock step).
     capped = [delay / 30.0 for delay in delays[-5:]]

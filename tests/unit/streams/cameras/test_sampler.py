@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from streams.cameras.sampler import PtsSampler, SampledFrame
@@ -25,7 +27,7 @@ def test_sampling_keeps_eight_per_second_with_consecutive_seq(source_fps: float)
 
     assert abs(len(kept) - 8 * seconds) <= 1
     seqs = [frame.seq for frame in kept]
-    assert all(later - earlier == 1 for earlier, later in zip(seqs, seqs[1:]))
+    assert all(later - earlier == 1 for earlier, later in itertools.pairwise(seqs))
     assert all(frame.gap == 0 for frame in kept)
 
 
@@ -62,7 +64,7 @@ def test_slow_source_sampled_faster_reports_no_gaps() -> None:
     kept = _offer_timeline(sampler, times)
 
     assert len(kept) == 50  # every frame of a 5 fps source lands in its own 1/8 s slot
-    steps = {later.seq - earlier.seq for earlier, later in zip(kept, kept[1:])}
+    steps = {later.seq - earlier.seq for earlier, later in itertools.pairwise(kept)}
     assert steps <= {1, 2}
     assert all(frame.gap == 0 for frame in kept)
 
