@@ -1,0 +1,89 @@
+"""`actionstream bench ...`: benchmarks that print a table and end with one JSON line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+bench_app = typer.Typer(help="Benchmarks; each ends with one JSON line.", no_args_is_help=True)
+
+
+@bench_app.command("selection")
+def selection(
+    model: str = typer.Option("candidate", "--model", help="Bundle directory, registry alias or models:/ URI."),
+    data: Path = typer.Option(Path("var/data/synthetic-bench"), "--data",
+                              help="Synthetic set with truth masks; generated (unseen seed) when missing."),
+    frames: list[int] = typer.Option([2, 8, 4], "--frames", help="Budgets n; the last one is the final JSON line."),
+    candidates: int = typer.Option(32, "--candidates", help="T: candidate frames per clip."),
+    tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
+    cache_dir: Path = typer.Option(Path("var/features"), "--cache-dir", help="Feature cache folder."),
+) -> None:
+    """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy."""
+    from bench.selection import ensure_bench_data, format_table, run_selection_bench
+    from models.bundle import ModelBundle
+    from models.registry import RegistrySettings, resolve_bundle_dir
+
+    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
+    ensure_bench_data(data, len(ModelBundle.load(bundle_dir).classes))
+    lines = run_selection_bench(bundle_dir, data, frames, candidates, cache_dir)
+    for line in lines:
+        typer.echo(format_table(line))
+    for line in lines:
+        typer.echo(json.dumps(line))
+
+
+@bench_app.command("encoder")
+def encoder(
+    model: str = typer.Option("candidate", "--model", help="Bundle directory, registry alias or models:/ URI."),
+    data: Path = typer.Option(Path("var/data/synthetic-bench"), "--data", help="Evaluation set (all its clips); generated (unseen seed) when missing."),
+    batch: int = typer.Option(32, "--batch", help="Images per encoder call."),
+    repeats: int = typer.Option(3, "--repeats", help="Timed passes over the batch."),
+    threads: int = typer.Option(0, "--threads", help="Threads per backend; 0 = runtime default."),
+    tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
+    cache_dir: Path = typer.Option(Path("var/features"), "--cache-dir", help="Feature cache folder."),
+) -> None:
+    """Encoder img/s for torch eager, ONNX Runtime fp32 and int8, with int8 agreement and accuracy drop."""
+    from bench.encoder import run_encoder_bench
+    from bench.selection import ensure_bench_data
+    from models.bundle import ModelBundle
+    from models.registry import RegistrySettings, resolve_bundle_dir
+
+    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
+    ensure_bench_data(data, len(ModelBundle.load(bundle_dir).classes))
+    typer.echo(json.dumps(run_encoder_bench(bundle_dir, data, batch, repeats, threads, cache_dir)))
+
+
+@bench_app.command("ingest")
+def ingest(
+    clips: int = typer.Option(2, help="Number of 1080p30 H.264 clips (rendered once, cached)."),
+    seconds: float = typer.Option(30.0, help="Length of each clip."),
+    sample_fps: float = typer.Option(8.0, help="Adapter sampling rate."),
+    repeats: int = typer.Option(3, help="Interleaved decode-only / adapter measurements; medians reported."),
+    clip_dir: Path = typer.Option(Path("var/bench/ingest"), help="Where the clips are cached."),
+    start_broker: bool = typer.Option(True, help="Start the local broker if it is not running."),
+) -> None:
+    """Bare PyAV decode-only loop vs the full camera adapter (publishing to the real broker)."""
+    from bench.ingest import IngestBenchSettings, run_ingest_bench
+    from infra.process import ServiceError
+    from infra.services import ensure_broker
+    from streams.settings import StreamsSettings
+
+    bootstrap = StreamsSettings().kafka.bootstrap_servers
+    try:
+        ensure_broker(bootstrap, start=start_broker)
+    except ServiceError as error:
+        typer.secho(str(error), fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from None
+    settings = IngestBenchSettings(clips=clips, seconds=seconds, sample_fps=sample_fps, repeats=repeats,
+                                   clip_dir=clip_dir)
+    result = run_ingest_bench(settings, bootstrap)
+    for profile, figures in result["profiles"].items():  # type: ignore[union-attr]
+        typer.echo(f"{profile:<24} decode-only {figures['decode_only_fps']:7.1f} fps   "
+                   f"adapter {figures['adapter_source_fps']:7.1f} fps   ratio {figures['ratio']:.3f}")
+    typer.echo(json.dumps(result))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(bench_app, name="bench")

@@ -1,0 +1,72 @@
+"""`actionstream bench selection|encoder` on an untrained bundle and a tiny synthetic set: the plumbing,
+the truth-mask accounting and the JSON contract (accuracy itself is the training tests' business)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from actionstream.cli import app
+from models.bundle import Architecture, Manifest, ModelBundle, build_modules
+from models.encoder import FrameEncoder
+from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx, quantize_encoder_int8
+from models.preprocessing import Preprocessing
+from training.synth import SynthSettings, generate_dataset
+from training.ucf101 import Ucf101Index
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def bundle_and_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    torch.manual_seed(0)
+    root = tmp_path_factory.mktemp("bench")
+    data = generate_dataset(SynthSettings(num_classes=2, clips_per_class=4, groups=2, width=64, height=48, fps=8.0,
+                                          seconds=1.5, seed=7), root / "data", progress=False)
+    architecture = Architecture(global_hidden_dim=32, single_hidden_dim=32, shared_hidden_dim=16)
+    single, global_, classifier = build_modules(architecture, num_classes=2)
+    rng = np.random.default_rng(0)
+    classes = Ucf101Index.from_folder(data).classes
+    manifest = Manifest(classes=classes, architecture=architecture, num_candidates=8, num_frames=2)
+    bundle = ModelBundle(manifest, Preprocessing(), rng.normal(size=(1000, 384)).astype(np.float32), single,
+                         global_, classifier.eval())
+    bundle_dir = bundle.save(root / "bundle")
+    export_encoder_onnx(FrameEncoder(), bundle_dir / ENCODER_ONNX)
+    calibration = Preprocessing()(rng.integers(0, 256, size=(4, 64, 64, 3), dtype=np.uint8))
+    quantize_encoder_int8(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, calibration)
+    return bundle_dir, data
+
+
+def test_selection_bench_ends_with_the_issue_json(bundle_and_data: tuple[Path, Path], tmp_path: Path) -> None:
+    bundle_dir, data = bundle_and_data
+    result = CliRunner().invoke(app, ["bench", "selection", "--model", str(bundle_dir), "--data", str(data),
+                                      "--frames", "2", "--frames", "4", "--candidates", "8",
+                                      "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    final = json.loads(lines[-1])
+    assert final["bench"] == "selection" and final["T"] == 8 and final["n"] == 4
+    strategies = {"smart", "uniform", "random", "dense", "single", "global"}
+    assert set(final["acc"]) == set(final["in_burst"]) == set(final["macro_f1"]) == strategies
+    assert all(0.0 <= value <= 1.0 for value in final["in_burst"].values())
+    assert final["flops_dense_over_smart"] == pytest.approx(8 / 4)
+    assert json.loads(lines[-2])["n"] == 2
+
+
+def test_encoder_bench_times_three_backends(bundle_and_data: tuple[Path, Path], tmp_path: Path) -> None:
+    bundle_dir, data = bundle_and_data
+    result = CliRunner().invoke(app, ["bench", "encoder", "--model", str(bundle_dir), "--data", str(data),
+                                      "--batch", "4", "--repeats", "1", "--threads", "1",
+                                      "--cache-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["bench"] == "encoder"
+    assert set(line["img_per_s"]) == {"torch_fp32", "onnxruntime_fp32", "onnxruntime_int8"}
+    assert all(speed > 0 for speed in line["img_per_s"].values())
+    assert 0.0 <= line["int8_top1_agreement_imagenet"] <= 1.0
+    assert set(line["smart_accuracy"]) == {"fp32", "int8"}

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from models.backends import EncoderOutput
+from models.bundle import Architecture, Manifest, ModelBundle, build_modules
+from models.preprocessing import Preprocessing
+from models.runtime import SmartRuntime
+
+
+class ConstantBackend:
+    name = "constant"
+    precision = "fp32"
+
+    def run(self, images: np.ndarray) -> EncoderOutput:
+        rng = np.random.default_rng(len(images))
+        return EncoderOutput(rng.normal(size=(len(images), 1280)).astype(np.float32),
+                             rng.normal(size=(len(images), 1000)).astype(np.float32))
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> SmartRuntime:
+    torch.manual_seed(0)
+    architecture = Architecture(shared_hidden_dim=8, single_hidden_dim=8, global_hidden_dim=8)
+    single, global_, classifier = build_modules(architecture, num_classes=3)
+    manifest = Manifest(classes=["a", "b", "c"], architecture=architecture, num_candidates=8, num_frames=3)
+    table = np.random.default_rng(0).normal(size=(1000, 384)).astype(np.float32)
+    ModelBundle(manifest, Preprocessing(image_size=32), table, single, global_, classifier).save(tmp_path)
+    return SmartRuntime(ModelBundle.load(tmp_path), ConstantBackend())
+
+
+def test_two_stages_from_frames_to_class_probabilities(runtime: SmartRuntime) -> None:
+    frames = np.zeros((8, 40, 40, 3), dtype=np.uint8)
+    representation = runtime.encode(frames)
+    assert representation.shape == (8, 1664)
+    deltas = runtime.frame_scores(representation)
+    assert deltas.shape == (8,) and bool(((deltas > 0) & (deltas < 1)).all())
+    selected = runtime.select(representation)
+    assert len(selected) == 3 and list(selected) == sorted(selected)
+    assert np.array_equal(selected, runtime.select(representation)), "same window, same selection"
+    assert len(runtime.select(representation, strategy="dense")) == 8
+    probabilities = runtime.classify(representation[selected])
+    assert probabilities.shape == (3,) and probabilities.sum() == pytest.approx(1.0, rel=1e-5)
+    assert runtime.classes == ["a", "b", "c"]

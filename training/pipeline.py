@@ -1,0 +1,196 @@
+"""The SMART training order (SMART.md section 7) as one function, `run_training`.
+
+features (cached) -> classifier -> cross-fitted oracle -> single-frame selector -> global selector ->
+test evaluation of every strategy -> model bundle (with ONNX fp32/int8 encoders) -> MLflow run and
+registry alias. Every step is early-stopped and selected on the end-to-end validation metric.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.backends import create_backend
+from models.bundle import Architecture, Manifest, ModelBundle, build_modules
+from models.encoder import FrameEncoder
+from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx, quantize_encoder_int8
+from models.preprocessing import Preprocessing
+from models.selectors import SelectorModels, create_strategy
+from models.text import NAME_TABLE_FILE, load_or_build_name_table
+from training.classifier_training import ClassifierTrainer
+from training.config import TrainConfig, save_resolved
+from training.curation import CurationReport
+from training.evaluate import StrategyResult, evaluate_strategy
+from training.features import FeatureExtractor, FeatureSet, backend_options, calibration_images
+from training.metrics import classification_report
+from training.oracle import cross_fitted_oracle
+from training.scoring import ClipScorer, end_to_end
+from training.selector_training import train_global_selector, train_single_selector
+from training.ucf101 import Ucf101Index
+
+logger = logging.getLogger(__name__)
+
+REPORTED_STRATEGIES = ("smart", "uniform", "random", "dense", "single", "global")
+_GROUP = re.compile(r"_g(\d+)_")
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    bundle_dir: Path
+    test_results: dict[str, dict[str, Any]]
+    primary_metric: str
+    seconds: float
+    run_id: str | None
+    model_version: str | None
+
+
+def resolve_data_root(config: TrainConfig, progress: bool) -> Path:
+    """The configured folder, or the synthetic set (generated on first use)."""
+    if config.data.root is not None:
+        return config.data.root
+    root = config.data.synthetic_dir
+    if not (root / "ucfTrainTestlist").exists():
+        from training.synth import generate_dataset
+
+        logger.info("generating the synthetic data set in %s", root)
+        generate_dataset(config.data.synthetic, root, progress=progress)
+    return root
+
+
+def validation_rows(video_ids: list[str], labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Hold out whole UCF groups (gXX) when there are several, so no scene leaks; else a stratified share."""
+    groups = [match.group(1) if (match := _GROUP.search(video_id)) else None for video_id in video_ids]
+    distinct = sorted({group for group in groups if group is not None})
+    if None not in groups and len(distinct) >= 2:
+        count = max(1, round(fraction * len(distinct)))
+        held = set(distinct[-count:])
+        return np.asarray([row for row, group in enumerate(groups) if group in held], dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    rows = [rng.permutation(np.flatnonzero(labels == label)) for label in np.unique(labels)]
+    return np.sort(np.concatenate([part[: max(1, round(fraction * len(part)))] for part in rows]))
+
+
+def run_training(
+    config: TrainConfig, run_dir: Path, track: bool = True, progress: bool = True
+) -> TrainingOutcome:
+    started = time.perf_counter()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_resolved(config, run_dir / "config.yaml")
+    bundle_dir = run_dir / "bundle"
+    bundle_dir.mkdir(exist_ok=True)
+    index = Ucf101Index.from_folder(resolve_data_root(config, progress), config.data.split)
+    num_classes = len(index.classes)
+    primary = config.evaluation.resolve_primary_metric(index.class_counts("train"))
+    features = config.features
+    preprocessing = Preprocessing()
+
+    # Step 1: features of every candidate frame, once, with the frozen encoder.
+    export_encoder_onnx(FrameEncoder(), bundle_dir / ENCODER_ONNX, preprocessing.image_size)
+    name_table = load_or_build_name_table(features.cache_dir / NAME_TABLE_FILE)
+    backend = create_backend(features.backend, backend_options(features, bundle_dir))
+    extractor = FeatureExtractor(backend, preprocessing, name_table, features, config.curation)
+    curation_report = CurationReport(settings=config.curation.model_dump(mode="json"))
+    train_all = FeatureSet.stack(extractor.extract(index.train, curation_report, progress, "train features"))
+    test = FeatureSet.stack(extractor.extract(index.test, None, progress, "test features"), use_curation=False)
+    curation_report.write_json(run_dir / "curation_report.json")
+    held_out = validation_rows(train_all.video_ids, train_all.labels, config.selectors.validation_fraction, config.seed)
+    train = train_all.subset(np.setdiff1d(np.arange(len(train_all.labels)), held_out))
+    # Validation sees every candidate, like evaluation and serving (curation cleans training data only).
+    validation = train_all.subset(held_out)
+    validation = FeatureSet(validation.video_ids, validation.representation, np.ones_like(validation.mask),
+                            validation.labels, validation.frame_indices)
+    logger.info("videos: %d train, %d validation, %d test; %d classes; primary metric %s",
+                len(train.labels), len(validation.labels), len(test.labels), num_classes, primary)
+
+    architecture = Architecture(
+        top_k_names=features.top_k_names, classifier_kind=config.classifier.kind,
+        shared_hidden_dim=config.classifier.hidden_dim, shared_dropout=config.classifier.dropout,
+        single_hidden_dim=config.selectors.single_hidden_dim, single_dropout=config.selectors.single_dropout,
+        global_hidden_dim=config.selectors.global_hidden_dim, global_draws=config.selectors.global_draws,
+    )
+    single, global_, _ = build_modules(architecture, num_classes)
+    selector_models = SelectorModels(single, global_, architecture.global_draws)
+    n = config.selectors.num_frames
+
+    def end_to_end_score(strategy: str, scorer: ClipScorer) -> float:
+        models = selector_models if strategy in ("single", "smart") else None
+        result = end_to_end(create_strategy(strategy, models, config.seed), scorer, validation, n)
+        return float(classification_report(validation.labels, result.predictions, num_classes).metric(primary))
+
+    tracker_context = _tracker(config, track)
+    with tracker_context as tracker:
+        log_epoch: Callable[[int, dict[str, float]], None] | None = tracker.log_epoch if tracker else None
+        if tracker:
+            tracker.log_config(config)
+
+        # Step 2: classifier, then the cross-fitted oracle from out-of-fold copies of it.
+        trainer = ClassifierTrainer(config, index, preprocessing, num_classes, progress)
+        scorer, classifier_fit = trainer.train(train, lambda s: end_to_end_score("uniform", s), log_epoch)
+        oracle = cross_fitted_oracle(
+            train.labels, config.classifier.oracle_folds, config.seed,
+            lambda fit_rows, predict_rows: trainer.frame_probabilities(train, fit_rows, predict_rows),
+        )
+        # Steps 3 and 4: the selectors, each selected on "select n, then classify" on validation.
+        single_fit = train_single_selector(single, train, oracle, config.selectors, config.optimizer,
+                                           config.scheduler, lambda: end_to_end_score("single", scorer),
+                                           log_epoch, config.seed, progress)
+        global_fit = train_global_selector(global_, train, config.selectors, config.optimizer, config.scheduler,
+                                           lambda: end_to_end_score("smart", scorer), log_epoch, config.seed,
+                                           progress)
+
+        manifest = Manifest(classes=index.classes, architecture=architecture,
+                            num_candidates=features.num_candidates, num_frames=n)
+        bundle = ModelBundle(manifest, preprocessing, name_table, single, global_, trainer.module)
+        flops_per_frame = scorer.flops_per_frame()
+        results: dict[str, StrategyResult] = {
+            name: evaluate_strategy(name, bundle, scorer, test, n, num_classes, config.seed, flops_per_frame)
+            for name in REPORTED_STRATEGIES
+        }
+        test_results = {name: result.summary() for name, result in results.items()}
+        smart_report = classification_report(test.labels, results["smart"].predictions, num_classes, index.classes)
+        manifest.metrics.update({
+            "test_accuracy": smart_report.accuracy, "test_macro_f1": smart_report.macro_f1,
+            "val_end_to_end_classifier": classifier_fit.best_score, "val_end_to_end_single": single_fit.best_score,
+            "val_end_to_end_smart": global_fit.best_score,
+        })
+        quantize_encoder_int8(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX,
+                              calibration_images(index.train, features, preprocessing, config.seed))
+        bundle.save(bundle_dir)
+        seconds = time.perf_counter() - started
+        version = None
+        if tracker:
+            tracker.log_metrics({f"test/{name}/{key}": value for name, summary in test_results.items()
+                                 for key, value in summary.items() if isinstance(value, float)})
+            tracker.log_metrics({"training_seconds": seconds})
+            tracker.log_dict(curation_report.to_dict(), "curation_report.json")
+            tracker.log_dict(test_results, "test_results.json")
+            tracker.log_training_curves()
+            tracker.log_confusion_matrix(smart_report.confusion, index.classes)
+            tracker.log_dir(bundle_dir, "bundle")
+            version = tracker.register_model("bundle")
+        run_id = tracker.run_id if tracker else None
+    logger.info("training finished in %.1f s; test %s", seconds, test_results["smart"])
+    return TrainingOutcome(bundle_dir, test_results, primary, seconds, run_id, version)
+
+
+class _NoTracking:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+
+def _tracker(config: TrainConfig, track: bool) -> Any:
+    if not track:
+        return _NoTracking()
+    from training.tracking import Tracker
+
+    return Tracker(config.tracking, run_name="smart-train")
