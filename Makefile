@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup system-deps demo test test-unit test-integration bench clean
+.PHONY: setup system-deps demo lint test test-unit test-integration bench clean
 
 setup: system-deps $(STAMP)
 	$(BIN)/actionstream broker fetch >/dev/null
@@ -33,7 +33,11 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/actionstream demo
 
-test: setup
+# Ruff skips .venv by default (its built-in exclude list); the rules live in pyproject.toml [tool.ruff].
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: setup lint
 	$(BIN)/pytest -q
 
 test-unit: setup

@@ -37,7 +37,11 @@ def selection(
 @bench_app.command("encoder")
 def encoder(
     model: str = typer.Option("candidate", "--model", help="Bundle directory, registry alias or models:/ URI."),
-    data: Path = typer.Option(Path("var/data/synthetic-bench"), "--data", help="Evaluation set (all its clips); generated (unseen seed) when missing."),
+    data: Path = typer.Option(
+        Path("var/data/synthetic-bench"),
+        "--data",
+        help="Evaluation set (all its clips); generated (unseen seed) when missing.",
+    ),
     batch: int = typer.Option(32, "--batch", help="Images per encoder call."),
     repeats: int = typer.Option(3, "--repeats", help="Timed passes over the batch."),
     threads: int = typer.Option(0, "--threads", help="Threads per backend; 0 = runtime default."),

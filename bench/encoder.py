@@ -45,7 +45,9 @@ def run_encoder_bench(
         f"{name}_{precision}": create_backend(name, BackendOptions(bundle_dir, precision, num_threads=num_threads))
         for name, precision in BACKENDS
     }
-    speeds = {key: round(images_per_second(backend, images, batch_size, repeats), 1) for key, backend in backends.items()}
+    speeds = {
+        key: round(images_per_second(backend, images, batch_size, repeats), 1) for key, backend in backends.items()
+    }
 
     # Accuracy on the evaluation set: the same bundle end to end with fp32 and int8 encoder features.
     scorer = build_scorer(bundle, items, bundle.manifest.num_candidates)

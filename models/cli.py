@@ -54,12 +54,15 @@ def export(
 
             items = Ucf101Index.from_folder(data).train
             settings = FeatureSettings(num_candidates=bundle.manifest.num_candidates)
-            quantize_encoder_int8(target / ENCODER_ONNX, written, calibration_images(items, settings, bundle.preprocessing))
+            images = calibration_images(items, settings, bundle.preprocessing)
+            quantize_encoder_int8(target / ENCODER_ONNX, written, images)
         elif (bundle_dir / ENCODER_INT8_ONNX).exists():
             if bundle_dir.resolve() != target.resolve():
                 shutil.copyfile(bundle_dir / ENCODER_INT8_ONNX, written)
         else:
-            raise typer.BadParameter("the bundle has no int8 encoder; pass --data to calibrate one", param_hint="--data")
+            raise typer.BadParameter(
+                "the bundle has no int8 encoder; pass --data to calibrate one", param_hint="--data"
+            )
     options = BackendOptions(model_dir=target, precision="int8" if backend == "onnx-int8" else "fp32")
     if backend == "tensorrt":
         options = BackendOptions(model_dir=target, precision=precision, device="cuda")

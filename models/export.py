@@ -56,7 +56,9 @@ class _CalibrationReader:
         return None if batch is None else {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.float32)}
 
 
-def quantize_encoder_int8(fp32_path: Path, int8_path: Path, calibration_images: np.ndarray, batch_size: int = 8) -> Path:
+def quantize_encoder_int8(
+    fp32_path: Path, int8_path: Path, calibration_images: np.ndarray, batch_size: int = 8
+) -> Path:
     """Static int8 quantisation (QDQ, per-channel weights) calibrated on preprocessed training frames."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process

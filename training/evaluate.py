@@ -88,6 +88,8 @@ def extract_evaluation_features(
     if settings.backend == "onnxruntime" and settings.precision == "fp32" and not (bundle_dir / ENCODER_ONNX).exists():
         export_encoder_onnx(FrameEncoder(), bundle_dir / ENCODER_ONNX, bundle.preprocessing.image_size)
     backend = create_backend(settings.backend, backend_options(settings, bundle_dir))
-    extractor = FeatureExtractor(backend, bundle.preprocessing, bundle.name_table, settings, CurationSettings(enabled=False))
+    extractor = FeatureExtractor(
+        backend, bundle.preprocessing, bundle.name_table, settings, CurationSettings(enabled=False)
+    )
     videos = extractor.extract(items, progress=progress, desc="evaluation features")
     return FeatureSet.stack(videos, use_curation=False)

@@ -115,7 +115,11 @@ class FeatureExtractor:
         self.directory = settings.cache_dir / settings_key(settings, preprocessing, curation)
 
     def extract(
-        self, items: list[VideoItem], report: CurationReport | None = None, progress: bool = True, desc: str = "features"
+        self,
+        items: list[VideoItem],
+        report: CurationReport | None = None,
+        progress: bool = True,
+        desc: str = "features",
     ) -> list[VideoFeatures]:
         self.directory.mkdir(parents=True, exist_ok=True)
         videos: list[VideoFeatures] = []
@@ -144,7 +148,9 @@ class FeatureExtractor:
         kept = np.zeros(len(candidates.frames), dtype=bool)
         kept[kept_indices] = True
         output = self.backend.run(self.preprocessing(candidates.frames))
-        representation = frame_representation(output.features, output.logits, self.name_table, self.settings.top_k_names)
+        representation = frame_representation(
+            output.features, output.logits, self.name_table, self.settings.top_k_names
+        )
         np.savez(cache_file, representation=representation, logits=output.logits,
                  frame_indices=candidates.frame_indices, times=candidates.times, kept=kept)
         return VideoFeatures(item.video_id, item.label, representation, output.logits,

@@ -84,7 +84,9 @@ class GlobalSelector(nn.Module):
         return GlobalSelectorOutput(gamma=gamma, step_logits=self.head(context), temporal_attention=temporal_attention)
 
     @torch.no_grad()
-    def scores(self, frames: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, draws: int = 1) -> torch.Tensor:
+    def scores(
+        self, frames: torch.Tensor, mask: torch.Tensor, generator: torch.Generator, draws: int = 1
+    ) -> torch.Tensor:
         """gamma averaged over `draws` partner draws from a seeded generator (deterministic per window)."""
         total = torch.zeros(mask.shape, dtype=frames.dtype, device=frames.device)
         for _ in range(draws):

@@ -65,7 +65,7 @@ def test_every_registered_backend_is_covered() -> None:
 def test_backend_contract(name: str, model_dir: Path, encoder: FrameEncoder) -> None:
     images = _photo_crops(4, seed=1)
     if not CPU_PRECISIONS[name]:
-        with pytest.raises(BackendUnavailableError, match="TensorRT|CUDA|pycuda"):
+        with pytest.raises(BackendUnavailableError, match=r"TensorRT|CUDA|pycuda"):
             create_backend(name, BackendOptions(model_dir, precision="fp16", device="cuda"))
         return
     reference = TorchBackend(BackendOptions(model_dir), encoder)

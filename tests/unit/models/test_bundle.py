@@ -15,7 +15,8 @@ def test_bundle_round_trip_gives_the_same_selection_and_classification(tmp_path:
     architecture = Architecture(representation_dim=12, shared_hidden_dim=8, single_hidden_dim=8, global_hidden_dim=8)
     single, global_, classifier = build_modules(architecture, num_classes=3)
     manifest = Manifest(classes=["a", "b", "c"], architecture=architecture, num_candidates=6, num_frames=2)
-    bundle = ModelBundle(manifest, Preprocessing(), np.zeros((1000, 384), np.float32), single, global_, classifier.eval())
+    name_table = np.zeros((1000, 384), np.float32)
+    bundle = ModelBundle(manifest, Preprocessing(), name_table, single, global_, classifier.eval())
     bundle.save(tmp_path)
     loaded = ModelBundle.load(tmp_path)
 

@@ -30,4 +30,5 @@ def test_short_windows_repeat_frames_in_time_order() -> None:
 
 
 def test_fusion_is_the_product() -> None:
-    torch.testing.assert_close(fuse_scores(torch.tensor([0.5, 0.2]), torch.tensor([0.4, 1.0])), torch.tensor([0.2, 0.2]))
+    fused = fuse_scores(torch.tensor([0.5, 0.2]), torch.tensor([0.4, 1.0]))
+    torch.testing.assert_close(fused, torch.tensor([0.2, 0.2]))

@@ -67,7 +67,8 @@ def test_tiny_training_beats_chance_clearly(tiny_run: tuple[TrainingOutcome, Pat
         assert (outcome.bundle_dir / name).exists(), name
     bundle = ModelBundle.load(outcome.bundle_dir)
     assert bundle.manifest.num_candidates == 12 and bundle.manifest.num_frames == 2
-    assert bundle.manifest.metrics["test_accuracy"] == pytest.approx(outcome.test_results["smart"]["accuracy"], abs=1e-4)
+    expected_accuracy = outcome.test_results["smart"]["accuracy"]
+    assert bundle.manifest.metrics["test_accuracy"] == pytest.approx(expected_accuracy, abs=1e-4)
     assert json.loads((root / "run" / "curation_report.json").read_text())["videos_seen"] > 0
     registered = resolve_bundle_dir("candidate", RegistrySettings(tracking_uri=f"sqlite:///{root / 'mlflow.db'}"),
                                     root / "download")
@@ -106,7 +107,9 @@ def test_export_cli_checks_parity(tiny_run: tuple[TrainingOutcome, Path, float, 
 
 
 @pytest.mark.slow
-def test_evaluate_cli_refuses_an_unavailable_backend_clearly(tiny_run: tuple[TrainingOutcome, Path, float, Path]) -> None:
+def test_evaluate_cli_refuses_an_unavailable_backend_clearly(
+    tiny_run: tuple[TrainingOutcome, Path, float, Path],
+) -> None:
     outcome, data, _, root = tiny_run
     result = CliRunner().invoke(app, [
         "evaluate", "--data", str(data), "--model", str(outcome.bundle_dir), "--backend", "tensorrt",

@@ -34,7 +34,8 @@ def test_end_to_end_selects_then_classifies_with_consensus() -> None:
     representation[0, 2:4, 0] = 1.0  # clip 0: informative frames 2-3, class 0
     representation[1, 5:7, 0] = 1.0  # clip 1: informative frames 5-6, class 1
     representation[1, :, 1] = 1.0
-    data = FeatureSet(["a", "b"], representation, np.ones((2, steps), bool), np.array([0, 1]), np.zeros((2, steps), int))
+    mask = np.ones((2, steps), bool)
+    data = FeatureSet(["a", "b"], representation, mask, np.array([0, 1]), np.zeros((2, steps), int))
     result = end_to_end(create_strategy("dense"), BurstScorer(), data, num_frames=2)
     assert result.predictions.tolist() == [0, 1]
     assert result.frames_per_clip == steps
