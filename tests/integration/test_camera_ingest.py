@@ -195,7 +195,8 @@ def test_bad_sources_get_clear_reasons_and_do_not_touch_good_cameras(
     site = SiteConfig(site=SITE, cameras=cameras, resilience=FAST_RESILIENCE)
     stats = CameraAdapter(site, streams_settings).run(duration_s=8.0)
 
-    assert stats["good"].published == 6 * 8 + 1 and stats["good"].reason == "end of recording"
+    # 5.96 s of frames cover 48 or 49 slots of 1/8 s, depending on where the capture-time grid falls.
+    assert stats["good"].published in (48, 49) and stats["good"].reason == "end of recording"
     for camera_id in ("garbage", "text", "missing", "refused", "silent"):
         assert stats[camera_id].published == 0 and stats[camera_id].reconnects >= 1, stats[camera_id]
     reasons = {s["camera"]: s["reason"] for s in status_records(streams_settings) if s["state"] == "reconnecting"}
