@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "streams.cli",
     "training.cli",
     "training.synth_cli",
+    "training.data_cli",
     "models.cli",
     "bench.cli",
     "actionstream.demo",
