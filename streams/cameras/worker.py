@@ -109,7 +109,7 @@ class CameraWorker(threading.Thread):
             self._stats.state, self._stats.reason = state, reason
             snapshot = replace(self._stats)
         metrics.CAMERA_UP.labels(**self._labels).set(1 if state == "up" else 0)
-        log = logger.info if state == "up" else logger.warning
+        log = logger.warning if state == "reconnecting" else logger.info
         log("camera %s/%s %s: %s", self.site, self.config.id, state, reason)
         self._status_sink(
             CameraStatus(
