@@ -83,9 +83,10 @@ def ingest(
     settings = IngestBenchSettings(clips=clips, seconds=seconds, sample_fps=sample_fps, repeats=repeats,
                                    clip_dir=clip_dir)
     result = run_ingest_bench(settings, bootstrap)
-    for profile, figures in result["profiles"].items():  # type: ignore[union-attr]
-        typer.echo(f"{profile:<24} decode-only {figures['decode_only_fps']:7.1f} fps   "
-                   f"adapter {figures['adapter_source_fps']:7.1f} fps   ratio {figures['ratio']:.3f}")
+    for name, figures in result["runs"].items():  # type: ignore[union-attr]
+        typer.echo(f"{name:<30} decode-only {figures['decode_only_fps']:7.1f} fps   "
+                   f"adapter {figures['adapter_source_fps']:7.1f} fps   ratio {figures['ratio']:.3f}   "
+                   f"adapter CPU {figures['adapter_cpu_ms_per_source_frame']:.2f} ms/frame")
     typer.echo(json.dumps(result))
 
 

@@ -14,7 +14,7 @@ from models.flops import count_flops
 from models.preprocessing import Preprocessing
 from training.augment import AugmentSettings, build_clip_augmentation
 from training.features import FeatureSet
-from training.loop import EpochCallback, FitResult, fit
+from training.loop import EpochCallback, FitResult, fit, run_epoch
 from training.optim import OptimizerSettings, SchedulerSettings, build_optimizer, build_scheduler
 from training.smart_settings import ClassifierSettings
 from training.ucf101 import VideoItem
@@ -106,20 +106,13 @@ def train_heavy(
         augmented = augmentation(frames).permute(0, 2, 3, 1)  # one draw for the whole clip
         return preprocessing.to_tensor(augmented)
 
+    def batch_loss(rows: np.ndarray) -> torch.Tensor:
+        images = torch.stack([clip_tensor(row) for row in rows])  # [B,K,3,S,S]
+        logits = network(images.flatten(0, 1)).view(len(rows), images.shape[1], -1).mean(dim=1)  # TSN average
+        return loss(logits, torch.from_numpy(data.labels[rows]))
+
     def train_one_epoch(epoch: int) -> float:
-        order = rng.permutation(len(data.labels))
-        total = 0.0
-        for start in range(0, len(order), clips_per_batch):
-            rows = order[start : start + clips_per_batch]
-            images = torch.stack([clip_tensor(row) for row in rows])  # [B,K,3,S,S]
-            opt.zero_grad()
-            logits = network(images.flatten(0, 1)).view(len(rows), images.shape[1], -1).mean(dim=1)
-            value = loss(logits, torch.from_numpy(data.labels[rows]))
-            value.backward()
-            opt.step()
-            sched.step()
-            total += float(value.detach()) * len(rows)
-        return total / len(order)
+        return run_epoch(rng.permutation(len(data.labels)), clips_per_batch, batch_loss, opt, sched)
 
     scorer = HeavyScorer(network, store, preprocessing)
     result = fit(

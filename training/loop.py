@@ -6,7 +6,9 @@ import copy
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import torch
 from torch import nn
 from tqdm import tqdm
 
@@ -20,6 +22,30 @@ class FitResult:
     best_score: float
     best_epoch: int  # 1-based; the module holds this epoch's weights after fit()
     history: list[dict[str, float]] = field(default_factory=list)
+
+
+def run_epoch(
+    order: Any,
+    batch_size: int,
+    batch_loss: Callable[[Any], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    before_step: Callable[[], None] | None = None,
+) -> float:
+    """One pass over `order` (a permutation of sample indices) in mini-batches; returns the mean loss per
+    sample. `before_step` runs between backward and the optimiser step (gradient clipping)."""
+    total = 0.0
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        optimizer.zero_grad()
+        value = batch_loss(batch)
+        value.backward()
+        if before_step is not None:
+            before_step()
+        optimizer.step()
+        scheduler.step()
+        total += float(value.detach()) * len(batch)
+    return total / len(order)
 
 
 def fit(

@@ -15,7 +15,7 @@ from torch import nn
 
 from models.selectors import GlobalSelector, SingleFrameSelector, draw_partners, step_cross_entropy
 from training.features import FeatureSet
-from training.loop import EpochCallback, FitResult, fit
+from training.loop import EpochCallback, FitResult, fit, run_epoch
 from training.optim import OptimizerSettings, SchedulerSettings, build_optimizer, build_scheduler
 from training.smart_settings import SelectorSettings
 
@@ -42,17 +42,10 @@ def train_single_selector(
     criterion = nn.BCEWithLogitsLoss()
 
     def train_one_epoch(epoch: int) -> float:
-        order = torch.randperm(len(frames), generator=generator)
-        total = 0.0
-        for start in range(0, len(order), settings.single_batch_size):
-            batch = order[start : start + settings.single_batch_size]
-            opt.zero_grad()
-            value = criterion(selector(frames[batch]), targets[batch])
-            value.backward()
-            opt.step()
-            sched.step()
-            total += float(value.detach()) * len(batch)
-        return total / len(order)
+        return run_epoch(
+            torch.randperm(len(frames), generator=generator), settings.single_batch_size,
+            lambda batch: criterion(selector(frames[batch]), targets[batch]), opt, sched,
+        )
 
     return fit(selector, train_one_epoch, validate, settings.single_epochs, settings.patience,
                "single_selector", on_epoch, progress)
@@ -78,21 +71,16 @@ def train_global_selector(
     opt = build_optimizer(selector.parameters(), optimizer.model_copy(update={"lr": settings.global_learning_rate}))
     sched = build_scheduler(opt, scheduler, steps_per_epoch, settings.global_epochs)
 
+    def batch_loss(batch: torch.Tensor) -> torch.Tensor:
+        # A fresh partner draw every step: the selector must not depend on one particular pairing.
+        output = selector(frames[batch], mask[batch], draw_partners(mask[batch], generator))
+        return step_cross_entropy(output.step_logits, labels[batch], mask[batch])
+
     def train_one_epoch(epoch: int) -> float:
-        order = torch.randperm(len(labels), generator=generator)
-        total = 0.0
-        for start in range(0, len(order), settings.batch_size):
-            batch = order[start : start + settings.batch_size]
-            opt.zero_grad()
-            # A fresh partner draw every step: the selector must not depend on one particular pairing.
-            output = selector(frames[batch], mask[batch], draw_partners(mask[batch], generator))
-            value = step_cross_entropy(output.step_logits, labels[batch], mask[batch])
-            value.backward()
-            nn.utils.clip_grad_norm_(selector.parameters(), max_norm=5.0)
-            opt.step()
-            sched.step()
-            total += float(value.detach()) * len(batch)
-        return total / len(order)
+        return run_epoch(
+            torch.randperm(len(labels), generator=generator), settings.batch_size, batch_loss, opt, sched,
+            before_step=lambda: nn.utils.clip_grad_norm_(selector.parameters(), max_norm=5.0),
+        )
 
     return fit(selector, train_one_epoch, validate, settings.global_epochs, settings.patience,
                "global_selector", on_epoch, progress)

@@ -11,7 +11,7 @@ from torch import nn
 from models.classifiers import SharedHead
 from models.flops import count_flops
 from training.features import FeatureSet
-from training.loop import EpochCallback, FitResult, fit
+from training.loop import EpochCallback, FitResult, fit, run_epoch
 from training.optim import OptimizerSettings, SchedulerSettings, build_optimizer, build_scheduler
 from training.smart_settings import ClassifierSettings
 
@@ -63,17 +63,10 @@ def train_shared_head(
     sched = build_scheduler(opt, scheduler, steps_per_epoch, total_epochs)
 
     def train_one_epoch(epoch: int) -> float:
-        order = torch.randperm(len(frames), generator=generator)
-        total = 0.0
-        for start in range(0, len(order), settings.batch_size):
-            batch = order[start : start + settings.batch_size]
-            opt.zero_grad()
-            value = loss(head(frames[batch]), labels[batch])
-            value.backward()
-            opt.step()
-            sched.step()
-            total += float(value.detach()) * len(batch)
-        return total / len(order)
+        return run_epoch(
+            torch.randperm(len(frames), generator=generator), settings.batch_size,
+            lambda batch: loss(head(frames[batch]), labels[batch]), opt, sched,
+        )
 
     scorer = SharedScorer(head)
     result = fit(

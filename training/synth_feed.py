@@ -36,6 +36,7 @@ def write_camera_feed(
     gop_seconds: float = 1.0,
     preset: str = "veryfast",
     b_frames: int = 0,
+    bit_rate: int | None = None,
 ) -> Path:
     """Render `seconds` of consecutive clips (each `settings.seconds` long, the last one cut short) to an
     H.264 MP4 at `out_path` and write its timeline JSON beside it; returns `out_path`.
@@ -96,6 +97,7 @@ def write_camera_feed(
             "x264-params": "repeat-headers=1",  # SPS/PPS before every keyframe for readers that join late
         },
         container_options={"movflags": "+faststart"},
+        bit_rate=bit_rate,  # None: x264's constant quality; a camera's target rate in bit/s otherwise
     )
     timeline = {
         "fps": feed.fps,

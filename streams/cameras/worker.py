@@ -176,7 +176,7 @@ class CameraWorker(threading.Thread):
 
     def _decode_container(self, container: av.container.InputContainer, timeline: _Timeline, backoff: Backoff) -> None:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.thread_type = self.config.decoder_threading
         if self.config.decoder_threads:
             stream.codec_context.thread_count = self.config.decoder_threads
         source_fps = float(stream.average_rate) if stream.average_rate else None
