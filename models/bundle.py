@@ -23,6 +23,7 @@ from models.encoder import ENCODER_NAME
 from models.preprocessing import Preprocessing
 from models.representation import DEFAULT_TOP_K, REPRESENTATION_DIM
 from models.selectors import GlobalSelector, SelectorModels, SingleFrameSelector
+from models.selectors.global_selector import GammaInput
 from models.text import NAME_TABLE_FILE
 
 BUNDLE_FORMAT = 1
@@ -45,6 +46,8 @@ class Architecture(BaseModel):
     single_dropout: float = 0.5
     global_hidden_dim: int = 512
     global_draws: int = 1
+    # Bundles written before this field existed were trained with the cumulative input.
+    global_gamma_input: GammaInput = "cumulative"
 
 
 class Manifest(BaseModel):
@@ -117,7 +120,9 @@ def build_modules(architecture: Architecture, num_classes: int, pretrained_heavy
     """Fresh (single selector, global selector, classifier) with the bundle's sizes."""
     dim = architecture.representation_dim
     single = SingleFrameSelector(dim, architecture.single_hidden_dim, architecture.single_dropout)
-    global_ = GlobalSelector(dim, num_classes, architecture.global_hidden_dim)
+    global_ = GlobalSelector(
+        dim, num_classes, architecture.global_hidden_dim, gamma_input=architecture.global_gamma_input
+    )
     classifier: nn.Module
     if architecture.classifier_kind == "shared":
         classifier = SharedHead(dim, num_classes, architecture.shared_hidden_dim, architecture.shared_dropout)

@@ -114,6 +114,7 @@ def run_training(
         shared_hidden_dim=config.classifier.hidden_dim, shared_dropout=config.classifier.dropout,
         single_hidden_dim=config.selectors.single_hidden_dim, single_dropout=config.selectors.single_dropout,
         global_hidden_dim=config.selectors.global_hidden_dim, global_draws=config.selectors.global_draws,
+        global_gamma_input=config.selectors.global_gamma_input,
     )
     single, global_, _ = build_modules(architecture, num_classes)
     selector_models = SelectorModels(single, global_, architecture.global_draws)

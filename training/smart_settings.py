@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.selectors.global_selector import GammaInput
+
 
 class FeatureSettings(BaseModel):
     """How candidate frames are sampled and encoded."""
@@ -58,6 +60,9 @@ class SelectorSettings(BaseModel):
     global_epochs: int = Field(30, ge=1, description="Epochs of the global selector.")
     global_learning_rate: float = Field(5e-4, gt=0, description="Learning rate of the global selector.")
     global_draws: int = Field(1, ge=1, description="Partner draws averaged per window at inference.")
+    global_gamma_input: GammaInput = Field(
+        "frame", description="Eq. 5 input: the frame's own beta_t Z_t, or the cumulative omega_t (SMART.md)."
+    )
     batch_size: int = Field(16, ge=1, description="Clips per batch for the selectors.")
     patience: int = Field(8, ge=1, description="Epochs without end-to-end improvement before stopping.")
     validation_fraction: float = Field(
