@@ -41,8 +41,8 @@ def _masked_cumulative_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.T
 
 # What eq. 5 weighs against the window summary omega': the cumulative omega_t as SMART.md reads it, or the
 # frame's own relation-weighted pair beta_t Z_t. The cumulative input changes by 1/t per frame, so gamma
-# hardly separates frames; the per-frame input raised global-only in-burst from 0.55 to 0.75 and accuracy
-# from 0.62 to 0.78 (bench selection, n=4, T=32, synthetic).
+# hardly separates frames; the per-frame input raised global-only in-burst from 0.55 to 0.74 and accuracy
+# from 0.62 to 0.80 (bench selection, n=4, T=32, synthetic).
 GammaInput = Literal["frame", "cumulative"]
 
 
