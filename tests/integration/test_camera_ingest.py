@@ -101,7 +101,7 @@ def test_two_cameras_at_once(streams_settings: StreamsSettings, publish: Callabl
         cameras=[CameraConfig(id=f"cam-{index}", url=camera.url) for index, camera in enumerate(cameras)],
         resilience=FAST_RESILIENCE,
     )
-    stats = CameraAdapter(site, streams_settings).run(duration_s=4.0)
+    stats = CameraAdapter(site, streams_settings).run(duration_s=5.0)
 
     records = consume_all(streams_settings, frames_topic(streams_settings))
     for camera_id in ("cam-0", "cam-1"):
