@@ -74,10 +74,10 @@ def test_rtsp_frames_arrive_in_order_with_headers(
     assert decode_jpeg(records[0].value()).shape == (224, 224, 3)
 
 
-@pytest.mark.skipif(shutil.which("kcat") is None, reason="kcat is installed by `make test` (Debian package)")
 def test_kcat_reads_the_frames_the_adapter_wrote(
     streams_settings: StreamsSettings, publish: Callable[..., FeedPublisher]
 ) -> None:
+    assert shutil.which("kcat"), "kcat (Debian package) is installed by `make test`"
     camera = publish(f"{SITE}/kcat")
     site = SiteConfig(site=SITE, cameras=[CameraConfig(id="cam-kcat", url=camera.url)], resilience=FAST_RESILIENCE)
     stats = CameraAdapter(site, streams_settings).run(duration_s=3.0)["cam-kcat"]
