@@ -10,6 +10,17 @@ import typer
 bench_app = typer.Typer(help="Benchmarks; each ends with one JSON line.", no_args_is_help=True)
 
 
+def _bundle_and_bench_data(model: str, tracking_uri: str, data: Path) -> Path:
+    """The model bundle's folder, with the benchmark set generated for its classes when missing."""
+    from bench.selection import ensure_bench_data
+    from models.bundle import ModelBundle
+    from models.registry import RegistrySettings, resolve_bundle_dir
+
+    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
+    ensure_bench_data(data, len(ModelBundle.load(bundle_dir).classes))
+    return bundle_dir
+
+
 @bench_app.command("selection")
 def selection(
     model: str = typer.Option("candidate", "--model", help="Bundle directory, registry alias or models:/ URI."),
@@ -21,12 +32,9 @@ def selection(
     cache_dir: Path = typer.Option(Path("var/features"), "--cache-dir", help="Feature cache folder."),
 ) -> None:
     """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy."""
-    from bench.selection import ensure_bench_data, format_table, run_selection_bench
-    from models.bundle import ModelBundle
-    from models.registry import RegistrySettings, resolve_bundle_dir
+    from bench.selection import format_table, run_selection_bench
 
-    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
-    ensure_bench_data(data, len(ModelBundle.load(bundle_dir).classes))
+    bundle_dir = _bundle_and_bench_data(model, tracking_uri, data)
     lines = run_selection_bench(bundle_dir, data, frames, candidates, cache_dir)
     for line in lines:
         typer.echo(format_table(line))
@@ -50,12 +58,8 @@ def encoder(
 ) -> None:
     """Encoder img/s for torch eager, ONNX Runtime fp32 and int8, with int8 agreement and accuracy drop."""
     from bench.encoder import run_encoder_bench
-    from bench.selection import ensure_bench_data
-    from models.bundle import ModelBundle
-    from models.registry import RegistrySettings, resolve_bundle_dir
 
-    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
-    ensure_bench_data(data, len(ModelBundle.load(bundle_dir).classes))
+    bundle_dir = _bundle_and_bench_data(model, tracking_uri, data)
     typer.echo(json.dumps(run_encoder_bench(bundle_dir, data, batch, repeats, threads, cache_dir)))
 
 
