@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -41,10 +42,20 @@ def _parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     return name, None, version
 
 
+@dataclass(frozen=True)
+class ResolvedBundle:
+    path: Path
+    version: str  # "<registered model>/<version>" from the registry, "local:<directory>" otherwise
+
+
 def resolve_bundle_dir(reference: str, settings: RegistrySettings, destination: Path | None = None) -> Path:
+    return resolve_bundle(reference, settings, destination).path
+
+
+def resolve_bundle(reference: str, settings: RegistrySettings, destination: Path | None = None) -> ResolvedBundle:
     local = Path(reference)
     if local.is_dir():
-        return local
+        return ResolvedBundle(local, f"local:{local.resolve().name}")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
     import mlflow.artifacts
@@ -64,4 +75,4 @@ def resolve_bundle_dir(reference: str, settings: RegistrySettings, destination: 
     path = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(target),
                                                     tracking_uri=settings.tracking_uri))
     logger.info("resolved %s (version %s) to %s", uri, model_version.version, path)
-    return path
+    return ResolvedBundle(path, f"{name}/{model_version.version}")

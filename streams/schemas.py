@@ -118,7 +118,94 @@ class CameraStatus(Event):
         return self.model_dump_json(by_alias=True).encode()
 
 
+class LabelScore(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class SelectedFrame(BaseModel):
+    """A frame the classifier saw: when it was captured and where its original record lies in Kafka."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seq: int
+    capture_time: float
+    score: float = Field(description="SMART score s_i = delta_i * gamma_i that selected it.")
+    topic: str
+    partition: int
+    offset: int
+
+
+class HopLatency(BaseModel):
+    """Seconds spent at each hop; `processing` is action publish - window end, `end_to_end` is action
+    publish - capture of the window's last selected frame."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ingest: float = Field(description="Adapter publish - capture, last selected frame.")
+    score: float = Field(description="Stage-1 publish - adapter publish, last selected frame.")
+    select: float = Field(description="Clip publish - window end.")
+    classify: float = Field(description="Action publish - clip publish.")
+    processing: float
+    end_to_end: float
+
+
+class ActionEvent(Event):
+    """The action recognised in one window of one camera, on `actions.<site>` (key: site/camera)."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    event_id: str = Field(description="The clip id: deterministic per camera, window start and selector version.")
+    site: str
+    camera: str
+    window_start: float
+    window_end: float
+    label: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    top_k: list[LabelScore]
+    frames: list[SelectedFrame] = Field(description="Selected frames in time order.")
+    candidates: int = Field(description="Frames the window held (T).")
+    budget: int = Field(description="Frames per window the settings ask for (n).")
+    shed: bool = Field(description="Fewer than `budget` frames were classified because the pipeline was behind.")
+    incomplete: bool = Field(description="The window spans a camera gap.")
+    selector_version: str
+    model_version: str
+    published_at: float
+    latency: HopLatency
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def key(self) -> bytes:
+        return f"{self.site}/{self.camera}".encode()
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
+class ModelUpdate(Event):
+    """A model version promoted under an alias, on the compacted model-updates topic (key: model/alias).
+    Every worker that serves that alias loads the version in the background and switches at a window
+    boundary."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    model: str = Field(description="Registered model name.")
+    alias: str
+    version: str
+    at: float = Field(default_factory=time.time)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def key(self) -> bytes:
+        return f"{self.model}@{self.alias}".encode()
+
+    def to_json_bytes(self) -> bytes:
+        return self.model_dump_json(by_alias=True).encode()
+
+
 # Every event type published for downstream teams, by its file name in schemas/.
 PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "camera-status.v1.json": CameraStatus,
+    "action-event.v1.json": ActionEvent,
+    "model-update.v1.json": ModelUpdate,
 }

@@ -1,0 +1,36 @@
+"""Prometheus metrics of the processors (selector stages and classifier), one registry per process."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+_HOP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0)
+_FAST_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+
+RECORDS_IN = Counter("actionstream_records_in_total", "Records consumed, by stage.", ("stage",))
+RECORDS_OUT = Counter("actionstream_records_out_total", "Records published, by stage.", ("stage",))
+DEADLETTERS = Counter("actionstream_deadletters_total", "Records sent to the dead-letter topic.", ("stage", "reason"))
+BATCH_SIZE = Histogram("actionstream_batch_size", "Records per processed batch.", ("stage",),
+                       buckets=(1, 2, 4, 8, 16, 32, 64, 128))
+BATCH_FILL = Histogram("actionstream_batch_fill_ratio", "Batch size / max batch size.", ("stage",),
+                       buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0))
+BATCH_SECONDS = Histogram("actionstream_batch_seconds", "Compute time per batch.", ("stage",), buckets=_FAST_BUCKETS)
+HOP_SECONDS = Histogram("actionstream_hop_seconds", "Time spent at one hop (publish - previous publish).", ("hop",),
+                        buckets=_HOP_BUCKETS)
+PROCESSING_SECONDS = Histogram("actionstream_processing_seconds", "Action publish - window end.",
+                               buckets=_HOP_BUCKETS)
+END_TO_END_SECONDS = Histogram("actionstream_end_to_end_seconds", "Action publish - capture of the last frame.",
+                               buckets=_HOP_BUCKETS)
+QUEUE_SIZE = Gauge("actionstream_queue_size", "Records waiting in a stage's in-process buffer.", ("stage",))
+CONSUMER_LAG = Gauge("actionstream_consumer_lag", "Records behind the partition end, summed.", ("stage",))
+OPEN_WINDOWS = Gauge("actionstream_open_windows", "Frames held in open windows (stage 2).")
+WINDOWS = Counter("actionstream_windows_total", "Windows closed, by outcome.", ("outcome",))
+LATE_FRAMES = Counter("actionstream_late_frames_total", "Frames later than the allowed lateness (dropped).")
+SHED_WINDOWS = Counter("actionstream_shed_windows_total", "Windows given fewer frames to catch up.", ("stage",))
+FRAMES_PER_WINDOW = Histogram("actionstream_frames_per_window", "Frames classified per window.", ("stage",),
+                              buckets=(1, 2, 3, 4, 6, 8, 12, 16, 32))
+DUPLICATES = Counter("actionstream_duplicates_total", "Duplicate records dropped, by stage.", ("stage",))
+MODEL_VERSION = Gauge("actionstream_model_version_info", "1 for the model version in use.", ("role", "version"))
+MODEL_SWAPS = Counter("actionstream_model_swaps_total", "Switches to a new model version.", ("role",))
+MODEL_LOAD_FAILURES = Counter("actionstream_model_load_failures_total", "Announced versions that failed to load.",
+                              ("role",))

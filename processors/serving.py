@@ -1,0 +1,149 @@
+"""The model a processor serves, and hot swaps: a version announced on `model-updates` is downloaded and
+loaded on a background thread while the old one keeps serving; the processor switches at its next window
+or batch boundary by calling `swap_if_ready()`. No restart, no window served half by one version."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
+from pydantic import ValidationError
+
+from models.registry import ResolvedBundle, bundle_uri, resolve_bundle
+from models.runtime import SmartRuntime
+from processors import metrics
+from processors.settings import ServingModelSettings
+from streams.schemas import ModelUpdate
+from streams.settings import KafkaSettings
+from streams.topics import Topic, topic_name
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    runtime: SmartRuntime
+    version: str  # registry "<name>/<version>" or "local:<directory>"
+
+
+def load_model(settings: ServingModelSettings, reference: str | None = None) -> ServedModel:
+    resolved: ResolvedBundle = resolve_bundle(reference or settings.reference, settings.registry,
+                                              _download_dir(settings))
+    runtime = SmartRuntime.from_directory(resolved.path, backend=settings.backend, precision=settings.precision,
+                                          device=settings.device, num_threads=settings.num_threads)
+    logger.info("serving model %s (%s %s on %s)", resolved.version, settings.backend, settings.precision,
+                settings.device)
+    return ServedModel(runtime, resolved.version)
+
+
+def _download_dir(settings: ServingModelSettings) -> Path:
+    settings.download_dir.mkdir(parents=True, exist_ok=True)
+    return Path(settings.download_dir) / f"bundle-{time.time_ns()}"
+
+
+class ModelHolder:
+    """Holds the served model; `follow()` starts a thread that watches model-updates for our alias."""
+
+    def __init__(self, settings: ServingModelSettings, kafka: KafkaSettings, role: str,
+                 loader: Callable[[ServingModelSettings, str | None], ServedModel] = load_model) -> None:
+        self.settings = settings
+        self.kafka = kafka
+        self.role = role
+        self._loader = loader
+        self._current = loader(settings, None)
+        self._pending: ServedModel | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        metrics.MODEL_VERSION.labels(role=role, version=self._current.version).set(1)
+
+    @property
+    def current(self) -> ServedModel:
+        return self._current
+
+    def swap_if_ready(self) -> bool:
+        """Switch to a loaded new version; call only at a boundary (between batches, before a window)."""
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is None or pending.version == self._current.version:
+            return False
+        metrics.MODEL_VERSION.labels(role=self.role, version=self._current.version).set(0)
+        metrics.MODEL_VERSION.labels(role=self.role, version=pending.version).set(1)
+        metrics.MODEL_SWAPS.labels(role=self.role).inc()
+        logger.info("%s switched from %s to %s", self.role, self._current.version, pending.version)
+        self._current = pending
+        return True
+
+    def follow(self) -> None:
+        if self.settings.follow_updates and self._thread is None:
+            self._thread = threading.Thread(target=self._watch, name=f"{self.role}-model-updates", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+
+    def _watched_key(self) -> tuple[str, str] | None:
+        """(model, alias) this holder follows; None when it serves a fixed directory or version."""
+        uri = bundle_uri(self.settings.reference, self.settings.registry)
+        if Path(self.settings.reference).is_dir() or "@" not in uri:
+            return None
+        name, alias = uri.removeprefix("models:/").rsplit("@", 1)
+        return name, alias
+
+    def _watch(self) -> None:
+        watched = self._watched_key()
+        if watched is None:
+            logger.info("%s serves a fixed model; model-updates are not followed", self.role)
+            return
+        # No consumer group: every worker must see every update (a group would hand each to one worker).
+        consumer = Consumer({**self.kafka.client_config(), "group.id": f"{self.role}-model-watch",
+                             "enable.auto.commit": False, "auto.offset.reset": "earliest"})
+        topic = topic_name(Topic.MODEL_UPDATES, prefix=self.kafka.topic_prefix)
+        try:
+            partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+            consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in partitions])
+            while not self._stop.is_set():
+                message = consumer.poll(0.5)
+                if message is None or message.error() is not None:
+                    if message is not None and message.error().code() != KafkaError._PARTITION_EOF:
+                        logger.warning("model-updates: %s", message.error())
+                    continue
+                self._consider(message.value(), watched)
+        finally:
+            consumer.close()
+
+    def _consider(self, value: bytes | None, watched: tuple[str, str]) -> None:
+        try:
+            update = ModelUpdate.model_validate_json(value or b"")
+        except ValidationError as error:
+            logger.warning("ignoring malformed model update: %s", error.errors()[:1])
+            return
+        if (update.model, update.alias) != watched:
+            return
+        version = f"{update.model}/{update.version}"
+        if version == self._current.version:
+            return
+        logger.info("%s loading %s in the background", self.role, version)
+        try:
+            loaded = self._loader(self.settings, f"models:/{update.model}/{update.version}")
+        except Exception:  # a bad version must not take the worker down: keep serving the old one
+            logger.exception("%s could not load %s; keeps serving %s", self.role, version, self._current.version)
+            metrics.MODEL_LOAD_FAILURES.labels(role=self.role).inc()
+            return
+        with self._lock:
+            self._pending = loaded
+
+
+def publish_model_update(kafka: KafkaSettings, update: ModelUpdate, timeout_s: float = 30.0) -> None:
+    producer = Producer({**kafka.client_config(), "enable.idempotence": True, "acks": "all"})
+    producer.produce(topic_name(Topic.MODEL_UPDATES, prefix=kafka.topic_prefix), value=update.to_json_bytes(),
+                     key=update.key())
+    if producer.flush(timeout_s):
+        raise RuntimeError(f"model update {update.model}/{update.version} was not acknowledged in {timeout_s} s")

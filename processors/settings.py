@@ -1,0 +1,79 @@
+"""Settings of the processing side: the selector app (stages 1 and 2), the classifier consumer, the model
+they serve and load shedding. Env names like ACTIONSTREAM_STAGE2__WINDOW_S=4."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.registry import RegistrySettings
+from streams.settings import KafkaSettings, ProducerSettings
+
+
+class ServingModelSettings(BaseModel):
+    """Which bundle to serve and how to run its frame encoder."""
+
+    reference: str = Field("production", description="Registry alias, models:/ URI or local bundle directory.")
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    backend: Literal["onnxruntime", "torch", "tensorrt"] = "onnxruntime"
+    precision: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
+    device: str = Field("cpu", description="cpu or cuda[:N] (torch, tensorrt).")
+    num_threads: int = Field(0, description="Encoder threads; 0: the runtime's default.")
+    download_dir: Path = Field(Path("var/serving"), description="Where registry bundles are downloaded.")
+    follow_updates: bool = Field(True, description="Load versions announced on model-updates without a restart.")
+
+
+class Stage1Settings(BaseModel):
+    batch_size: int = Field(32, ge=1, description="Frames per encoder batch.")
+    batch_wait_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+
+
+class Stage2Settings(BaseModel):
+    window_s: float = Field(4.0, gt=0, description="W: event-time window length.")
+    hop_s: float = Field(2.0, gt=0, description="H: a window starts every H seconds (H < W: windows overlap).")
+    sample_fps: float = Field(8.0, gt=0, description="Candidates per second the cameras deliver.")
+    allowed_lateness_s: float = Field(1.0, ge=0, description="A window closes this long after its end.")
+    budget: int = Field(0, ge=0, description="n frames per clip; 0: the bundle's trained n.")
+    min_frames: int = Field(2, ge=1, description="Windows with fewer frames are dropped and counted.")
+    complete_fraction: float = Field(
+        0.9, gt=0, le=1, description="A window holding fewer than this share of W*fps frames, or with a "
+        "sampling gap, is marked incomplete."
+    )
+
+
+class SheddingSettings(BaseModel):
+    """Selection-aware load shedding: when behind, classify fewer frames per window, never whole windows."""
+
+    enabled: bool = True
+    staleness_bound_s: float = Field(1.0, gt=0, description="Behind means: a window closes this late or later.")
+    step_s: float = Field(0.5, gt=0, description="One frame less for each further step of lateness.")
+    floor: int = Field(2, ge=1, description="Never fewer frames per window than this.")
+
+
+class ClassifierSettings(BaseModel):
+    max_batch: int = Field(32, ge=1, description="Largest batch of clips classified together.")
+    max_wait_s: float = Field(0.02, gt=0, description="Longest wait for a batch to fill.")
+    top_k: int = Field(3, ge=1)
+    transactional_id: str = Field("actionstream-classifier", description="Unique per classifier instance.")
+    group_id: str = Field("actionstream-classifier")
+    dedupe_capacity: int = Field(100_000, description="Recent clip ids kept to drop duplicates.")
+    transaction_timeout_ms: int = 60_000
+
+
+class ProcessorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACTIONSTREAM_", env_nested_delimiter="__")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    producer: ProducerSettings = Field(default_factory=ProducerSettings)
+    sites: list[str] = Field(default_factory=lambda: ["demo"], description="Sites whose frames topics to read.")
+    app_id: str = Field("actionstream-selector", description="Faust app id: workers with one id share the work.")
+    model: ServingModelSettings = Field(default_factory=ServingModelSettings)
+    stage1: Stage1Settings = Field(default_factory=Stage1Settings)
+    stage2: Stage2Settings = Field(default_factory=Stage2Settings)
+    shedding: SheddingSettings = Field(default_factory=SheddingSettings)
+    classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    metrics_port: int = Field(9465, description="Prometheus port of this process (0: none).")
+    state_dir: Path = Field(Path("var/processors"), description="Faust's local data directory.")
