@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "training.synth_cli",
     "training.data_cli",
     "models.cli",
+    "processors.selector_cli",
     "bench.cli",
     "actionstream.demo",
 )

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from models.backends import BackendOptions, EncoderBackend, create_backend
 from models.bundle import ModelBundle
@@ -48,6 +49,16 @@ class SmartRuntime:
         """delta_i for each frame: [N,D] -> [N]."""
         return self.selector_models.single.scores(torch.from_numpy(representation)).numpy()
 
+    @torch.no_grad()
+    def global_scores(self, representation: np.ndarray, seed: int = 0) -> np.ndarray:
+        """gamma_t of every frame of one window [T,D] -> [T]; the partner draw is seeded, so a window replayed
+        after a restart gets the same scores."""
+        frames = torch.from_numpy(representation).unsqueeze(0)
+        mask = torch.ones(frames.shape[:2], dtype=torch.bool)
+        generator = torch.Generator().manual_seed(seed)
+        models = self.selector_models
+        return models.global_.scores(frames, mask, generator, models.global_draws)[0].numpy()
+
     def select(
         self, representation: np.ndarray, num_frames: int | None = None, strategy: str = "smart", seed: int = 0
     ) -> np.ndarray:
@@ -59,15 +70,29 @@ class SmartRuntime:
         selection = create_strategy(strategy, models, seed).select(frames, mask, budget)
         return selection.indices[0][selection.mask[0]].numpy()
 
-    @torch.no_grad()
+    @property
+    def needs_frames(self) -> bool:
+        """Whether classification needs the selected RGB frames (heavy classifier), not only their X."""
+        return isinstance(self.bundle.classifier, HeavyClassifier)
+
     def classify(self, representation: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities [C] of one clip from its selected frames' X [n,D] (shared classifier) or their
         RGB frames [n,H,W,3] (heavy classifier), TSN consensus."""
+        return self.classify_batch([representation], None if frames is None else [frames])[0]
+
+    @torch.no_grad()
+    def classify_batch(self, representations: list[np.ndarray], frames: list[np.ndarray] | None = None) -> np.ndarray:
+        """Class probabilities [B,C] of B clips in one classifier pass: every clip's frames go through the
+        classifier together, then TSN consensus per clip. Clips may hold different numbers of frames."""
         classifier = self.bundle.classifier
         if isinstance(classifier, HeavyClassifier):
             if frames is None:
                 raise ValueError("the heavy classifier needs the selected RGB frames")
-            logits = classifier(self.bundle.preprocessing.to_tensor(frames))
+            sizes = [len(clip) for clip in frames]
+            logits = classifier(torch.cat([self.bundle.preprocessing.to_tensor(clip) for clip in frames]))
         else:
-            logits = classifier(torch.from_numpy(representation))
-        return tsn_consensus(logits.unsqueeze(0), torch.ones(1, len(logits), dtype=torch.bool))[0].numpy()
+            sizes = [len(clip) for clip in representations]
+            logits = classifier(torch.from_numpy(np.concatenate(representations).astype(np.float32, copy=False)))
+        padded = nn.utils.rnn.pad_sequence(list(torch.split(logits, sizes)), batch_first=True)
+        mask = torch.arange(padded.shape[1]).unsqueeze(0) < torch.tensor(sizes).unsqueeze(1)
+        return tsn_consensus(padded, mask).numpy()

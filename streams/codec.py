@@ -55,8 +55,8 @@ class JpegDecodeError(ValueError):
     """Bytes that are not a decodable JPEG image."""
 
 
-def decode_jpeg(data: bytes) -> np.ndarray:
-    """JPEG bytes to an RGB uint8 array [H, W, 3]."""
+def decode_jpeg(data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
+    """JPEG bytes to an RGB uint8 array [H, W, 3], resized to `size` (width, height) when given."""
     try:
         context = av.CodecContext.create("mjpeg", "r")
         frames = context.decode(av.Packet(data))
@@ -65,4 +65,7 @@ def decode_jpeg(data: bytes) -> np.ndarray:
         raise JpegDecodeError(f"not a JPEG image: {error}") from None
     if not frames:
         raise JpegDecodeError("not a JPEG image: the decoder produced no frame")
-    return frames[0].to_ndarray(format="rgb24")
+    frame = frames[0]
+    if size is not None and (frame.width, frame.height) != size:
+        return frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="BILINEAR")
+    return frame.to_ndarray(format="rgb24")

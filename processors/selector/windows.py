@@ -1,0 +1,97 @@
+"""Event-time hopping windows per camera (stage 2), as a pure state machine.
+
+Windows start on a grid of the hop H (epoch-aligned, so every worker agrees) and span W seconds. A camera's
+watermark is the latest capture time seen; a window closes once the watermark passes its end plus the allowed
+lateness. A frame older than every open window is late: counted and dropped. The state is a small JSON
+document (frame ids and times, not the frames), stored in a changelog-backed table so another worker resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from processors.settings import Stage2Settings
+
+
+@dataclass(frozen=True)
+class ClosedWindow:
+    start: float
+    end: float
+    seqs: list[int]  # frames of the window in time order
+    incomplete: bool
+
+
+@dataclass(frozen=True)
+class Admission:
+    accepted: bool
+    reason: str = ""  # why a frame was not added: "late" or "duplicate"
+
+
+@dataclass
+class CameraWindows:
+    """Open-window state of one camera."""
+
+    next_start: float | None = None  # start of the earliest open window
+    watermark: float = -math.inf
+    frames: dict[int, float] = field(default_factory=dict)  # seq -> capture time, frames of open windows
+
+    def add(self, seq: int, capture_time: float, settings: Stage2Settings) -> Admission:
+        if self.next_start is None:
+            # The first window that contains this frame: the camera's first windows may be partial.
+            self.next_start = (math.floor((capture_time - settings.window_s) / settings.hop_s) + 1) * settings.hop_s
+        if seq in self.frames:
+            return Admission(False, "duplicate")  # a replay after a restart: at-least-once input
+        if capture_time < self.next_start:
+            return Admission(False, "late")
+        self.frames[seq] = capture_time
+        self.watermark = max(self.watermark, capture_time)
+        return Admission(True)
+
+    def close_ready(self, settings: Stage2Settings) -> tuple[list[ClosedWindow], list[int]]:
+        """Windows the watermark has passed, and the frames no open window needs any more (to evict)."""
+        closed: list[ClosedWindow] = []
+        if self.next_start is None:
+            return closed, []
+        while self.next_start + settings.window_s + settings.allowed_lateness_s <= self.watermark:
+            start, end = self.next_start, self.next_start + settings.window_s
+            members = sorted((time, seq) for seq, time in self.frames.items() if start <= time < end)
+            if members:
+                closed.append(ClosedWindow(start, end, [seq for _, seq in members],
+                                           _incomplete([seq for _, seq in members], settings)))
+                self.next_start = start + settings.hop_s
+            else:
+                # A camera gap: skip straight to the first window holding a buffered frame.
+                self.next_start = max(start + settings.hop_s, self._first_start_after(start, settings))
+        evicted = [seq for seq, time in self.frames.items() if time < self.next_start]
+        for seq in evicted:
+            del self.frames[seq]
+        return closed, evicted
+
+    def _first_start_after(self, start: float, settings: Stage2Settings) -> float:
+        later = [time for time in self.frames.values() if time >= start]
+        if not later:
+            return (math.floor((self.watermark - settings.window_s) / settings.hop_s) + 1) * settings.hop_s
+        return (math.floor((min(later) - settings.window_s) / settings.hop_s) + 1) * settings.hop_s
+
+    def to_bytes(self) -> bytes:
+        return json.dumps({"next_start": self.next_start, "watermark": self.watermark,
+                           "frames": [[seq, time] for seq, time in self.frames.items()]}).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes | None) -> CameraWindows:
+        if not data:
+            return cls()
+        state = json.loads(data)
+        return cls(state["next_start"], float(state["watermark"]), {int(seq): float(t) for seq, t in state["frames"]})
+
+
+def _incomplete(seqs: list[int], settings: Stage2Settings) -> bool:
+    expected = settings.window_s * settings.sample_fps
+    has_gap = any(later - earlier > 1 for earlier, later in zip(seqs, seqs[1:], strict=False))
+    return has_gap or len(seqs) < settings.complete_fraction * expected
+
+
+def expected_candidates(settings: Stage2Settings) -> int:
+    return round(settings.window_s * settings.sample_fps)

@@ -1,0 +1,74 @@
+"""`actionstream selector run`: one worker of the Faust app (stages 1 and 2); start more for more throughput,
+`actionstream serving promote`: point an alias at a version and tell every worker."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+logger = logging.getLogger(__name__)
+
+selector_app = typer.Typer(help="SMART frame selection workers (Faust).", no_args_is_help=True)
+serving_app = typer.Typer(help="Serving models: promotion and hot updates.", no_args_is_help=True)
+
+
+@selector_app.command("run")
+def selector_run(
+    model: str = typer.Option("", help="Model reference (alias, models:/ URI or directory); default: settings."),
+    metrics_port: int = typer.Option(-1, help="Prometheus port; -1: settings (ACTIONSTREAM_METRICS_PORT)."),
+    site: list[str] = typer.Option([], "--site", help="Sites to serve (repeatable); default: settings."),
+) -> None:
+    """Run a selector worker until SIGTERM. Workers with one app id share the cameras."""
+    import faust
+    from prometheus_client import start_http_server
+
+    from processors.selector.app import SelectorApp
+    from processors.serving import ModelHolder
+    from processors.settings import ProcessorSettings
+
+    settings = ProcessorSettings()
+    overrides: dict[str, object] = {}
+    if model:
+        overrides["model"] = settings.model.model_copy(update={"reference": model})
+    if site:
+        overrides["sites"] = site
+    if metrics_port >= 0:
+        overrides["metrics_port"] = metrics_port
+    settings = settings.model_copy(update=overrides)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)
+    holder = ModelHolder(settings.model, settings.kafka, role="selector")
+    holder.follow()
+    selector = SelectorApp(settings, holder)
+    selector.ensure_changelog_topics()
+    logger.info("selector worker for sites %s, model %s", ", ".join(settings.sites), holder.current.version)
+    worker = faust.Worker(selector.app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        holder.close()
+
+
+@serving_app.command("promote")
+def serving_promote(
+    version: str = typer.Argument(..., help="Registered model version to promote."),
+    alias: str = typer.Option("production", help="Alias to point at it."),
+) -> None:
+    """Point the alias at the version in the registry and announce it on model-updates."""
+    from processors.serving import publish_model_update
+    from processors.settings import ProcessorSettings
+    from streams.schemas import ModelUpdate
+    from training.tracking import TrackingSettings, set_alias
+
+    settings = ProcessorSettings()
+    registry = settings.model.registry
+    set_alias(TrackingSettings(tracking_uri=registry.tracking_uri, registered_model=registry.registered_model),
+              version, alias)
+    publish_model_update(settings.kafka, ModelUpdate(model=registry.registered_model, alias=alias, version=version))
+    typer.echo(f"{registry.registered_model} version {version} is now @{alias}; workers switch at their next window")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(selector_app, name="selector")
+    app.add_typer(serving_app, name="serving")
