@@ -61,11 +61,10 @@ class ClipClassifier:
             except InvalidMessage as error:
                 outcomes[index] = Rejected(str(error))
         if prepared:
-            images = [item.images for _, item in prepared]
-            probabilities = model.runtime.classify_batch(
-                [item.representation for _, item in prepared],
-                images if model.runtime.needs_frames else None,  # type: ignore[arg-type]
-            )
+            # Images exist for every clip when the classifier needs frames, for none otherwise.
+            images = [item.images for _, item in prepared if item.images is not None]
+            probabilities = model.runtime.classify_batch([item.representation for _, item in prepared],
+                                                         images or None)
             for (index, item), clip_probabilities in zip(prepared, probabilities, strict=True):
                 outcomes[index] = self._event(item, clip_probabilities, model)
         return [outcome for outcome in outcomes if outcome is not None]
@@ -75,23 +74,26 @@ class ClipClassifier:
         expected = runtime.bundle.manifest.architecture.representation_dim
         size = clip.frames[0].features.shape[0]
         if not runtime.needs_frames and size != expected:
-            raise InvalidMessage(f"clip features of size {size}; model {model.version} takes {expected}")
+            raise InvalidMessage(f"clip feature size not accepted: size {size}, model {model.version} takes {expected}")
+        if clip.budget < 1:
+            raise InvalidMessage(f"invalid clip budget: {clip.budget}, at least one frame is needed")
+        # Checked on every frame, not only the kept ones: a malformed clip is refused whether or not we shed.
+        if not all(np.isfinite(frame.features).all() for frame in clip.frames):
+            raise InvalidMessage("clip features not finite: NaN or infinity")
         # Staleness is how late the window is being classified; behind, keep the best-scored frames only.
         keep = frames_to_keep(clip.budget, self.clock() - clip.window_end, self.shedding)
         frames = clip.frames
         if keep < len(frames):
             frames = [frames[index] for index in top_by_score([frame.score for frame in frames], keep)]
         representation = np.stack([frame.features for frame in frames]).astype(np.float32)
-        if not np.isfinite(representation).all():  # NaN would poison the probabilities of the whole event
-            raise InvalidMessage("clip features are not all finite")
         images = None
         if runtime.needs_frames:
             try:
                 decoded = [decode_jpeg(frame.jpeg) for frame in frames]
             except JpegDecodeError as error:
-                raise InvalidMessage(f"clip frame: {error}") from None
+                raise InvalidMessage(f"clip frame not decodable: {error}") from None
             if len({image.shape for image in decoded}) != 1:
-                raise InvalidMessage("clip frames of different image sizes")
+                raise InvalidMessage("clip frames of different image sizes: cannot batch them")
             images = np.stack(decoded)
         return _Prepared(clip, frames, representation, images)
 

@@ -29,13 +29,17 @@ class ServingModelSettings(BaseModel):
 class Stage1Settings(BaseModel):
     batch_size: int = Field(32, ge=1, description="Frames per encoder batch.")
     batch_wait_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+    max_frame_bytes: int = Field(2 * 1024 * 1024, description="Larger frame records are refused (dead letter).")
+    max_frame_pixels: int = Field(4096 * 4096, description="Frames declaring more pixels are refused.")
 
 
 class Stage2Settings(BaseModel):
     window_s: float = Field(4.0, gt=0, description="W: event-time window length.")
     hop_s: float = Field(2.0, gt=0, description="H: a window starts every H seconds (H < W: windows overlap).")
     sample_fps: float = Field(8.0, gt=0, description="Candidates per second the cameras deliver.")
-    allowed_lateness_s: float = Field(1.0, ge=0, description="A window closes this long after its end.")
+    # Partitioning keeps each camera's frames in order, so nothing arrives late in normal operation; every
+    # second of lateness is a second added to the processing latency of every window.
+    allowed_lateness_s: float = Field(0.0, ge=0, description="A window closes this long (event time) after its end.")
     budget: int = Field(0, ge=0, description="n frames per clip; 0: the bundle's trained n.")
     min_frames: int = Field(2, ge=1, description="Windows with fewer frames are dropped and counted.")
     complete_fraction: float = Field(
@@ -59,8 +63,11 @@ class ClassifierSettings(BaseModel):
     top_k: int = Field(3, ge=1)
     transactional_id: str = Field("actionstream-classifier", description="Unique per classifier instance.")
     group_id: str = Field("actionstream-classifier")
-    dedupe_capacity: int = Field(100_000, description="Recent clip ids kept to drop duplicates.")
+    dedupe_capacity: int = Field(100_000, ge=1, description="Recent clip ids kept to drop duplicates.")
     transaction_timeout_ms: int = 60_000
+    idle_poll_s: float = Field(0.5, gt=0, description="Poll timeout while no record is waiting (stop checks).")
+    retry_backoff_s: float = Field(0.5, ge=0, description="Pause before retrying a retriable transaction step.")
+    lag_report_interval_s: float = Field(10.0, gt=0, description="How often the consumer lag gauge is updated.")
 
 
 class ProcessorSettings(BaseSettings):

@@ -99,7 +99,8 @@ class SelectorApp:
         admin = AdminClient(self.settings.kafka.client_config())
         existing = admin.list_topics(timeout=timeout_s).topics
         partitions = spec_for(Topic.SCORED_FRAMES).partitions
-        config = {"cleanup.policy": "compact", "max.message.bytes": str(spec_for(Topic.SCORED_FRAMES).max_message_bytes)}
+        max_bytes = spec_for(Topic.SCORED_FRAMES).max_message_bytes
+        config = {"cleanup.policy": "compact", "max.message.bytes": str(max_bytes)}
         missing = [NewTopic(table.changelog_topic.get_topic_name(), num_partitions=partitions, replication_factor=-1,
                             config=config)
                    for table in (self.windows, self.window_frames)
@@ -138,7 +139,8 @@ class SelectorApp:
             metrics.BATCH_FILL.labels(stage="stage1").observe(len(records) / batch_size)
             started = time.perf_counter()
             image_size = model.runtime.bundle.preprocessing.image_size
-            decoded, refused = await loop.run_in_executor(self._stage1_pool, decode_records, records, image_size)
+            decoded, refused = await loop.run_in_executor(self._stage1_pool, decode_records, records, image_size,
+                                                          self.settings.stage1)
             scored = await loop.run_in_executor(self._stage1_pool, score_frames, model.runtime, model.version,
                                                 decoded)
             metrics.BATCH_SECONDS.labels(stage="stage1").observe(time.perf_counter() - started)

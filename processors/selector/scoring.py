@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.runtime import SmartRuntime
+from processors.settings import Stage1Settings
 from streams.codec import JpegDecodeError, decode_jpeg
 from streams.records import FrameRef, ScoredFrame
 from streams.schemas import FrameHeaders, InvalidMessage, RawHeaders
@@ -38,8 +39,10 @@ class Refused:
     reason: str
 
 
-def decode_records(records: list[FrameRecord], image_size: int) -> tuple[list[DecodedFrame], list[Refused]]:
-    """Decode every record to an RGB image of the encoder's input size; refuse what does not parse."""
+def decode_records(records: list[FrameRecord], image_size: int, limits: Stage1Settings
+                   ) -> tuple[list[DecodedFrame], list[Refused]]:
+    """Decode every record to an RGB image of the encoder's input size; refuse what does not parse or is
+    larger than the limits (a decoder bomb must not stall the stage)."""
     decoded: list[DecodedFrame] = []
     refused: list[Refused] = []
     for record in records:
@@ -49,6 +52,10 @@ def decode_records(records: list[FrameRecord], image_size: int) -> tuple[list[De
                 raise InvalidMessage(f"unsupported frame encoding {meta.encoding!r}")
             if not record.value:
                 raise InvalidMessage("empty frame record")
+            if len(record.value) > limits.max_frame_bytes:
+                raise InvalidMessage(f"oversized frame record: {len(record.value)} > {limits.max_frame_bytes} bytes")
+            if meta.width * meta.height > limits.max_frame_pixels:
+                raise InvalidMessage(f"oversized frame: {meta.width}x{meta.height} declared")
             rgb = decode_jpeg(record.value, (image_size, image_size))
         except (InvalidMessage, JpegDecodeError) as error:
             refused.append(Refused(record, str(error)))

@@ -8,6 +8,7 @@ document (frame ids and times, not the frames), stored in a changelog-backed tab
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -89,7 +90,7 @@ class CameraWindows:
 
 def _incomplete(seqs: list[int], settings: Stage2Settings) -> bool:
     expected = settings.window_s * settings.sample_fps
-    has_gap = any(later - earlier > 1 for earlier, later in zip(seqs, seqs[1:], strict=False))
+    has_gap = any(later - earlier > 1 for earlier, later in itertools.pairwise(seqs))
     return has_gap or len(seqs) < settings.complete_fraction * expected
 
 

@@ -4,6 +4,7 @@ unique topics per test (a topic prefix), and synthetic H.264 feeds published as 
 from __future__ import annotations
 
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import pytest
 from confluent_kafka import Consumer, Message
 
 from infra.kafka.broker import KafkaBroker
+from infra.process import ManagedProcess
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
 from infra.settings import BrokerSettings, RtspServerSettings
@@ -116,3 +118,41 @@ def consume_all(settings: StreamsSettings, topic: str, idle_s: float = 3.0) -> l
     finally:
         consumer.close()
     return records
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained bundle with an ONNX encoder: serving plumbing without training."""
+    from tests.support.bundles import make_tiny_bundle
+
+    return make_tiny_bundle(tmp_path_factory.mktemp("bundle") / "tiny", ["walk", "wave", "jump"])
+
+
+def processor_env(settings: StreamsSettings, model: str, **extra: str) -> dict[str, str]:
+    """Environment of a processor subprocess: the test's broker and topics, a model, no metrics port."""
+    return {
+        "ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": settings.kafka.topic_prefix,
+        "ACTIONSTREAM_SITES": f'["{SITE}"]',
+        "ACTIONSTREAM_MODEL__REFERENCE": model,
+        "ACTIONSTREAM_METRICS_PORT": "0",
+        "OMP_NUM_THREADS": "1",
+        **extra,
+    }
+
+
+@pytest.fixture
+def processes(tmp_path: Path) -> Iterator[Callable[..., ManagedProcess]]:
+    """Start `actionstream ...` subprocesses (logs in tmp_path); all are stopped after the test."""
+    started: list[ManagedProcess] = []
+
+    def _start(name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
+        process = ManagedProcess(name, tmp_path / "processes")
+        process.start([sys.executable, "-m", "actionstream", *args], env={**env, "ACTIONSTREAM_STATE_DIR":
+                                                                          str(tmp_path / name)})
+        started.append(process)
+        return process
+
+    yield _start
+    for process in started:
+        process.stop(timeout_s=20.0)

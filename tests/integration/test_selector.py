@@ -1,0 +1,137 @@
+"""The selector app (Faust stages 1 and 2) against the real broker: windows -> clips with deterministic ids,
+bad frames to the dead-letter topic, two workers sharing the cameras, one killed with SIGKILL mid-stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient
+
+from infra.process import ManagedProcess, tail
+from streams.deadletter import reason_of
+from streams.records import Clip, clip_id
+from streams.schemas import FrameHeaders
+from streams.settings import StreamsSettings
+from streams.topics import Topic, topic_name
+from tests.integration.conftest import SITE, consume_all, processor_env
+from tests.support.frames import expected_windows, jpeg_image, produce_frames
+
+pytestmark = pytest.mark.integration
+
+FPS, WINDOW_S, HOP_S = 8.0, 4.0, 2.0
+
+
+def _topic(settings: StreamsSettings, topic: Topic) -> str:
+    return topic_name(topic, SITE, settings.kafka.topic_prefix)
+
+
+def _expected_ids(cameras: dict[str, list[int]], version: str) -> set[str]:
+    return {clip_id(SITE, camera, start, version)
+            for camera, seqs in cameras.items() for start in expected_windows(seqs, FPS, WINDOW_S, HOP_S)}
+
+
+def _wait_for_clips(settings: StreamsSettings, wanted: set[str], workers: list[ManagedProcess],
+                    timeout_s: float = 150.0) -> list[Clip]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        clips = [Clip.from_bytes(record.value()) for record in consume_all(settings, _topic(settings, Topic.CLIPS),
+                                                                           idle_s=2.0)]
+        if wanted <= {clip.clip_id for clip in clips}:
+            return clips
+        if time.monotonic() > deadline:
+            logs = "\n".join(tail(worker.log_file, 30) for worker in workers)
+            missing = len(wanted - {clip.clip_id for clip in clips})
+            raise AssertionError(f"{missing} of {len(wanted)} windows missing after {timeout_s} s\n{logs}")
+        time.sleep(3.0)
+
+
+def _garbage_frames(producer: Producer, topic: str, count: int) -> None:
+    good = FrameHeaders(site=SITE, camera="cam-bad", seq=1, capture_time=1.0, ingest_time=1.0, width=224, height=224)
+    cases: list[tuple[bytes, list[tuple[str, bytes]]]] = [
+        (b"\x00garbage" * 10, good.to_headers()),  # not a JPEG
+        (jpeg_image(0), []),  # no headers at all
+        (jpeg_image(0), [(name, b"x" if name == "seq" else value) for name, value in good.to_headers()]),
+        (jpeg_image(0)[: 200], good.to_headers()),  # truncated JPEG
+        (b"", good.to_headers()),  # empty
+        (b"\xff" * (3 * 1024 * 1024), good.to_headers()),  # oversized
+    ]
+    for index in range(count):
+        value, headers = cases[index % len(cases)]
+        producer.produce(topic, value=value, key=b"garbage", headers=headers)
+    producer.flush(30)
+
+
+def test_frames_become_clips_and_bad_frames_become_dead_letters(
+    streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess]
+) -> None:
+    producer = Producer({**streams_settings.kafka.client_config(), "message.max.bytes": 8 * 1024 * 1024})
+    frames_topic = _topic(streams_settings, Topic.FRAMES)
+    start = time.time()
+    cameras = {camera: produce_frames(producer, frames_topic, SITE, camera, start, 12.0, FPS, skip=skip)
+               for camera, skip in (("cam-1", frozenset()), ("cam-2", frozenset(range(
+                   round(start * FPS) + 40, round(start * FPS) + 52))))}
+    _garbage_frames(producer, frames_topic, 120)
+    worker = processes("selector", ["selector", "run"], processor_env(streams_settings, str(tiny_bundle)))
+
+    wanted = _expected_ids(cameras, f"local:{tiny_bundle.name}")
+    clips = _wait_for_clips(streams_settings, wanted, [worker])
+
+    assert {clip.clip_id for clip in clips} == wanted
+    for clip in clips:
+        assert [frame.capture_time for frame in clip.frames] == sorted(frame.capture_time for frame in clip.frames)
+        assert all(clip.window_start <= frame.capture_time < clip.window_end for frame in clip.frames)
+        assert len(clip.frames) == 2 and clip.candidates <= 32
+    # cam-2 lost 1.5 s of frames: the windows over that gap say so, cam-1's full windows do not.
+    gap_windows = [clip for clip in clips if clip.camera == "cam-2" and clip.candidates < 32]
+    assert gap_windows and all(clip.incomplete for clip in gap_windows)
+    assert any(not clip.incomplete for clip in clips if clip.camera == "cam-1")
+
+    letters = consume_all(streams_settings, topic_name(Topic.DEADLETTER, prefix=streams_settings.kafka.topic_prefix))
+    assert len(letters) == 120
+    reasons = [reason_of(letter.headers()) for letter in letters]
+    assert all(reason["stage"] == "stage1" and reason["topic"] == frames_topic for reason in reasons)
+    assert {reason["reason"].split(":")[0] for reason in reasons} >= {
+        "not a JPEG image", "frame header 'schema' is missing", "malformed frame header 'seq'", "empty frame record",
+        "oversized frame record"}
+    assert worker.is_running()
+
+
+def _group_members(settings: StreamsSettings) -> dict[str, int]:
+    group = f"{settings.kafka.topic_prefix}actionstream-selector"
+    admin = AdminClient(settings.kafka.client_config())
+    description = admin.describe_consumer_groups([group])[group].result(30)
+    return {member.client_id + member.member_id: len(member.assignment.topic_partitions)
+            for member in description.members}
+
+
+def test_two_workers_share_cameras_and_a_killed_one_loses_no_window(
+    streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess]
+) -> None:
+    env = processor_env(streams_settings, str(tiny_bundle))
+    workers = [processes(f"selector-{index}", ["selector", "run"], env) for index in range(2)]
+    deadline = time.monotonic() + 90
+    while len(_group_members(streams_settings)) < 2 and time.monotonic() < deadline:
+        time.sleep(1.0)
+    members = _group_members(streams_settings)
+    assert len(members) == 2 and all(count > 0 for count in members.values()), members
+
+    producer = Producer({**streams_settings.kafka.client_config(), "message.max.bytes": 8 * 1024 * 1024})
+    frames_topic = _topic(streams_settings, Topic.FRAMES)
+    start = time.time()
+    names = [f"cam-{index}" for index in range(6)]
+    first = {name: produce_frames(producer, frames_topic, SITE, name, start, 10.0, FPS) for name in names}
+    version = f"local:{tiny_bundle.name}"
+    _wait_for_clips(streams_settings, _expected_ids(first, version), workers)
+
+    workers[0].kill()  # SIGKILL: no goodbye to the group, open windows only in the changelog
+    second = {name: produce_frames(producer, frames_topic, SITE, name, start + 10.0, 10.0, FPS) for name in names}
+    cameras = {name: first[name] + second[name] for name in names}
+    wanted = _expected_ids(cameras, version)
+    clips = _wait_for_clips(streams_settings, wanted, workers)
+
+    assert {clip.clip_id for clip in clips} == wanted  # every window, nothing else (replays reuse the id)
+    assert workers[1].is_running()
