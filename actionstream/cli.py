@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "training.data_cli",
     "models.cli",
     "processors.selector_cli",
+    "processors.classifier_cli",
     "bench.cli",
     "actionstream.demo",
 )

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -39,6 +39,13 @@ class _AbortBatch(Exception):
 class _Stopped(Exception):
     """Stop was asked for while a transaction step waited for the broker: the open transaction is left to
     the coordinator, which aborts it (timeout, or the next instance with our transactional id)."""
+
+
+@dataclass
+class _SortedBatch:
+    events: list[Classified] = field(default_factory=list)
+    rejected: list[tuple[Message, str]] = field(default_factory=list)  # record, reason
+    duplicates: int = 0
 
 
 @dataclass
@@ -110,12 +117,19 @@ class ClassifierConsumer:
             "transaction.timeout.ms": classifier.transaction_timeout_ms,
             # librdkafka refuses a message timeout longer than the transaction's.
             "message.timeout.ms": min(int(producer["message.timeout.ms"]), classifier.transaction_timeout_ms),
+            # Re-bootstrapping after every broker went away decommissions the cached group coordinator, and
+            # send_offsets_to_transaction then hangs past its timeout (librdkafka#5456, #5511; seen here on a
+            # broker restart). Without it the broker handle reconnects in place.
+            "metadata.recovery.strategy": "none",
         }
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assignment = list(partitions)
         logger.info("classifier assigned %d partitions of %s", len(partitions), self.clips_topic)
-        self.ready.set()
+        if not self.ready.is_set():
+            logger.info("classifier ready: model %s, group %s", self.holder.current.version,
+                        self.settings.classifier.group_id)
+            self.ready.set()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._revocations += 1
@@ -158,60 +172,60 @@ class ClassifierConsumer:
         metrics.BATCH_SIZE.labels(stage=STAGE).observe(len(batch))
         metrics.BATCH_FILL.labels(stage=STAGE).observe(len(batch) / settings.max_batch)
 
-        clips: list[tuple[Message, Clip]] = []
-        rejected: list[tuple[Message, str]] = []
-        duplicates = 0
-        for message in batch:
-            try:
-                clip = Clip.from_bytes(message.value())
-            except InvalidMessage as error:
-                rejected.append((message, str(error)))
-                continue
-            if clip.clip_id in self.recent:
-                duplicates += 1
-            else:
-                clips.append((message, clip))
-        model = self.holder.current
-        outcomes = self.classifier.classify([clip for _, clip in clips], model)
-        events: list[Classified] = []
-        batch_ids: set[str] = set()
-        for (message, clip), outcome in zip(clips, outcomes, strict=True):
-            if isinstance(outcome, Rejected):
-                rejected.append((message, outcome.reason))
-            elif clip.clip_id in batch_ids:  # the first valid record of a clip wins, within a batch too
-                duplicates += 1
-            else:
-                batch_ids.add(clip.clip_id)
-                events.append(outcome)
-
+        sorted_batch = self._sort(batch)
         try:
-            self._transact(consumer, producer, batch, events, rejected, stop)
+            self._transact(consumer, producer, batch, sorted_batch, stop)
         except _AbortBatch:
             self._abort(consumer, producer, batch, stop)
             return
         # Only now are these ids settled: an aborted batch's clips must be classified again, and a rejected
         # clip's id stays free for a valid re-emission.
-        for clip_id in batch_ids:
-            self.recent.add(clip_id)
-        for classified in events:
+        for classified in sorted_batch.events:
+            self.recent.add(classified.event.event_id)
             observe(classified)
-        for _, reason in rejected:
+        for _, reason in sorted_batch.rejected:
             metrics.DEADLETTERS.labels(stage=STAGE, reason=reason.split(":")[0][:60]).inc()
-        metrics.DUPLICATES.labels(stage=STAGE).inc(duplicates)
+        metrics.DUPLICATES.labels(stage=STAGE).inc(sorted_batch.duplicates)
         metrics.BATCH_SECONDS.labels(stage=STAGE).observe(time.perf_counter() - started)
-        self.stats.events += len(events)
-        self.stats.deadletters += len(rejected)
-        self.stats.duplicates += duplicates
+        self.stats.events += len(sorted_batch.events)
+        self.stats.deadletters += len(sorted_batch.rejected)
+        self.stats.duplicates += sorted_batch.duplicates
 
-    def _transact(self, consumer: Consumer, producer: Producer, batch: list[Message], events: list[Classified],
-                  rejected: list[tuple[Message, str]], stop: threading.Event) -> None:
+    def _sort(self, batch: list[Message]) -> _SortedBatch:
+        """Events for new valid clips, dead letters for invalid records, duplicates counted and dropped."""
+        result = _SortedBatch()
+        clips: list[tuple[Message, Clip]] = []
+        for message in batch:
+            try:
+                clip = Clip.from_bytes(message.value())
+            except InvalidMessage as error:
+                result.rejected.append((message, str(error)))
+                continue
+            if clip.clip_id in self.recent:
+                result.duplicates += 1
+            else:
+                clips.append((message, clip))
+        outcomes = self.classifier.classify([clip for _, clip in clips], self.holder.current)
+        batch_ids: set[str] = set()
+        for (message, clip), outcome in zip(clips, outcomes, strict=True):
+            if isinstance(outcome, Rejected):
+                result.rejected.append((message, outcome.reason))
+            elif clip.clip_id in batch_ids:  # the first valid record of a clip wins, within a batch too
+                result.duplicates += 1
+            else:
+                batch_ids.add(clip.clip_id)
+                result.events.append(outcome)
+        return result
+
+    def _transact(self, consumer: Consumer, producer: Producer, batch: list[Message], sorted_batch: _SortedBatch,
+                  stop: threading.Event) -> None:
         timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
         producer.begin_transaction()
-        for classified in events:
+        for classified in sorted_batch.events:
             event = classified.event
             topic = topic_name(Topic.ACTIONS, event.site, self.settings.kafka.topic_prefix)
             producer.produce(topic, value=event.to_json_bytes(), key=event.key())
-        for message, reason in rejected:
+        for message, reason in sorted_batch.rejected:
             letter = DeadLetter.of(stage=STAGE, reason=reason, topic=message.topic(), partition=message.partition(),
                                    offset=message.offset(), value=message.value(), key=message.key(),
                                    headers=message.headers())

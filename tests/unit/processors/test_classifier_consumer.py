@@ -1,0 +1,136 @@
+"""Transaction handling of the classifier consumer with fake clients: an abortable failure aborts and rewinds,
+a retriable one is retried, and only a committed batch settles its clip ids."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+
+from processors.classifier_consumer import ClassifierConsumer
+from processors.serving import ServedModel
+from processors.settings import ClassifierSettings, ProcessorSettings
+from streams.deadletter import reason_of
+from tests.support.clips import make_clip
+
+CLIPS = "clips"
+
+
+class _Holder:
+    def __init__(self, model: ServedModel) -> None:
+        self.current = model
+
+
+class _Producer:
+    """Records what a transactional producer is asked; raises the queued errors of each step once."""
+
+    def __init__(self, failures: dict[str, list[KafkaError]] | None = None) -> None:
+        self.failures = failures or {}
+        self.calls: list[str] = []
+        self.produced: list[tuple[str, bytes, list[tuple[str, bytes]] | None]] = []
+        self.offsets: list[list[TopicPartition]] = []
+
+    def _step(self, name: str) -> None:
+        self.calls.append(name)
+        if self.failures.get(name):
+            raise KafkaException(self.failures[name].pop(0))
+
+    def begin_transaction(self) -> None:
+        self._step("begin")
+
+    def produce(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
+        self.produced.append((topic, value, headers))
+
+    def send_offsets_to_transaction(self, offsets: list[TopicPartition], group: Any, timeout: float) -> None:
+        self._step("send_offsets")
+        self.offsets.append(offsets)
+
+    def commit_transaction(self, timeout: float) -> None:
+        self._step("commit")
+
+    def abort_transaction(self, timeout: float) -> None:
+        self._step("abort")
+
+
+class _Consumer:
+    def __init__(self) -> None:
+        self.seeks: list[tuple[str, int, int]] = []
+
+    def consumer_group_metadata(self) -> object:
+        return object()
+
+    def seek(self, partition: TopicPartition) -> None:
+        self.seeks.append((partition.topic, partition.partition, partition.offset))
+
+
+@pytest.fixture
+def classifier(model: ServedModel) -> ClassifierConsumer:
+    settings = ProcessorSettings(classifier=ClassifierSettings(retry_backoff_s=0.0), metrics_port=0)
+    consumer = ClassifierConsumer(settings, holder=_Holder(model))  # type: ignore[arg-type]
+    consumer.clips_topic = CLIPS
+    consumer._assignment = [TopicPartition(CLIPS, 0), TopicPartition(CLIPS, 3)]
+    return consumer
+
+
+def _batch() -> tuple[list[Message], list[str]]:
+    clips = [make_clip("s1", f"cam-{i}", 1000.0 + i, seed=i) for i in range(2)]
+    batch = [
+        Message(topic=CLIPS, partition=0, offset=10, value=clips[0].to_bytes(), key=clips[0].key()),
+        Message(topic=CLIPS, partition=0, offset=11, value=clips[1].to_bytes(), key=clips[1].key()),
+        Message(topic=CLIPS, partition=3, offset=7, value=b"not a clip", key=b"s1/cam-9"),
+    ]
+    return batch, [clip.clip_id for clip in clips]
+
+
+def test_an_abortable_commit_failure_aborts_rewinds_and_settles_nothing(classifier: ClassifierConsumer) -> None:
+    abortable = KafkaError(KafkaError._STATE, "fenced epoch", txn_requires_abort=True)
+    producer, consumer = _Producer({"commit": [abortable]}), _Consumer()
+    batch, ids = _batch()
+    classifier._process(consumer, producer, batch, threading.Event())  # type: ignore[arg-type]
+
+    assert producer.calls == ["begin", "send_offsets", "commit", "abort"]
+    assert sorted(consumer.seeks) == [(CLIPS, 0, 10), (CLIPS, 3, 7)]  # the batch's first records, again
+    assert classifier.stats.aborted_batches == 1 and classifier.stats.events == 0
+    assert not any(clip_id in classifier.recent for clip_id in ids)
+
+    producer = _Producer()
+    classifier._process(consumer, producer, batch, threading.Event())  # type: ignore[arg-type]
+
+    assert producer.calls == ["begin", "send_offsets", "commit"]
+    assert sorted((tp.topic, tp.partition, tp.offset) for tp in producer.offsets[0]) == [(CLIPS, 0, 12),
+                                                                                          (CLIPS, 3, 8)]
+    topics = [topic for topic, _, _ in producer.produced]
+    assert sorted(topics) == ["actions.s1", "actions.s1", "deadletter"]
+    [(_, value, headers)] = [record for record in producer.produced if record[0] == "deadletter"]
+    assert value == b"not a clip" and reason_of(headers)["stage"] == "classifier"
+    assert classifier.stats.events == 2 and all(clip_id in classifier.recent for clip_id in ids)
+
+
+def test_a_retriable_failure_is_retried_within_the_transaction(classifier: ClassifierConsumer) -> None:
+    retriable = KafkaError(KafkaError.COORDINATOR_LOAD_IN_PROGRESS, "coordinator loading", retriable=True)
+    producer = _Producer({"send_offsets": [retriable]})
+    batch, _ = _batch()
+    classifier._process(_Consumer(), producer, batch, threading.Event())  # type: ignore[arg-type]
+
+    assert producer.calls == ["begin", "send_offsets", "send_offsets", "commit"]
+    assert classifier.stats.aborted_batches == 0 and classifier.stats.events == 2
+
+
+def test_a_redelivered_batch_yields_no_second_event(classifier: ClassifierConsumer) -> None:
+    batch, _ = _batch()
+    classifier._process(_Consumer(), _Producer(), batch, threading.Event())  # type: ignore[arg-type]
+    again = _Producer()
+    classifier._process(_Consumer(), again, batch, threading.Event())  # type: ignore[arg-type]
+
+    assert [topic for topic, _, _ in again.produced] == ["deadletter"]
+    assert (classifier.stats.events, classifier.stats.duplicates) == (2, 2)
+
+
+def test_a_fatal_error_is_raised(classifier: ClassifierConsumer) -> None:
+    fatal = KafkaError(KafkaError._FENCED, "fenced by a newer instance", fatal=True)
+    batch, _ = _batch()
+    with pytest.raises(KafkaException):
+        classifier._process(_Consumer(), _Producer({"commit": [fatal]}), batch,  # type: ignore[arg-type]
+                            threading.Event())
