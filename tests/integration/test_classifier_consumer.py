@@ -1,5 +1,5 @@
 """The classifier consumer against the real broker: one committed event per clip, duplicates dropped, bad
-records dead-lettered, and exactly once across a broker restart."""
+records dead-lettered, exactly once across a broker restart; the `classifier run` command stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ from typer.testing import CliRunner
 
 from actionstream.cli import app
 from infra.kafka.broker import KafkaBroker
+from infra.process import ManagedProcess, tail
 from processors.classifier_consumer import ClassifierConsumer
 from processors.settings import ClassifierSettings, ProcessorSettings, ServingModelSettings
 from streams.deadletter import reason_of
 from streams.records import MAGIC, RECORD_FORMAT, Clip, pack
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
-from tests.integration.conftest import SITE, consume_all
+from tests.integration.conftest import SITE, consume_all, processor_env
 from tests.support.clips import make_clip, make_jpeg
 
 pytestmark = pytest.mark.integration
@@ -209,3 +210,36 @@ def test_exactly_one_event_per_clip_across_a_broker_restart(
     ids = _event_ids(settings)
 
     assert len(ids) == len(clips) and set(ids) == {clip.clip_id for clip in clips}
+
+
+def test_the_classifier_command_serves_until_sigterm_and_stops_cleanly(
+        streams_settings: StreamsSettings, tiny_bundle: Path, tmp_path: Path,
+        processes: Callable[..., ManagedProcess]) -> None:
+    unique = uuid.uuid4().hex[:8]
+    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_MODEL__FOLLOW_UPDATES="false",
+                        ACTIONSTREAM_MODEL__DOWNLOAD_DIR=str(tmp_path / "serving"),
+                        ACTIONSTREAM_CLASSIFIER__GROUP_ID=f"classifier-{unique}",
+                        ACTIONSTREAM_CLASSIFIER__TRANSACTIONAL_ID=f"classifier-{unique}")
+    worker = processes("classifier", ["classifier", "run"], env)
+    deadline = time.monotonic() + 60.0
+    while "classifier ready" not in worker.log_file.read_text():
+        assert worker.is_running() and time.monotonic() < deadline, tail(worker.log_file, 30)
+        time.sleep(0.2)
+    clips = _clips(8, seed=3)
+    producer = Producer({**streams_settings.kafka.client_config(), "enable.idempotence": True})
+    for clip in clips:
+        producer.produce(topic_name(Topic.CLIPS, prefix=streams_settings.kafka.topic_prefix), value=clip.to_bytes(),
+                         key=clip.key())
+    assert producer.flush(30.0) == 0
+
+    actions = topic_name(Topic.ACTIONS, SITE, streams_settings.kafka.topic_prefix)
+    ids: list[str] = []
+    while len(ids) < len(clips):
+        assert worker.is_running() and time.monotonic() < deadline, tail(worker.log_file, 30)
+        ids = [json.loads(record.value())["event_id"] for record in consume_all(streams_settings, actions, 1.0)]
+    worker.stop(timeout_s=20.0)
+
+    assert sorted(ids) == sorted(clip.clip_id for clip in clips)
+    log = worker.log_file.read_text()
+    assert "classifier stopped: ClassifierStats(events=8" in log, tail(worker.log_file, 30)
+    assert "Traceback" not in log and "killing it" not in log
