@@ -34,3 +34,5 @@ MODEL_VERSION = Gauge("actionstream_model_version_info", "1 for the model versio
 MODEL_SWAPS = Counter("actionstream_model_swaps_total", "Switches to a new model version.", ("role",))
 MODEL_LOAD_FAILURES = Counter("actionstream_model_load_failures_total", "Announced versions that failed to load.",
                               ("role",))
+ASSIGNED_PARTITIONS = Gauge("actionstream_assigned_partitions", "Partitions this worker consumes, by topic.",
+                            ("topic",))

@@ -18,6 +18,8 @@ def selector_run(
     model: str = typer.Option("", help="Model reference (alias, models:/ URI or directory); default: settings."),
     metrics_port: int = typer.Option(-1, help="Prometheus port; -1: settings (ACTIONSTREAM_METRICS_PORT)."),
     site: list[str] = typer.Option([], "--site", help="Sites to serve (repeatable); default: settings."),
+    faust_log_level: str = typer.Option("WARNING", help="Log level of Faust's own messages (INFO shows "
+                                        "partition assignments and changelog recovery)."),
 ) -> None:
     """Run a selector worker until SIGTERM. Workers with one app id share the cameras."""
     import faust
@@ -43,7 +45,7 @@ def selector_run(
     selector = SelectorApp(settings, holder)
     selector.ensure_changelog_topics()
     logger.info("selector worker for sites %s, model %s", ", ".join(settings.sites), holder.current.version)
-    worker = faust.Worker(selector.app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(selector.app, loglevel=faust_log_level, quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:

@@ -29,6 +29,7 @@ class ServingModelSettings(BaseModel):
 class Stage1Settings(BaseModel):
     batch_size: int = Field(32, ge=1, description="Frames per encoder batch.")
     batch_wait_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
+    buffer_records: int = Field(4096, ge=1, description="Records an agent buffers ahead (bounds memory).")
     max_frame_bytes: int = Field(2 * 1024 * 1024, description="Larger frame records are refused (dead letter).")
     max_frame_pixels: int = Field(4096 * 4096, description="Frames declaring more pixels are refused.")
 

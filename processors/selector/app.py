@@ -73,9 +73,12 @@ class SelectorApp:
             broker_session_timeout=10.0,
             broker_heartbeat_interval=2.0,
             broker_commit_interval=1.0,
-            stream_buffer_maxsize=settings.stage1.batch_size * 8,  # bounded memory per partition buffer
+            stream_buffer_maxsize=settings.stage1.buffer_records,
             producer_max_request_size=spec_for(Topic.CLIPS).max_message_bytes,
             producer_acks=-1,
+            # Measured: with standby replicas, a worker that took over a killed worker's partitions sometimes
+            # lost the open windows it held as standby; rebuilding from the changelog on takeover did not.
+            table_standby_replicas=0,
         )
         raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
         frames_topics = [topic_name(Topic.FRAMES, site, prefix) for site in settings.sites]
@@ -90,6 +93,15 @@ class SelectorApp:
         self._stage2_pool = ThreadPoolExecutor(1, thread_name_prefix="stage2")
         self.app.agent(self.frames, name="stage1-score")(self._score)
         self.app.agent(self.scored, name="stage2-select")(self._select)
+        self.app.timer(2.0)(self._report_assignment)
+
+    async def _report_assignment(self) -> None:
+        """Which partitions (cameras) this worker owns, as a gauge: the split between workers is visible."""
+        counts: dict[str, int] = {}
+        for partition in self.app.consumer.assignment():
+            counts[partition.topic] = counts.get(partition.topic, 0) + 1
+        for topic in [*self.frames.topics, *self.scored.topics]:
+            metrics.ASSIGNED_PARTITIONS.labels(topic=topic).set(counts.get(topic, 0))
 
     def ensure_changelog_topics(self, timeout_s: float = 30.0) -> None:
         """Create the tables' changelog topics before the worker starts: a topic Faust creates itself can show
@@ -164,6 +176,9 @@ class SelectorApp:
                 continue
             camera = f"{frame.site}/{frame.camera}"
             state = CameraWindows.from_bytes(self.windows.get(camera))
+            if state.next_start is None:
+                logger.info("stage2: first frame of %s (seq %d) on partition %d", camera, frame.seq,
+                            event.message.partition)
             admission = state.add(frame.seq, frame.capture_time, settings)
             if admission.accepted:
                 self.window_frames[f"{camera}#{frame.seq}"] = event.message.value
@@ -172,6 +187,8 @@ class SelectorApp:
             else:
                 metrics.DUPLICATES.labels(stage="stage2").inc()
             closed, evicted = state.close_ready(settings)
+            if closed:
+                logger.debug("stage2: %s closes windows %s", camera, [window.start for window in closed])
             for window in closed:
                 self.holder.swap_if_ready()  # a new version starts with a whole window
                 frames = [ScoredFrame.from_bytes(self.window_frames[f"{camera}#{seq}"]) for seq in window.seqs]
@@ -185,7 +202,10 @@ class SelectorApp:
                     partial(build_clip, model.runtime, model.version, window, frames, budget,
                             expected_candidates(settings), self.settings.shedding),
                 )
-                await self.clips.send(key=clip.key(), value=clip.to_bytes())
+                # Wait for the broker's ack before the window state moves on: a worker killed in between then
+                # replays the window (same clip id, dropped downstream) instead of losing it.
+                delivery = await self.clips.send(key=clip.key(), value=clip.to_bytes())
+                await delivery
                 metrics.WINDOWS.labels(outcome="incomplete" if clip.incomplete else "complete").inc()
                 metrics.HOP_SECONDS.labels(hop="select").observe(clip.closed_time - clip.window_end)
                 metrics.FRAMES_PER_WINDOW.labels(stage="stage2").observe(len(clip.frames))

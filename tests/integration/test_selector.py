@@ -4,12 +4,12 @@ bad frames to the dead-letter topic, two workers sharing the cameras, one killed
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
-from confluent_kafka.admin import AdminClient
 
 from infra.process import ManagedProcess, tail
 from streams.deadletter import reason_of
@@ -17,7 +17,7 @@ from streams.records import Clip, clip_id
 from streams.schemas import FrameHeaders
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
-from tests.integration.conftest import SITE, consume_all, processor_env
+from tests.integration.conftest import SITE, consume_all, free_port, processor_env
 from tests.support.frames import expected_windows, jpeg_image, produce_frames
 
 pytestmark = pytest.mark.integration
@@ -29,23 +29,28 @@ def _topic(settings: StreamsSettings, topic: Topic) -> str:
     return topic_name(topic, SITE, settings.kafka.topic_prefix)
 
 
-def _expected_ids(cameras: dict[str, list[int]], version: str) -> set[str]:
-    return {clip_id(SITE, camera, start, version)
+def _expected_ids(cameras: dict[str, list[int]], version: str) -> dict[str, tuple[str, float]]:
+    """Clip id -> (camera, window start) of every window the frames close."""
+    return {clip_id(SITE, camera, start, version): (camera, start)
             for camera, seqs in cameras.items() for start in expected_windows(seqs, FPS, WINDOW_S, HOP_S)}
 
 
-def _wait_for_clips(settings: StreamsSettings, wanted: set[str], workers: list[ManagedProcess],
+def _wait_for_clips(settings: StreamsSettings, wanted: dict[str, tuple[str, float]], workers: list[ManagedProcess],
                     timeout_s: float = 150.0) -> list[Clip]:
     deadline = time.monotonic() + timeout_s
     while True:
         clips = [Clip.from_bytes(record.value()) for record in consume_all(settings, _topic(settings, Topic.CLIPS),
                                                                            idle_s=2.0)]
-        if wanted <= {clip.clip_id for clip in clips}:
+        if set(wanted) <= {clip.clip_id for clip in clips}:
             return clips
         if time.monotonic() > deadline:
             logs = "\n".join(tail(worker.log_file, 30) for worker in workers)
-            missing = len(wanted - {clip.clip_id for clip in clips})
-            raise AssertionError(f"{missing} of {len(wanted)} windows missing after {timeout_s} s\n{logs}")
+            missing = sorted(wanted[key] for key in set(wanted) - {clip.clip_id for clip in clips})
+            cameras = {camera for camera, _ in missing}
+            present = sorted((clip.camera, clip.window_start, clip.candidates) for clip in clips
+                             if clip.camera in cameras)
+            raise AssertionError(f"{len(missing)} of {len(wanted)} windows missing after {timeout_s} s: "
+                                 f"{missing}; present: {present}\n{logs}")
         time.sleep(3.0)
 
 
@@ -80,7 +85,7 @@ def test_frames_become_clips_and_bad_frames_become_dead_letters(
     wanted = _expected_ids(cameras, f"local:{tiny_bundle.name}")
     clips = _wait_for_clips(streams_settings, wanted, [worker])
 
-    assert {clip.clip_id for clip in clips} == wanted
+    assert {clip.clip_id for clip in clips} == set(wanted)
     for clip in clips:
         assert [frame.capture_time for frame in clip.frames] == sorted(frame.capture_time for frame in clip.frames)
         assert all(clip.window_start <= frame.capture_time < clip.window_end for frame in clip.frames)
@@ -100,32 +105,36 @@ def test_frames_become_clips_and_bad_frames_become_dead_letters(
     assert worker.is_running()
 
 
-def _group_members(settings: StreamsSettings) -> dict[str, int]:
-    group = f"{settings.kafka.topic_prefix}actionstream-selector"
-    admin = AdminClient(settings.kafka.client_config())
-    description = admin.describe_consumer_groups([group])[group].result(30)
-    return {member.client_id + member.member_id: len(member.assignment.topic_partitions)
-            for member in description.members}
+def _metric(port: int, name: str) -> float:
+    """A worker's own metric (summed over label sets matching `name`), from its Prometheus endpoint."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return 0.0  # not serving yet
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
 
 
 def test_two_workers_share_cameras_and_a_killed_one_loses_no_window(
     streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess]
 ) -> None:
     env = processor_env(streams_settings, str(tiny_bundle))
-    workers = [processes(f"selector-{index}", ["selector", "run"], env) for index in range(2)]
-    deadline = time.monotonic() + 90
-    while len(_group_members(streams_settings)) < 2 and time.monotonic() < deadline:
-        time.sleep(1.0)
-    members = _group_members(streams_settings)
-    assert len(members) == 2 and all(count > 0 for count in members.values()), members
+    ports = [free_port(), free_port()]
+    args = ["selector", "run", "--faust-log-level", "INFO", "--metrics-port"]
+    workers = [processes(f"selector-{index}", [*args, str(port)], env) for index, port in enumerate(ports)]
+    assigned = 'actionstream_assigned_partitions{topic="' + _topic(streams_settings, Topic.FRAMES) + '"}'
+    deadline = time.monotonic() + 90.0
+    while not all(_metric(port, assigned) > 0 for port in ports) and time.monotonic() < deadline:
+        time.sleep(1.0)  # both in the group before any frame arrives, so the cameras are split between them
+    assert all(_metric(port, assigned) > 0 for port in ports)
 
     producer = Producer({**streams_settings.kafka.client_config(), "message.max.bytes": 8 * 1024 * 1024})
     frames_topic = _topic(streams_settings, Topic.FRAMES)
     start = time.time()
-    names = [f"cam-{index}" for index in range(6)]
+    names = [f"cam-{index}" for index in range(8)]
     first = {name: produce_frames(producer, frames_topic, SITE, name, start, 10.0, FPS) for name in names}
     version = f"local:{tiny_bundle.name}"
     _wait_for_clips(streams_settings, _expected_ids(first, version), workers)
+    assert all(_metric(port, 'actionstream_records_in_total{stage="stage2"}') > 0 for port in ports)
 
     workers[0].kill()  # SIGKILL: no goodbye to the group, open windows only in the changelog
     second = {name: produce_frames(producer, frames_topic, SITE, name, start + 10.0, 10.0, FPS) for name in names}
@@ -133,5 +142,11 @@ def test_two_workers_share_cameras_and_a_killed_one_loses_no_window(
     wanted = _expected_ids(cameras, version)
     clips = _wait_for_clips(streams_settings, wanted, workers)
 
-    assert {clip.clip_id for clip in clips} == wanted  # every window, nothing else (replays reuse the id)
+    assert {clip.clip_id for clip in clips} == set(wanted)  # every window, nothing else (replays reuse the id)
+    # Windows open at the kill resumed from the changelog with every frame, not just the frames after it.
+    first_capture = min(seqs[0] for seqs in cameras.values()) / FPS
+    whole = [clip for clip in clips if clip.window_start >= first_capture]
+    partial = [(clip.camera, clip.window_start - first_capture, clip.candidates) for clip in whole
+               if clip.candidates != 32 or clip.incomplete]
+    assert whole and not partial
     assert workers[1].is_running()
