@@ -1,30 +1,45 @@
 """`actionstream demo`: the main job on embedded defaults.
 
 Starts what is not running (Kafka, the RTSP server), creates the topics, generates a small synthetic data
-set and one synthetic recording per camera, publishes each recording as a live RTSP camera, streams every
-camera into Kafka for a bounded time with a live line per camera, prints a summary, and stops what it
-started.
+set and one looping synthetic recording per camera, publishes each recording as a live RTSP camera, trains
+and promotes a small model if the registry has no `production` one, runs every process of the Procfile
+with honcho, prints the action events as they arrive for a bounded time, stops everything it started and
+prints a summary scored against the synthetic truth.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import typer
 import yaml
 
+from actionstream.demo_report import CameraTruth, event_line, summarize, truth_of
+from infra.process import ManagedProcess, ServiceError, tail
+
+if TYPE_CHECKING:
+    from actionstream.demo_topics import TopicReader
+    from streams.schemas import ActionEvent
+
 logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "production"
+PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
 
 
 @dataclass(frozen=True)
 class DemoSettings:
     site: str = "demo"
     cameras: int = 4
-    seconds: float = 30.0
+    seconds: float = 60.0
+    model: str = DEFAULT_MODEL  # alias (trained and promoted when it is the default and missing) or a bundle dir
     feed_seconds: float = 40.0  # each recording loops; different lengths keep the cameras out of step
     feed_width: int = 640
     feed_height: int = 480
@@ -32,6 +47,10 @@ class DemoSettings:
     sample_fps: float = 8.0
     work_dir: Path = Path("var/demo")
     data_dir: Path = Path("var/data/synthetic")
+    procfile: Path = PROCFILE
+    metrics_port: int = 9464  # honcho gives the Procfile's processes $PORT = 9464, 9564, 9664, ...
+    truth_min_share: float = 0.6  # a window's truth is the label of at least this share of its action time
+    stop_timeout_s: float = 30.0
 
 
 class Stoppable(Protocol):
@@ -53,10 +72,25 @@ class _StartedServices:
             service.stop()
 
 
+@dataclass(frozen=True)
+class _Processes:
+    """The Procfile's processes under one honcho, stopped as a group (honcho passes SIGTERM on)."""
+
+    honcho: ManagedProcess
+    timeout_s: float
+
+    def is_running(self) -> bool:
+        return self.honcho.is_running()
+
+    def stop(self) -> bool:
+        return self.honcho.stop(timeout_s=self.timeout_s)
+
+
 def prepare_media(settings: DemoSettings) -> list[Path]:
-    """The training set (used by `actionstream train`) and one looping recording per camera."""
+    """The training set (used by `actionstream train`) and one looping recording per camera; each
+    recording has its timeline (which action plays when) beside it."""
     from training.synth import SynthSettings, generate_dataset
-    from training.synth_feed import write_camera_feed
+    from training.synth_feed import timeline_path, write_camera_feed
 
     if not (settings.data_dir / "ucfTrainTestlist" / "classInd.txt").exists():
         typer.echo(f"generating the synthetic data set in {settings.data_dir}")
@@ -64,7 +98,7 @@ def prepare_media(settings: DemoSettings) -> list[Path]:
     feeds = []
     for index in range(settings.cameras):
         path = settings.work_dir / "feeds" / f"cam{index}-{settings.feed_width}x{settings.feed_height}.mp4"
-        if not path.exists():
+        if not (path.exists() and timeline_path(path).exists()):
             typer.echo(f"rendering camera recording {path}")
             write_camera_feed(SynthSettings(), path, seconds=settings.feed_seconds + 4 * index, seed=100 + index,
                               width=settings.feed_width, height=settings.feed_height, fps=settings.feed_fps)
@@ -73,6 +107,7 @@ def prepare_media(settings: DemoSettings) -> list[Path]:
 
 
 def write_cameras_file(settings: DemoSettings, urls: list[str]) -> Path:
+    """The cameras file the Procfile's `cameras` process reads (var/demo/cameras.yaml by default)."""
     path = settings.work_dir / "cameras.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     cameras = [
@@ -83,19 +118,99 @@ def write_cameras_file(settings: DemoSettings, urls: list[str]) -> Path:
     return path
 
 
+def _alias_exists(alias: str) -> bool:
+    from mlflow.exceptions import MlflowException
+
+    from models.registry import RegistrySettings
+    from training.tracking import TrackingSettings, configure_mlflow
+
+    registry = RegistrySettings()
+    client = configure_mlflow(TrackingSettings(tracking_uri=registry.tracking_uri,
+                                               registered_model=registry.registered_model))
+    try:
+        client.get_model_version_by_alias(registry.registered_model, alias)
+    except MlflowException:
+        return False
+    return True
+
+
+def prepare_model(settings: DemoSettings) -> str:
+    """The model reference the processes serve: a bundle directory or a registry alias; with the default
+    alias missing, train a small model on the synthetic set and promote it."""
+    if Path(settings.model).is_dir():
+        return str(Path(settings.model).resolve())  # the processes may resolve it from elsewhere
+    if _alias_exists(settings.model):
+        return settings.model
+    if settings.model != DEFAULT_MODEL:
+        raise typer.BadParameter(f"no bundle directory and no registry alias {settings.model!r}", param_hint="--model")
+    from training.config import load_config
+    from training.pipeline import run_training
+    from training.tracking import set_alias
+
+    typer.echo(f"no @{DEFAULT_MODEL} model in the registry: training one on the synthetic set (a few minutes)")
+    config = load_config([], [f"data.synthetic_dir={settings.data_dir}"])
+    outcome = run_training(config, Path("var/runs") / time.strftime("demo-%Y%m%d-%H%M%S"), track=True, progress=True)
+    if outcome.model_version is None:
+        raise RuntimeError("training registered no model version")
+    set_alias(config.tracking, outcome.model_version, DEFAULT_MODEL)
+    typer.echo(f"trained version {outcome.model_version} (test {outcome.test_results['smart']}); now @{DEFAULT_MODEL}")
+    return DEFAULT_MODEL
+
+
+def processes_env(settings: DemoSettings, model: str) -> dict[str, str]:
+    """What the Procfile's processes read on top of the demo's own environment (broker, prefix)."""
+    return {
+        "ACTIONSTREAM_SITES": f'["{settings.site}"]',
+        "ACTIONSTREAM_MODEL__REFERENCE": model,
+        # `actionstream` of this interpreter, also when the virtualenv is not activated
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def start_processes(settings: DemoSettings, model: str) -> _Processes:
+    """Run the Procfile under honcho in the background; its log holds every process's output."""
+    honcho = ManagedProcess("honcho", settings.work_dir.resolve())
+    if honcho.is_running():
+        raise ServiceError(f"a demo's processes are already running (pid file {honcho.pid_file})")
+    honcho.start(
+        [sys.executable, "-m", "honcho", "start", "--no-colour", "-f", str(settings.procfile),
+         "-p", str(settings.metrics_port)],
+        env=processes_env(settings, model),
+    )
+    return _Processes(honcho, settings.stop_timeout_s)
+
+
+def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
+                  show: Callable[[ActionEvent], None]) -> None:
+    """Show events for `seconds`, stop the processes, then show what they committed while stopping."""
+    from actionstream.demo_topics import parse_event
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not processes.is_running():
+            raise ServiceError(f"a process of the Procfile exited early:\n{tail(processes.honcho.log_file, 40)}")
+        if (message := reader.poll(0.5)) is not None and (event := parse_event(message)) is not None:
+            show(event)
+    typer.echo("stopping the processes")
+    processes.stop()
+    for message in reader.drain():  # the classifier commits its last batch when stopped
+        if (event := parse_event(message)) is not None:
+            show(event)
+
+
 def run_demo(settings: DemoSettings) -> None:
+    from actionstream.demo_topics import TopicReader, count_topics
     from infra.kafka.broker import KafkaBroker
     from infra.rtsp.publisher import FeedPublisher
     from infra.rtsp.server import RtspServer
     from infra.settings import BrokerSettings, RtspServerSettings
-    from streams.cameras.adapter import CameraAdapter
-    from streams.cameras.config import load_site_config
-    from streams.cameras.report import LiveReport, summary_lines
     from streams.settings import StreamsSettings
-    from streams.topics import ensure_topics
+    from streams.topics import Topic, ensure_topics, topic_name
+    from training.synth_feed import timeline_path
 
     started = _StartedServices()
-    streams_settings = StreamsSettings()
+    kafka = StreamsSettings().kafka
     try:
         broker = KafkaBroker(BrokerSettings())
         if not broker.status().running:
@@ -108,39 +223,55 @@ def run_demo(settings: DemoSettings) -> None:
             typer.echo("starting the RTSP server")
             rtsp.start()
             started.add("rtsp server", rtsp)
-        for change in ensure_topics(streams_settings.kafka, [settings.site]):
+        for change in ensure_topics(kafka, [settings.site]):
             if change.action != "unchanged":
                 typer.echo(f"topic {change.name} {change.action}")
 
-        urls = []
-        for index, feed in enumerate(prepare_media(settings)):
+        feeds = prepare_media(settings)
+        model = prepare_model(settings)
+        urls, truths = [], {}
+        for index, feed in enumerate(feeds):
             publisher = FeedPublisher(rtsp_settings, f"{settings.site}/cam{index}", feed)
+            origin = time.time()  # the loop starts now: the truth's time zero for this camera
             publisher.start()
             started.add(f"camera feed {publisher.url}", publisher)
             urls.append(publisher.url)
-        site_config = load_site_config(write_cameras_file(settings, urls))
+            truths[f"cam{index}"] = CameraTruth.from_timeline(timeline_path(feed), origin)
+        write_cameras_file(settings, urls)
 
-        typer.echo(f"streaming {len(urls)} RTSP cameras into Kafka for {settings.seconds:g} s")
-        live = LiveReport()
-        began = time.monotonic()
-        stats = CameraAdapter(site_config, streams_settings).run(
-            duration_s=settings.seconds,
-            report=lambda s, elapsed: typer.echo("\n".join(live.lines(s, elapsed))),
-            report_every_s=5.0,
-        )
+        since = time.time()
+        processes = start_processes(settings, model)
+        started.add("processes (honcho)", processes)
+        typer.echo(f"running {settings.procfile} (model {model}) for {settings.seconds:g} s; "
+                   f"logs in {processes.honcho.log_file}")
+        events: list[ActionEvent] = []
+
+        def show(event: ActionEvent) -> None:
+            events.append(event)
+            typer.echo(event_line(event, truth_of(event, truths, settings.truth_min_share)))
+
+        with TopicReader(kafka, topic_name(Topic.ACTIONS, settings.site, kafka.topic_prefix), since) as reader:
+            stream_events(reader, processes, settings.seconds, show)
+        elapsed = time.time() - since
+        counts = count_topics(kafka, since, topic_name(Topic.FRAMES, settings.site, kafka.topic_prefix),
+                              topic_name(Topic.CLIPS, prefix=kafka.topic_prefix),
+                              topic_name(Topic.DEADLETTER, prefix=kafka.topic_prefix))
         typer.echo("summary:")
-        typer.echo("\n".join(summary_lines(stats, time.monotonic() - began)))
+        typer.echo("\n".join(summarize(events, truths, counts, elapsed, settings.truth_min_share).lines()))
     finally:
         started.stop_all()
 
 
 def demo(
     cameras: int = typer.Option(4, help="Synthetic RTSP cameras to stream."),
-    seconds: float = typer.Option(30.0, help="How long to stream."),
+    seconds: float = typer.Option(60.0, help="How long the processes run (they need ~15 s to start)."),
     site: str = typer.Option("demo", help="Site name (topics frames.<site>, actions.<site>)."),
+    model: str = typer.Option(DEFAULT_MODEL, help="Registry alias or bundle directory to serve; the default "
+                              "alias is trained and promoted when missing."),
+    metrics_port: int = typer.Option(9464, help="First Prometheus port; each Procfile process gets 100 more."),
 ) -> None:
     """Run the main job on embedded defaults and stop everything it started."""
-    run_demo(DemoSettings(cameras=cameras, seconds=seconds, site=site))
+    run_demo(DemoSettings(cameras=cameras, seconds=seconds, site=site, model=model, metrics_port=metrics_port))
 
 
 def register(app: typer.Typer) -> None:

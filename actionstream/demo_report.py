@@ -1,0 +1,155 @@
+"""What the demo prints: one line per action event and the final summary, scored against the synthetic truth.
+
+Pure functions over explicit inputs (events, counts, each camera's timeline and publish time), so the
+accuracy and the percentiles are tested without a broker.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from streams.schemas import ActionEvent
+
+
+@dataclass(frozen=True)
+class Burst:
+    """Where one action is visible in a feed, seconds from its first frame."""
+
+    start_s: float
+    end_s: float
+    label: str
+
+
+@dataclass(frozen=True)
+class CameraTruth:
+    """The synthetic truth of one camera: its looping feed's bursts and when the loop started (epoch s).
+
+    The publisher loops the file in real time from `origin`, so capture time t shows feed time
+    (t - origin) mod duration (give or take the RTSP buffering, well under a second).
+    """
+
+    bursts: tuple[Burst, ...]
+    duration_s: float
+    origin: float
+
+    @classmethod
+    def from_timeline(cls, path: Path, origin: float) -> CameraTruth:
+        """From the timeline JSON that training.synth_feed.write_camera_feed writes beside each feed."""
+        timeline = json.loads(path.read_text())
+        bursts = tuple(
+            Burst(float(segment["burst_start_s"]), float(segment["burst_end_s"]), str(segment["label"]))
+            for segment in timeline["segments"]
+        )
+        return cls(bursts, float(timeline["duration_s"]), origin)
+
+    def label_of(self, window_start: float, window_end: float, min_share: float) -> str | None:
+        """The action shown in the window: the label with most burst time inside it (the frames between
+        bursts show no action), or None when no burst overlaps or no label holds `min_share` of it."""
+        start, end = window_start - self.origin, window_end - self.origin
+        shown: Counter[str] = Counter()
+        for loop in range(math.floor(start / self.duration_s), math.floor(end / self.duration_s) + 1):
+            shift = loop * self.duration_s
+            for burst in self.bursts:
+                overlap = min(end, burst.end_s + shift) - max(start, burst.start_s + shift)
+                if overlap > 0:
+                    shown[burst.label] += overlap
+        if not shown:
+            return None
+        label, seconds = shown.most_common(1)[0]
+        return label if seconds >= min_share * sum(shown.values()) else None
+
+
+@dataclass(frozen=True)
+class TopicCounts:
+    """Records the run left on the platform's topics (from the demo's start on)."""
+
+    frames: int
+    clips: int
+    windows: int  # distinct clip ids: a redelivered clip counts once
+    deadletters: dict[str, int] = field(default_factory=dict)  # per stage
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50_ms: float
+    p99_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float]) -> Percentiles | None:
+        if not seconds:
+            return None
+        p50, p99 = np.percentile(np.asarray(seconds) * 1000.0, [50, 99])
+        return cls(float(p50), float(p99))
+
+    def __str__(self) -> str:
+        return f"p50={self.p50_ms:.0f}ms p99={self.p99_ms:.0f}ms"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    cameras: int
+    seconds: float
+    counts: TopicCounts
+    events: int
+    scored: int  # events with a clear truth
+    correct: int
+    unclear: int  # events whose window shows no single action (excluded from the accuracy)
+    processing: Percentiles | None
+    end_to_end: Percentiles | None
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.scored if self.scored else None
+
+    def lines(self) -> list[str]:
+        accuracy = "n/a" if self.accuracy is None else f"{self.accuracy:.1%}"
+        dead = sum(self.counts.deadletters.values())
+        stages = ", ".join(f"{stage}={count}" for stage, count in sorted(self.counts.deadletters.items()))
+        return [
+            f"cameras={self.cameras} seconds={self.seconds:.0f} frames={self.counts.frames} "
+            f"windows={self.counts.windows} clips={self.counts.clips} events={self.events}",
+            f"accuracy={accuracy} ({self.correct}/{self.scored} events with a clear truth; "
+            f"{self.unclear} windows without one excluded)",
+            f"latency processing {self.processing or 'n/a'}; end-to-end {self.end_to_end or 'n/a'}",
+            f"deadletters={dead}" + (f" ({stages})" if stages else ""),
+        ]
+
+
+def truth_of(event: ActionEvent, truths: dict[str, CameraTruth], min_share: float) -> str | None:
+    truth = truths.get(event.camera)
+    return truth.label_of(event.window_start, event.window_end, min_share) if truth else None
+
+
+def summarize(
+    events: Sequence[ActionEvent], truths: dict[str, CameraTruth], counts: TopicCounts, seconds: float,
+    min_share: float,
+) -> DemoSummary:
+    """Events are deduplicated by id (the classifier's exactly-once makes this a no-op, but a summary must
+    not count a redelivery twice); the accuracy covers the events whose window has a clear truth."""
+    unique = list({event.event_id: event for event in events}.values())
+    labels = [(event.label, truth_of(event, truths, min_share)) for event in unique]
+    scored = [(label, truth) for label, truth in labels if truth is not None]
+    return DemoSummary(
+        cameras=len(truths), seconds=seconds, counts=counts, events=len(unique), scored=len(scored),
+        correct=sum(label == truth for label, truth in scored), unclear=len(labels) - len(scored),
+        processing=Percentiles.of([event.latency.processing for event in unique]),
+        end_to_end=Percentiles.of([event.latency.end_to_end for event in unique]),
+    )
+
+
+def event_line(event: ActionEvent, truth: str | None) -> str:
+    """Camera, window (capture time), label, confidence, and the truth it is scored against."""
+    start = time.strftime("%H:%M:%S", time.localtime(event.window_start))
+    verdict = "no clear truth" if truth is None else ("ok" if truth == event.label else f"truth {truth}")
+    return (
+        f"{event.camera:<6} {start}+{event.window_end - event.window_start:.0f}s {event.label:<12} "
+        f"{event.confidence:.2f}  [{verdict}]  latency {event.latency.end_to_end * 1000:.0f} ms"
+    )

@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from actionstream.demo_report import Burst, CameraTruth, Percentiles, TopicCounts, event_line, summarize
+from streams.schemas import ActionEvent, HopLatency, LabelScore, SelectedFrame
+
+ORIGIN = 1000.0  # epoch seconds when the camera's loop started
+# A 12 s loop of three 4 s clips; the action shows in one second of each.
+TRUTH = CameraTruth((Burst(1.0, 2.0, "walk"), Burst(5.0, 6.0, "wave"), Burst(9.5, 10.5, "jump")), 12.0, ORIGIN)
+
+
+def _event(event_id: str, camera: str, start: float, label: str, processing: float = 0.5,
+           end_to_end: float = 2.0) -> ActionEvent:
+    return ActionEvent(
+        event_id=event_id, site="demo", camera=camera, window_start=ORIGIN + start, window_end=ORIGIN + start + 4,
+        label=label, confidence=0.75, top_k=[LabelScore(label=label, confidence=0.75)],
+        frames=[SelectedFrame(seq=1, capture_time=ORIGIN + start + 1, score=0.5, topic="frames.demo", partition=0,
+                              offset=1)],
+        candidates=32, budget=4, shed=False, incomplete=False, selector_version="s/1", model_version="m/1",
+        published_at=ORIGIN + start + 4 + processing,
+        latency=HopLatency(ingest=0.1, score=0.1, select=0.1, classify=0.1, processing=processing,
+                           end_to_end=end_to_end),
+    )
+
+
+@pytest.mark.parametrize(("start", "expected"), [
+    (0.0, "walk"),  # only the walk burst lies in [0, 4)
+    (4.0, "wave"),
+    (1.75, "wave"),  # a quarter second of walk, three quarters of wave: wave holds 3/4 >= 0.6
+    (1.5, None),  # half a second of each: a tie, no clear truth
+    (12.0, "walk"),  # the second pass of the loop
+    (10.0, "walk"),  # wraps: half a second of jump, then a full second of walk once the loop restarts
+    (9.75, None),  # wraps: three quarters of a second each of jump and walk
+])
+def test_the_truth_of_a_window_is_the_action_shown_most_in_it(start: float, expected: str | None) -> None:
+    assert TRUTH.label_of(ORIGIN + start, ORIGIN + start + 4, min_share=0.6) == expected
+
+
+def test_a_window_without_any_action_has_no_truth() -> None:
+    quiet = CameraTruth((Burst(1.0, 2.0, "walk"),), 12.0, ORIGIN)
+    assert quiet.label_of(ORIGIN + 3.0, ORIGIN + 7.0, min_share=0.6) is None
+
+
+def test_the_truth_reads_the_timeline_the_feed_writer_leaves(tmp_path: Path) -> None:
+    path = tmp_path / "cam0.timeline.json"
+    path.write_text(json.dumps({"duration_s": 8.0, "segments": [
+        {"start_s": 0.0, "end_s": 4.0, "label": "walk", "class_index": 0, "burst_start_s": 1.0, "burst_end_s": 2.0},
+        {"start_s": 4.0, "end_s": 8.0, "label": "wave", "class_index": 1, "burst_start_s": 6.0, "burst_end_s": 7.0},
+    ]}))
+    truth = CameraTruth.from_timeline(path, ORIGIN)
+    assert truth.duration_s == 8.0 and truth.bursts[1] == Burst(6.0, 7.0, "wave")
+    assert truth.label_of(ORIGIN + 8.5, ORIGIN + 12.5, min_share=0.6) == "walk"
+
+
+def test_the_summary_scores_clear_windows_and_counts_the_rest() -> None:
+    events = [
+        _event("a", "cam0", 0.0, "walk", processing=0.2, end_to_end=1.0),  # right
+        _event("b", "cam0", 4.0, "jump", processing=0.4, end_to_end=2.0),  # wrong: wave
+        _event("b", "cam0", 4.0, "jump", processing=0.4, end_to_end=2.0),  # a redelivery counts once
+        _event("c", "cam0", 1.5, "walk", processing=0.6, end_to_end=3.0),  # tie: excluded
+        _event("d", "cam9", 0.0, "walk", processing=0.8, end_to_end=4.0),  # unknown camera: excluded
+    ]
+    counts = TopicCounts(frames=500, clips=5, windows=4, deadletters={"stage1": 2})
+
+    summary = summarize(events, {"cam0": TRUTH}, counts, seconds=30.0, min_share=0.6)
+
+    assert (summary.events, summary.scored, summary.correct, summary.unclear) == (4, 2, 1, 2)
+    assert summary.accuracy == 0.5
+    assert summary.processing == Percentiles(500.0, pytest.approx(794.0))
+    assert summary.end_to_end is not None and summary.end_to_end.p50_ms == pytest.approx(2500.0)
+    lines = summary.lines()
+    assert lines[0] == "cameras=1 seconds=30 frames=500 windows=4 clips=5 events=4"
+    assert lines[1].startswith("accuracy=50.0% (1/2 events with a clear truth; 2 windows without one excluded)")
+    assert lines[2] == "latency processing p50=500ms p99=794ms; end-to-end p50=2500ms p99=3970ms"
+    assert lines[3] == "deadletters=2 (stage1=2)"
+
+
+def test_an_empty_run_still_prints_a_summary() -> None:
+    summary = summarize([], {"cam0": TRUTH}, TopicCounts(frames=0, clips=0, windows=0), seconds=5.0, min_share=0.6)
+    assert summary.accuracy is None
+    assert summary.lines()[1].startswith("accuracy=n/a") and "n/a" in summary.lines()[2]
+    assert summary.lines()[3] == "deadletters=0"
+
+
+def test_an_event_line_names_camera_window_label_confidence_and_truth() -> None:
+    line = event_line(_event("a", "cam0", 0.0, "walk"), "walk")
+    assert "cam0" in line and "+4s walk" in line and "0.75" in line and "[ok]" in line
+    assert "[truth wave]" in event_line(_event("a", "cam0", 0.0, "walk"), "wave")
+    assert "[no clear truth]" in event_line(_event("a", "cam0", 0.0, "walk"), None)
