@@ -1,10 +1,13 @@
-"""`actionstream demo` end to end, on the session's broker and RTSP server (which it must leave running)."""
+"""`actionstream demo` end to end, on the session's broker and RTSP server (which it must leave running):
+synthetic cameras, the Procfile under honcho (cameras, selector, classifier), live events and a summary."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -13,15 +16,16 @@ from infra.kafka.broker import KafkaBroker
 from infra.rtsp.server import RtspServer
 from streams.settings import KafkaSettings, StreamsSettings
 from streams.topics import Topic, topic_name
-from tests.integration.conftest import consume_all
+from tests.integration.conftest import consume_all, free_port
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_demo_streams_synthetic_rtsp_cameras_into_kafka(
-    broker: KafkaBroker, rtsp_server: RtspServer, tmp_path: Path
+def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_started(
+    broker: KafkaBroker, rtsp_server: RtspServer, tiny_bundle: Path, tmp_path: Path
 ) -> None:
-    prefix = "demo-test."
+    unique = uuid.uuid4().hex[:8]
+    prefix = f"demo-{unique}."
     env = {
         **os.environ,
         "ACTIONSTREAM_BROKER_PORT": str(broker.settings.port),
@@ -30,20 +34,35 @@ def test_demo_streams_synthetic_rtsp_cameras_into_kafka(
         "ACTIONSTREAM_RTSP_STATE_DIR": str(rtsp_server.state_dir),
         "ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": broker.settings.bootstrap_servers,
         "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": prefix,
+        "ACTIONSTREAM_MODEL__FOLLOW_UPDATES": "false",
+        "ACTIONSTREAM_CLASSIFIER__GROUP_ID": f"classifier-{unique}",
+        "ACTIONSTREAM_CLASSIFIER__TRANSACTIONAL_ID": f"classifier-{unique}",
+        "OMP_NUM_THREADS": "1",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "actionstream", "demo", "--cameras", "2", "--seconds", "6", "--site", "demo"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
-    )
+    command = [sys.executable, "-m", "actionstream", "demo", "--cameras", "2", "--seconds", "30", "--site", "demo",
+               "--model", str(tiny_bundle), "--metrics-port", str(free_port())]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+
     output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    assert "cameras=2" in output and "cam0" in output and "cam1" in output
-    assert (tmp_path / "var/data/synthetic/ucfTrainTestlist/classInd.txt").exists()
-    # Services it did not start are still up; what it started (the feeds) is gone.
+    honcho_log = tmp_path / "var/demo/honcho.log"
+    diagnostics = output + "\n--- honcho.log ---\n" + (honcho_log.read_text() if honcho_log.exists() else "(none)")
+    assert result.returncode == 0, diagnostics
+    # Every Procfile process ran under honcho and stopped cleanly on its SIGTERM.
+    assert all(f"{name}.1 stopped (rc=0)" in diagnostics for name in ("cameras", "selector", "classifier")), \
+        diagnostics
+    event_lines = [line for line in result.stdout.splitlines() if re.match(r"cam[01] +\d\d:\d\d:\d\d\+4s ", line)]
+    assert event_lines, diagnostics
+    summary = result.stdout.split("summary:\n", 1)[1]
+    counts = dict(re.findall(r"(\w+)=(\d+)", summary.splitlines()[0]))
+    assert counts["cameras"] == "2" and int(counts["frames"]) >= 2 * 8 * 10, summary
+    assert int(counts["clips"]) >= int(counts["events"]) >= len(event_lines) > 0, summary
+    assert "accuracy=" in summary and "latency processing p50=" in summary and "deadletters=" in summary
+    # Services it did not start are still up; what it started (the feeds, honcho and its processes) is gone.
     assert broker.status().running and rtsp_server.status().running
-    assert not list((rtsp_server.state_dir).glob("publish-demo_cam*.pid"))
+    assert not list(rtsp_server.state_dir.glob("publish-demo_cam*.pid"))
+    assert not (tmp_path / "var/demo/honcho.pid").exists()
+    assert (tmp_path / "var/data/synthetic/ucfTrainTestlist/classInd.txt").exists()
     settings = StreamsSettings(kafka=KafkaSettings(bootstrap_servers=broker.settings.bootstrap_servers,
                                                    topic_prefix=prefix))
     frames = consume_all(settings, topic_name(Topic.FRAMES, "demo", prefix))
     assert {record.key() for record in frames} == {b"cam0", b"cam1"}
-    assert len(frames) >= 2 * 20  # two cameras, several seconds at 8 fps
