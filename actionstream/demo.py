@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 import typer
 import yaml
 
-from actionstream.demo_report import CameraTruth, event_line, summarize, truth_of
+from actionstream.demo_report import CameraTruth, event_line, summarize, verdict_of
 from infra.process import ManagedProcess, ServiceError, tail
 
 if TYPE_CHECKING:
@@ -248,7 +248,7 @@ def run_demo(settings: DemoSettings) -> None:
 
         def show(event: ActionEvent) -> None:
             events.append(event)
-            typer.echo(event_line(event, truth_of(event, truths, settings.truth_min_share)))
+            typer.echo(event_line(event, verdict_of(event, truths, since, settings.truth_min_share)))
 
         with TopicReader(kafka, topic_name(Topic.ACTIONS, settings.site, kafka.topic_prefix), since) as reader:
             stream_events(reader, processes, settings.seconds, show)
@@ -257,7 +257,7 @@ def run_demo(settings: DemoSettings) -> None:
                               topic_name(Topic.CLIPS, prefix=kafka.topic_prefix),
                               topic_name(Topic.DEADLETTER, prefix=kafka.topic_prefix))
         typer.echo("summary:")
-        typer.echo("\n".join(summarize(events, truths, counts, elapsed, settings.truth_min_share).lines()))
+        typer.echo("\n".join(summarize(events, truths, counts, since, elapsed, settings.truth_min_share).lines()))
     finally:
         started.stop_all()
 

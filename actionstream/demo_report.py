@@ -99,6 +99,7 @@ class DemoSummary:
     seconds: float
     counts: TopicCounts
     events: int
+    carried_over: int  # events of windows an earlier run left open (restored from the changelog), not scored
     scored: int  # events with a clear truth
     correct: int
     unclear: int  # events whose window shows no single action (excluded from the accuracy)
@@ -115,7 +116,8 @@ class DemoSummary:
         stages = ", ".join(f"{stage}={count}" for stage, count in sorted(self.counts.deadletters.items()))
         return [
             f"cameras={self.cameras} seconds={self.seconds:.0f} frames={self.counts.frames} "
-            f"windows={self.counts.windows} clips={self.counts.clips} events={self.events}",
+            f"windows={self.counts.windows} clips={self.counts.clips} events={self.events}"
+            + (f" (and {self.carried_over} of windows an earlier run left open)" if self.carried_over else ""),
             f"accuracy={accuracy} ({self.correct}/{self.scored} events with a clear truth; "
             f"{self.unclear} windows without one excluded)",
             f"latency processing {self.processing or 'n/a'}; end-to-end {self.end_to_end or 'n/a'}",
@@ -128,27 +130,41 @@ def truth_of(event: ActionEvent, truths: dict[str, CameraTruth], min_share: floa
     return truth.label_of(event.window_start, event.window_end, min_share) if truth else None
 
 
+def from_earlier_run(event: ActionEvent, since: float) -> bool:
+    """Whether the window holds frames captured before `since`: a window an earlier run left open, restored
+    from the changelog and closed by this run's frames."""
+    return min((frame.capture_time for frame in event.frames), default=event.window_start) < since
+
+
 def summarize(
-    events: Sequence[ActionEvent], truths: dict[str, CameraTruth], counts: TopicCounts, seconds: float,
+    events: Sequence[ActionEvent], truths: dict[str, CameraTruth], counts: TopicCounts, since: float, seconds: float,
     min_share: float,
 ) -> DemoSummary:
-    """Events are deduplicated by id (the classifier's exactly-once makes this a no-op, but a summary must
-    not count a redelivery twice); the accuracy covers the events whose window has a clear truth."""
+    """The events of this run's windows, deduplicated by id (the classifier's exactly-once
+    makes this a no-op, but a summary must not count a redelivery twice); windows an earlier run left open
+    close in this one and are only counted. The accuracy covers the events whose window has a clear truth."""
     unique = list({event.event_id: event for event in events}.values())
-    labels = [(event.label, truth_of(event, truths, min_share)) for event in unique]
+    ours = [event for event in unique if not from_earlier_run(event, since)]
+    labels = [(event.label, truth_of(event, truths, min_share)) for event in ours]
     scored = [(label, truth) for label, truth in labels if truth is not None]
     return DemoSummary(
-        cameras=len(truths), seconds=seconds, counts=counts, events=len(unique), scored=len(scored),
-        correct=sum(label == truth for label, truth in scored), unclear=len(labels) - len(scored),
-        processing=Percentiles.of([event.latency.processing for event in unique]),
-        end_to_end=Percentiles.of([event.latency.end_to_end for event in unique]),
+        cameras=len(truths), seconds=seconds, counts=counts, events=len(ours), carried_over=len(unique) - len(ours),
+        scored=len(scored), correct=sum(label == truth for label, truth in scored), unclear=len(labels) - len(scored),
+        processing=Percentiles.of([event.latency.processing for event in ours]),
+        end_to_end=Percentiles.of([event.latency.end_to_end for event in ours]),
     )
 
 
-def event_line(event: ActionEvent, truth: str | None) -> str:
-    """Camera, window (capture time), label, confidence, and the truth it is scored against."""
+def verdict_of(event: ActionEvent, truths: dict[str, CameraTruth], since: float, min_share: float) -> str:
+    if from_earlier_run(event, since):
+        return "window of an earlier run"
+    truth = truth_of(event, truths, min_share)
+    return "no clear truth" if truth is None else ("ok" if truth == event.label else f"truth {truth}")
+
+
+def event_line(event: ActionEvent, verdict: str) -> str:
+    """Camera, window (capture time), label, confidence, and how it scores against the truth."""
     start = time.strftime("%H:%M:%S", time.localtime(event.window_start))
-    verdict = "no clear truth" if truth is None else ("ok" if truth == event.label else f"truth {truth}")
     return (
         f"{event.camera:<6} {start}+{event.window_end - event.window_start:.0f}s {event.label:<12} "
         f"{event.confidence:.2f}  [{verdict}]  latency {event.latency.end_to_end * 1000:.0f} ms"

@@ -86,16 +86,19 @@ def parse_event(message: Message) -> ActionEvent | None:
 
 
 def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, deadletter: str) -> TopicCounts:
-    """Frames, clips (and distinct windows), dead letters per stage, from `since` to the end of each topic."""
+    """Frames, clips (and distinct windows), dead letters per stage, from `since` to the end of each topic;
+    clips holding frames from before `since` (an earlier run's, restored from the changelog) are left out."""
     with TopicReader(kafka, frames, since) as reader:
         frame_count = sum(1 for _ in reader.drain())
     clip_ids: list[str] = []
     with TopicReader(kafka, clips, since) as reader:
         for message in reader.drain():
             try:
-                clip_ids.append(Clip.from_bytes(message.value()).clip_id)
+                clip = Clip.from_bytes(message.value())
             except InvalidMessage:
-                clip_ids.append(f"invalid@{message.partition()}:{message.offset()}")
+                continue  # the classifier dead-letters it: counted there
+            if clip.frames[0].capture_time >= since:  # frames are in time order; never empty
+                clip_ids.append(clip.clip_id)
     with TopicReader(kafka, deadletter, since) as reader:
         stages = Counter(reason_of(message.headers()).get("stage", "unknown") for message in reader.drain())
     return TopicCounts(frames=frame_count, clips=len(clip_ids), windows=len(set(clip_ids)), deadletters=dict(stages))

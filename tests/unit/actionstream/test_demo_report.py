@@ -5,7 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from actionstream.demo_report import Burst, CameraTruth, Percentiles, TopicCounts, event_line, summarize
+from actionstream.demo_report import (
+    Burst,
+    CameraTruth,
+    Percentiles,
+    TopicCounts,
+    event_line,
+    summarize,
+    verdict_of,
+)
 from streams.schemas import ActionEvent, HopLatency, LabelScore, SelectedFrame
 
 ORIGIN = 1000.0  # epoch seconds when the camera's loop started
@@ -63,31 +71,41 @@ def test_the_summary_scores_clear_windows_and_counts_the_rest() -> None:
         _event("b", "cam0", 4.0, "jump", processing=0.4, end_to_end=2.0),  # a redelivery counts once
         _event("c", "cam0", 1.5, "walk", processing=0.6, end_to_end=3.0),  # tie: excluded
         _event("d", "cam9", 0.0, "walk", processing=0.8, end_to_end=4.0),  # unknown camera: excluded
+        _event("e", "cam0", -300.0, "walk", processing=300.0, end_to_end=303.0),  # an earlier run's window
     ]
     counts = TopicCounts(frames=500, clips=5, windows=4, deadletters={"stage1": 2})
 
-    summary = summarize(events, {"cam0": TRUTH}, counts, seconds=30.0, min_share=0.6)
+    summary = summarize(events, {"cam0": TRUTH}, counts, since=ORIGIN, seconds=30.0, min_share=0.6)
 
-    assert (summary.events, summary.scored, summary.correct, summary.unclear) == (4, 2, 1, 2)
+    assert (summary.events, summary.scored, summary.correct, summary.unclear, summary.carried_over) == (4, 2, 1, 2, 1)
     assert summary.accuracy == 0.5
     assert summary.processing == Percentiles(500.0, pytest.approx(794.0))
     assert summary.end_to_end is not None and summary.end_to_end.p50_ms == pytest.approx(2500.0)
     lines = summary.lines()
-    assert lines[0] == "cameras=1 seconds=30 frames=500 windows=4 clips=5 events=4"
+    assert lines[0] == "cameras=1 seconds=30 frames=500 windows=4 clips=5 events=4 (and 1 of windows an earlier run " \
+        "left open)"
     assert lines[1].startswith("accuracy=50.0% (1/2 events with a clear truth; 2 windows without one excluded)")
     assert lines[2] == "latency processing p50=500ms p99=794ms; end-to-end p50=2500ms p99=3970ms"
     assert lines[3] == "deadletters=2 (stage1=2)"
 
 
 def test_an_empty_run_still_prints_a_summary() -> None:
-    summary = summarize([], {"cam0": TRUTH}, TopicCounts(frames=0, clips=0, windows=0), seconds=5.0, min_share=0.6)
+    summary = summarize([], {"cam0": TRUTH}, TopicCounts(frames=0, clips=0, windows=0), since=ORIGIN, seconds=5.0,
+                        min_share=0.6)
     assert summary.accuracy is None
     assert summary.lines()[1].startswith("accuracy=n/a") and "n/a" in summary.lines()[2]
     assert summary.lines()[3] == "deadletters=0"
 
 
-def test_an_event_line_names_camera_window_label_confidence_and_truth() -> None:
-    line = event_line(_event("a", "cam0", 0.0, "walk"), "walk")
-    assert "cam0" in line and "+4s walk" in line and "0.75" in line and "[ok]" in line
-    assert "[truth wave]" in event_line(_event("a", "cam0", 0.0, "walk"), "wave")
-    assert "[no clear truth]" in event_line(_event("a", "cam0", 0.0, "walk"), None)
+def test_an_event_line_names_camera_window_label_confidence_and_verdict() -> None:
+    truths = {"cam0": TRUTH}
+
+    def line(start: float, label: str) -> str:
+        event = _event("a", "cam0", start, label)
+        return event_line(event, verdict_of(event, truths, since=ORIGIN, min_share=0.6))
+
+    assert "cam0" in line(0.0, "walk") and "+4s walk" in line(0.0, "walk") and "0.75" in line(0.0, "walk")
+    assert line(0.0, "walk").endswith("[ok]  latency 2000 ms")
+    assert "[truth walk]" in line(0.0, "wave")
+    assert "[no clear truth]" in line(1.5, "walk")
+    assert "[window of an earlier run]" in line(-300.0, "walk")
