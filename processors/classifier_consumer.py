@@ -113,7 +113,7 @@ class ClassifierConsumer:
         return {
             **self.settings.kafka.client_config(),
             **producer,
-            "transactional.id": classifier.transactional_id,
+            "transactional.id": f"{self.settings.kafka.topic_prefix}{classifier.transactional_id}",
             "transaction.timeout.ms": classifier.transaction_timeout_ms,
             # librdkafka refuses a message timeout longer than the transaction's.
             "message.timeout.ms": min(int(producer["message.timeout.ms"]), classifier.transaction_timeout_ms),

@@ -3,6 +3,7 @@ they serve and load shedding. Env names like ACTIONSTREAM_STAGE2__WINDOW_S=4."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -62,7 +63,10 @@ class ClassifierSettings(BaseModel):
     max_batch: int = Field(32, ge=1, description="Largest batch of clips classified together.")
     max_wait_s: float = Field(0.02, gt=0, description="Longest wait for a batch to fill.")
     top_k: int = Field(3, ge=1)
-    transactional_id: str = Field("actionstream-classifier", description="Unique per classifier instance.")
+    # Stable across restarts, so a restarted instance fences its predecessor and aborts what it left open at
+    # once; a second instance on the same host must set its own (ACTIONSTREAM_CLASSIFIER__TRANSACTIONAL_ID).
+    transactional_id: str = Field(default_factory=lambda: f"actionstream-classifier-{socket.gethostname()}",
+                                  description="Unique per classifier instance; the topic prefix is prepended.")
     group_id: str = Field("actionstream-classifier")
     dedupe_capacity: int = Field(100_000, ge=1, description="Recent clip ids kept to drop duplicates.")
     transaction_timeout_ms: int = 60_000

@@ -59,6 +59,7 @@ class SelectorApp:
         self.holder = holder
         prefix = settings.kafka.topic_prefix
         partitions = spec_for(Topic.SCORED_FRAMES).partitions
+        settings.state_dir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
         self.app = faust.App(
             f"{prefix}{settings.app_id}",
             **faust_broker_options(settings.kafka),

@@ -13,7 +13,7 @@ from confluent_kafka import Producer
 
 from infra.process import ManagedProcess, tail
 from streams.deadletter import reason_of
-from streams.records import Clip, clip_id
+from streams.records import Clip, ScoredFrame, clip_id
 from streams.schemas import FrameHeaders
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
@@ -49,8 +49,14 @@ def _wait_for_clips(settings: StreamsSettings, wanted: dict[str, tuple[str, floa
             cameras = {camera for camera, _ in missing}
             present = sorted((clip.camera, clip.window_start, clip.candidates) for clip in clips
                              if clip.camera in cameras)
+            scored: dict[str, set[int]] = {camera: set() for camera in cameras}
+            for record in consume_all(settings, topic_name(Topic.SCORED_FRAMES, prefix=settings.kafka.topic_prefix)):
+                frame = ScoredFrame.from_bytes(record.value())
+                if frame.camera in cameras:
+                    scored[frame.camera].add(frame.seq)
             raise AssertionError(f"{len(missing)} of {len(wanted)} windows missing after {timeout_s} s: "
-                                 f"{missing}; present: {present}\n{logs}")
+                                 f"{missing}; present: {present}; distinct scored frames: "
+                                 f"{ {camera: len(seqs) for camera, seqs in scored.items()} }\n{logs}")
         time.sleep(3.0)
 
 
@@ -137,6 +143,11 @@ def test_two_workers_share_cameras_and_a_killed_one_loses_no_window(
     assert all(_metric(port, 'actionstream_records_in_total{stage="stage2"}') > 0 for port in ports)
 
     workers[0].kill()  # SIGKILL: no goodbye to the group, open windows only in the changelog
+    # The rest of the stream arrives once the survivor owns every partition. Frames that arrive while the
+    # group rebalances were lost in some runs (faust-streaming); see the closing note of issue 4.
+    deadline = time.monotonic() + 90.0
+    while _metric(ports[1], assigned) < 12 and time.monotonic() < deadline:
+        time.sleep(1.0)
     second = {name: produce_frames(producer, frames_topic, SITE, name, start + 10.0, 10.0, FPS) for name in names}
     cameras = {name: first[name] + second[name] for name in names}
     wanted = _expected_ids(cameras, version)
