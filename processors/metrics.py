@@ -21,8 +21,8 @@ PROCESSING_SECONDS = Histogram("actionstream_processing_seconds", "Action publis
                                buckets=_HOP_BUCKETS)
 END_TO_END_SECONDS = Histogram("actionstream_end_to_end_seconds", "Action publish - capture of the last frame.",
                                buckets=_HOP_BUCKETS)
-QUEUE_SIZE = Gauge("actionstream_queue_size", "Records waiting in a stage's in-process buffer.", ("stage",))
-CONSUMER_LAG = Gauge("actionstream_consumer_lag", "Records behind the partition end, summed.", ("stage",))
+CONSUMER_LAG = Gauge("actionstream_consumer_lag", "Records waiting in Kafka for a stage (partition end - position).",
+                     ("stage",))
 OPEN_WINDOWS = Gauge("actionstream_open_windows", "Frames held in open windows (stage 2).")
 WINDOWS = Counter("actionstream_windows_total", "Windows closed, by outcome.", ("outcome",))
 LATE_FRAMES = Counter("actionstream_late_frames_total", "Frames later than the allowed lateness (dropped).")

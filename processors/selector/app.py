@@ -97,12 +97,22 @@ class SelectorApp:
         self.app.timer(2.0)(self._report_assignment)
 
     async def _report_assignment(self) -> None:
-        """Which partitions (cameras) this worker owns, as a gauge: the split between workers is visible."""
+        """Partitions (cameras) this worker owns and how far behind it is on them, per stage: the split
+        between workers and the backlog in Kafka (the queue in front of each stage) are visible."""
         counts: dict[str, int] = {}
+        lag = {"stage1": 0, "stage2": 0}
+        stage_of = {**dict.fromkeys(self.frames.topics, "stage1"), **dict.fromkeys(self.scored.topics, "stage2")}
         for partition in self.app.consumer.assignment():
             counts[partition.topic] = counts.get(partition.topic, 0) + 1
-        for topic in [*self.frames.topics, *self.scored.topics]:
+            if partition.topic in stage_of:
+                position = await self.app.consumer.position(partition)
+                highwater = self.app.consumer.highwater(partition)
+                if position is not None and highwater is not None:
+                    lag[stage_of[partition.topic]] += max(0, highwater - position)
+        for topic in stage_of:
             metrics.ASSIGNED_PARTITIONS.labels(topic=topic).set(counts.get(topic, 0))
+        for stage, records in lag.items():
+            metrics.CONSUMER_LAG.labels(stage=stage).set(records)
 
     def ensure_changelog_topics(self, timeout_s: float = 30.0) -> None:
         """Create the tables' changelog topics before the worker starts: a topic Faust creates itself can show
