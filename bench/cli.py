@@ -105,13 +105,15 @@ def pipeline(
     model: str = typer.Option("production", "--model", help="Bundle directory, registry alias or models:/ URI."),
     tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
     backlog: int = typer.Option(1200, "--backlog", help="Frames drained through stage 1 for its efficiency."),
+    precision: str = typer.Option("fp32", "--precision", help="Encoder precision: fp32 or int8 (ONNX Runtime)."),
 ) -> None:
     """The largest K with processing p99 <= 1 s, its latencies, stage-1 efficiency, lost and duplicate events."""
     from bench.pipeline import PipelineBench, PipelineBenchSettings, rtsp_server
     from infra.services import ensure_broker
     from models.registry import RegistrySettings, resolve_bundle_dir
 
-    settings = PipelineBenchSettings(cameras=sorted(cameras), seconds=seconds, backlog_frames=backlog)
+    settings = PipelineBenchSettings(cameras=sorted(cameras), seconds=seconds, backlog_frames=backlog,
+                                     precision=precision)
     ensure_broker(settings.bootstrap_servers)
     bench = PipelineBench(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri)))
     jpegs = bench.backlog_jpegs()
@@ -134,5 +136,5 @@ def pipeline(
         "stage1_efficiency": efficiency, "lost": sum(trial.lost for trial in trials),
         "duplicates": sum(trial.duplicates for trial in trials),
         "stage1_frames_per_s": round(stage1, 1), "encoder_img_per_s": round(standalone, 1),
-        "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps,
+        "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": precision,
     }))

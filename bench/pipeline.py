@@ -43,6 +43,7 @@ class PipelineBenchSettings:
     backlog_frames: int = 1200
     p99_bound_s: float = 1.0
     model: str = "production"
+    precision: str = "fp32"  # encoder precision for stage 1 and the standalone run (int8: ONNX Runtime static)
     bootstrap_servers: str = "127.0.0.1:9092"
     work_dir: Path = Path("var/bench/pipeline")
 
@@ -119,6 +120,7 @@ class PipelineBench:
         return {"ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
                 "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{SITE}"]',
                 "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_METRICS_PORT": "0",
+                "ACTIONSTREAM_MODEL__PRECISION": self.settings.precision,
                 "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / kafka.topic_prefix)}
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
@@ -161,7 +163,7 @@ class PipelineBench:
         from models.runtime import SmartRuntime
         from streams.codec import decode_jpeg
 
-        runtime = SmartRuntime.from_directory(self.bundle_dir)
+        runtime = SmartRuntime.from_directory(self.bundle_dir, precision=self.settings.precision)
         size = runtime.bundle.preprocessing.image_size
         images = np.stack([decode_jpeg(jpeg, (size, size)) for jpeg in jpegs])
         runtime.encode(images[:batch])  # warm-up

@@ -43,12 +43,16 @@ class CameraStats:
 class _Timeline:
     """Maps a container's presentation times onto capture time (epoch seconds)."""
 
-    anchor: float
+    # Wall clock of the first decoded frame: a live stream's first frame waits for a keyframe (up to a GOP),
+    # and anchoring at connect time would add that wait to every frame's capture time.
+    anchor: float | None = None
     first_pts: float | None = None
     offset: float = 0.0  # accumulated length of earlier loops of a file camera
     last_relative: float = 0.0
 
-    def capture_time(self, pts_time: float) -> float:
+    def capture_time(self, pts_time: float, now: float) -> float:
+        if self.anchor is None:
+            self.anchor = now
         if self.first_pts is None:
             self.first_pts = pts_time
         self.last_relative = self.offset + pts_time - self.first_pts
@@ -138,7 +142,7 @@ class CameraWorker(threading.Thread):
     def _run_forever(self) -> str:
         """Stream, reconnecting forever; returns why the camera is down for good."""
         backoff = Backoff(self.resilience)
-        timeline = _Timeline(anchor=self._clock())
+        timeline = _Timeline()
         while not self._stop_event.is_set():
             try:
                 finished = self._stream_once(timeline, backoff)
@@ -162,7 +166,7 @@ class CameraWorker(threading.Thread):
             metrics.RECONNECTS.labels(**self._labels).inc()
             self._stop_event.wait(backoff.next_delay())
             # Capture time restarts at the wall clock: the outage shows up as a gap in sequence numbers.
-            timeline = _Timeline(anchor=self._clock())
+            timeline = _Timeline()
         return "adapter stopped"
 
     def _stream_once(self, timeline: _Timeline, backoff: Backoff) -> bool:
@@ -237,8 +241,12 @@ class CameraWorker(threading.Thread):
         probe: _NonrefProbe | None,
         stream: av.video.stream.VideoStream,
     ) -> None:
-        pts_time = frame.time if frame.time is not None else self._clock() - timeline.anchor
-        capture_time = timeline.capture_time(pts_time)
+        now = self._clock()
+        if frame.time is not None:
+            pts_time = frame.time
+        else:  # no timestamps: the arrival time is the best capture time there is
+            pts_time = now - (timeline.anchor if timeline.anchor is not None else now)
+        capture_time = timeline.capture_time(pts_time, now)
         self._count(decoded=1)
         metrics.FRAMES_DECODED.labels(**self._labels).inc()
         if probe is not None and probe.observe(pts_time) is False:

@@ -19,26 +19,27 @@ from streams.codec import decode_jpeg
 from streams.schemas import CameraStatus, FrameHeaders
 
 
-def test_timeline_maps_pts_onto_the_anchor() -> None:
-    timeline = _Timeline(anchor=1_000.0)
-    # A stream whose timestamps do not start at zero (RTSP, cut recordings).
-    assert timeline.capture_time(5.0) == 1_000.0
-    assert timeline.capture_time(5.5) == 1_000.5
-    assert timeline.capture_time(7.25) == 1_002.25
+def test_timeline_anchors_at_the_first_decoded_frame_and_follows_pts() -> None:
+    timeline = _Timeline()
+    # A stream whose timestamps do not start at zero (RTSP, cut recordings); the first frame arrives at
+    # 1000 s (after the wait for a keyframe), later ones keep their pts spacing whenever they arrive.
+    assert timeline.capture_time(5.0, now=1_000.0) == 1_000.0
+    assert timeline.capture_time(5.5, now=1_000.9) == 1_000.5
+    assert timeline.capture_time(7.25, now=1_002.3) == 1_002.25
 
 
 def test_timeline_continues_across_loops() -> None:
     timeline = _Timeline(anchor=1_000.0)
     for pts in (0.0, 0.5, 1.0):
-        timeline.capture_time(pts)
+        timeline.capture_time(pts, now=2_000.0)
 
     timeline.next_loop(frame_interval=0.125)
 
     # The replay restarts its timestamps; capture time carries on one frame after the last one.
-    assert timeline.capture_time(0.0) == 1_001.125
-    assert timeline.capture_time(0.5) == 1_001.625
+    assert timeline.capture_time(0.0, now=2_000.0) == 1_001.125
+    assert timeline.capture_time(0.5, now=2_000.0) == 1_001.625
     timeline.next_loop(frame_interval=0.125)
-    assert timeline.capture_time(3.0) == 1_001.75
+    assert timeline.capture_time(3.0, now=2_000.0) == 1_001.75
 
 
 def _decisions(probe: _NonrefProbe, fps: float, seconds: float) -> list[bool]:
