@@ -41,21 +41,27 @@ class CameraStats:
 
 @dataclass
 class _Timeline:
-    """Maps a container's presentation times onto capture time (epoch seconds)."""
+    """Maps a container's presentation times onto capture time (epoch seconds).
 
-    # Wall clock of the first decoded frame: a live stream's first frame waits for a keyframe (up to a GOP),
-    # and anchoring at connect time would add that wait to every frame's capture time.
+    The anchor is the smallest (arrival - relative pts) seen on this connection: neither the connect time
+    (which adds the wait for the first keyframe) nor the first frame's arrival (FFmpeg probes about a second
+    of packets before it returns one) is when that frame was captured; the frame that arrived soonest after
+    capture is the best estimate. While the anchor settles (the first burst) capture time can step back;
+    the sampler drops those slots as already taken.
+    """
+
     anchor: float | None = None
     first_pts: float | None = None
     offset: float = 0.0  # accumulated length of earlier loops of a file camera
     last_relative: float = 0.0
+    follow_arrivals: bool = True  # live sources; a paced file's anchor stays where it started
 
     def capture_time(self, pts_time: float, now: float) -> float:
-        if self.anchor is None:
-            self.anchor = now
         if self.first_pts is None:
             self.first_pts = pts_time
         self.last_relative = self.offset + pts_time - self.first_pts
+        if self.anchor is None or (self.follow_arrivals and now - self.last_relative < self.anchor):
+            self.anchor = now - self.last_relative
         return self.anchor + self.last_relative
 
     def next_loop(self, frame_interval: float) -> None:
@@ -142,7 +148,7 @@ class CameraWorker(threading.Thread):
     def _run_forever(self) -> str:
         """Stream, reconnecting forever; returns why the camera is down for good."""
         backoff = Backoff(self.resilience)
-        timeline = _Timeline()
+        timeline = _Timeline(follow_arrivals=self._source.live)
         while not self._stop_event.is_set():
             try:
                 finished = self._stream_once(timeline, backoff)
@@ -166,7 +172,7 @@ class CameraWorker(threading.Thread):
             metrics.RECONNECTS.labels(**self._labels).inc()
             self._stop_event.wait(backoff.next_delay())
             # Capture time restarts at the wall clock: the outage shows up as a gap in sequence numbers.
-            timeline = _Timeline()
+            timeline = _Timeline(follow_arrivals=self._source.live)
         return "adapter stopped"
 
     def _stream_once(self, timeline: _Timeline, backoff: Backoff) -> bool:

@@ -19,13 +19,20 @@ from streams.codec import decode_jpeg
 from streams.schemas import CameraStatus, FrameHeaders
 
 
-def test_timeline_anchors_at_the_first_decoded_frame_and_follows_pts() -> None:
+def test_timeline_anchors_on_the_frame_that_arrived_soonest() -> None:
     timeline = _Timeline()
-    # A stream whose timestamps do not start at zero (RTSP, cut recordings); the first frame arrives at
-    # 1000 s (after the wait for a keyframe), later ones keep their pts spacing whenever they arrive.
-    assert timeline.capture_time(5.0, now=1_000.0) == 1_000.0
-    assert timeline.capture_time(5.5, now=1_000.9) == 1_000.5
-    assert timeline.capture_time(7.25, now=1_002.3) == 1_002.25
+    # RTSP timestamps need not start at zero. The first frames come in a burst after FFmpeg's probe: the
+    # anchor settles on the earliest arrival relative to pts, then capture time follows pts.
+    assert timeline.capture_time(5.0, now=1_000.9) == 1_000.9
+    assert timeline.capture_time(5.5, now=1_000.95) == pytest.approx(1_000.95)  # anchor moves to 1000.45
+    assert timeline.capture_time(7.25, now=1_002.75) == pytest.approx(1_002.7)  # 50 ms after capture
+    assert timeline.capture_time(8.0, now=1_004.0) == pytest.approx(1_003.45)  # a late arrival moves nothing
+
+
+def test_a_paced_file_keeps_its_first_anchor() -> None:
+    timeline = _Timeline(follow_arrivals=False)
+    assert timeline.capture_time(0.0, now=10.0) == 10.0
+    assert timeline.capture_time(1.0, now=10.5) == 11.0
 
 
 def test_timeline_continues_across_loops() -> None:
