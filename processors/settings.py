@@ -45,8 +45,8 @@ class Stage2Settings(BaseModel):
     budget: int = Field(0, ge=0, description="n frames per clip; 0: the bundle's trained n.")
     min_frames: int = Field(2, ge=1, description="Windows with fewer frames are dropped and counted.")
     complete_fraction: float = Field(
-        0.9, gt=0, le=1, description="A window holding fewer than this share of W*fps frames, or with a "
-        "sampling gap, is marked incomplete."
+        1.0, gt=0, le=1, description="A window whose sampling slots hold fewer frames than this share is "
+        "marked incomplete (1.0: any missing slot, inside or at an edge)."
     )
 
 

@@ -8,7 +8,6 @@ document (frame ids and times, not the frames), stored in a changelog-backed tab
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -60,7 +59,7 @@ class CameraWindows:
             members = sorted((time, seq) for seq, time in self.frames.items() if start <= time < end)
             if members:
                 closed.append(ClosedWindow(start, end, [seq for _, seq in members],
-                                           _incomplete([seq for _, seq in members], settings)))
+                                           _incomplete(start, end, [seq for _, seq in members], settings)))
                 self.next_start = start + settings.hop_s
             else:
                 # A camera gap: skip straight to the first window holding a buffered frame.
@@ -88,10 +87,12 @@ class CameraWindows:
         return cls(state["next_start"], float(state["watermark"]), {int(seq): float(t) for seq, t in state["frames"]})
 
 
-def _incomplete(seqs: list[int], settings: Stage2Settings) -> bool:
-    expected = settings.window_s * settings.sample_fps
-    has_gap = any(later - earlier > 1 for earlier, later in itertools.pairwise(seqs))
-    return has_gap or len(seqs) < settings.complete_fraction * expected
+def _incomplete(start: float, end: float, seqs: list[int], settings: Stage2Settings) -> bool:
+    """Fewer of the window's sampling slots hold a frame than `complete_fraction` asks: a camera gap inside
+    the window or at either edge (seq is the slot number on the capture-time grid)."""
+    slots = range(math.ceil(start * settings.sample_fps - 1e-6), math.ceil(end * settings.sample_fps - 1e-6))
+    present = len(set(seqs).intersection(slots))
+    return present < settings.complete_fraction * len(slots)
 
 
 def expected_candidates(settings: Stage2Settings) -> int:
