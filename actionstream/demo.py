@@ -25,7 +25,7 @@ from actionstream.demo_report import CameraTruth, event_line, summarize, verdict
 from infra.process import ManagedProcess, ServiceError, tail
 
 if TYPE_CHECKING:
-    from actionstream.demo_topics import TopicReader
+    from streams.reader import TopicReader
     from streams.schemas import ActionEvent
 
 logger = logging.getLogger(__name__)
@@ -200,11 +200,12 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
 
 
 def run_demo(settings: DemoSettings) -> None:
-    from actionstream.demo_topics import TopicReader, count_topics
+    from actionstream.demo_topics import count_topics
     from infra.kafka.broker import KafkaBroker
     from infra.rtsp.publisher import FeedPublisher
     from infra.rtsp.server import RtspServer
     from infra.settings import BrokerSettings, RtspServerSettings
+    from streams.reader import TopicReader
     from streams.settings import StreamsSettings
     from streams.topics import Topic, ensure_topics, topic_name
     from training.synth_feed import timeline_path

@@ -3,77 +3,19 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Message
 from pydantic import ValidationError
 
 from actionstream.demo_report import TopicCounts
 from streams.deadletter import reason_of
+from streams.reader import TopicReader
 from streams.records import Clip
 from streams.schemas import ActionEvent, InvalidMessage
 from streams.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
-
-
-class TopicReader:
-    """One topic from a point in time on, committed records only (read_committed), without a consumer group
-    (explicit assignment: it never takes partitions from anyone). `at_end` is true once every partition
-    has been read up to its last stable offset."""
-
-    def __init__(self, kafka: KafkaSettings, topic: str, since: float) -> None:
-        self.topic = topic
-        self._consumer = Consumer({
-            **kafka.client_config(),
-            "group.id": f"actionstream-demo-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        })
-        partitions = self._consumer.list_topics(topic, timeout=10.0).topics[topic].partitions
-        wanted = [TopicPartition(topic, partition, int(since * 1000)) for partition in partitions]
-        # A partition with no record at or after `since` resolves to its end: only later records.
-        self._consumer.assign(self._consumer.offsets_for_times(wanted, timeout=10.0))
-        self._pending = set(partitions)
-
-    @property
-    def at_end(self) -> bool:
-        return not self._pending
-
-    def poll(self, timeout_s: float) -> Message | None:
-        message = self._consumer.poll(timeout_s)
-        if message is None:
-            return None
-        error = message.error()
-        if error is not None:
-            if error.code() == KafkaError._PARTITION_EOF:
-                self._pending.discard(message.partition())
-            else:
-                logger.warning("reading %s: %s", self.topic, error)
-            return None
-        self._pending.add(message.partition())
-        return message
-
-    def drain(self, timeout_s: float = 30.0) -> Iterator[Message]:
-        """Every record until all partitions are at their end (or `timeout_s` passes)."""
-        deadline = time.monotonic() + timeout_s
-        while not self.at_end and time.monotonic() < deadline:
-            message = self.poll(0.5)
-            if message is not None:
-                yield message
-
-    def close(self) -> None:
-        self._consumer.close()
-
-    def __enter__(self) -> TopicReader:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
 def parse_event(message: Message) -> ActionEvent | None:

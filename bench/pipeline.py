@@ -16,12 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
 from infra.settings import RtspServerSettings
+from streams.reader import TopicReader
 from streams.records import Clip, ScoredFrame
 from streams.schemas import ActionEvent, FrameHeaders
 from streams.settings import KafkaSettings
@@ -85,25 +86,10 @@ def trial_result(cameras: int, clips: list[Clip], events: list[ActionEvent], cou
     )
 
 
-def read_topic(kafka: KafkaSettings, topic: str, idle_s: float = 3.0) -> list[bytes]:
-    consumer = Consumer({**kafka.client_config(), "group.id": f"bench-{uuid.uuid4().hex}",
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
-                         "isolation.level": "read_committed"})
-    consumer.subscribe([topic])
-    values: list[bytes] = []
-    idle, started = 0.0, False
-    try:
-        while idle < idle_s:
-            message = consumer.poll(0.5)
-            if message is None:
-                idle += 0.5 if started or consumer.assignment() else 0.0
-                continue
-            if message.error() is None:
-                values.append(message.value())
-                started, idle = True, 0.0
-    finally:
-        consumer.close()
-    return values
+def read_topic(kafka: KafkaSettings, topic: str) -> list[bytes]:
+    """Every committed record of the topic, up to its current end."""
+    with TopicReader(kafka, topic, since=0.0) as reader:
+        return [message.value() for message in reader.drain()]
 
 
 class PipelineBench:
@@ -191,7 +177,7 @@ class PipelineBench:
             scored_topic = topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix)
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
-                values = read_topic(kafka, scored_topic, idle_s=2.0)
+                values = read_topic(kafka, scored_topic)
                 if len(values) >= len(jpegs):
                     break
                 if not worker.is_running():
@@ -243,9 +229,9 @@ class PipelineBench:
         deadline = time.monotonic() + self.settings.drain_s
         while time.monotonic() < deadline:
             clips = {Clip.from_bytes(value).clip_id
-                     for value in read_topic(kafka, topic_name(Topic.CLIPS, prefix=kafka.topic_prefix), 1.0)}
+                     for value in read_topic(kafka, topic_name(Topic.CLIPS, prefix=kafka.topic_prefix))}
             events = {ActionEvent.model_validate_json(value).event_id
-                      for value in read_topic(kafka, topic_name(Topic.ACTIONS, SITE, kafka.topic_prefix), 1.0)}
+                      for value in read_topic(kafka, topic_name(Topic.ACTIONS, SITE, kafka.topic_prefix))}
             if clips <= events:
                 return
             for process in processes:
