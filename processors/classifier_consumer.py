@@ -36,6 +36,11 @@ class _AbortBatch(Exception):
     """The transaction must be aborted and the batch consumed again."""
 
 
+class _ProducerStuck(Exception):
+    """A transaction step kept timing out: the producer's coordinator state is stale (seen after a broker
+    restart), so the producer is replaced and the batch consumed again."""
+
+
 class _Stopped(Exception):
     """Stop was asked for while a transaction step waited for the broker: the open transaction is left to
     the coordinator, which aborts it (timeout, or the next instance with our transactional id)."""
@@ -85,7 +90,10 @@ class ClassifierConsumer:
             while not stop.is_set():
                 batch = self._poll_batch(consumer, stop)
                 if batch:
-                    self._process(consumer, producer, batch, stop)
+                    try:
+                        self._process(consumer, producer, batch, stop)
+                    except _ProducerStuck as stuck:
+                        producer = self._replace_producer(consumer, batch, stop, str(stuck))
                 self.holder.swap_if_ready()  # a batch boundary: never a batch half by one version
                 if time.monotonic() >= next_lag_report:
                     self._report_lag(consumer)
@@ -232,8 +240,9 @@ class ClassifierConsumer:
             producer.produce(self.deadletter_topic, value=letter.value, key=letter.key, headers=letter.headers)
         offsets = _next_offsets(batch)
         group = consumer.consumer_group_metadata()
-        self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group, timeout_s), stop)
-        self._retrying(lambda: producer.commit_transaction(timeout_s), stop)
+        attempts = self.settings.classifier.stuck_after_timeouts
+        self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group, timeout_s), stop, attempts)
+        self._retrying(lambda: producer.commit_transaction(timeout_s), stop, attempts)
 
     def _abort(self, consumer: Consumer, producer: Producer, batch: list[Message], stop: threading.Event) -> None:
         """Abort the open transaction and rewind to the batch's first records, which the last committed
@@ -241,6 +250,22 @@ class ClassifierConsumer:
         self.stats.aborted_batches += 1
         timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
         self._retrying(lambda: producer.abort_transaction(timeout_s), stop)
+        self._rewind(consumer, batch)
+        logger.warning("classifier batch of %d clips aborted; consuming it again", len(batch))
+
+    def _replace_producer(self, consumer: Consumer, batch: list[Message], stop: threading.Event,
+                          reason: str) -> Producer:
+        """A fresh producer with the same transactional id: its init fences the stuck one, whose open
+        transaction the coordinator aborts; the batch is consumed again."""
+        logger.warning("classifier producer replaced (%s); consuming the batch of %d clips again", reason, len(batch))
+        self.stats.aborted_batches += 1
+        producer = Producer(self._producer_config())
+        timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
+        self._retrying(lambda: producer.init_transactions(timeout_s), stop)
+        self._rewind(consumer, batch)
+        return producer
+
+    def _rewind(self, consumer: Consumer, batch: list[Message]) -> None:
         assigned = {(tp.topic, tp.partition) for tp in self._assignment}
         for partition in _first_offsets(batch):
             if (partition.topic, partition.partition) not in assigned:
@@ -250,11 +275,12 @@ class ClassifierConsumer:
             except KafkaException as error:
                 logger.warning("rewinding %s[%d] to %d: %s", partition.topic, partition.partition, partition.offset,
                                error)
-        logger.warning("classifier batch of %d clips aborted; consuming it again", len(batch))
 
-    def _retrying(self, call: Callable[[], T], stop: threading.Event) -> T:
+    def _retrying(self, call: Callable[[], T], stop: threading.Event, timeouts_allowed: int = 0) -> T:
         """`call` repeated while Kafka says the error is retriable (broker away, coordinator moving); an
-        abortable error raises _AbortBatch, a fatal one propagates."""
+        abortable error raises _AbortBatch, a fatal one propagates. With `timeouts_allowed`, that many
+        timeouts in a row raise _ProducerStuck instead of another retry."""
+        timeouts = 0
         while True:
             try:
                 return call()
@@ -265,6 +291,9 @@ class ClassifierConsumer:
                 if error.retriable():
                     if stop.is_set():
                         raise _Stopped() from exc
+                    timeouts += error.code() == KafkaError._TIMED_OUT
+                    if timeouts_allowed and timeouts >= timeouts_allowed:
+                        raise _ProducerStuck(str(error)) from exc
                     logger.warning("classifier transaction step will be retried: %s", error)
                     time.sleep(self.settings.classifier.retry_backoff_s)
                     continue

@@ -68,6 +68,8 @@ class ClassifierSettings(BaseModel):
     transactional_id: str = Field(default_factory=lambda: f"actionstream-classifier-{socket.gethostname()}",
                                   description="Unique per classifier instance; the topic prefix is prepended.")
     group_id: str = Field("actionstream-classifier")
+    stuck_after_timeouts: int = Field(1, ge=1, description="Transaction-step timeouts in a row after which the "
+                                      "producer is replaced (librdkafka can keep a stale coordinator).")
     dedupe_capacity: int = Field(100_000, ge=1, description="Recent clip ids kept to drop duplicates.")
     transaction_timeout_ms: int = 60_000
     idle_poll_s: float = Field(0.5, gt=0, description="Poll timeout while no record is waiting (stop checks).")
