@@ -87,10 +87,11 @@ def _header(values: dict[str, bytes | None], name: str, parse: Callable[[bytes],
 class Event(BaseModel):
     """Base of the JSON events that leave the platform."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # populate_by_name + by_alias: the field `schema_version` travels as "schema" (BaseModel owns `schema`).
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     def to_json_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
+        return self.model_dump_json(by_alias=True).encode()
 
 
 CameraState = Literal["up", "down", "reconnecting"]
@@ -109,13 +110,8 @@ class CameraStatus(Event):
     reconnects: int = 0
     gaps: int = Field(0, description="Frames known to be lost so far (sampling slots with no frame).")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
     def key(self) -> bytes:
         return f"{self.site}/{self.camera}".encode()
-
-    def to_json_bytes(self) -> bytes:
-        return self.model_dump_json(by_alias=True).encode()
 
 
 class LabelScore(BaseModel):
@@ -174,13 +170,8 @@ class ActionEvent(Event):
     published_at: float
     latency: HopLatency
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
     def key(self) -> bytes:
         return f"{self.site}/{self.camera}".encode()
-
-    def to_json_bytes(self) -> bytes:
-        return self.model_dump_json(by_alias=True).encode()
 
 
 class ModelUpdate(Event):
@@ -194,13 +185,8 @@ class ModelUpdate(Event):
     version: str
     at: float = Field(default_factory=time.time)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
     def key(self) -> bytes:
         return f"{self.model}@{self.alias}".encode()
-
-    def to_json_bytes(self) -> bytes:
-        return self.model_dump_json(by_alias=True).encode()
 
 
 # Every event type published for downstream teams, by its file name in schemas/.
