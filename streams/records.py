@@ -216,7 +216,9 @@ class Clip:
         return replace(self, frames=frames, shed=shed)
 
 
-def clip_id(site: str, camera: str, window_start: float, selector_version: str) -> str:
-    """Deterministic id of a window's clip: the same window and selector always give the same id."""
+def clip_id(site: str, camera: str, window_start: float) -> str:
+    """Deterministic id of a window's clip: the same window always gives the same id, whichever selector or
+    model version made it (versions travel in the payload), so a window replayed across a promotion is
+    recognised as the same window downstream."""
     window_ms = round(window_start * 1000)
-    return str(uuid.uuid5(CLIP_ID_NAMESPACE, f"{site}/{camera}/{window_ms}/{selector_version}"))
+    return str(uuid.uuid5(CLIP_ID_NAMESPACE, f"{site}/{camera}/{window_ms}"))

@@ -41,7 +41,7 @@ def build_clip(
     ]
     first = frames[0]
     return Clip(
-        clip_id=clip_id(first.site, first.camera, window.start, model_version),
+        clip_id=clip_id(first.site, first.camera, window.start),
         site=first.site, camera=first.camera, window_start=window.start, window_end=window.end, frames=chosen,
         candidates=len(frames), expected_candidates=expected_candidates, budget=budget, shed=keep < budget,
         incomplete=window.incomplete, selector_version=model_version, model_version=model_version,

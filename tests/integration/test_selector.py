@@ -29,9 +29,9 @@ def _topic(settings: StreamsSettings, topic: Topic) -> str:
     return topic_name(topic, SITE, settings.kafka.topic_prefix)
 
 
-def _expected_ids(cameras: dict[str, list[int]], version: str) -> dict[str, tuple[str, float]]:
+def _expected_ids(cameras: dict[str, list[int]]) -> dict[str, tuple[str, float]]:
     """Clip id -> (camera, window start) of every window the frames close."""
-    return {clip_id(SITE, camera, start, version): (camera, start)
+    return {clip_id(SITE, camera, start): (camera, start)
             for camera, seqs in cameras.items() for start in expected_windows(seqs, FPS, WINDOW_S, HOP_S)}
 
 
@@ -140,8 +140,7 @@ def test_two_workers_share_cameras_and_a_killed_one_loses_no_window(
     start = time.time()
     names = [f"cam-{index}" for index in range(8)]
     first = {name: produce_frames(producer, frames_topic, SITE, name, start, 10.0, FPS) for name in names}
-    version = f"local:{tiny_bundle.name}"
-    _wait_for_clips(streams_settings, _expected_ids(first, version), workers)
+    _wait_for_clips(streams_settings, _expected_ids(first), workers)
     assert all(_metric(port, 'actionstream_records_in_total{stage="stage2"}') > 0 for port in ports)
 
     workers[0].kill()  # SIGKILL: no goodbye to the group, open windows only in the changelog
@@ -152,7 +151,7 @@ def test_two_workers_share_cameras_and_a_killed_one_loses_no_window(
         time.sleep(1.0)
     second = {name: produce_frames(producer, frames_topic, SITE, name, start + 10.0, 10.0, FPS) for name in names}
     cameras = {name: first[name] + second[name] for name in names}
-    wanted = _expected_ids(cameras, version)
+    wanted = _expected_ids(cameras)
     clips = _wait_for_clips(streams_settings, wanted, workers)
 
     assert {clip.clip_id for clip in clips} == set(wanted)  # every window, nothing else (replays reuse the id)

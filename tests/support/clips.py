@@ -38,7 +38,7 @@ def make_clip(site: str, camera: str, window_start: float, num_frames: int = 4, 
     ]
     window_end = window_start + window_s
     return Clip(
-        clip_id=clip_id(site, camera, window_start, SELECTOR_VERSION), site=site, camera=camera,
+        clip_id=clip_id(site, camera, window_start), site=site, camera=camera,
         window_start=window_start, window_end=window_end, frames=frames, candidates=32, expected_candidates=32,
         budget=num_frames if budget is None else budget, shed=False, incomplete=False,
         selector_version=SELECTOR_VERSION, model_version="local:test", closed_time=window_end + closed_after_s,

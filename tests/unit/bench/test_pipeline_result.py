@@ -12,7 +12,7 @@ from streams.schemas import ActionEvent, HopLatency, LabelScore
 def _clip(start: float) -> Clip:
     frame = ClipFrame(seq=1, capture_time=start, ingest_time=start, scored_time=start, source=FrameRef("f", 0, 1),
                       delta=1.0, gamma=1.0, score=1.0, jpeg=b"j", features=np.zeros(2, np.float16))
-    return Clip(clip_id=clip_id("s", "c", start, "v"), site="s", camera="c", window_start=start,
+    return Clip(clip_id=clip_id("s", "c", start), site="s", camera="c", window_start=start,
                 window_end=start + 4, frames=[frame], candidates=32, expected_candidates=32, budget=1, shed=False,
                 incomplete=False, selector_version="v", model_version="v", closed_time=start + 4)
 
