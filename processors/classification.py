@@ -1,10 +1,10 @@
-"""Clips to action events with the served model: validation, selection-aware load shedding, one batched
-classifier pass, top-k and per-hop latencies. Pure: the classifier consumer moves the records."""
+"""Clips to window outcomes with the served model: validation, selection-aware load shedding, one batched
+classifier pass, top-k, action or idle, and per-hop latencies. Pure: the classifier consumer moves the
+records."""
 
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -16,14 +16,14 @@ from processors.settings import ClassifierSettings, SheddingSettings
 from processors.shedding import frames_to_keep, top_by_score
 from streams.codec import JpegDecodeError, decode_jpeg
 from streams.records import Clip, ClipFrame
-from streams.schemas import ActionEvent, HopLatency, InvalidMessage, LabelScore, SelectedFrame
+from streams.schemas import HopLatency, InvalidMessage, LabelScore, SelectedFrame, WindowOutcome
 
 STAGE = "classifier"
 
 
 @dataclass(frozen=True)
 class Classified:
-    event: ActionEvent
+    outcome: WindowOutcome
     shed_frames: int  # frames this stage dropped to catch up (0: the clip was classified whole)
 
 
@@ -115,9 +115,11 @@ class ClipClassifier:
             end_to_end=published_at - last.capture_time,
         )
         shed_frames = len(clip.frames) - len(frames)
-        event = ActionEvent(
-            event_id=clip.clip_id, site=clip.site, camera=clip.camera, window_start=clip.window_start,
-            window_end=clip.window_end, label=top_k[0].label, confidence=top_k[0].confidence, top_k=top_k,
+        label = top_k[0].label
+        outcome = WindowOutcome(
+            outcome="idle" if label in self.settings.idle_labels else "action", event_id=clip.clip_id,
+            site=clip.site, camera=clip.camera, window_start=clip.window_start, window_end=clip.window_end,
+            label=label, confidence=top_k[0].confidence, top_k=top_k,
             frames=[
                 SelectedFrame(seq=frame.seq, capture_time=frame.capture_time, score=frame.score,
                               topic=frame.source.topic, partition=frame.source.partition,
@@ -128,36 +130,17 @@ class ClipClassifier:
             incomplete=clip.incomplete, selector_version=clip.selector_version, model_version=model.version,
             published_at=published_at, latency=latency,
         )
-        return Classified(event, shed_frames)
+        return Classified(outcome, shed_frames)
 
 
 def observe(classified: Classified) -> None:
-    """Metrics of one published event; called once its transaction committed, so a retried batch counts once."""
-    event = classified.event
+    """Metrics of one window outcome; called once its transaction committed, so a retried batch counts once."""
+    event = classified.outcome
     metrics.RECORDS_OUT.labels(stage=STAGE).inc()
+    metrics.OUTCOMES.labels(outcome=event.outcome).inc()
     metrics.FRAMES_PER_WINDOW.labels(stage=STAGE).observe(len(event.frames))
     if classified.shed_frames:
         metrics.SHED_WINDOWS.labels(stage=STAGE).inc()
     metrics.HOP_SECONDS.labels(hop="classify").observe(event.latency.classify)
     metrics.PROCESSING_SECONDS.observe(event.latency.processing)
     metrics.END_TO_END_SECONDS.observe(event.latency.end_to_end)
-
-
-class RecentIds:
-    """The most recently seen clip ids, bounded: the least recently seen id is forgotten first."""
-
-    def __init__(self, capacity: int) -> None:
-        self.capacity = capacity
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def __contains__(self, clip_id: object) -> bool:
-        return clip_id in self._ids
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def add(self, clip_id: str) -> None:
-        self._ids[clip_id] = None
-        self._ids.move_to_end(clip_id)
-        while len(self._ids) > self.capacity:
-            self._ids.popitem(last=False)

@@ -1,10 +1,14 @@
-"""The classifier consumer: clips in, one action event per clip out, exactly once.
+"""The classifier consumer: clips in, one outcome per window out (and an action event when it shows an
+action, and incident records), exactly once.
 
-Consume-transform-produce in Kafka transactions (confluent-kafka, not Faust): each batch's events, its dead
-letters and the consumer offsets it covers commit together or not at all, and readers use read_committed,
-so a crash or a broker restart never loses or doubles an event. Batches fill dynamically across cameras up
-to `max_batch` clips or `max_wait_s`. Duplicate clip ids are dropped; records that are not valid clips go
-to the dead-letter topic. The model switches version only between batches.
+Consume-transform-produce in Kafka transactions (confluent-kafka, not Faust): each batch's outcomes, action
+events, incident records, dead letters, the per-camera state they lead to and the consumer offsets they
+cover commit together or not at all, and readers use read_committed, so a crash or a broker restart never
+loses or doubles a record. The per-camera state (last window: the de-duplication watermark; open incident)
+lives on a compacted topic and is read back whenever partitions are assigned, so de-duplication and
+incidents survive restarts and hand-overs. Batches fill dynamically across cameras up to `max_batch` clips
+or `max_wait_s`. Records that are not valid clips go to the dead-letter topic. The model switches version
+only between batches.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ from typing import Any, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from processors import metrics
-from processors.classification import STAGE, Classified, ClipClassifier, RecentIds, Rejected, observe
+from processors.classification import STAGE, Classified, ClipClassifier, Rejected, observe
+from processors.classifier_state import StateUnavailable, read_camera_states
+from processors.incidents import CameraState, Transition, apply_window, expire, newer
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from streams.deadletter import DeadLetter
 from streams.records import Clip
 from streams.schemas import InvalidMessage
+from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
 logger = logging.getLogger(__name__)
@@ -51,6 +58,8 @@ class _SortedBatch:
     events: list[Classified] = field(default_factory=list)
     rejected: list[tuple[Message, str]] = field(default_factory=list)  # record, reason
     duplicates: int = 0
+    cameras: dict[str, CameraState] = field(default_factory=dict)  # states after the batch, cameras it touched
+    transitions: list[Transition] = field(default_factory=list)
 
 
 @dataclass
@@ -62,23 +71,30 @@ class ClassifierStats:
 
 
 class ClassifierConsumer:
-    def __init__(self, settings: ProcessorSettings, holder: ModelHolder | None = None) -> None:
+    def __init__(self, settings: ProcessorSettings, holder: ModelHolder | None = None,
+                 state_reader: Callable[[KafkaSettings, str, float], dict[str, CameraState]] = read_camera_states,
+                 ) -> None:
         self.settings = settings
+        self._read_states = state_reader
         self.holder = holder or ModelHolder(settings.model, settings.kafka, role=STAGE)
         self.classifier = ClipClassifier(settings.classifier, settings.shedding)
-        self.recent = RecentIds(settings.classifier.dedupe_capacity)
+        self.cameras: dict[str, CameraState] = {}  # committed state per "site/camera"
+        self._camera_partitions: dict[str, tuple[str, int]] = {}  # where each camera's clips come from
+        self._restore_needed = False
         self.stats = ClassifierStats()
         self.ready = threading.Event()  # set once partitions are assigned
         prefix = settings.kafka.topic_prefix
         self.clips_topic = topic_name(Topic.CLIPS, prefix=prefix)
         self.deadletter_topic = topic_name(Topic.DEADLETTER, prefix=prefix)
+        self.outcomes_topic = topic_name(Topic.OUTCOMES, prefix=prefix)
+        self.state_topic = topic_name(Topic.CLASSIFIER_STATE, prefix=prefix)
         self._revocations = 0
         self._assignment: list[TopicPartition] = []
 
     def run(self, stop: threading.Event) -> None:
         """Classify until `stop` is set; a fatal Kafka error (e.g. fenced by a newer instance) is raised."""
         consumer = Consumer(self._consumer_config())
-        producer = Producer(self._producer_config())
+        producer = self._new_producer()
         timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
         try:
             # Fences a previous instance with our transactional id and aborts whatever it left open.
@@ -89,11 +105,14 @@ class ClassifierConsumer:
             next_lag_report = 0.0
             while not stop.is_set():
                 batch = self._poll_batch(consumer, stop)
-                if batch:
-                    try:
+                if self._restore_needed:
+                    self._restore_states(stop)
+                try:
+                    if batch:
                         self._process(consumer, producer, batch, stop)
-                    except _ProducerStuck as stuck:
-                        producer = self._replace_producer(consumer, batch, stop, str(stuck))
+                    self._end_silent_incidents(producer, stop)
+                except _ProducerStuck as stuck:
+                    producer = self._replace_producer(consumer, batch, stop, str(stuck))
                 self.holder.swap_if_ready()  # a batch boundary: never a batch half by one version
                 if time.monotonic() >= next_lag_report:
                     self._report_lag(consumer)
@@ -115,6 +134,9 @@ class ClassifierConsumer:
             "auto.offset.reset": "earliest",
         }
 
+    def _new_producer(self) -> Producer:
+        return Producer(self._producer_config())
+
     def _producer_config(self) -> dict[str, Any]:
         classifier = self.settings.classifier
         producer = self.settings.producer.client_config()
@@ -133,6 +155,7 @@ class ClassifierConsumer:
 
     def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assignment = list(partitions)
+        self._restore_needed = True  # their cameras' state may have moved on under another consumer
         logger.info("classifier assigned %d partitions of %s", len(partitions), self.clips_topic)
         if not self.ready.is_set():
             logger.info("classifier ready: model %s, group %s", self.holder.current.version,
@@ -186,10 +209,9 @@ class ClassifierConsumer:
         except _AbortBatch:
             self._abort(consumer, producer, batch, stop)
             return
-        # Only now are these ids settled: an aborted batch's clips must be classified again, and a rejected
-        # clip's id stays free for a valid re-emission.
+        # Only now is the cameras' state settled: an aborted batch's clips must be classified again.
+        self._settle(sorted_batch.cameras, sorted_batch.transitions)
         for classified in sorted_batch.events:
-            self.recent.add(classified.event.event_id)
             observe(classified)
         for _, reason in sorted_batch.rejected:
             metrics.DEADLETTERS.labels(stage=STAGE, reason=reason.split(":")[0][:60]).inc()
@@ -200,39 +222,56 @@ class ClassifierConsumer:
         self.stats.duplicates += sorted_batch.duplicates
 
     def _sort(self, batch: list[Message]) -> _SortedBatch:
-        """Events for new valid clips, dead letters for invalid records, duplicates counted and dropped."""
+        """Outcomes for new valid clips (with the cameras' next state and incident records), dead letters for
+        invalid records, replays counted and dropped. A camera's clips arrive in window order, so a clip at or
+        before the camera's last classified window is a replay (a selector worker re-emitting after a restart)."""
         result = _SortedBatch()
         clips: list[tuple[Message, Clip]] = []
+        watermarks: dict[str, float] = {}
         for message in batch:
             try:
                 clip = Clip.from_bytes(message.value())
             except InvalidMessage as error:
                 result.rejected.append((message, str(error)))
                 continue
-            if clip.clip_id in self.recent:
+            camera = f"{clip.site}/{clip.camera}"
+            state = self.cameras.get(camera)
+            seen = watermarks.get(camera)
+            if (state is not None and state.is_replay(clip.window_start)) or (
+                    seen is not None and clip.window_start <= seen):
                 result.duplicates += 1
-            else:
-                clips.append((message, clip))
+                continue
+            watermarks[camera] = clip.window_start
+            self._camera_partitions[camera] = (message.topic(), message.partition())
+            clips.append((message, clip))
         outcomes = self.classifier.classify([clip for _, clip in clips], self.holder.current)
-        batch_ids: set[str] = set()
-        for (message, clip), outcome in zip(clips, outcomes, strict=True):
-            if isinstance(outcome, Rejected):
-                result.rejected.append((message, outcome.reason))
-            elif clip.clip_id in batch_ids:  # the first valid record of a clip wins, within a batch too
-                result.duplicates += 1
-            else:
-                batch_ids.add(clip.clip_id)
-                result.events.append(outcome)
+        now = time.time()
+        for (message, clip), classified in zip(clips, outcomes, strict=True):
+            if isinstance(classified, Rejected):
+                result.rejected.append((message, classified.reason))
+                continue
+            result.events.append(classified)
+            camera = f"{clip.site}/{clip.camera}"
+            state = result.cameras.get(camera) or self.cameras.get(camera) or CameraState(clip.site, clip.camera)
+            transition = apply_window(state, classified.outcome, self.settings.incidents,
+                                      self.settings.stage2.hop_s, now)
+            result.cameras[camera] = transition.state
+            result.transitions.append(transition)
         return result
 
     def _transact(self, consumer: Consumer, producer: Producer, batch: list[Message], sorted_batch: _SortedBatch,
                   stop: threading.Event) -> None:
         timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
         producer.begin_transaction()
+        prefix = self.settings.kafka.topic_prefix
         for classified in sorted_batch.events:
-            event = classified.event
-            topic = topic_name(Topic.ACTIONS, event.site, self.settings.kafka.topic_prefix)
-            producer.produce(topic, value=event.to_json_bytes(), key=event.key())
+            outcome = classified.outcome
+            producer.produce(self.outcomes_topic, value=outcome.to_json_bytes(), key=outcome.key())
+            if outcome.outcome == "action":
+                event = outcome.action_event()
+                producer.produce(topic_name(Topic.ACTIONS, event.site, prefix), value=event.to_json_bytes(),
+                                 key=event.key())
+        self._produce_state(producer, sorted_batch.cameras, sorted_batch.transitions)
         for message, reason in sorted_batch.rejected:
             letter = DeadLetter.of(stage=STAGE, reason=reason, topic=message.topic(), partition=message.partition(),
                                    offset=message.offset(), value=message.value(), key=message.key(),
@@ -243,6 +282,64 @@ class ClassifierConsumer:
         attempts = self.settings.classifier.stuck_after_timeouts
         self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group, timeout_s), stop, attempts)
         self._retrying(lambda: producer.commit_transaction(timeout_s), stop, attempts)
+
+    def _produce_state(self, producer: Producer, cameras: dict[str, CameraState],
+                       transitions: list[Transition]) -> None:
+        """Incident records and the cameras' next state, inside the open transaction."""
+        prefix = self.settings.kafka.topic_prefix
+        for transition in transitions:
+            for incident in transition.incidents:
+                producer.produce(topic_name(Topic.INCIDENTS, incident.site, prefix), value=incident.to_json_bytes(),
+                                 key=incident.key())
+        for state in cameras.values():
+            producer.produce(self.state_topic, value=state.to_bytes(), key=state.key())
+
+    def _settle(self, cameras: dict[str, CameraState], transitions: list[Transition]) -> None:
+        """The committed transaction's state becomes ours."""
+        self.cameras.update(cameras)
+        for transition in transitions:
+            for incident in transition.incidents:
+                metrics.INCIDENTS.labels(phase=incident.phase).inc()
+
+    def _end_silent_incidents(self, producer: Producer, stop: threading.Event) -> None:
+        """End, in a transaction of their own, the open incidents of our cameras whose windows stopped."""
+        assigned = {(tp.topic, tp.partition) for tp in self._assignment}
+        now = time.time()
+        transitions = [transition for camera, state in self.cameras.items()
+                       if self._camera_partitions.get(camera) in assigned
+                       and (transition := expire(state, self.settings.incidents, now)) is not None]
+        if not transitions:
+            return
+        cameras = {f"{t.state.site}/{t.state.camera}": t.state for t in transitions}
+        timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
+        attempts = self.settings.classifier.stuck_after_timeouts
+        producer.begin_transaction()
+        self._produce_state(producer, cameras, transitions)
+        try:
+            self._retrying(lambda: producer.commit_transaction(timeout_s), stop, attempts)
+        except _AbortBatch:
+            self._retrying(lambda: producer.abort_transaction(timeout_s), stop)
+            return  # tried again on the next loop
+        self._settle(cameras, transitions)
+
+    def _restore_states(self, stop: threading.Event) -> None:
+        """Read every camera's committed state back (after an assignment, or when a commit's fate is unknown),
+        keeping for each camera whichever state is further along."""
+        timeout_s = self.settings.classifier.state_restore_timeout_s
+        while not stop.is_set():
+            try:
+                restored = self._read_states(self.settings.kafka, self.state_topic, timeout_s)
+                break
+            except (StateUnavailable, KafkaException) as error:
+                logger.warning("classifier state not restored yet, retrying: %s", error)
+                time.sleep(self.settings.classifier.retry_backoff_s)
+        else:
+            raise _Stopped()
+        for camera, state in restored.items():
+            self.cameras[camera] = newer(self.cameras.get(camera), state)
+        self._restore_needed = False
+        metrics.STATE_RESTORES.inc()
+        logger.info("classifier state of %d cameras restored from %s", len(restored), self.state_topic)
 
     def _abort(self, consumer: Consumer, producer: Producer, batch: list[Message], stop: threading.Event) -> None:
         """Abort the open transaction and rewind to the batch's first records, which the last committed
@@ -256,24 +353,34 @@ class ClassifierConsumer:
     def _replace_producer(self, consumer: Consumer, batch: list[Message], stop: threading.Event,
                           reason: str) -> Producer:
         """A fresh producer with the same transactional id: its init fences the stuck one, whose open
-        transaction the coordinator aborts; the batch is consumed again."""
-        logger.warning("classifier producer replaced (%s); consuming the batch of %d clips again", reason, len(batch))
+        transaction the coordinator aborts. A commit that timed out may still have committed, so the
+        consumer resumes from the committed offsets (not the batch's first) and the state is read back."""
+        logger.warning("classifier producer replaced (%s); resuming from the committed offsets", reason)
         self.stats.aborted_batches += 1
-        producer = Producer(self._producer_config())
+        producer = self._new_producer()
         timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
         self._retrying(lambda: producer.init_transactions(timeout_s), stop)
-        self._rewind(consumer, batch)
+        self._seek(consumer, self._retrying(lambda: consumer.committed(self._assignment, timeout_s), stop)
+                   if self._assignment else [], fallback=_first_offsets(batch))
+        self._restore_states(stop)
         return producer
 
     def _rewind(self, consumer: Consumer, batch: list[Message]) -> None:
+        self._seek(consumer, _first_offsets(batch))
+
+    def _seek(self, consumer: Consumer, positions: list[TopicPartition],
+              fallback: list[TopicPartition] | None = None) -> None:
+        """Seek our partitions to `positions`; a partition without a valid position there uses `fallback`."""
         assigned = {(tp.topic, tp.partition) for tp in self._assignment}
-        for partition in _first_offsets(batch):
-            if (partition.topic, partition.partition) not in assigned:
+        targets = {(tp.topic, tp.partition): tp for tp in fallback or []}
+        targets.update({(tp.topic, tp.partition): tp for tp in positions if tp.offset >= 0})
+        for key, partition in targets.items():
+            if key not in assigned:
                 continue  # no longer ours: the new owner starts from the committed offset
             try:
                 consumer.seek(partition)
             except KafkaException as error:
-                logger.warning("rewinding %s[%d] to %d: %s", partition.topic, partition.partition, partition.offset,
+                logger.warning("seeking %s[%d] to %d: %s", partition.topic, partition.partition, partition.offset,
                                error)
 
     def _retrying(self, call: Callable[[], T], stop: threading.Event, timeouts_allowed: int = 0) -> T:

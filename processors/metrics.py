@@ -25,6 +25,11 @@ CONSUMER_LAG = Gauge("actionstream_consumer_lag", "Records waiting in Kafka for 
                      ("stage",))
 OPEN_WINDOWS = Gauge("actionstream_open_windows", "Frames held in open windows (stage 2).")
 WINDOWS = Counter("actionstream_windows_total", "Windows closed, by outcome.", ("outcome",))
+OUTCOMES = Counter("actionstream_window_outcomes_total", "Windows classified, by outcome (action or idle).",
+                   ("outcome",))
+INCIDENTS = Counter("actionstream_incident_records_total", "Incident records published, by phase.", ("phase",))
+STATE_RESTORES = Counter("actionstream_classifier_state_restores_total",
+                         "Times the per-camera classifier state was read back from its topic.")
 LATE_FRAMES = Counter("actionstream_late_frames_total", "Frames later than the allowed lateness (dropped).")
 SHED_WINDOWS = Counter("actionstream_shed_windows_total", "Windows given fewer frames to catch up.", ("stage",))
 FRAMES_PER_WINDOW = Histogram("actionstream_frames_per_window", "Frames classified per window.", ("stage",),

@@ -48,6 +48,11 @@ class Stage2Settings(BaseModel):
         1.0, gt=0, le=1, description="A window whose sampling slots hold fewer frames than this share is "
         "marked incomplete (1.0: any missing slot, inside or at an edge)."
     )
+    idle_close_s: float = Field(
+        10.0, gt=0, description="A camera's open windows close, marked incomplete, once no frame of it has "
+        "arrived for this many wall-clock seconds (a stopped camera does not hold its last window open)."
+    )
+    idle_check_s: float = Field(1.0, gt=0, description="How often a worker looks for idle cameras.")
 
 
 class SheddingSettings(BaseModel):
@@ -70,11 +75,24 @@ class ClassifierSettings(BaseModel):
     group_id: str = Field("actionstream-classifier")
     stuck_after_timeouts: int = Field(1, ge=1, description="Transaction-step timeouts in a row after which the "
                                       "producer is replaced (librdkafka can keep a stale coordinator).")
-    dedupe_capacity: int = Field(100_000, ge=1, description="Recent clip ids kept to drop duplicates.")
+    idle_labels: list[str] = Field(default_factory=lambda: ["idle", "background"],
+                                   description="Classes that mean no action: such a window is an idle outcome.")
+    state_restore_timeout_s: float = Field(30.0, gt=0, description="Longest wait to read the per-camera state "
+                                           "(last window, open incident) back when partitions are assigned.")
     transaction_timeout_ms: int = 60_000
     idle_poll_s: float = Field(0.5, gt=0, description="Poll timeout while no record is waiting (stop checks).")
     retry_backoff_s: float = Field(0.5, ge=0, description="Pause before retrying a retriable transaction step.")
     lag_report_interval_s: float = Field(10.0, gt=0, description="How often the consumer lag gauge is updated.")
+
+
+class IncidentSettings(BaseModel):
+    """How consecutive windows of one action on a camera become one incident."""
+
+    max_missed_windows: int = Field(1, ge=0, description="Windows in a row without the action (idle, another "
+                                    "action or no window at all) that an incident survives.")
+    update_interval_s: float = Field(10.0, gt=0, description="At most one update record per this much event time.")
+    silent_end_s: float = Field(30.0, gt=0, description="An open incident of a camera whose windows stopped "
+                                "arriving ends after this many wall-clock seconds.")
 
 
 class ProcessorSettings(BaseSettings):
@@ -89,5 +107,6 @@ class ProcessorSettings(BaseSettings):
     stage2: Stage2Settings = Field(default_factory=Stage2Settings)
     shedding: SheddingSettings = Field(default_factory=SheddingSettings)
     classifier: ClassifierSettings = Field(default_factory=ClassifierSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     metrics_port: int = Field(9465, description="Prometheus port of this process (0: none).")
     state_dir: Path = Field(Path("var/processors"), description="Faust's local data directory.")

@@ -148,11 +148,12 @@ class HopLatency(BaseModel):
     end_to_end: float
 
 
-class ActionEvent(Event):
-    """The action recognised in one window of one camera, on `actions.<site>` (key: site/camera)."""
+class _WindowResult(Event):
+    """What the classifier made of one window of one camera: the fields shared by outcomes and action events."""
 
     schema_version: Literal[1] = Field(1, alias="schema")
-    event_id: str = Field(description="The clip id: deterministic per camera, window start and selector version.")
+    event_id: str = Field(description="The window id: deterministic per site, camera and window start (the same "
+                          "for a window replayed by another selector or model version); labels join on it.")
     site: str
     camera: str
     window_start: float
@@ -169,6 +170,56 @@ class ActionEvent(Event):
     model_version: str
     published_at: float
     latency: HopLatency
+
+    def key(self) -> bytes:
+        return f"{self.site}/{self.camera}".encode()
+
+
+class ActionEvent(_WindowResult):
+    """The action recognised in one window of one camera, on `actions.<site>` (key: site/camera). Only windows
+    with an action; every window's result, idle included, is on `outcomes`."""
+
+
+WindowKind = Literal["action", "idle"]
+
+
+class WindowOutcome(_WindowResult):
+    """Every window's result, action or idle, on `outcomes` (key: site/camera). Written in the same transaction
+    as the window's action event, so exactly one outcome per window is checkable downstream."""
+    outcome: WindowKind = Field(description="action: an action event was published for this window; idle: the "
+                                "model saw no action (its top label is an idle class).")
+
+    def action_event(self) -> ActionEvent:
+        return ActionEvent.model_validate(self.model_dump(exclude={"schema_version", "outcome"}))
+
+
+IncidentPhase = Literal["start", "update", "end"]
+
+
+class Incident(Event):
+    """One action on one camera from its first window to its last, on `incidents.<site>` (key: site/camera).
+
+    Consecutive windows with the same action make one incident: a `start` record, `update` records while it
+    lasts (at most one per update interval) and an `end` record. (incident_id, sequence) is unique: a consumer
+    can drop a record it has seen."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    incident_id: str = Field(description="Deterministic per site, camera and the start of its first window.")
+    sequence: int = Field(ge=0, description="0 for the start record, then 1, 2, ... for each later record.")
+    phase: IncidentPhase
+    site: str
+    camera: str
+    label: str
+    start: float = Field(description="Start of the incident's first window (epoch seconds).")
+    end: float = Field(description="End of the last window that showed the action so far.")
+    windows: int = Field(ge=1, description="Windows that showed the action.")
+    confidence_mean: float = Field(ge=0.0, le=1.0)
+    confidence_max: float = Field(ge=0.0, le=1.0)
+    last_event_id: str = Field(description="Window id (event_id) of the latest window that showed the action.")
+    model_version: str
+    end_reason: str | None = Field(None, description="Why it ended (end records only): idle, another action, "
+                                   "windows missing, camera silent.")
+    published_at: float
 
     def key(self) -> bytes:
         return f"{self.site}/{self.camera}".encode()
@@ -193,5 +244,7 @@ class ModelUpdate(Event):
 PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "camera-status.v1.json": CameraStatus,
     "action-event.v1.json": ActionEvent,
+    "window-outcome.v1.json": WindowOutcome,
+    "incident.v1.json": Incident,
     "model-update.v1.json": ModelUpdate,
 }

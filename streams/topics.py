@@ -33,6 +33,9 @@ class Topic(StrEnum):
     SCORED_FRAMES = "scored-frames"
     CLIPS = "clips"
     ACTIONS = "actions"
+    OUTCOMES = "outcomes"
+    INCIDENTS = "incidents"
+    CLASSIFIER_STATE = "classifier-state"
     LABELS = "labels"
     CAMERA_STATUS = "camera-status"
     MODEL_UPDATES = "model-updates"
@@ -68,6 +71,10 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(Topic.SCORED_FRAMES, False, 12, 2 * _HOUR_MS, 4 * _MIB, "frames with features and delta_i"),
     TopicSpec(Topic.CLIPS, False, 12, 6 * _HOUR_MS, 8 * _MIB, "top-n frames per window"),
     TopicSpec(Topic.ACTIONS, True, 6, 30 * _DAY_MS, _MIB, "action events for downstream systems"),
+    TopicSpec(Topic.OUTCOMES, False, 6, 30 * _DAY_MS, _MIB, "every window's result, action or idle"),
+    TopicSpec(Topic.INCIDENTS, True, 3, 30 * _DAY_MS, _MIB, "one incident per action: start, updates, end"),
+    # The classifier's per-camera state (last window, open incident), written in its transactions.
+    TopicSpec(Topic.CLASSIFIER_STATE, False, 6, None, _MIB, "classifier state per camera"),
     TopicSpec(Topic.LABELS, True, 3, 30 * _DAY_MS, _MIB, "late ground truth"),
     TopicSpec(Topic.CAMERA_STATUS, False, 3, None, _MIB, "latest up/down state per camera"),
     TopicSpec(Topic.MODEL_UPDATES, False, 1, None, _MIB, "latest model version per role"),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
-from processors.classification import Classified, ClipClassifier, RecentIds, Rejected, observe
+from processors.classification import Classified, ClipClassifier, Rejected, observe
 from processors.serving import ServedModel
 from processors.settings import ClassifierSettings, SheddingSettings
 from tests.support.clips import make_clip
@@ -23,7 +23,7 @@ def test_an_on_time_clip_becomes_one_event_with_every_field(model: ServedModel) 
     [outcome] = _classifier(now).classify([clip], model)
 
     assert isinstance(outcome, Classified) and outcome.shed_frames == 0
-    event = outcome.event
+    event = outcome.outcome
     assert (event.event_id, event.site, event.camera) == (clip.clip_id, "s1", "cam-1")
     assert (event.window_start, event.window_end, event.budget, event.candidates) == (1000.0, 1004.0, 4, 32)
     assert event.model_version == "tiny/3" and event.selector_version == clip.selector_version
@@ -52,12 +52,12 @@ def test_one_batched_pass_gives_each_clip_its_own_probabilities(model: ServedMod
 
     for together, single, clip in zip(batched, alone, clips, strict=True):
         assert isinstance(together, Classified) and isinstance(single, Classified)
-        assert together.event.event_id == clip.clip_id
-        assert [s.confidence for s in together.event.top_k] == pytest.approx([s.confidence for s in single.event.top_k],
-                                                                              abs=1e-6)
+        assert together.outcome.event_id == clip.clip_id
+        expected = [score.confidence for score in single.outcome.top_k]
+        assert [score.confidence for score in together.outcome.top_k] == pytest.approx(expected, abs=1e-6)
         representation = np.stack([frame.features for frame in clip.frames]).astype(np.float32)
         by_label = dict(zip(CLASSES, model.runtime.classify(representation), strict=True))
-        assert together.event.confidence == pytest.approx(by_label[together.event.label], abs=1e-6)
+        assert together.outcome.confidence == pytest.approx(by_label[together.outcome.label], abs=1e-6)
 
 
 def test_a_late_clip_keeps_its_best_scored_frames_and_says_it_shed(model: ServedModel) -> None:
@@ -66,15 +66,15 @@ def test_a_late_clip_keeps_its_best_scored_frames_and_says_it_shed(model: Served
     [outcome] = _classifier(clip.window_end + 1.6).classify([clip], model)
 
     assert isinstance(outcome, Classified)
-    assert outcome.event.shed and outcome.shed_frames == 2
-    assert [frame.seq for frame in outcome.event.frames] == [2, 3]
+    assert outcome.outcome.shed and outcome.shed_frames == 2
+    assert [frame.seq for frame in outcome.outcome.frames] == [2, 3]
 
 
 def test_shedding_never_goes_below_the_floor(model: ServedModel) -> None:
     clip = make_clip("s1", "cam-1", 1000.0, num_frames=4)
     [outcome] = _classifier(clip.window_end + 3600.0).classify([clip], model)
 
-    assert isinstance(outcome, Classified) and len(outcome.event.frames) == SHEDDING.floor
+    assert isinstance(outcome, Classified) and len(outcome.outcome.frames) == SHEDDING.floor
 
 
 def test_a_clip_shed_upstream_stays_marked_shed(model: ServedModel) -> None:
@@ -83,7 +83,7 @@ def test_a_clip_shed_upstream_stays_marked_shed(model: ServedModel) -> None:
     [outcome] = _classifier(clip.window_end + 0.1).classify([upstream_shed], model)
 
     assert isinstance(outcome, Classified)
-    assert outcome.event.shed and outcome.shed_frames == 0 and len(outcome.event.frames) == 3
+    assert outcome.outcome.shed and outcome.shed_frames == 0 and len(outcome.outcome.frames) == 3
 
 
 def test_clips_the_model_cannot_take_are_rejected_with_a_reason_and_the_rest_classified(model: ServedModel) -> None:
@@ -98,7 +98,7 @@ def test_clips_the_model_cannot_take_are_rejected_with_a_reason_and_the_rest_cla
     assert "size 100" in outcomes[0].reason and "1664" in outcomes[0].reason  # type: ignore[union-attr]
     assert "finite" in outcomes[2].reason  # type: ignore[union-attr]
     assert "budget: 0" in outcomes[3].reason  # type: ignore[union-attr]
-    assert outcomes[1].event.event_id == good.clip_id  # type: ignore[union-attr]
+    assert outcomes[1].outcome.event_id == good.clip_id  # type: ignore[union-attr]
 
 
 def test_observe_counts_a_window_shed_here(model: ServedModel) -> None:
@@ -116,12 +116,13 @@ def test_observe_counts_a_window_shed_here(model: ServedModel) -> None:
     assert sample("actionstream_records_out_total") == out_before + 2
 
 
-def test_recent_ids_forget_the_least_recently_seen_first() -> None:
-    recent = RecentIds(capacity=2)
-    recent.add("a")
-    recent.add("b")
-    recent.add("a")  # seen again: now the most recent
-    recent.add("c")
+def test_a_window_whose_top_label_is_an_idle_class_is_an_idle_outcome(model: ServedModel) -> None:
+    clip = make_clip("s1", "cam-1", window_start=1000.0, num_frames=4)
+    now = clip.window_end + 0.1
+    [action] = ClipClassifier(ClassifierSettings(idle_labels=[]), SHEDDING, clock=lambda: now).classify([clip], model)
+    label = action.outcome.label  # type: ignore[union-attr]
+    [idle] = ClipClassifier(ClassifierSettings(idle_labels=[label]), SHEDDING,
+                            clock=lambda: now).classify([clip], model)
 
-    assert "a" in recent and "c" in recent and "b" not in recent
-    assert len(recent) == 2
+    assert action.outcome.outcome == "action"  # type: ignore[union-attr]
+    assert idle.outcome.outcome == "idle" and idle.outcome.label == label  # type: ignore[union-attr]
