@@ -109,27 +109,36 @@ class ModelHolder:
         try:
             partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
             consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in partitions])
+            latest: ModelUpdate | None = None
             while not self._stop.is_set():
                 message = consumer.poll(0.5)
                 if message is None or message.error() is not None:
                     if message is not None and message.error().code() != KafkaError._PARTITION_EOF:
                         logger.warning("model-updates: %s", message.error())
+                    elif latest is not None:
+                        # Caught up: only the last record for the alias matters, so a replay of the topic's
+                        # history at start loads no intermediate version.
+                        self._consider(latest, watched)
+                        latest = None
                     continue
-                self._consider(message.value(), watched)
+                latest = _parse_update(message.value()) or latest
         finally:
             consumer.close()
 
-    def _consider(self, value: bytes | None, watched: tuple[str, str]) -> None:
-        try:
-            update = ModelUpdate.model_validate_json(value or b"")
-        except ValidationError as error:
-            logger.warning("ignoring malformed model update: %s", error.errors()[:1])
-            return
+    def _consider(self, update: ModelUpdate, watched: tuple[str, str]) -> None:
+        """Make `update` the version to serve when it is for our alias. The last record per alias wins, not the
+        highest version: a deliberate rollback to an older version must work."""
         if (update.model, update.alias) != watched:
             return
         version = f"{update.model}/{update.version}"
-        if version == self._current.version:
-            return
+        with self._lock:
+            if version == self._current.version:
+                if self._pending is not None:
+                    logger.info("%s keeps %s; the pending %s is dropped", self.role, version, self._pending.version)
+                self._pending = None  # announced after a newer one was loaded: stay, do not swap to that one
+                return
+            if self._pending is not None and self._pending.version == version:
+                return
         logger.info("%s loading %s in the background", self.role, version)
         try:
             loaded = self._loader(self.settings, f"models:/{update.model}/{update.version}")
@@ -139,6 +148,14 @@ class ModelHolder:
             return
         with self._lock:
             self._pending = loaded
+
+
+def _parse_update(value: bytes | None) -> ModelUpdate | None:
+    try:
+        return ModelUpdate.model_validate_json(value or b"")
+    except ValidationError as error:
+        logger.warning("ignoring malformed model update: %s", error.errors()[:1])
+        return None
 
 
 def publish_model_update(kafka: KafkaSettings, update: ModelUpdate, timeout_s: float = 30.0) -> None:
