@@ -1,5 +1,5 @@
 """`actionstream classifier run`: a classifier consumer (start more with the same group for more throughput),
-`actionstream tail actions`: the committed action events of a site, one line each."""
+`actionstream tail actions|incidents`: a site's committed action events or incidents, one line each."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ import signal
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
-from streams.schemas import ActionEvent
+from streams.schemas import ActionEvent, Event, Incident
 
 if TYPE_CHECKING:
     from confluent_kafka import Consumer
 
+    from streams.topics import Topic
+
 logger = logging.getLogger(__name__)
+E = TypeVar("E", bound=Event)
 
 classifier_app = typer.Typer(help="Action classification of selected clips (Kafka transactions).",
                              no_args_is_help=True)
@@ -75,17 +78,53 @@ def format_event(event: ActionEvent) -> str:
     )
 
 
+def _clock(at: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(at))
+
+
+def format_incident(incident: Incident) -> str:
+    """One line: publish time, site/camera, phase, action, its span so far, windows, confidence, why it ended."""
+    span = f"{_clock(incident.start)}-{_clock(incident.end)} ({incident.end - incident.start:.0f} s)"
+    line = (f"{_clock(incident.published_at)} {incident.site}/{incident.camera} {incident.phase.upper():6} "
+            f"{incident.label} {span} windows {incident.windows} confidence {incident.confidence_mean:.2f} "
+            f"(max {incident.confidence_max:.2f}) incident {incident.incident_id[:8]}")
+    return line + (f" ended: {incident.end_reason}" if incident.end_reason else "")
+
+
+_FROM_BEGINNING = typer.Option(False, "--from-beginning", help="Start at the oldest retained record.")
+_MAX = typer.Option(0, "--max", help="Stop after this many records; 0: until Ctrl-C.")
+
+
 @tail_app.command("actions")
 def tail_actions(
     site: str = typer.Option("demo", help="Site whose actions topic to follow."),
-    from_beginning: bool = typer.Option(False, "--from-beginning", help="Start at the oldest retained event."),
-    max_events: int = typer.Option(0, "--max", help="Stop after this many events; 0: until Ctrl-C."),
+    from_beginning: bool = _FROM_BEGINNING,
+    max_events: int = _MAX,
 ) -> None:
     """Print committed action events as they arrive (read_committed: aborted transactions never show)."""
+    from streams.topics import Topic
+
+    _tail(Topic.ACTIONS, site, from_beginning, max_events, ActionEvent, format_event)
+
+
+@tail_app.command("incidents")
+def tail_incidents(
+    site: str = typer.Option("demo", help="Site whose incidents topic to follow."),
+    from_beginning: bool = _FROM_BEGINNING,
+    max_events: int = _MAX,
+) -> None:
+    """Print committed incidents as they start, grow and end: one incident per action, not one per window."""
+    from streams.topics import Topic
+
+    _tail(Topic.INCIDENTS, site, from_beginning, max_events, Incident, format_incident)
+
+
+def _tail(topic: Topic, site: str, from_beginning: bool, max_events: int, kind: type[E],
+          show: Callable[[E], str]) -> None:
     from confluent_kafka import Consumer
 
     from streams.settings import StreamsSettings
-    from streams.topics import Topic, topic_name
+    from streams.topics import topic_name
 
     settings = StreamsSettings()
     consumer = Consumer({
@@ -95,15 +134,16 @@ def tail_actions(
         "isolation.level": "read_committed",
         "auto.offset.reset": "earliest" if from_beginning else "latest",
     })
-    consumer.subscribe([topic_name(Topic.ACTIONS, site, settings.kafka.topic_prefix)])
+    consumer.subscribe([topic_name(topic, site, settings.kafka.topic_prefix)])
     try:
         with _stop_on_signals() as stop:
-            _print_events(consumer, stop, max_events)
+            _print_records(consumer, stop, max_events, kind, show)
     finally:
         consumer.close()
 
 
-def _print_events(consumer: Consumer, stop: threading.Event, max_events: int) -> None:
+def _print_records(consumer: Consumer, stop: threading.Event, max_events: int, kind: type[E],
+                   show: Callable[[E], str]) -> None:
     from pydantic import ValidationError
 
     shown = 0
@@ -115,12 +155,12 @@ def _print_events(consumer: Consumer, stop: threading.Event, max_events: int) ->
             logger.warning("tail %s: %s", message.topic(), message.error())
             continue
         try:
-            event = ActionEvent.model_validate_json(message.value() or b"")
+            record = kind.model_validate_json(message.value() or b"")
         except ValidationError as error:
-            logger.warning("not an action event at %s[%d]@%d: %s", message.topic(), message.partition(),
+            logger.warning("not a %s record at %s[%d]@%d: %s", kind.__name__, message.topic(), message.partition(),
                            message.offset(), error.errors()[:1])
             continue
-        typer.echo(format_event(event))
+        typer.echo(show(record))
         shown += 1
 
 

@@ -5,8 +5,8 @@ import time
 from typer.testing import CliRunner
 
 from actionstream.cli import app
-from processors.classifier_cli import format_event
-from streams.schemas import ActionEvent, HopLatency, LabelScore, SelectedFrame
+from processors.classifier_cli import format_event, format_incident
+from streams.schemas import ActionEvent, HopLatency, Incident, LabelScore, SelectedFrame
 
 
 def _event(shed: bool, incomplete: bool) -> ActionEvent:
@@ -36,3 +36,15 @@ def test_the_commands_are_registered() -> None:
     assert "run" in runner.invoke(app, ["classifier", "--help"]).output
     result = runner.invoke(app, ["tail", "actions", "--help"])
     assert result.exit_code == 0 and "--from-beginning" in result.output
+
+
+def test_an_incident_prints_on_one_line_with_its_span_and_why_it_ended() -> None:
+    incident = Incident(incident_id="0123456789abcdef", sequence=2, phase="end", site="demo", camera="cam-2",
+                        label="fall", start=100.0, end=112.0, windows=5, confidence_mean=0.8, confidence_max=0.95,
+                        last_event_id="w108", model_version="m/2", end_reason="idle", published_at=113.0)
+    line = format_incident(incident)
+
+    assert "\n" not in line
+    assert line.startswith(time.strftime("%H:%M:%S", time.localtime(113.0)) + " demo/cam-2 END    fall ")
+    assert "(12 s) windows 5 confidence 0.80 (max 0.95) incident 01234567 ended: idle" in line
+    assert "tail" in CliRunner().invoke(app, ["tail", "incidents", "--help"]).output
