@@ -2,8 +2,10 @@
 
 Windows start on a grid of the hop H (epoch-aligned, so every worker agrees) and span W seconds. A camera's
 watermark is the latest capture time seen; a window closes once the watermark passes its end plus the allowed
-lateness. A frame older than every open window is late: counted and dropped. The state is a small JSON
-document (frame ids and times, not the frames), stored in a changelog-backed table so another worker resumes it.
+lateness. A frame older than every open window is late: counted and dropped. A camera that stops sending has
+its open windows closed, marked incomplete, once `idle_close_s` wall-clock seconds passed since its last frame
+arrived. The state is a small JSON document (frame ids and times, not the frames), stored in a changelog-backed
+table so another worker resumes it.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ class CameraWindows:
     next_start: float | None = None  # start of the earliest open window
     watermark: float = -math.inf
     frames: dict[int, float] = field(default_factory=dict)  # seq -> capture time, frames of open windows
+    last_arrival: float | None = None  # wall-clock time the camera's latest frame was added
 
-    def add(self, seq: int, capture_time: float, settings: Stage2Settings) -> Admission:
+    def add(self, seq: int, capture_time: float, settings: Stage2Settings, arrival: float | None = None) -> Admission:
         if self.next_start is None:
             # The first window that contains this frame: the camera's first windows may be partial.
             self.next_start = (math.floor((capture_time - settings.window_s) / settings.hop_s) + 1) * settings.hop_s
@@ -47,7 +50,31 @@ class CameraWindows:
             return Admission(False, "late")
         self.frames[seq] = capture_time
         self.watermark = max(self.watermark, capture_time)
+        if arrival is not None:
+            self.last_arrival = arrival
         return Admission(True)
+
+    def is_idle(self, now: float, settings: Stage2Settings) -> bool:
+        """Open windows hold frames and none arrived for `idle_close_s` (wall clock)."""
+        return bool(self.frames) and self.last_arrival is not None and now - self.last_arrival >= settings.idle_close_s
+
+    def close_idle(self, now: float, settings: Stage2Settings) -> tuple[list[ClosedWindow], list[int]]:
+        """Every open window holding a frame, marked incomplete, when the camera is idle; and the frames to
+        evict. Frames of these windows that still come later are late: a window id is emitted once."""
+        if self.next_start is None or not self.is_idle(now, settings):
+            return [], []
+        closed: list[ClosedWindow] = []
+        start = self.next_start
+        while start <= self.watermark:
+            end = start + settings.window_s
+            members = sorted((time, seq) for seq, time in self.frames.items() if start <= time < end)
+            if members:
+                closed.append(ClosedWindow(start, end, [seq for _, seq in members], True))
+            start += settings.hop_s
+        self.next_start = start
+        evicted = list(self.frames)
+        self.frames.clear()
+        return closed, evicted
 
     def close_ready(self, settings: Stage2Settings) -> tuple[list[ClosedWindow], list[int]]:
         """Windows the watermark has passed, and the frames no open window needs any more (to evict)."""
@@ -77,14 +104,16 @@ class CameraWindows:
 
     def to_bytes(self) -> bytes:
         return json.dumps({"next_start": self.next_start, "watermark": self.watermark,
-                           "frames": [[seq, time] for seq, time in self.frames.items()]}).encode()
+                           "frames": [[seq, time] for seq, time in self.frames.items()],
+                           "last_arrival": self.last_arrival}).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes | None) -> CameraWindows:
         if not data:
             return cls()
         state = json.loads(data)
-        return cls(state["next_start"], float(state["watermark"]), {int(seq): float(t) for seq, t in state["frames"]})
+        return cls(state["next_start"], float(state["watermark"]), {int(seq): float(t) for seq, t in state["frames"]},
+                   state.get("last_arrival"))
 
 
 def _incomplete(start: float, end: float, seqs: list[int], settings: Stage2Settings) -> bool:
