@@ -1,8 +1,17 @@
 """The Faust app "selector": stage 1 (score every frame) and stage 2 (window selection) as agents.
 
 The agents are plumbing: decisions live in scoring.py, windows.py and selection.py. Workers with the same app
-id share the partitions; window state lives in two changelog-backed tables (per-camera window state, and the
-scored frames of open windows), so a worker that takes over a partition resumes its windows.
+id share the partitions; window state lives in one changelog-backed table (per-camera window state, the scored
+frames of open windows, and the last scored-frames offset applied per partition), so a worker that takes over a
+partition resumes its windows and the stream exactly where the restored state ends.
+
+Why stage 2 owns its input offsets: Faust commits offsets every second from acks, after a producer flush that
+gives up after 0.1 s with table writes still queued (faust/transport/producer.py `flush_atmost`), and it can
+commit across offsets it never delivered (a gap interval includes the record that opened it; records re-read
+after a seek are dropped below the read offset). A committed offset may therefore run ahead of the state a
+replacement worker restores. Every table write of one input record goes to that record's changelog partition,
+in order, the offset last; so the restored offset is never ahead of the restored state, and stage 2 seeks back
+to it whenever Faust delivers a record past it.
 """
 
 from __future__ import annotations
@@ -16,12 +25,12 @@ from typing import Any
 
 import faust
 from confluent_kafka import KafkaError, KafkaException
-from faust.types import EventT
+from faust.types import TP, EventT
 
 from processors import metrics
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.selector.selection import build_clip
-from processors.selector.windows import CameraWindows, expected_candidates
+from processors.selector.windows import CameraWindows, ClosedWindow, expected_candidates
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from streams.deadletter import DeadLetter
@@ -87,14 +96,22 @@ class SelectorApp:
         self.scored = self.app.topic(topic_name(Topic.SCORED_FRAMES, prefix=prefix), **raw)
         self.clips = self.app.topic(topic_name(Topic.CLIPS, prefix=prefix), **raw)
         self.deadletter = self.app.topic(topic_name(Topic.DEADLETTER, prefix=prefix), **raw)
-        self.windows = self.app.Table("windows", key_type=str, value_type=bytes, partitions=partitions)
-        self.window_frames = self.app.Table("window-frames", key_type=str, value_type=bytes, partitions=partitions)
+        # Cameras closed for idleness are nudged through this topic, on the camera's scored-frames partition,
+        # so the agent that owns the state makes the change (a timer cannot write a partitioned table).
+        self.ticks = self.app.topic(f"{prefix}{settings.app_id}-stage2-ticks", **raw)
+        # One table for all of stage 2's state: one changelog partition keeps its writes in order.
+        self.windows = self.app.Table("stage2-state", key_type=str, value_type=bytes, partitions=partitions)
+        self._rewinding: set[int] = set()  # scored-frames partitions sought back to their applied offset
+        self._open_frames = 0  # frames of open windows this worker added (a gauge, not state)
         # Model work leaves the event loop, so consumption and heartbeats go on while a batch computes.
         self._stage1_pool = ThreadPoolExecutor(1, thread_name_prefix="stage1")
         self._stage2_pool = ThreadPoolExecutor(1, thread_name_prefix="stage2")
         self.app.agent(self.frames, name="stage1-score")(self._score)
-        self.app.agent(self.scored, name="stage2-select")(self._select)
+        self.app.agent(self.app.topic(*self.scored.topics, *self.ticks.topics, **raw), name="stage2-select")(
+            self._select)
         self.app.timer(2.0)(self._report_assignment)
+        self.app.timer(settings.stage2.idle_check_s)(self._tick_idle_cameras)
+        self.app.on_partitions_revoked.connect(self._forget_rewinds)
 
     async def _report_assignment(self) -> None:
         """Partitions (cameras) this worker owns and how far behind it is on them, per stage: the split
@@ -115,8 +132,9 @@ class SelectorApp:
             metrics.CONSUMER_LAG.labels(stage=stage).set(records)
 
     def ensure_changelog_topics(self, timeout_s: float = 30.0) -> None:
-        """Create the tables' changelog topics before the worker starts: a topic Faust creates itself can show
-        0 partitions in the consumer's first metadata snapshot, and the table then refuses every write."""
+        """Create the table's changelog topic and the ticks topic before the worker starts: a topic Faust
+        creates itself can show 0 partitions in the consumer's first metadata snapshot, and the table then
+        refuses every write."""
         from confluent_kafka.admin import AdminClient, NewTopic
 
         admin = AdminClient(self.settings.kafka.client_config())
@@ -124,10 +142,10 @@ class SelectorApp:
         partitions = spec_for(Topic.SCORED_FRAMES).partitions
         max_bytes = spec_for(Topic.SCORED_FRAMES).max_message_bytes
         config = {"cleanup.policy": "compact", "max.message.bytes": str(max_bytes)}
-        missing = [NewTopic(table.changelog_topic.get_topic_name(), num_partitions=partitions, replication_factor=-1,
-                            config=config)
-                   for table in (self.windows, self.window_frames)
-                   if table.changelog_topic.get_topic_name() not in existing]
+        wanted = {self.windows.changelog_topic.get_topic_name(): config,
+                  self.ticks.get_topic_name(): {"retention.ms": str(spec_for(Topic.SCORED_FRAMES).retention_ms)}}
+        missing = [NewTopic(name, num_partitions=partitions, replication_factor=-1, config=topic_config)
+                   for name, topic_config in wanted.items() if name not in existing]
         for name, future in (admin.create_topics(missing, request_timeout=timeout_s).items() if missing else []):
             try:
                 future.result()
@@ -176,54 +194,127 @@ class SelectorApp:
             metrics.RECORDS_OUT.labels(stage="stage1").inc(len(scored))
 
     async def _select(self, stream: faust.StreamT) -> None:
-        loop = asyncio.get_running_loop()
-        settings = self.settings.stage2
+        scored_topic = self.scored.get_topic_name()
         async for event in stream.events():
+            message = event.message
+            if message.topic != scored_topic:
+                await self._apply(event, message.key.decode(), None)
+                continue
+            if not await self._in_order(message.tp, message.offset):
+                continue
             metrics.RECORDS_IN.labels(stage="stage2").inc()
             try:
-                frame = ScoredFrame.from_bytes(event.message.value)
+                frame = ScoredFrame.from_bytes(message.value)
             except InvalidMessage as error:
                 await self._dead_letter(event, "stage2", str(error))
-                continue
-            camera = f"{frame.site}/{frame.camera}"
-            state = CameraWindows.from_bytes(self.windows.get(camera))
+            else:
+                await self._apply(event, f"{frame.site}/{frame.camera}", frame)
+            # Written after the state it covers, to the same changelog partition (the record's).
+            self.windows[_offset_key(message.partition)] = str(message.offset).encode()
+
+    async def _in_order(self, tp: TP, offset: int) -> bool:
+        """Whether the record is the next one after the last applied: earlier ones are replays (dropped); a
+        later one means Faust skipped records, and the partition is sought back to the first one missing."""
+        applied = self.windows.get(_offset_key(tp.partition))
+        if applied is None or offset == int(applied) + 1:
+            self._rewinding.discard(tp.partition)
+            return True
+        if offset <= int(applied):
+            metrics.DUPLICATES.labels(stage="stage2").inc()
+            return False
+        if tp.partition in self._rewinding:
+            return False  # records fetched before the seek
+        resume = int(applied) + 1
+        earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
+        if resume < earliest:
+            logger.warning("stage2: %s[%d] records %d..%d expired before they were applied", tp.topic, tp.partition,
+                           resume, earliest - 1)
+            return True
+        logger.warning("stage2: %s[%d] delivered offset %d after applied %d: seeking back to %d", tp.topic,
+                       tp.partition, offset, resume - 1, resume)
+        self._rewinding.add(tp.partition)
+        await self.app.consumer.seek(tp, resume)
+        return False
+
+    async def _forget_rewinds(self, app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+        self._rewinding.clear()  # the rebalance seeks every partition to its committed offset
+
+    async def _apply(self, event: EventT, camera: str, frame: ScoredFrame | None) -> None:
+        """One frame (or, with none, an idle tick) into its camera's windows; clips for the windows it closes."""
+        settings = self.settings.stage2
+        state = CameraWindows.from_bytes(self.windows.get(camera))
+        if frame is None:
+            closed, evicted = state.close_idle(time.time(), settings)
+            if closed:
+                logger.info("stage2: %s idle, closing windows %s", camera, [window.start for window in closed])
+        else:
             if state.next_start is None:
                 logger.info("stage2: first frame of %s (seq %d) on partition %d", camera, frame.seq,
                             event.message.partition)
-            admission = state.add(frame.seq, frame.capture_time, settings)
+            admission = state.add(frame.seq, frame.capture_time, settings, arrival=time.time())
             if admission.accepted:
-                self.window_frames[f"{camera}#{frame.seq}"] = event.message.value
+                self.windows[_frame_key(camera, frame.seq)] = event.message.value
+                self._open_frames += 1
             elif admission.reason == "late":
                 metrics.LATE_FRAMES.inc()
             else:
                 metrics.DUPLICATES.labels(stage="stage2").inc()
             closed, evicted = state.close_ready(settings)
-            if closed:
-                logger.debug("stage2: %s closes windows %s", camera, [window.start for window in closed])
-            for window in closed:
-                self.holder.swap_if_ready()  # a new version starts with a whole window
-                frames = [ScoredFrame.from_bytes(self.window_frames[f"{camera}#{seq}"]) for seq in window.seqs]
-                if len(frames) < settings.min_frames:
-                    metrics.WINDOWS.labels(outcome="too_few_frames").inc()
-                    continue
-                model = self.holder.current
-                budget = settings.budget or model.runtime.bundle.manifest.num_frames
-                clip = await loop.run_in_executor(
-                    self._stage2_pool,
-                    partial(build_clip, model.runtime, model.version, window, frames, budget,
-                            expected_candidates(settings), self.settings.shedding),
-                )
-                # Wait for the broker's ack before the window state moves on: a worker killed in between then
-                # replays the window (same clip id, dropped downstream) instead of losing it.
-                delivery = await self.clips.send(key=clip.key(), value=clip.to_bytes())
-                await delivery
-                metrics.WINDOWS.labels(outcome="incomplete" if clip.incomplete else "complete").inc()
-                metrics.HOP_SECONDS.labels(hop="select").observe(clip.closed_time - clip.window_end)
-                metrics.FRAMES_PER_WINDOW.labels(stage="stage2").observe(len(clip.frames))
-                if clip.shed:
-                    metrics.SHED_WINDOWS.labels(stage="stage2").inc()
-                metrics.RECORDS_OUT.labels(stage="stage2").inc()
-            for seq in evicted:
-                self.window_frames.pop(f"{camera}#{seq}", None)
-            self.windows[camera] = state.to_bytes()
-            metrics.OPEN_WINDOWS.set(len(self.window_frames))
+        for window in closed:
+            await self._emit(camera, window)
+        self.windows[camera] = state.to_bytes()
+        for seq in evicted:
+            self.windows.pop(_frame_key(camera, seq), None)
+        self._open_frames = max(0, self._open_frames - len(evicted))
+        metrics.OPEN_WINDOWS.set(self._open_frames)
+
+    async def _emit(self, camera: str, window: ClosedWindow) -> None:
+        settings = self.settings.stage2
+        self.holder.swap_if_ready()  # a new version starts with a whole window
+        frames = [ScoredFrame.from_bytes(self.windows[_frame_key(camera, seq)]) for seq in window.seqs]
+        if len(frames) < settings.min_frames:
+            metrics.WINDOWS.labels(outcome="too_few_frames").inc()
+            return
+        model = self.holder.current
+        budget = settings.budget or model.runtime.bundle.manifest.num_frames
+        clip = await asyncio.get_running_loop().run_in_executor(
+            self._stage2_pool,
+            partial(build_clip, model.runtime, model.version, window, frames, budget, expected_candidates(settings),
+                    self.settings.shedding),
+        )
+        # Wait for the broker's ack before the window state moves on: a worker killed in between then replays
+        # the window (same clip id, dropped downstream) instead of losing it.
+        delivery = await self.clips.send(key=clip.key(), value=clip.to_bytes())
+        await delivery
+        metrics.WINDOWS.labels(outcome="incomplete" if clip.incomplete else "complete").inc()
+        metrics.HOP_SECONDS.labels(hop="select").observe(clip.closed_time - clip.window_end)
+        metrics.FRAMES_PER_WINDOW.labels(stage="stage2").observe(len(clip.frames))
+        if clip.shed:
+            metrics.SHED_WINDOWS.labels(stage="stage2").inc()
+        metrics.RECORDS_OUT.labels(stage="stage2").inc()
+
+    async def _tick_idle_cameras(self) -> None:
+        """Ask stage 2 to close the windows of cameras that stopped, on partitions this worker owns. The timer
+        only sends a tick on the camera's partition: table writes are partitioned by the record being
+        processed, and going through the agent orders the close with the camera's frames."""
+        now = time.time()
+        scored_topic = self.scored.get_topic_name()
+        owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == scored_topic}
+        for key, value in list(self.windows.items()):
+            if not _is_camera_key(key):
+                continue
+            partition = self.app.producer.key_partition(scored_topic, key.encode()).partition
+            if partition in owned and CameraWindows.from_bytes(value).is_idle(now, self.settings.stage2):
+                await self.ticks.send(key=key.encode(), value=b"", partition=partition)
+
+
+def _frame_key(camera: str, seq: int) -> str:
+    return f"{camera}#{seq}"
+
+
+def _offset_key(partition: int) -> str:
+    return f"@offset/{partition}"
+
+
+def _is_camera_key(key: str) -> bool:
+    return not key.startswith("@") and "#" not in key

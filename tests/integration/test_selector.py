@@ -1,23 +1,25 @@
 """The selector app (Faust stages 1 and 2) against the real broker: windows -> clips with deterministic ids,
-bad frames to the dead-letter topic, two workers sharing the cameras, one killed with SIGKILL mid-stream."""
+bad frames to the dead-letter topic, two workers sharing the cameras, one killed with SIGKILL while frames
+flow, a stopped camera's last windows closed after the idle timeout."""
 
 from __future__ import annotations
 
+import math
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Producer
 
+from bench.soak import KillScenario, run_kill_scenario
 from infra.process import ManagedProcess, tail
 from streams.deadletter import reason_of
 from streams.records import Clip, ScoredFrame, clip_id
 from streams.schemas import FrameHeaders
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
-from tests.integration.conftest import SITE, consume_all, free_port, processor_env
+from tests.integration.conftest import SITE, consume_all, processor_env
 from tests.support.frames import expected_windows, jpeg_image, produce_frames
 
 pytestmark = pytest.mark.integration
@@ -86,9 +88,11 @@ def test_frames_become_clips_and_bad_frames_become_dead_letters(
                for camera, skip in (("cam-1", frozenset()), ("cam-2", frozenset(range(
                    round(start * FPS) + 40, round(start * FPS) + 52))))}
     _garbage_frames(producer, frames_topic, 120)
-    worker = processes("selector", ["selector", "run"], processor_env(streams_settings, str(tiny_bundle)))
+    # Idle cameras keep their windows open here: the stream's tail windows are not part of the expectation.
+    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_STAGE2__IDLE_CLOSE_S="600")
+    worker = processes("selector", ["selector", "run"], env)
 
-    wanted = _expected_ids(cameras, f"local:{tiny_bundle.name}")
+    wanted = _expected_ids(cameras)
     clips = _wait_for_clips(streams_settings, wanted, [worker])
 
     assert {clip.clip_id for clip in clips} == set(wanted)
@@ -113,52 +117,43 @@ def test_frames_become_clips_and_bad_frames_become_dead_letters(
     assert worker.is_running()
 
 
-def _metric(port: int, name: str) -> float:
-    """A worker's own metric (summed over label sets matching `name`), from its Prometheus endpoint."""
-    try:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    except OSError:
-        return 0.0  # not serving yet
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
-
-
-def test_two_workers_share_cameras_and_a_killed_one_loses_no_window(
+def test_a_worker_killed_while_frames_flow_loses_no_frame_of_any_window(
     streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess]
 ) -> None:
-    env = processor_env(streams_settings, str(tiny_bundle))
-    ports = [free_port(), free_port()]
-    args = ["selector", "run", "--faust-log-level", "INFO", "--metrics-port"]
-    workers = [processes(f"selector-{index}", [*args, str(port)], env) for index, port in enumerate(ports)]
-    assigned = 'actionstream_assigned_partitions{topic="' + _topic(streams_settings, Topic.FRAMES) + '"}'
-    deadline = time.monotonic() + 90.0
-    while not all(_metric(port, assigned) > 0 for port in ports) and time.monotonic() < deadline:
-        time.sleep(1.0)  # both in the group before any frame arrives, so the cameras are split between them
-    assert all(_metric(port, assigned) > 0 for port in ports)
+    # Idle cameras keep their windows open here: the stream's tail windows are not part of the expectation.
+    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_STAGE2__IDLE_CLOSE_S="600")
 
-    producer = Producer({**streams_settings.kafka.client_config(), "message.max.bytes": 8 * 1024 * 1024})
-    frames_topic = _topic(streams_settings, Topic.FRAMES)
+    def start_worker(name: str, args: list[str]) -> ManagedProcess:
+        return processes(name, ["selector", "run", *args], env)
+
+    run = run_kill_scenario(streams_settings.kafka, SITE, start_worker, KillScenario(fps=FPS, window_s=WINDOW_S,
+                                                                                     hop_s=HOP_S))
+
+    assert run.victim_selected  # the kill took open windows with it, not an idle worker
+    assert run.windows_expected >= 8 * 9
+    # Every window, nothing else (replays reuse the id), each with all its frames: the frames published while
+    # the group rebalanced are in their windows, and the windows open at the kill resumed from the changelog.
+    assert (run.lost, run.unexpected, run.incomplete_by_kill) == ([], [], []), run.logs
+
+
+def test_a_camera_that_stops_has_its_open_windows_closed_incomplete_after_the_idle_timeout(
+    streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess]
+) -> None:
+    idle_close_s = 3.0
+    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_STAGE2__IDLE_CLOSE_S=str(idle_close_s))
+    worker = processes("selector", ["selector", "run"], env)
+    producer = Producer(streams_settings.kafka.client_config())
     start = time.time()
-    names = [f"cam-{index}" for index in range(8)]
-    first = {name: produce_frames(producer, frames_topic, SITE, name, start, 10.0, FPS) for name in names}
-    _wait_for_clips(streams_settings, _expected_ids(first), workers)
-    assert all(_metric(port, 'actionstream_records_in_total{stage="stage2"}') > 0 for port in ports)
+    seqs = produce_frames(producer, _topic(streams_settings, Topic.FRAMES), SITE, "cam-1", start, 9.0, FPS)
+    last = max(seqs) / FPS
+    # The windows still open when the camera stops: every grid window holding its last frame.
+    open_starts = {round(k * HOP_S, 6) for k in range(math.floor((last - WINDOW_S) / HOP_S) + 1,
+                                                         math.floor(last / HOP_S) + 1)}
+    wanted = _expected_ids({"cam-1": seqs})
+    idle = {clip_id(SITE, "cam-1", start): ("cam-1", start) for start in open_starts}
+    clips = _wait_for_clips(streams_settings, {**wanted, **idle}, [worker], timeout_s=90.0)
 
-    workers[0].kill()  # SIGKILL: no goodbye to the group, open windows only in the changelog
-    # The rest of the stream arrives once the survivor owns every partition. Frames that arrive while the
-    # group rebalances were lost in some runs (faust-streaming); see the closing note of issue 4.
-    deadline = time.monotonic() + 90.0
-    while _metric(ports[1], assigned) < 12 and time.monotonic() < deadline:
-        time.sleep(1.0)
-    second = {name: produce_frames(producer, frames_topic, SITE, name, start + 10.0, 10.0, FPS) for name in names}
-    cameras = {name: first[name] + second[name] for name in names}
-    wanted = _expected_ids(cameras)
-    clips = _wait_for_clips(streams_settings, wanted, workers)
-
-    assert {clip.clip_id for clip in clips} == set(wanted)  # every window, nothing else (replays reuse the id)
-    # Windows open at the kill resumed from the changelog with every frame, not just the frames after it.
-    first_capture = min(seqs[0] for seqs in cameras.values()) / FPS
-    whole = [clip for clip in clips if clip.window_start >= first_capture]
-    partial = [(clip.camera, clip.window_start - first_capture, clip.candidates) for clip in whole
-               if clip.candidates != 32 or clip.incomplete]
-    assert whole and not partial
-    assert workers[1].is_running()
+    assert {clip.clip_id for clip in clips} == set(wanted) | set(idle)
+    closed_late = [clip for clip in clips if clip.clip_id in idle]
+    assert closed_late and all(clip.incomplete and clip.candidates < 32 for clip in closed_late)
+    assert worker.is_running()

@@ -1,0 +1,120 @@
+"""The selector's kill scenario: two workers share the cameras, frames flow in real time, one worker is
+SIGKILLed at a set point of the stream and frames keep flowing through the group's rebalance. Every window the
+frames close must come out, whole. The integration test runs it once; `actionstream bench soak` repeats it."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from confluent_kafka import Producer
+
+from infra.process import ManagedProcess, tail
+from streams.reader import TopicReader
+from streams.records import Clip, clip_id
+from streams.settings import KafkaSettings
+from streams.synthetic_frames import FrameStream, expected_windows
+from streams.topics import Topic, topic_name
+
+logger = logging.getLogger(__name__)
+
+StartWorker = Callable[[str, list[str]], ManagedProcess]  # (name, extra `selector run` args) -> started worker
+
+
+@dataclass(frozen=True)
+class KillScenario:
+    cameras: int = 8
+    fps: float = 8.0
+    window_s: float = 4.0  # the workers' Stage2Settings
+    hop_s: float = 2.0
+    kill_at_s: float = 8.0  # stream seconds published when the worker is killed
+    after_kill_s: float = 16.0  # stream seconds published after the kill: past the session timeout and rebalance
+    join_timeout_s: float = 90.0
+    clips_timeout_s: float = 120.0
+
+
+@dataclass
+class KillRun:
+    windows_expected: int
+    lost: list[tuple[str, float]] = field(default_factory=list)  # (camera, window start) never emitted
+    incomplete_by_kill: list[tuple[str, float, int]] = field(default_factory=list)  # (camera, start, candidates)
+    unexpected: list[tuple[str, float]] = field(default_factory=list)
+    duplicates: int = 0  # clip records beyond one per window (replays; dropped downstream by id)
+    victim_selected: bool = False  # the killed worker had stage-2 work when it died
+    logs: str = ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def worker_metric(port: int, name: str) -> float:
+    """A worker's own metric (summed over label sets matching `name`), from its Prometheus endpoint."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return 0.0  # not serving yet
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def run_kill_scenario(kafka: KafkaSettings, site: str, start_worker: StartWorker,
+                      scenario: KillScenario = KillScenario()) -> KillRun:
+    frames_topic = topic_name(Topic.FRAMES, site, kafka.topic_prefix)
+    ports = [free_port(), free_port()]
+    workers = [start_worker(f"selector-{index}", ["--faust-log-level", "INFO", "--metrics-port", str(port)])
+               for index, port in enumerate(ports)]
+    assigned = 'actionstream_assigned_partitions{topic="' + frames_topic + '"}'
+    deadline = time.monotonic() + scenario.join_timeout_s
+    while not all(worker_metric(port, assigned) > 0 for port in ports):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the two workers did not share the frames partitions:\n"
+                               + "\n".join(tail(worker.log_file, 30) for worker in workers))
+        time.sleep(1.0)  # both in the group before any frame arrives, so the cameras are split between them
+
+    producer = Producer({**kafka.client_config(), "linger.ms": 5})
+    cameras = [f"cam-{index}" for index in range(scenario.cameras)]
+    stream = FrameStream(producer, frames_topic, site, cameras, time.time(), scenario.fps)
+    for _ in stream.run(scenario.kill_at_s):
+        pass
+    victim_selected = worker_metric(ports[0], 'actionstream_records_in_total{stage="stage2"}') > 0
+    workers[0].kill()  # SIGKILL: no goodbye to the group, its windows only in the changelog
+    logger.info("killed %s at stream second %.2f", workers[0].name, scenario.kill_at_s)
+    for _ in stream.run(scenario.after_kill_s):
+        pass
+
+    wanted = {clip_id(site, camera, start): (camera, start) for camera, seqs in stream.seqs.items()
+              for start in expected_windows(seqs, scenario.fps, scenario.window_s, scenario.hop_s)}
+    clips = _wait_for_clips(kafka, set(wanted), scenario.clips_timeout_s)
+    seen = {clip.clip_id: clip for clip in clips}
+    first_capture = stream.first_slot / scenario.fps
+    slots = round(scenario.window_s * scenario.fps)
+    return KillRun(
+        windows_expected=len(wanted),
+        lost=sorted(wanted[key] for key in set(wanted) - set(seen)),
+        # The camera's first windows start before its first frame: incomplete by design, not by the kill.
+        incomplete_by_kill=sorted((clip.camera, clip.window_start, clip.candidates) for clip in seen.values()
+                                  if clip.clip_id in wanted and clip.window_start >= first_capture
+                                  and (clip.incomplete or clip.candidates != slots)),
+        unexpected=sorted((clip.camera, clip.window_start) for clip in seen.values() if clip.clip_id not in wanted),
+        duplicates=len(clips) - len(seen),
+        victim_selected=victim_selected,
+        logs="\n".join(tail(worker.log_file, 40) for worker in workers),
+    )
+
+
+def _wait_for_clips(kafka: KafkaSettings, wanted: set[str], timeout_s: float) -> list[Clip]:
+    """Every clip record once all `wanted` ids are there (or once `timeout_s` passed)."""
+    topic = topic_name(Topic.CLIPS, prefix=kafka.topic_prefix)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with TopicReader(kafka, topic, since=0.0) as reader:
+            clips = [Clip.from_bytes(message.value()) for message in reader.drain()]
+        if wanted <= {clip.clip_id for clip in clips} or time.monotonic() > deadline:
+            return clips
+        time.sleep(2.0)
