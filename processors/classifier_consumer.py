@@ -227,32 +227,31 @@ class ClassifierConsumer:
         before the camera's last classified window is a replay (a selector worker re-emitting after a restart)."""
         result = _SortedBatch()
         clips: list[tuple[Message, Clip]] = []
-        watermarks: dict[str, float] = {}
         for message in batch:
             try:
                 clip = Clip.from_bytes(message.value())
             except InvalidMessage as error:
                 result.rejected.append((message, str(error)))
                 continue
-            camera = f"{clip.site}/{clip.camera}"
-            state = self.cameras.get(camera)
-            seen = watermarks.get(camera)
-            if (state is not None and state.is_replay(clip.window_start)) or (
-                    seen is not None and clip.window_start <= seen):
+            state = self.cameras.get(f"{clip.site}/{clip.camera}")
+            if state is not None and state.is_replay(clip.window_start):
                 result.duplicates += 1
-                continue
-            watermarks[camera] = clip.window_start
-            self._camera_partitions[camera] = (message.topic(), message.partition())
-            clips.append((message, clip))
+            else:
+                clips.append((message, clip))
         outcomes = self.classifier.classify([clip for _, clip in clips], self.holder.current)
         now = time.time()
         for (message, clip), classified in zip(clips, outcomes, strict=True):
+            camera = f"{clip.site}/{clip.camera}"
             if isinstance(classified, Rejected):
+                # Not a window of the camera: its state stays, so a valid record of that window still counts.
                 result.rejected.append((message, classified.reason))
                 continue
-            result.events.append(classified)
-            camera = f"{clip.site}/{clip.camera}"
             state = result.cameras.get(camera) or self.cameras.get(camera) or CameraState(clip.site, clip.camera)
+            if state.is_replay(clip.window_start):  # the first valid record of a window wins, within a batch too
+                result.duplicates += 1
+                continue
+            result.events.append(classified)
+            self._camera_partitions[camera] = (message.topic(), message.partition())
             transition = apply_window(state, classified.outcome, self.settings.incidents,
                                       self.settings.stage2.hop_s, now)
             result.cameras[camera] = transition.state

@@ -243,3 +243,55 @@ def test_the_classifier_command_serves_until_sigterm_and_stops_cleanly(
     log = worker.log_file.read_text()
     assert "classifier stopped: ClassifierStats(events=8" in log, tail(worker.log_file, 30)
     assert "Traceback" not in log and "killing it" not in log
+
+
+def _records(settings: StreamsSettings, topic: Topic, site: str | None = None) -> list[dict[str, object]]:
+    return [json.loads(record.value())
+            for record in consume_all(settings, topic_name(topic, site, settings.kafka.topic_prefix), idle_s=2.0)]
+
+
+def test_outcomes_actions_and_incidents_exactly_once_across_a_killed_classifier_and_a_replay(
+        streams_settings: StreamsSettings, tiny_bundle: Path, tmp_path: Path,
+        processes: Callable[..., ManagedProcess]) -> None:
+    unique = uuid.uuid4().hex[:8]
+    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_MODEL__FOLLOW_UPDATES="false",
+                        ACTIONSTREAM_MODEL__DOWNLOAD_DIR=str(tmp_path / "serving"),
+                        ACTIONSTREAM_CLASSIFIER__GROUP_ID=f"classifier-{unique}",
+                        ACTIONSTREAM_CLASSIFIER__TRANSACTIONAL_ID=f"classifier-{unique}",
+                        ACTIONSTREAM_CLASSIFIER__MAX_BATCH="4")
+    clips = _clips(80, cameras=4, seed=4)  # 20 consecutive windows per camera
+    clips_topic = topic_name(Topic.CLIPS, prefix=streams_settings.kafka.topic_prefix)
+    producer = Producer({**streams_settings.kafka.client_config(), "enable.idempotence": True})
+
+    def produce(batch: list[Clip]) -> None:
+        for clip in batch:
+            producer.produce(clips_topic, value=clip.to_bytes(), key=clip.key())
+        assert producer.flush(30.0) == 0
+
+    def outcomes() -> list[dict[str, object]]:
+        return _records(streams_settings, Topic.OUTCOMES)
+
+    first = processes("classifier-1", ["classifier", "run"], env)
+    produce(clips[:40])
+    deadline = time.monotonic() + 90.0
+    while len(outcomes()) < 20:
+        assert first.is_running() and time.monotonic() < deadline, tail(first.log_file, 30)
+    first.kill()  # SIGKILL mid-stream: an open transaction is left to the coordinator
+    second = processes("classifier-2", ["classifier", "run"], env)
+    produce(clips[:30] + clips[40:])  # stage 2 replays windows the first instance already classified
+    while len(outcomes()) < len(clips):
+        assert second.is_running() and time.monotonic() < deadline + 90.0, tail(second.log_file, 30)
+    time.sleep(2.0)  # anything doubled would show up by now
+
+    windows = Counter((record["camera"], record["window_start"]) for record in outcomes())
+    assert len(windows) == len(clips) and set(windows.values()) == {1}
+    actions = _records(streams_settings, Topic.ACTIONS, SITE)
+    action_windows = [record["event_id"] for record in outcomes() if record["outcome"] == "action"]
+    assert sorted(record["event_id"] for record in actions) == sorted(action_windows)  # type: ignore[type-var]
+    incidents = _records(streams_settings, Topic.INCIDENTS, SITE)
+    sequences: dict[object, list[object]] = {}
+    for record in incidents:
+        sequences.setdefault(record["incident_id"], []).append(record["sequence"])
+    assert incidents and all(numbers == list(range(len(numbers))) for numbers in sequences.values())
+    assert sum(record["phase"] == "start" for record in incidents) == len(sequences)
+    assert "classifier state of 4 cameras restored" in second.log_file.read_text()
