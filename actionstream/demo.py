@@ -256,7 +256,9 @@ def run_demo(settings: DemoSettings) -> None:
         elapsed = time.time() - since
         counts = count_topics(kafka, since, topic_name(Topic.FRAMES, settings.site, kafka.topic_prefix),
                               topic_name(Topic.CLIPS, prefix=kafka.topic_prefix),
-                              topic_name(Topic.DEADLETTER, prefix=kafka.topic_prefix))
+                              topic_name(Topic.DEADLETTER, prefix=kafka.topic_prefix),
+                              topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix),
+                              topic_name(Topic.INCIDENTS, settings.site, kafka.topic_prefix))
         typer.echo("summary:")
         typer.echo("\n".join(summarize(events, truths, counts, since, elapsed, settings.truth_min_share).lines()))
     finally:

@@ -75,6 +75,9 @@ class TopicCounts:
     clips: int
     windows: int  # distinct clip ids: a redelivered clip counts once
     deadletters: dict[str, int] = field(default_factory=dict)  # per stage
+    outcomes: dict[str, int] = field(default_factory=dict)  # per kind: action, idle
+    incidents: int = 0  # distinct incidents with a record in the run
+    incidents_ended: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class DemoSummary:
             f"accuracy={accuracy} ({self.correct}/{self.scored} events with a clear truth; "
             f"{self.unclear} windows without one excluded)",
             f"latency processing {self.processing or 'n/a'}; end-to-end {self.end_to_end or 'n/a'}",
+            f"outcomes={sum(self.counts.outcomes.values())} ("
+            + (", ".join(f"{kind}={count}" for kind, count in sorted(self.counts.outcomes.items())) or "none")
+            + f") incidents={self.counts.incidents} (ended {self.counts.incidents_ended})",
             f"deadletters={dead}" + (f" ({stages})" if stages else ""),
         ]
 

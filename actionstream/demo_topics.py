@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from typing import TypeVar
 
 from confluent_kafka import Message
 from pydantic import ValidationError
@@ -12,24 +13,31 @@ from actionstream.demo_report import TopicCounts
 from streams.deadletter import reason_of
 from streams.reader import TopicReader
 from streams.records import Clip
-from streams.schemas import ActionEvent, InvalidMessage
+from streams.schemas import ActionEvent, Event, Incident, InvalidMessage, WindowOutcome
 from streams.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
+E = TypeVar("E", bound=Event)
 
 
 def parse_event(message: Message) -> ActionEvent | None:
+    return _parse(message, ActionEvent)
+
+
+def _parse(message: Message, kind: type[E]) -> E | None:
     try:
-        return ActionEvent.model_validate_json(message.value() or b"")
+        return kind.model_validate_json(message.value() or b"")
     except ValidationError as error:
-        logger.warning("not an action event at %s[%d]@%d: %s", message.topic(), message.partition(),
+        logger.warning("not a %s record at %s[%d]@%d: %s", kind.__name__, message.topic(), message.partition(),
                        message.offset(), error.errors()[:1])
         return None
 
 
-def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, deadletter: str) -> TopicCounts:
-    """Frames, clips (and distinct windows), dead letters per stage, from `since` to the end of each topic;
-    clips holding frames from before `since` (an earlier run's, restored from the changelog) are left out."""
+def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, deadletter: str, outcomes: str,
+                 incidents: str) -> TopicCounts:
+    """Frames, clips (and distinct windows), dead letters per stage, window outcomes per kind and incidents,
+    from `since` to the end of each topic; clips holding frames from before `since` (an earlier run's, restored
+    from the changelog) are left out."""
     with TopicReader(kafka, frames, since) as reader:
         frame_count = sum(1 for _ in reader.drain())
     clip_ids: list[str] = []
@@ -43,4 +51,11 @@ def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, de
                 clip_ids.append(clip.clip_id)
     with TopicReader(kafka, deadletter, since) as reader:
         stages = Counter(reason_of(message.headers()).get("stage", "unknown") for message in reader.drain())
-    return TopicCounts(frames=frame_count, clips=len(clip_ids), windows=len(set(clip_ids)), deadletters=dict(stages))
+    with TopicReader(kafka, outcomes, since) as reader:
+        kinds = Counter(outcome.outcome for message in reader.drain()
+                        if (outcome := _parse(message, WindowOutcome)) is not None)
+    with TopicReader(kafka, incidents, since) as reader:
+        records = [incident for message in reader.drain() if (incident := _parse(message, Incident)) is not None]
+    return TopicCounts(frames=frame_count, clips=len(clip_ids), windows=len(set(clip_ids)), deadletters=dict(stages),
+                       outcomes=dict(kinds), incidents=len({record.incident_id for record in records}),
+                       incidents_ended=sum(record.phase == "end" for record in records))
