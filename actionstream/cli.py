@@ -7,6 +7,8 @@ import logging
 
 import typer
 
+from streams.broker_monitor import install_log_filter
+
 app = typer.Typer(help="ActionStream: real-time action recognition on live camera streams.", no_args_is_help=True)
 
 # Each module exposes `register(app)`; heavy imports (torch, av) stay inside the command bodies so that
@@ -36,3 +38,5 @@ def _configure_logging(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Kafka clients retry a lost broker many times a second; the broker monitor reports an outage instead.
+    install_log_filter()

@@ -51,6 +51,7 @@ def classifier_run(
 
     from processors.classifier_consumer import ClassifierConsumer
     from processors.settings import ProcessorSettings
+    from streams.broker_monitor import MONITOR
 
     settings = ProcessorSettings()
     overrides: dict[str, object] = {}
@@ -61,6 +62,7 @@ def classifier_run(
     settings = settings.model_copy(update=overrides)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
+    MONITOR.watch(settings.kafka)
     with _stop_on_signals() as stop:
         ClassifierConsumer(settings).run(stop)
 

@@ -26,8 +26,10 @@ def selector_run(
     from prometheus_client import start_http_server
 
     from processors.selector.app import SelectorApp
+    from processors.selector.kafka_backoff import back_off_failed_metadata_updates
     from processors.serving import ModelHolder
     from processors.settings import ProcessorSettings
+    from streams.broker_monitor import MONITOR
 
     settings = ProcessorSettings()
     overrides: dict[str, object] = {}
@@ -40,12 +42,18 @@ def selector_run(
     settings = settings.model_copy(update=overrides)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
+    MONITOR.watch(settings.kafka)
+    back_off_failed_metadata_updates(settings.kafka.metadata_retry_backoff_ms / 1000)
     holder = ModelHolder(settings.model, settings.kafka, role="selector")
     holder.follow()
     selector = SelectorApp(settings, holder)
     selector.ensure_changelog_topics()
     logger.info("selector worker for sites %s, model %s", ", ".join(settings.sites), holder.current.version)
-    worker = faust.Worker(selector.app, loglevel=faust_log_level, quiet=True, redirect_stdouts=False)
+    for library in ("faust", "mode", "aiokafka"):
+        logging.getLogger(library).setLevel(faust_log_level.upper())
+    # Our logging setup stays (Faust's would replace the root handlers, and the broker log filter on them).
+    worker = faust.Worker(selector.app, loglevel=faust_log_level, quiet=True, redirect_stdouts=False,
+                          override_logging=False)
     try:
         worker.execute_from_commandline()
     finally:

@@ -70,6 +70,7 @@ def cameras_run(
     """Stream every camera of a site into frames.<site> until stopped."""
     from prometheus_client import start_http_server
 
+    from streams.broker_monitor import MONITOR
     from streams.cameras.adapter import CameraAdapter
     from streams.cameras.config import load_site_config
     from streams.cameras.report import LiveReport, summary_lines
@@ -81,6 +82,7 @@ def cameras_run(
     ensure_topics(settings.kafka, [site_config.site])
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
+    MONITOR.watch(settings.kafka)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -8,6 +8,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.broker_health import BrokerHealthSettings
+
 
 class KafkaSettings(BaseModel):
     """Connection to the shared Kafka cluster, mapped onto librdkafka keys by `client_config()`."""
@@ -20,14 +22,27 @@ class KafkaSettings(BaseModel):
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
     ssl_ca_location: str | None = None
+    reconnect_backoff_max_ms: int = Field(2000, ge=0, description="librdkafka: longest wait between reconnects to "
+                                          "a broker (backoff doubles up to it); bounds the recovery delay too.")
+    metadata_retry_backoff_ms: int = Field(1000, ge=0, description="aiokafka (selector workers): wait this long "
+                                           "after a failed metadata update before the next.")
+    health: BrokerHealthSettings = Field(default_factory=BrokerHealthSettings)
 
     def client_config(self) -> dict[str, Any]:
+        from streams.broker_monitor import rdkafka_error_cb  # loads confluent_kafka: only once a client is made
+
         config: dict[str, Any] = {
             # librdkafka's own log lines go through Python logging instead of raw stderr.
             "logger": logging.getLogger("librdkafka"),
+            "error_cb": rdkafka_error_cb,
             "bootstrap.servers": self.bootstrap_servers,
             "client.id": self.client_id,
             "security.protocol": self.security_protocol,
+            "reconnect.backoff.max.ms": self.reconnect_backoff_max_ms,
+            # Measured: with the default (rebootstrap), a client whose brokers are all down re-creates its
+            # bootstrap connection every ~50 ms, resetting the reconnect backoff: ~20 connects and log lines
+            # per second per client. Our bootstrap list is stable, so reconnecting in place loses nothing.
+            "metadata.recovery.strategy": "none",
         }
         if self.sasl_mechanism:
             config["sasl.mechanism"] = self.sasl_mechanism

@@ -1,0 +1,171 @@
+"""One broker watch per process: Kafka clients' connection failures (librdkafka error callbacks and log
+lines, aiokafka log lines) stop reaching the log and wake a probe thread instead; the state and its changes
+are logged once each (streams/broker_health.py decides) and exported to Prometheus.
+
+Wiring: `install_log_filter()` where a process configures logging, `MONITOR.watch(kafka)` at the entry point
+of every long-running process, `rdkafka_error_cb` in every librdkafka client config (KafkaSettings does it).
+A process that watches nothing (a one-shot command) keeps the clients' own lines.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from prometheus_client import Counter, Gauge
+
+from streams.broker_health import BrokerHealth, BrokerHealthSettings, Change, Report
+
+if TYPE_CHECKING:
+    from confluent_kafka import KafkaError
+
+    from streams.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+
+BROKER_REACHABLE = Gauge("actionstream_broker_reachable", "1 while this process reaches the Kafka broker.")
+BROKER_OUTAGES = Counter("actionstream_broker_outages_total", "Times the broker became unreachable.")
+SUPPRESSED_LINES = Counter("actionstream_kafka_client_log_suppressed_total",
+                           "Kafka client log lines held back because they repeated a broker outage.")
+
+# Loggers of the Kafka clients and of the Faust runtime around them: while the broker is unreachable,
+# whatever they log is a consequence of the outage.
+_CLIENT_LOGGERS = frozenset({"aiokafka", "librdkafka", "faust", "mode"})
+# Lines that say the broker cannot be reached, from aiokafka (client, fetcher, coordinator, sender) and
+# librdkafka (FAIL is its connection-failure facility).
+_CONNECTION_FAILURE = re.compile(
+    r"Unable connect to node|Unable to update metadata|Unable to request metadata|NodeNotReadyError"
+    r"|KafkaConnectionError|Connect call failed|coordinator dead|GroupCoordinatorNotAvailable"
+    r"|^FAIL |brokers are down"
+)
+
+
+class BrokerMonitor:
+    """Thread-safe: clients report failures from their own threads; a daemon thread probes the bootstrap
+    servers (TCP connect) when one is reported, then every probe interval until one answers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._servers: list[tuple[str, int]] = []
+        self._settings = BrokerHealthSettings()
+        self._health = BrokerHealth(self._settings.report_every_s)
+        self._reason = ""
+        self._thread: threading.Thread | None = None
+
+    @property
+    def watching(self) -> bool:
+        return bool(self._servers)
+
+    @property
+    def reachable(self) -> bool:
+        return self._health.reachable
+
+    def settling(self) -> bool:
+        return self._health.settling(time.monotonic())
+
+    def watch(self, kafka: KafkaSettings) -> None:
+        """Watch this cluster from now on (idempotent)."""
+        with self._lock:
+            self._servers = [_host_port(server) for server in kafka.bootstrap_servers.split(",") if server.strip()]
+            self._settings = kafka.health
+            self._health.report_every_s = kafka.health.report_every_s
+            self._health.settle_s = kafka.health.settle_s
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._probe_forever, name="broker-monitor", daemon=True)
+                self._thread.start()
+        BROKER_REACHABLE.set(1 if self._health.reachable else 0)
+
+    def failed(self, reason: str) -> None:
+        """A client could not reach the broker: probe now (the probe decides, so one client's blip alone
+        never reports an outage)."""
+        with self._lock:
+            if self._health.reachable:
+                self._reason = reason
+        self._wake.set()
+
+    def suppressed(self) -> None:
+        with self._lock:
+            self._health.suppressed()
+        SUPPRESSED_LINES.inc()
+
+    def _probe_forever(self) -> None:
+        while True:
+            self._wake.wait(None if self._health.reachable else self._settings.probe_interval_s)
+            self._wake.clear()
+            ok = self._probe()
+            with self._lock:
+                report = self._health.probed(time.monotonic(), ok, self._reason)
+            if report is not None:
+                self._publish(report)
+            time.sleep(self._settings.probe_interval_s)  # at most one probe per interval, however many failures
+
+    def _probe(self) -> bool:
+        for host, port in self._servers:
+            try:
+                with socket.create_connection((host, port), timeout=self._settings.probe_timeout_s):
+                    return True
+            except OSError:
+                continue
+        return False
+
+    def _publish(self, report: Report) -> None:
+        BROKER_REACHABLE.set(0 if report.change is not Change.REACHABLE else 1)
+        if report.change is Change.UNREACHABLE:
+            BROKER_OUTAGES.inc()
+        (logger.info if report.change is Change.REACHABLE else logger.warning)(report.message())
+
+
+MONITOR = BrokerMonitor()
+
+
+class BrokerLogFilter(logging.Filter):
+    """Holds back Kafka client lines about an unreachable broker, reporting the failure to the monitor
+    instead; during an outage every client line, and while the clients settle after it their warnings."""
+
+    def __init__(self, monitor: BrokerMonitor = MONITOR) -> None:
+        super().__init__()
+        self.monitor = monitor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.monitor.watching or record.name.partition(".")[0] not in _CLIENT_LOGGERS:
+            return True
+        message = record.getMessage()
+        if _CONNECTION_FAILURE.search(message):
+            self.monitor.failed(message[:200])
+        elif self.monitor.reachable:
+            if record.levelno >= logging.ERROR or not self.monitor.settling():
+                return True
+            SUPPRESSED_LINES.inc()  # after the report that the broker is back: counted, not reported
+            return False
+        self.monitor.suppressed()
+        return False
+
+
+def install_log_filter(monitor: BrokerMonitor = MONITOR) -> None:
+    """On every handler of the root logger: the filter sees every library's records, whichever logger."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(existing, BrokerLogFilter) for existing in handler.filters):
+            handler.addFilter(BrokerLogFilter(monitor))
+
+
+def rdkafka_error_cb(error: KafkaError) -> None:
+    """librdkafka's error callback: connection errors go to the monitor (librdkafka logs them too, so a
+    process that watches nothing keeps them at DEBUG), others to the log."""
+    from confluent_kafka import KafkaError  # imported here: installing the log filter stays light
+
+    if error.code() not in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
+        logger.warning("kafka client error: %s", error)
+    elif MONITOR.watching:
+        MONITOR.failed(error.str())
+    else:
+        logger.debug("kafka client error: %s", error)
+
+
+def _host_port(server: str) -> tuple[str, int]:
+    host, _, port = server.strip().rpartition(":")
+    return host.strip("[]"), int(port)

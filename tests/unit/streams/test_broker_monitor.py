@@ -1,0 +1,119 @@
+"""The log filter in front of the broker monitor: client lines about an unreachable broker are held back and
+turned into probes; other lines pass; a process that watches no broker keeps every line."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+
+import pytest
+
+from streams.broker_health import BrokerHealthSettings
+from streams.broker_monitor import BrokerLogFilter, BrokerMonitor
+from streams.settings import KafkaSettings
+
+
+def _record(name: str, message: str, level: int = logging.ERROR) -> logging.LogRecord:
+    return logging.LogRecord(name, level, __file__, 1, message, None, None)
+
+
+class _Monitor(BrokerMonitor):
+    """Records failures instead of probing."""
+
+    def __init__(self, watching: bool, reachable: bool = True, settling: bool = False) -> None:
+        super().__init__()
+        self._watching, self._reachable, self._settling = watching, reachable, settling
+        self.failures: list[str] = []
+        self.held = 0
+
+    @property
+    def watching(self) -> bool:
+        return self._watching
+
+    @property
+    def reachable(self) -> bool:
+        return self._reachable
+
+    def settling(self) -> bool:
+        return self._settling
+
+    def failed(self, reason: str) -> None:
+        self.failures.append(reason)
+
+    def suppressed(self) -> None:
+        self.held += 1
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("aiokafka.client", "Unable connect to node with id 1: [Errno 111] Connect call failed ('127.0.0.1', 9092)"),
+    ("aiokafka.client", "Unable to update metadata from [1]"),
+    ("aiokafka.consumer.fetcher", "Failed fetch messages from 1: NodeNotReadyError: Attempt to send a request"),
+    ("aiokafka.consumer.group_coordinator", "Group Coordinator Request failed: NodeNotReadyError: not ready"),
+    ("librdkafka", "FAIL [actionstream#consumer-1] [thrd:127.0.0.1:9092/bootstrap]: Connection refused"),
+])
+def test_connection_failures_are_held_back_and_probed(name: str, message: str) -> None:
+    monitor = _Monitor(watching=True)
+    assert not BrokerLogFilter(monitor).filter(_record(name, message))
+    assert monitor.failures == [message] and monitor.held == 1
+
+
+def test_other_lines_pass_while_the_broker_is_reachable() -> None:
+    monitor = _Monitor(watching=True)
+    log_filter = BrokerLogFilter(monitor)
+    assert log_filter.filter(_record("aiokafka.consumer.group_coordinator", "Heartbeat failed", logging.WARNING))
+    assert log_filter.filter(_record("processors.selector.app", "Unable connect to node 1"))  # ours: never held
+    assert log_filter.filter(_record("models.runtime", "Unable to update metadata"))  # 'mode' is a prefix only
+    assert monitor.failures == [] and monitor.held == 0
+
+
+def test_during_an_outage_every_client_line_is_held_back_and_ours_pass() -> None:
+    monitor = _Monitor(watching=True, reachable=False)
+    log_filter = BrokerLogFilter(monitor)
+    assert not log_filter.filter(_record("mode.timers", "Timer commit is overlapping", logging.WARNING))
+    assert not log_filter.filter(_record("faust.transport.consumer", "commit failed"))
+    assert log_filter.filter(_record("processors.classifier_consumer", "transaction step will be retried"))
+    assert monitor.held == 2
+
+
+def test_while_clients_settle_their_warnings_are_held_back_and_errors_pass() -> None:
+    monitor = _Monitor(watching=True, settling=True)
+    log_filter = BrokerLogFilter(monitor)
+    assert not log_filter.filter(_record("aiokafka.producer.sender", "NotLeaderForPartitionError", logging.WARNING))
+    assert log_filter.filter(_record("aiokafka.producer.sender", "message too large", logging.ERROR))
+    assert monitor.held == 0  # the outage was reported already
+
+
+def test_a_process_that_watches_no_broker_keeps_every_line() -> None:
+    monitor = _Monitor(watching=False)
+    assert BrokerLogFilter(monitor).filter(_record("aiokafka.client", "Unable to update metadata from [1]"))
+    assert monitor.failures == []
+
+
+def test_the_probe_reports_an_outage_and_the_return(caplog: pytest.LogCaptureFixture) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    monitor = BrokerMonitor()
+    monitor.watch(KafkaSettings(bootstrap_servers=f"127.0.0.1:{port}",
+                                health=BrokerHealthSettings(probe_interval_s=0.05, report_every_s=60.0)))
+    caplog.set_level(logging.INFO, logger="streams.broker_monitor")
+
+    def wait_for(reachable: bool) -> None:
+        done = threading.Event()
+        for _ in range(100):
+            if monitor.reachable is reachable:
+                done.set()
+                break
+            done.wait(0.05)
+        assert done.is_set(), f"reachable never became {reachable}"
+
+    monitor.failed("connection refused")  # nothing listens yet
+    wait_for(False)
+    listener.listen()
+    wait_for(True)
+    listener.close()
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 2, messages
+    assert messages[0] == "broker unreachable (connection refused)"
+    assert messages[1].startswith("broker reachable again after ")
