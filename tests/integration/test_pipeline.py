@@ -100,10 +100,13 @@ def test_camera_to_actions_with_garbage_and_a_model_update(
 
     _wait_until(lambda: clip_ids() <= {event.event_id for event in events()}, 60, workers, "every clip's event")
 
+    # The camera's last window may still close (idle timeout) meanwhile: every clip seen before has its event,
+    # and every event has its clip.
+    clips = clip_ids()
     final = events()
     ids = [event.event_id for event in final]
     assert len(ids) == len(set(ids)), "an action event was published twice"
-    assert set(ids) == clip_ids()
+    assert clips <= set(ids) <= clip_ids()
     # One camera, one window per hop: consecutive windows, none skipped across the model switch.
     starts = sorted(event.window_start for event in final)
     assert all(later - earlier == pytest.approx(HOP_S) for earlier, later in itertools.pairwise(starts))
