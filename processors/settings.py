@@ -106,6 +106,10 @@ class ProcessorSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     sites: list[str] = Field(default_factory=lambda: ["demo"], description="Sites whose frames topics to read.")
+    frames_discovery_s: float = Field(
+        10.0, ge=0, description="How often selector workers look for new sites' frames topics (any "
+        "frames.<site> under the prefix) and start consuming them; 0: the listed sites only."
+    )
     app_id: str = Field("actionstream-selector", description="Faust app id: workers with one id share the work.")
     model: ServingModelSettings = Field(default_factory=ServingModelSettings)
     stage1: Stage1Settings = Field(default_factory=Stage1Settings)

@@ -95,7 +95,8 @@ class BrokerMonitor:
 
     def _probe_forever(self) -> None:
         while True:
-            self._wake.wait(None if self._health.reachable else self._settings.probe_interval_s)
+            if self._health.reachable:
+                self._wake.wait()
             self._wake.clear()
             ok = self._probe()
             with self._lock:

@@ -28,6 +28,7 @@ from confluent_kafka import KafkaError, KafkaException
 from faust.types import TP, EventT
 
 from processors import metrics
+from processors.selector.discovery import FramesTopicDiscovery
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.selector.selection import build_clip
 from processors.selector.windows import CameraWindows, ClosedWindow, expected_candidates
@@ -110,6 +111,9 @@ class SelectorApp:
         self.app.agent(self.app.topic(*self.scored.topics, *self.ticks.topics, **raw), name="stage2-select")(
             self._select)
         self.app.timer(2.0)(self._report_assignment)
+        if settings.frames_discovery_s:
+            self.app.timer(settings.frames_discovery_s)(
+                FramesTopicDiscovery(self.app, self.frames, settings.kafka, settings.frames_discovery_s))
         self.app.timer(settings.stage2.idle_check_s)(self._tick_idle_cameras)
         self.app.on_partitions_revoked.connect(self._forget_rewinds)
 
