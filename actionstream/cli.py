@@ -16,6 +16,7 @@ app = typer.Typer(help="ActionStream: real-time action recognition on live camer
 _COMMAND_MODULES = (
     "infra.cli",
     "streams.cli",
+    "streams.labels_cli",
     "training.cli",
     "training.synth_cli",
     "training.data_cli",

@@ -225,6 +225,20 @@ class Incident(Event):
         return f"{self.site}/{self.camera}".encode()
 
 
+class Label(Event):
+    """Late ground truth for one window, from a person or a labelling tool, on `labels.<site>` (key: event_id).
+    It joins the window's outcome by `event_id`, whatever the outcome was (idle windows too: misses count)."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    event_id: str = Field(min_length=1, max_length=128, description="The window's id (WindowOutcome.event_id).")
+    label: str = Field(min_length=1, max_length=128, description="The true class, or an idle class for no action.")
+    source: str = Field(min_length=1, max_length=256, description="Who labelled it: a person, a tool, a process.")
+    labelled_at: float = Field(default_factory=time.time)
+
+    def key(self) -> bytes:
+        return self.event_id.encode()
+
+
 class ModelUpdate(Event):
     """A model version promoted under an alias, on the compacted model-updates topic (key: model/alias).
     Every worker that serves that alias loads the version in the background and switches at a window
@@ -246,5 +260,6 @@ PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "action-event.v1.json": ActionEvent,
     "window-outcome.v1.json": WindowOutcome,
     "incident.v1.json": Incident,
+    "label.v1.json": Label,
     "model-update.v1.json": ModelUpdate,
 }
