@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "processors.classifier_cli",
     "bench.cli",
     "actionstream.demo",
+    "actionstream.labeller",
 )
 
 for _module_name in _COMMAND_MODULES:

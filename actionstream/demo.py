@@ -201,6 +201,7 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
 
 def run_demo(settings: DemoSettings) -> None:
     from actionstream.demo_topics import count_topics
+    from actionstream.labeller import TruthFile
     from infra.kafka.broker import KafkaBroker
     from infra.rtsp.publisher import FeedPublisher
     from infra.rtsp.server import RtspServer
@@ -239,6 +240,8 @@ def run_demo(settings: DemoSettings) -> None:
             urls.append(publisher.url)
             truths[f"cam{index}"] = CameraTruth.from_timeline(timeline_path(feed), origin)
         write_cameras_file(settings, urls)
+        TruthFile(settings.site, truths).write(settings.work_dir / "truth.json",
+                                               {f"cam{index}": timeline_path(feed) for index, feed in enumerate(feeds)})
 
         since = time.time()
         processes = start_processes(settings, model)
@@ -258,7 +261,8 @@ def run_demo(settings: DemoSettings) -> None:
                               topic_name(Topic.CLIPS, prefix=kafka.topic_prefix),
                               topic_name(Topic.DEADLETTER, prefix=kafka.topic_prefix),
                               topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix),
-                              topic_name(Topic.INCIDENTS, settings.site, kafka.topic_prefix))
+                              topic_name(Topic.INCIDENTS, settings.site, kafka.topic_prefix),
+                              topic_name(Topic.LABELS, settings.site, kafka.topic_prefix))
         typer.echo("summary:")
         typer.echo("\n".join(summarize(events, truths, counts, since, elapsed, settings.truth_min_share).lines()))
     finally:

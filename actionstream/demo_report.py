@@ -78,6 +78,7 @@ class TopicCounts:
     outcomes: dict[str, int] = field(default_factory=dict)  # per kind: action, idle
     incidents: int = 0  # distinct incidents with a record in the run
     incidents_ended: int = 0
+    labels: int = 0  # published by the demo's labeller
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ class DemoSummary:
             f"latency processing {self.processing or 'n/a'}; end-to-end {self.end_to_end or 'n/a'}",
             f"outcomes={sum(self.counts.outcomes.values())} ("
             + (", ".join(f"{kind}={count}" for kind, count in sorted(self.counts.outcomes.items())) or "none")
-            + f") incidents={self.counts.incidents} (ended {self.counts.incidents_ended})",
+            + f") incidents={self.counts.incidents} (ended {self.counts.incidents_ended}) labels={self.counts.labels}",
             f"deadletters={dead}" + (f" ({stages})" if stages else ""),
         ]
 

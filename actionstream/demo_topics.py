@@ -34,8 +34,8 @@ def _parse(message: Message, kind: type[E]) -> E | None:
 
 
 def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, deadletter: str, outcomes: str,
-                 incidents: str) -> TopicCounts:
-    """Frames, clips (and distinct windows), dead letters per stage, window outcomes per kind and incidents,
+                 incidents: str, labels: str) -> TopicCounts:
+    """Frames, clips (and distinct windows), dead letters per stage, window outcomes per kind, incidents, labels
     from `since` to the end of each topic; clips holding frames from before `since` (an earlier run's, restored
     from the changelog) are left out."""
     with TopicReader(kafka, frames, since) as reader:
@@ -56,6 +56,9 @@ def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, de
                         if (outcome := _parse(message, WindowOutcome)) is not None)
     with TopicReader(kafka, incidents, since) as reader:
         records = [incident for message in reader.drain() if (incident := _parse(message, Incident)) is not None]
-    return TopicCounts(frames=frame_count, clips=len(clip_ids), windows=len(set(clip_ids)), deadletters=dict(stages),
+    with TopicReader(kafka, labels, since) as reader:
+        label_count = sum(1 for _ in reader.drain())
+    return TopicCounts(frames=frame_count, labels=label_count, clips=len(clip_ids), windows=len(set(clip_ids)),
+                       deadletters=dict(stages),
                        outcomes=dict(kinds), incidents=len({record.incident_id for record in records}),
                        incidents_ended=sum(record.phase == "end" for record in records))

@@ -30,7 +30,7 @@ tail_app = typer.Typer(help="Follow the platform's output topics.", no_args_is_h
 
 
 @contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
+def stop_on_signals() -> Iterator[threading.Event]:
     """An event set by SIGINT or SIGTERM; the previous handlers come back afterwards (matters in tests)."""
     stop = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -63,7 +63,7 @@ def classifier_run(
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     MONITOR.watch(settings.kafka)
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
         ClassifierConsumer(settings).run(stop)
 
 
@@ -138,7 +138,7 @@ def _tail(topic: Topic, site: str, from_beginning: bool, max_events: int, kind: 
     })
     consumer.subscribe([topic_name(topic, site, settings.kafka.topic_prefix)])
     try:
-        with _stop_on_signals() as stop:
+        with stop_on_signals() as stop:
             _print_records(consumer, stop, max_events, kind, show)
     finally:
         consumer.close()

@@ -49,19 +49,24 @@ def parse_label_csv(text: str, default_source: str) -> tuple[list[Label], list[R
     return labels, refused
 
 
-def publish_labels(kafka: KafkaSettings, site: str, labels: Iterable[Label], timeout_s: float = 30.0) -> int:
-    """Publish and wait for the broker's acknowledgement of every label; returns how many were sent."""
-    producer = Producer({**kafka.client_config(), "enable.idempotence": True, "acks": "all"})
-    topic = topic_name(Topic.LABELS, site, kafka.topic_prefix)
-    failures: list[str] = []
-    count = 0
-    for label in labels:
-        producer.produce(topic, value=label.to_json_bytes(), key=label.key(),
-                         on_delivery=lambda error, _message: failures.append(str(error)) if error else None)
-        producer.poll(0)
-        count += 1
-    remaining = producer.flush(timeout_s)
-    if remaining or failures:
-        reason = failures[0] if failures else f"{remaining} not acknowledged in {timeout_s:g} s"
-        raise RuntimeError(f"labels not published to {topic}: {reason}")
-    return count
+class LabelPublisher:
+    """Publishes labels to one site's topic; `publish` returns once the broker acknowledged every one."""
+
+    def __init__(self, kafka: KafkaSettings, site: str, timeout_s: float = 30.0) -> None:
+        self.topic = topic_name(Topic.LABELS, site, kafka.topic_prefix)
+        self.timeout_s = timeout_s
+        self._producer = Producer({**kafka.client_config(), "enable.idempotence": True, "acks": "all"})
+
+    def publish(self, labels: Iterable[Label]) -> int:
+        failures: list[str] = []
+        count = 0
+        for label in labels:
+            self._producer.produce(self.topic, value=label.to_json_bytes(), key=label.key(),
+                                   on_delivery=lambda error, _message: failures.append(str(error)) if error else None)
+            self._producer.poll(0)
+            count += 1
+        remaining = self._producer.flush(self.timeout_s)
+        if remaining or failures:
+            reason = failures[0] if failures else f"{remaining} not acknowledged in {self.timeout_s:g} s"
+            raise RuntimeError(f"labels not published to {self.topic}: {reason}")
+        return count

@@ -17,11 +17,11 @@ _SITE = typer.Option("demo", help="Site whose labels topic to publish to.")
 
 
 def _publish(site: str, labels: list[Label]) -> None:
-    from streams.labels import publish_labels
+    from streams.labels import LabelPublisher
     from streams.settings import StreamsSettings
 
     try:
-        count = publish_labels(StreamsSettings().kafka, site, labels)
+        count = LabelPublisher(StreamsSettings().kafka, site).publish(labels)
     except RuntimeError as error:
         typer.secho(str(error), fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from None

@@ -74,7 +74,7 @@ def test_the_summary_scores_clear_windows_and_counts_the_rest() -> None:
         _event("e", "cam0", -300.0, "walk", processing=300.0, end_to_end=303.0),  # an earlier run's window
     ]
     counts = TopicCounts(frames=500, clips=5, windows=4, deadletters={"stage1": 2}, outcomes={"action": 4, "idle": 1},
-                         incidents=2, incidents_ended=1)
+                         incidents=2, incidents_ended=1, labels=3)
 
     summary = summarize(events, {"cam0": TRUTH}, counts, since=ORIGIN, seconds=30.0, min_share=0.6)
 
@@ -87,7 +87,7 @@ def test_the_summary_scores_clear_windows_and_counts_the_rest() -> None:
         "left open)"
     assert lines[1].startswith("accuracy=50.0% (1/2 events with a clear truth; 2 windows without one excluded)")
     assert lines[2] == "latency processing p50=500ms p99=794ms; end-to-end p50=2500ms p99=3970ms"
-    assert lines[3] == "outcomes=5 (action=4, idle=1) incidents=2 (ended 1)"
+    assert lines[3] == "outcomes=5 (action=4, idle=1) incidents=2 (ended 1) labels=3"
     assert lines[4] == "deadletters=2 (stage1=2)"
 
 
@@ -96,7 +96,7 @@ def test_an_empty_run_still_prints_a_summary() -> None:
                         min_share=0.6)
     assert summary.accuracy is None
     assert summary.lines()[1].startswith("accuracy=n/a") and "n/a" in summary.lines()[2]
-    assert summary.lines()[3] == "outcomes=0 (none) incidents=0 (ended 0)"
+    assert summary.lines()[3] == "outcomes=0 (none) incidents=0 (ended 0) labels=0"
     assert summary.lines()[4] == "deadletters=0"
 
 
