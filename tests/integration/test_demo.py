@@ -1,5 +1,6 @@
 """`actionstream demo` end to end, on the session's broker and RTSP server (which it must leave running):
-synthetic cameras, the Procfile under honcho (cameras, selector, classifier), live events and a summary."""
+synthetic cameras, the Procfile under honcho (cameras, selector, classifier, labeller), live events and a
+summary."""
 
 from __future__ import annotations
 
@@ -48,8 +49,8 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
     diagnostics = output + "\n--- honcho.log ---\n" + (honcho_log.read_text() if honcho_log.exists() else "(none)")
     assert result.returncode == 0, diagnostics
     # Every Procfile process ran under honcho and stopped cleanly on its SIGTERM.
-    assert all(f"{name}.1 stopped (rc=0)" in diagnostics for name in ("cameras", "selector", "classifier")), \
-        diagnostics
+    assert all(f"{name}.1 stopped (rc=0)" in diagnostics
+               for name in ("cameras", "selector", "classifier", "labeller")), diagnostics
     event_lines = [line for line in result.stdout.splitlines() if re.match(r"cam[01] +\d\d:\d\d:\d\d\+4s ", line)]
     assert event_lines, diagnostics
     summary = result.stdout.split("summary:\n", 1)[1]
@@ -57,6 +58,8 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
     assert counts["cameras"] == "2" and int(counts["frames"]) >= 2 * 8 * 10, summary
     assert int(counts["clips"]) >= int(counts["events"]) >= len(event_lines) > 0, summary
     assert "accuracy=" in summary and "latency processing p50=" in summary and "deadletters=" in summary
+    outcomes = dict(re.findall(r"(\w+)=(\d+)", summary.splitlines()[3]))
+    assert int(outcomes["outcomes"]) >= int(counts["events"]) and int(outcomes["labels"]) > 0, summary
     # Services it did not start are still up; what it started (the feeds, honcho and its processes) is gone.
     assert broker.status().running and rtsp_server.status().running
     assert not list(rtsp_server.state_dir.glob("publish-demo_cam*.pid"))
