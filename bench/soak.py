@@ -15,7 +15,7 @@ from confluent_kafka import Producer
 
 from infra.process import ManagedProcess, tail
 from streams.reader import TopicReader
-from streams.records import Clip, clip_id
+from streams.records import Clip, ScoredFrame, clip_id
 from streams.settings import KafkaSettings
 from streams.synthetic_frames import FrameStream, expected_windows
 from streams.topics import Topic, topic_name
@@ -31,7 +31,9 @@ class KillScenario:
     fps: float = 8.0
     window_s: float = 4.0  # the workers' Stage2Settings
     hop_s: float = 2.0
-    kill_at_s: float = 8.0  # stream seconds published when the worker is killed
+    kill_at_s: float = 8.0  # stream seconds published (in real time) before the burst and the kill
+    burst_s: float = 4.0  # stream seconds published at once before the kill: the worker dies mid-backlog
+    kill_delay_s: float = 0.5  # wall seconds between the burst and the kill
     after_kill_s: float = 16.0  # stream seconds published after the kill: past the session timeout and rebalance
     join_timeout_s: float = 90.0
     clips_timeout_s: float = 120.0
@@ -44,6 +46,7 @@ class KillRun:
     incomplete_by_kill: list[tuple[str, float, int]] = field(default_factory=list)  # (camera, start, candidates)
     unexpected: list[tuple[str, float]] = field(default_factory=list)
     duplicates: int = 0  # clip records beyond one per window (replays; dropped downstream by id)
+    unscored: int = 0  # frames published that never reached scored-frames (lost by stage 1)
     victim_selected: bool = False  # the killed worker had stage-2 work when it died
     logs: str = ""
 
@@ -82,9 +85,11 @@ def run_kill_scenario(kafka: KafkaSettings, site: str, start_worker: StartWorker
     stream = FrameStream(producer, frames_topic, site, cameras, time.time(), scenario.fps)
     for _ in stream.run(scenario.kill_at_s):
         pass
+    stream.burst(scenario.burst_s)
+    time.sleep(scenario.kill_delay_s)
     victim_selected = worker_metric(ports[0], 'actionstream_records_in_total{stage="stage2"}') > 0
     workers[0].kill()  # SIGKILL: no goodbye to the group, its windows only in the changelog
-    logger.info("killed %s at stream second %.2f", workers[0].name, scenario.kill_at_s)
+    logger.info("killed %s at stream second %.2f", workers[0].name, scenario.kill_at_s + scenario.burst_s)
     for _ in stream.run(scenario.after_kill_s):
         pass
 
@@ -103,9 +108,17 @@ def run_kill_scenario(kafka: KafkaSettings, site: str, start_worker: StartWorker
                                   and (clip.incomplete or clip.candidates != slots)),
         unexpected=sorted((clip.camera, clip.window_start) for clip in seen.values() if clip.clip_id not in wanted),
         duplicates=len(clips) - len(seen),
+        unscored=sum(len(seqs) for seqs in stream.seqs.values()) - len(_scored(kafka)),
         victim_selected=victim_selected,
         logs="\n".join(tail(worker.log_file, 40) for worker in workers),
     )
+
+
+def _scored(kafka: KafkaSettings) -> set[tuple[str, int]]:
+    """(camera, seq) of every frame stage 1 scored."""
+    with TopicReader(kafka, topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix), since=0.0) as reader:
+        return {(frame.camera, frame.seq) for frame in map(ScoredFrame.from_bytes,
+                                                           (message.value() for message in reader.drain()))}
 
 
 def _wait_for_clips(kafka: KafkaSettings, wanted: set[str], timeout_s: float) -> list[Clip]:

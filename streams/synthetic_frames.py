@@ -70,7 +70,7 @@ class FrameStream:
         self.published = 0  # slots published per camera
         self._images = [jpeg_image(index) for index in range(8)]
 
-    def run(self, seconds: float) -> Iterator[float]:
+    def run(self, seconds: float, paced: bool = True) -> Iterator[float]:
         """Publish `seconds` more of stream, paced by the wall clock; yields the stream seconds published."""
         end = self.published + round(seconds * self.fps)
         began, begin_slot = time.monotonic(), self.published
@@ -82,7 +82,13 @@ class FrameStream:
             self.producer.flush(30)
             self.published += count
             yield self.published / self.fps
-            time.sleep(max(0.0, began + (self.published - begin_slot) / self.fps - time.monotonic()))
+            if paced:
+                time.sleep(max(0.0, began + (self.published - begin_slot) / self.fps - time.monotonic()))
+
+    def burst(self, seconds: float) -> None:
+        """Publish `seconds` more of stream at once, as a camera catching up after a stall would."""
+        for _ in self.run(seconds, paced=False):
+            pass
 
     def _produce(self, camera: str, seq: int) -> None:
         capture = seq / self.fps

@@ -28,6 +28,7 @@ from confluent_kafka import KafkaError, KafkaException
 from faust.types import TP, EventT
 
 from processors import metrics
+from processors.selector.consumer import GaplessConsumer
 from processors.selector.discovery import FramesTopicDiscovery
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.selector.selection import build_clip
@@ -91,6 +92,8 @@ class SelectorApp:
             # lost the open windows it held as standby; rebuilding from the changelog on takeover did not.
             table_standby_replicas=0,
         )
+        # Faust's own consumer can commit past records it fetched across a seek and never delivered (consumer.py).
+        self.app.transport.Consumer = GaplessConsumer
         raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
         frames_topics = [topic_name(Topic.FRAMES, site, prefix) for site in settings.sites]
         self.frames = self.app.topic(*frames_topics, **raw)

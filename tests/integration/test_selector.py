@@ -133,7 +133,7 @@ def test_a_worker_killed_while_frames_flow_loses_no_frame_of_any_window(
     assert run.windows_expected >= 8 * 9
     # Every window, nothing else (replays reuse the id), each with all its frames: the frames published while
     # the group rebalanced are in their windows, and the windows open at the kill resumed from the changelog.
-    assert (run.lost, run.unexpected, run.incomplete_by_kill) == ([], [], []), run.logs
+    assert (run.lost, run.unexpected, run.incomplete_by_kill, run.unscored) == ([], [], [], 0), run.logs
 
 
 def test_a_camera_that_stops_has_its_open_windows_closed_incomplete_after_the_idle_timeout(
