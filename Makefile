@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup system-deps demo lint test test-unit test-integration bench clean
+.PHONY: setup system-deps demo lint test test-unit test-integration bench soak clean
 
 setup: system-deps $(STAMP)
 	$(BIN)/actionstream broker fetch >/dev/null
@@ -48,6 +48,12 @@ test-integration: setup
 
 bench: setup
 	$(BIN)/actionstream bench ingest
+
+# The selector kill scenario, 10 times (minutes; not part of `make test`). SOAK_MODEL: a bundle directory,
+# registry alias or models:/ URI (an untrained bundle is enough: it measures delivery, not accuracy).
+SOAK_MODEL ?= production
+soak: setup
+	$(BIN)/actionstream bench soak --runs 10 --model $(SOAK_MODEL)
 
 clean:
 	-$(BIN)/actionstream broker stop

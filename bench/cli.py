@@ -98,6 +98,27 @@ def register(app: typer.Typer) -> None:
     app.add_typer(bench_app, name="bench")
 
 
+@bench_app.command("soak")
+def soak(
+    runs: int = typer.Option(10, "--runs", help="Kill scenarios to run (kill points spread over the stream)."),
+    model: str = typer.Option("production", "--model", help="Bundle directory, registry alias or models:/ URI."),
+    tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
+    work_dir: Path = typer.Option(Path("var/bench/soak"), "--work-dir", help="Worker logs and state, per run."),
+) -> None:
+    """Two selector workers, one SIGKILLed while frames flow, `runs` times: windows lost, made incomplete by the
+    kill, duplicated; frames never scored."""
+    from bench.soak import run_soak
+    from infra.services import ensure_broker
+    from models.registry import RegistrySettings, resolve_bundle_dir
+    from streams.settings import StreamsSettings
+
+    bootstrap = StreamsSettings().kafka.bootstrap_servers
+    ensure_broker(bootstrap)
+    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
+    for line in run_soak(bootstrap, bundle_dir, runs, work_dir):
+        typer.echo(json.dumps(line))
+
+
 @bench_app.command("pipeline")
 def pipeline(
     cameras: list[int] = typer.Option([4, 8, 12], "--cameras", help="Camera counts K to try (repeatable)."),

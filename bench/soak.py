@@ -1,15 +1,19 @@
 """The selector's kill scenario: two workers share the cameras, frames flow in real time, one worker is
 SIGKILLed at a set point of the stream and frames keep flowing through the group's rebalance. Every window the
-frames close must come out, whole. The integration test runs it once; `actionstream bench soak` repeats it."""
+frames close must come out, whole. The integration test runs it once; `actionstream bench soak` repeats it with
+the kill at different points (`soak_scenarios`)."""
 
 from __future__ import annotations
 
 import logging
 import socket
+import sys
 import time
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from confluent_kafka import Producer
 
@@ -18,7 +22,7 @@ from streams.reader import TopicReader
 from streams.records import Clip, ScoredFrame, clip_id
 from streams.settings import KafkaSettings
 from streams.synthetic_frames import FrameStream, expected_windows
-from streams.topics import Topic, topic_name
+from streams.topics import Topic, ensure_topics, topic_name
 
 logger = logging.getLogger(__name__)
 
@@ -131,3 +135,57 @@ def _wait_for_clips(kafka: KafkaSettings, wanted: set[str], timeout_s: float) ->
         if wanted <= {clip.clip_id for clip in clips} or time.monotonic() > deadline:
             return clips
         time.sleep(2.0)
+
+
+def soak_scenarios(runs: int, base: KillScenario = KillScenario()) -> list[KillScenario]:
+    """Kill points spread over the stream: after 6 to 12 s of real-time frames, every other one right after
+    a burst (the victim dies mid-backlog), the others in steady flow."""
+    return [replace(base, kill_at_s=6.0 + 1.5 * (run % 5), burst_s=base.burst_s if run % 2 == 0 else 0.0)
+            for run in range(runs)]
+
+
+FIGURES = ("windows_expected", "windows_lost", "windows_incomplete_by_kill", "windows_unexpected", "duplicates",
+           "frames_unscored")
+
+
+def run_soak(bootstrap_servers: str, bundle_dir: Path, runs: int, work_dir: Path,
+             site: str = "soak") -> Iterator[dict[str, object]]:
+    """`runs` kill scenarios, each on its own topics and consumer group: one line of figures per run, then
+    their sums."""
+    sums = dict.fromkeys(FIGURES, 0)
+    for index, scenario in enumerate(soak_scenarios(runs)):
+        kafka = KafkaSettings(bootstrap_servers=bootstrap_servers, topic_prefix=f"soak{uuid.uuid4().hex[:8]}.")
+        run_dir = work_dir / kafka.topic_prefix.rstrip(".")
+        run = _soak_run(kafka, bundle_dir, scenario, run_dir, site)
+        counts = {"windows_expected": run.windows_expected, "windows_lost": len(run.lost),
+                  "windows_incomplete_by_kill": len(run.incomplete_by_kill), "windows_unexpected": len(run.unexpected),
+                  "duplicates": run.duplicates, "frames_unscored": run.unscored}
+        sums = {name: sums[name] + counts[name] for name in FIGURES}
+        yield {"run": index, "kill_at_s": scenario.kill_at_s, "burst_s": scenario.burst_s, **counts,
+               "victim_selected": run.victim_selected, "logs": str(run_dir)}
+    yield {"soak": "selector-kill", "runs": runs, **sums}
+
+
+def _soak_run(kafka: KafkaSettings, bundle_dir: Path, scenario: KillScenario, run_dir: Path, site: str) -> KillRun:
+    ensure_topics(kafka, [site])
+    env = {"ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+           "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{site}"]',
+           "ACTIONSTREAM_MODEL__REFERENCE": str(bundle_dir), "ACTIONSTREAM_METRICS_PORT": "0",
+           "ACTIONSTREAM_STAGE2__WINDOW_S": str(scenario.window_s), "ACTIONSTREAM_STAGE2__HOP_S": str(scenario.hop_s),
+           "ACTIONSTREAM_STAGE2__SAMPLE_FPS": str(scenario.fps),
+           "ACTIONSTREAM_STAGE2__IDLE_CLOSE_S": "600",  # the stream's tail windows stay open
+           "OMP_NUM_THREADS": "1"}
+    started: list[ManagedProcess] = []
+
+    def start_worker(name: str, args: list[str]) -> ManagedProcess:
+        process = ManagedProcess(name, run_dir)
+        process.start([sys.executable, "-m", "actionstream", "selector", "run", *args],
+                      env={**env, "ACTIONSTREAM_STATE_DIR": str(run_dir / name)})
+        started.append(process)
+        return process
+
+    try:
+        return run_kill_scenario(kafka, site, start_worker, scenario)
+    finally:
+        for process in started:
+            process.stop(timeout_s=20.0)
