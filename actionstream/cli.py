@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "models.cli",
     "processors.selector_cli",
     "processors.classifier_cli",
+    "processors.features.cli",
     "bench.cli",
     "actionstream.demo",
     "actionstream.labeller",

@@ -12,11 +12,14 @@ import bisect
 import io
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
+import pyarrow as pa
 from PIL import Image, UnidentifiedImageError
 
+from feature_store.schema import ARROW_SCHEMA, CREATED, TIMESTAMP
 from streams.records import ScoredFrame
 from streams.schemas import InvalidMessage, WindowOutcome
 
@@ -225,3 +228,15 @@ class WindowAggregator:
 
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else math.nan
+
+
+def to_table(rows: list[WindowFeatures], created: float) -> pa.Table:
+    """Rows in the feature store's column order; the event time is the window end (UTC)."""
+    columns: dict[str, list[object]] = {name: [] for name in ARROW_SCHEMA.names}
+    for row in rows:
+        values = asdict(row)
+        values[TIMESTAMP] = datetime.fromtimestamp(row.window_end, tz=UTC)
+        values[CREATED] = datetime.fromtimestamp(created, tz=UTC)
+        for name, column in columns.items():
+            column.append(values[name])
+    return pa.Table.from_pydict(columns, schema=ARROW_SCHEMA)
