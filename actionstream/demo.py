@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -228,6 +229,8 @@ def run_demo(settings: DemoSettings) -> None:
         for change in ensure_topics(kafka, [settings.site]):
             if change.action != "unchanged":
                 typer.echo(f"topic {change.name} {change.action}")
+        # Idempotent; a child process keeps Feast (~10 s to import) out of the demo's own.
+        subprocess.run([sys.executable, "-m", "actionstream", "features", "apply"], check=True)
 
         feeds = prepare_media(settings)
         model = prepare_model(settings)
