@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import TYPE_CHECKING
 
 import typer
@@ -68,8 +69,10 @@ def format_features(site: str, camera: str, values: dict[str, object]) -> str:
         return f"{site}/{camera}: no window stats in the online store"
     lines = [f"{site}/{camera}"]
     for name, value in values.items():
-        if isinstance(value, float):
-            shown = "-" if math.isnan(value) else f"{value:.10g}" if name == "window_start" else f"{value:.3f}"
+        if name == "window_start" and isinstance(value, float):
+            shown = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(value))
+        elif isinstance(value, float):
+            shown = "-" if math.isnan(value) else f"{value:.3f}"
         else:
             shown = "-" if value is None else str(value)
         lines.append(f"  {name:16} {shown}")
