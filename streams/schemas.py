@@ -254,6 +254,92 @@ class ModelUpdate(Event):
         return f"{self.model}@{self.alias}".encode()
 
 
+
+class ColumnScore(BaseModel):
+    """One column's drift test, with Evidently's test names and semantics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    column: str
+    test: str = Field(description="ks, chisquare, z (p-values: drift below the threshold) or wasserstein, "
+                      "jensenshannon (distances: drift at or above it).")
+    score: float
+    threshold: float
+    drifted: bool
+
+
+DriftVerdict = Literal["ok", "drift", "insufficient"]
+RetrainCause = Literal["data_drift", "embedding_drift", "prediction_drift", "estimated_accuracy_drop",
+                       "observed_accuracy_drop"]
+
+
+class DriftReport(Event):
+    """One drift window of one camera against one reference profile, on `drift-reports` (key: site/camera)."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    report_id: str = Field(description="Deterministic per site, camera, window start and reference.")
+    site: str
+    camera: str
+    reference: str = Field(description="Reference profile: the model version (training profile) or the name of "
+                           "the camera's baseline.")
+    reference_kind: Literal["training", "camera"]
+    window_start: float
+    window_end: float
+    frames: int = Field(ge=0, description="Frames tested (evenly thinned to a cap).")
+    outcomes: int = Field(ge=0, description="Window outcomes tested.")
+    scores: list[ColumnScore] = Field(description="Quality columns, then prediction columns (label, confidence).")
+    drifted_columns: list[str]
+    share_drifted: float = Field(ge=0.0, le=1.0, description="Share of the quality columns that drifted.")
+    embedding_mmd2: float | None = Field(description="MMD^2 of X_i after PCA (Evidently's score); None: too few "
+                                         "frames.")
+    embedding_p_value: float | None = Field(description="Permutation p-value of that MMD^2.")
+    estimated_accuracy: float | None = Field(description="Label-free estimate: mean calibrated top-1 probability.")
+    reference_accuracy: float | None = Field(description="Accuracy on the validation data the calibration was "
+                                             "fitted on: what an estimated or observed drop is measured from.")
+    observed_accuracy: float | None = Field(description="Accuracy of the labelled windows (joined by event id).")
+    observed_macro_f1: float | None
+    labels: int = Field(ge=0, description="Labelled windows behind the observed figures.")
+    causes: list[RetrainCause] = Field(description="Drift families that fired.")
+    verdict: DriftVerdict
+    model_version: str
+    published_at: float = Field(default_factory=time.time)
+
+    def key(self) -> bytes:
+        return f"{self.site}/{self.camera}".encode()
+
+
+class RetrainEvidence(BaseModel):
+    """A figure that crossed its threshold in one report."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    camera: str
+    report_id: str
+    metric: str
+    value: float
+    threshold: float
+
+
+class RetrainRequest(Event):
+    """A request to retrain the serving model, on `retrain-requests` (key: site/cause). At most one open request
+    per site and cause; the retrain worker is idempotent by request id."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    request_id: str
+    site: str
+    cause: RetrainCause
+    reason: str = Field(description="Why, in words an operator can act on.")
+    evidence: list[RetrainEvidence]
+    report_ids: list[str] = Field(description="The drift reports that crossed the policy (persistence included).")
+    cameras: list[str] = Field(description="Cameras whose windows crossed it.")
+    data_start: float = Field(description="Start of the data window the evidence covers (epoch seconds).")
+    data_end: float
+    model_version: str
+    requested_at: float = Field(default_factory=time.time)
+
+    def key(self) -> bytes:
+        return f"{self.site}/{self.cause}".encode()
+
 # Every event type published for downstream teams, by its file name in schemas/.
 PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "camera-status.v1.json": CameraStatus,
@@ -262,4 +348,6 @@ PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "incident.v1.json": Incident,
     "label.v1.json": Label,
     "model-update.v1.json": ModelUpdate,
+    "drift-report.v1.json": DriftReport,
+    "retrain-request.v1.json": RetrainRequest,
 }

@@ -7,18 +7,23 @@ confidence). A window is drifted when any family is.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+from processors.drift.calibration import ObservedPerformance
 from processors.drift.embedding import EmbeddingDrift, mmd_drift
 from processors.drift.profile import ReferenceProfile
 from processors.drift.sample import WindowSample
 from processors.drift.settings import DriftSettings
 from processors.drift.stattests import ColumnDrift, categorical_drift, counts_of, numerical_drift
+from streams.schemas import ColumnScore, DriftReport
 
 Verdict = Literal["ok", "drift", "insufficient"]
 DriftCause = Literal["data_drift", "embedding_drift", "prediction_drift"]
 LABEL_COLUMN, CONFIDENCE_COLUMN = "label", "confidence"
+# A report id is a pure function of what defines the window, so a replayed window keeps its id.
+REPORT_ID_NAMESPACE = uuid.UUID("3b6f0c52-8e1d-4f7a-b2c9-5d0e4a7f91c3")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,29 @@ class WindowDrift:
     @property
     def drifted_columns(self) -> list[str]:
         return [column.column for column in [*self.quality, *self.prediction] if column.drifted]
+
+    def report(self, *, site: str, camera: str, window_start: float, window_end: float,
+               profile: ReferenceProfile, model_version: str, observed: ObservedPerformance | None,
+               published_at: float) -> DriftReport:
+        """The drift-reports event of this window; observed figures come from labels joined so far."""
+        calibration = profile.calibration
+        return DriftReport(
+            report_id=str(uuid.uuid5(REPORT_ID_NAMESPACE, f"{site}/{camera}/{window_start:.3f}/{profile.name}")),
+            site=site, camera=camera, reference=profile.name, reference_kind=profile.kind,
+            window_start=window_start, window_end=window_end, frames=self.frames, outcomes=self.outcomes,
+            scores=[ColumnScore(column=column.column, test=column.test, score=column.score,
+                                threshold=column.threshold, drifted=column.drifted)
+                    for column in [*self.quality, *self.prediction]],
+            drifted_columns=self.drifted_columns, share_drifted=self.share_drifted,
+            embedding_mmd2=self.embedding.score if self.embedding else None,
+            embedding_p_value=self.embedding.p_value if self.embedding else None,
+            estimated_accuracy=self.estimated_accuracy,
+            reference_accuracy=calibration.accuracy if calibration else None,
+            observed_accuracy=observed.accuracy if observed else None,
+            observed_macro_f1=observed.macro_f1 if observed else None,
+            labels=observed.labels if observed else 0,
+            causes=list(self.causes), verdict=self.verdict, model_version=model_version, published_at=published_at,
+        )
 
 
 def assess(profile: ReferenceProfile, window: WindowSample, settings: DriftSettings) -> WindowDrift:
