@@ -46,7 +46,7 @@ def features_sink(
     """Aggregate scored frames and outcomes per camera and window, push to the feature store until SIGTERM."""
     from prometheus_client import start_http_server
 
-    from processors.classifier_cli import _stop_on_signals
+    from processors.classifier_cli import stop_on_signals
     from processors.features.settings import FeatureSinkSettings
     from processors.features.sink import FeatureSink
     from streams.broker_monitor import MONITOR
@@ -59,7 +59,7 @@ def features_sink(
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     MONITOR.watch(settings.kafka)
-    with _stop_on_signals() as stop:
+    with stop_on_signals() as stop:
         FeatureSink(settings, client).run(stop)
 
 
