@@ -17,6 +17,8 @@ class BrokerHealthSettings(BaseModel):
     probe_timeout_s: float = Field(1.0, gt=0, description="A TCP connect to a bootstrap server that takes longer "
                                    "fails the probe.")
     report_every_s: float = Field(10.0, gt=0, description="While unreachable, log a reminder this often.")
+    suspect_s: float = Field(5.0, ge=0, description="After a client reports a failure, keep probing this long: "
+                             "a broker that is shutting down still accepts connections for a while.")
     settle_s: float = Field(10.0, ge=0, description="After the broker is back, client warnings (leaders moving, "
                             "coordinators loading) stay held back this long.")
 
@@ -47,9 +49,11 @@ class BrokerHealth:
     """Reachable until a probe fails, unreachable until a probe succeeds. Times are explicit (monotonic
     seconds), so the decisions are testable without a clock or a broker."""
 
-    def __init__(self, report_every_s: float, settle_s: float = 0.0) -> None:
+    def __init__(self, report_every_s: float, suspect_s: float = 0.0, settle_s: float = 0.0) -> None:
         self.report_every_s = report_every_s
+        self.suspect_s = suspect_s
         self.settle_s = settle_s
+        self._suspect_until = 0.0
         self.reachable = True
         self.outages = 0
         self._down_since = 0.0
@@ -57,6 +61,13 @@ class BrokerHealth:
         self._next_reminder = 0.0
         self._reason = ""
         self._suppressed = 0
+
+    def suspected(self, now: float) -> None:
+        """A client could not reach the broker: probe from now until suspect_s later (or the outage ends)."""
+        self._suspect_until = max(self._suspect_until, now + self.suspect_s)
+
+    def probing(self, now: float) -> bool:
+        return not self.reachable or now < self._suspect_until
 
     def settling(self, now: float) -> bool:
         """Reachable again, but recently: the clients are still catching up."""

@@ -46,7 +46,7 @@ _CONNECTION_FAILURE = re.compile(
 
 class BrokerMonitor:
     """Thread-safe: clients report failures from their own threads; a daemon thread probes the bootstrap
-    servers (TCP connect) when one is reported, then every probe interval until one answers."""
+    servers (TCP connect) once per probe interval while a failure is recent or the broker unreachable."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -74,6 +74,7 @@ class BrokerMonitor:
             self._servers = [_host_port(server) for server in kafka.bootstrap_servers.split(",") if server.strip()]
             self._settings = kafka.health
             self._health.report_every_s = kafka.health.report_every_s
+            self._health.suspect_s = kafka.health.suspect_s
             self._health.settle_s = kafka.health.settle_s
             if self._thread is None:
                 self._thread = threading.Thread(target=self._probe_forever, name="broker-monitor", daemon=True)
@@ -81,11 +82,12 @@ class BrokerMonitor:
         BROKER_REACHABLE.set(1 if self._health.reachable else 0)
 
     def failed(self, reason: str) -> None:
-        """A client could not reach the broker: probe now (the probe decides, so one client's blip alone
-        never reports an outage)."""
+        """A client could not reach the broker: probe for a while (the probes decide, so one client's blip
+        alone never reports an outage)."""
         with self._lock:
             if self._health.reachable:
                 self._reason = reason
+            self._health.suspected(time.monotonic())
         self._wake.set()
 
     def suppressed(self) -> None:
@@ -95,15 +97,18 @@ class BrokerMonitor:
 
     def _probe_forever(self) -> None:
         while True:
-            if self._health.reachable:
+            with self._lock:
+                probing = self._health.probing(time.monotonic())
+            if not probing:
                 self._wake.wait()
-            self._wake.clear()
+                self._wake.clear()
+                continue
             ok = self._probe()
             with self._lock:
                 report = self._health.probed(time.monotonic(), ok, self._reason)
             if report is not None:
                 self._publish(report)
-            time.sleep(self._settings.probe_interval_s)  # at most one probe per interval, however many failures
+            time.sleep(self._settings.probe_interval_s)
 
     def _probe(self) -> bool:
         for host, port in self._servers:

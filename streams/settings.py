@@ -39,10 +39,6 @@ class KafkaSettings(BaseModel):
             "client.id": self.client_id,
             "security.protocol": self.security_protocol,
             "reconnect.backoff.max.ms": self.reconnect_backoff_max_ms,
-            # Measured: with the default (rebootstrap), a client whose brokers are all down re-creates its
-            # bootstrap connection every ~50 ms, resetting the reconnect backoff: ~20 connects and log lines
-            # per second per client. Our bootstrap list is stable, so reconnecting in place loses nothing.
-            "metadata.recovery.strategy": "none",
         }
         if self.sasl_mechanism:
             config["sasl.mechanism"] = self.sasl_mechanism

@@ -50,3 +50,15 @@ def test_settling_lasts_settle_s_after_the_broker_is_back() -> None:
     assert not health.settling(1.0)  # unreachable is not settling
     health.probed(2.0, ok=True)
     assert health.settling(6.9) and not health.settling(7.0)
+
+
+def test_a_reported_failure_keeps_the_probes_going_for_suspect_s() -> None:
+    health = BrokerHealth(report_every_s=10.0, suspect_s=5.0)
+    assert not health.probing(0.0)
+    health.suspected(1.0)
+    assert health.probing(5.9) and not health.probing(6.0)
+    health.suspected(2.0)
+    health.probed(3.0, ok=False)
+    assert health.probing(100.0)  # unreachable: probing until a probe succeeds
+    health.probed(100.0, ok=True)
+    assert not health.probing(100.0)
