@@ -99,6 +99,8 @@ class FeatureSink:
             logger.warning("feature sink: %s", message.error())
             return
         topic, partition, offset = message.topic(), message.partition(), message.offset()
+        if topic is None or partition is None or offset is None:  # only error events lack coordinates
+            return
         self._consumed[(topic, partition)] = offset + 1
         metrics.RECORDS_IN.labels(stage=STAGE).inc()
         try:
@@ -114,17 +116,17 @@ class FeatureSink:
                 self.stats.duplicates += 1
                 metrics.DUPLICATES.labels(stage=STAGE).inc()
         except InvalidMessage as error:
-            self._dead_letter(message, producer, str(error))
+            self._dead_letter(message, producer, str(error), (topic, partition, offset))
         except ValidationError as error:
-            self._dead_letter(message, producer, f"invalid outcome: {error.errors()[:1]}")
+            self._dead_letter(message, producer, f"invalid outcome: {error.errors()[:1]}", (topic, partition, offset))
         except Exception as error:  # the sink never dies on a record; the reason names what broke
             logger.exception("feature sink: unexpected error on %s[%d]@%d", topic, partition, offset)
-            self._dead_letter(message, producer, f"unexpected error: {error!r}")
+            self._dead_letter(message, producer, f"unexpected error: {error!r}", (topic, partition, offset))
 
-    def _dead_letter(self, message: Message, producer: Producer, reason: str) -> None:
-        letter = DeadLetter.of(stage=STAGE, reason=reason, topic=message.topic(), partition=message.partition(),
-                               offset=message.offset(), value=message.value(), key=message.key(),
-                               headers=message.headers())
+    def _dead_letter(self, message: Message, producer: Producer, reason: str, at: tuple[str, int, int]) -> None:
+        topic, partition, offset = at
+        letter = DeadLetter.of(stage=STAGE, reason=reason, topic=topic, partition=partition, offset=offset,
+                               value=message.value(), key=message.key(), headers=message.headers())
         producer.produce(self.deadletter_topic, value=letter.value, key=letter.key, headers=letter.headers)
         producer.poll(0)
         self.stats.deadletters += 1
