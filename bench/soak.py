@@ -112,17 +112,19 @@ def run_kill_scenario(kafka: KafkaSettings, site: str, start_worker: StartWorker
                                   and (clip.incomplete or clip.candidates != slots)),
         unexpected=sorted((clip.camera, clip.window_start) for clip in seen.values() if clip.clip_id not in wanted),
         duplicates=len(clips) - len(seen),
-        unscored=sum(len(seqs) for seqs in stream.seqs.values()) - len(_scored(kafka)),
+        unscored=sum(len(seqs) for seqs in stream.seqs.values()) - len(_scored(kafka, scenario.clips_timeout_s)),
         victim_selected=victim_selected,
         logs="\n".join(tail(worker.log_file, 40) for worker in workers),
     )
 
 
-def _scored(kafka: KafkaSettings) -> set[tuple[str, int]]:
+def _scored(kafka: KafkaSettings, timeout_s: float) -> set[tuple[str, int]]:
     """(camera, seq) of every frame stage 1 scored."""
     with TopicReader(kafka, topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix), since=0.0) as reader:
-        return {(frame.camera, frame.seq) for frame in map(ScoredFrame.from_bytes,
-                                                           (message.value() for message in reader.drain()))}
+        messages = list(reader.drain(timeout_s))
+        if not reader.at_end:
+            raise RuntimeError(f"scored-frames not read to its end in {timeout_s} s")
+    return {(frame.camera, frame.seq) for frame in (ScoredFrame.from_bytes(message.value()) for message in messages)}
 
 
 def _wait_for_clips(kafka: KafkaSettings, wanted: set[str], timeout_s: float) -> list[Clip]:

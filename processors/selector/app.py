@@ -30,6 +30,7 @@ from faust.types import TP, EventT
 from processors import metrics
 from processors.selector.consumer import GaplessConsumer
 from processors.selector.discovery import FramesTopicDiscovery
+from processors.selector.offsets import Verdict, verdict
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.selector.selection import build_clip
 from processors.selector.windows import CameraWindows, ClosedWindow, expected_candidates
@@ -222,16 +223,18 @@ class SelectorApp:
     async def _in_order(self, tp: TP, offset: int) -> bool:
         """Whether the record is the next one after the last applied: earlier ones are replays (dropped); a
         later one means Faust skipped records, and the partition is sought back to the first one missing."""
-        applied = self.windows.get(_offset_key(tp.partition))
-        if applied is None or offset == int(applied) + 1:
+        stored = self.windows.get(_offset_key(tp.partition))
+        applied = None if stored is None else int(stored)
+        decision = verdict(applied, offset)
+        if decision is Verdict.APPLY:
             self._rewinding.discard(tp.partition)
             return True
-        if offset <= int(applied):
+        if decision is Verdict.REPLAY:
             metrics.DUPLICATES.labels(stage="stage2").inc()
             return False
-        if tp.partition in self._rewinding:
+        if tp.partition in self._rewinding or applied is None:
             return False  # records fetched before the seek
-        resume = int(applied) + 1
+        resume = applied + 1
         earliest = (await self.app.consumer.earliest_offsets(tp))[tp]
         if resume < earliest:
             logger.warning("stage2: %s[%d] records %d..%d expired before they were applied", tp.topic, tp.partition,
@@ -243,7 +246,7 @@ class SelectorApp:
         await self.app.consumer.seek(tp, resume)
         return False
 
-    async def _forget_rewinds(self, app: faust.App, revoked: set[TP], **kwargs: Any) -> None:
+    async def _forget_rewinds(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         self._rewinding.clear()  # the rebalance seeks every partition to its committed offset
 
     async def _apply(self, event: EventT, camera: str, frame: ScoredFrame | None) -> None:
