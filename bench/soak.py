@@ -133,9 +133,12 @@ def _wait_for_clips(kafka: KafkaSettings, wanted: set[str], timeout_s: float) ->
     deadline = time.monotonic() + timeout_s
     while True:
         with TopicReader(kafka, topic, since=0.0) as reader:
-            clips = [Clip.from_bytes(message.value()) for message in reader.drain()]
-        if wanted <= {clip.clip_id for clip in clips} or time.monotonic() > deadline:
+            clips = [Clip.from_bytes(message.value()) for message in reader.drain(timeout_s)]
+            read_all = reader.at_end
+        if read_all and (wanted <= {clip.clip_id for clip in clips} or time.monotonic() > deadline):
             return clips
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"clips not read to the end of the topic in {timeout_s} s")
         time.sleep(2.0)
 
 
