@@ -35,14 +35,14 @@ def make_window(rng: np.random.Generator, shift: Shift = "none", frames: int = 1
     mix, confidence = MIX, rng.beta(6.0, 2.0, outcomes)
     if shift == "brightness":
         brightness = brightness + 30.0
-        embeddings = embeddings + 0.6 * BRIGHT_DIRECTION
+        embeddings = embeddings + 2.0 * BRIGHT_DIRECTION
     elif shift == "noise":
         sharpness = sharpness * 3.0
         delta = np.clip(delta + 0.15, 0, 1)
-        embeddings = embeddings + 1.5 * rng.normal(size=embeddings.shape)
+        embeddings = 0.7 * embeddings + 2.5 * rng.normal(size=embeddings.shape)
     elif shift == "blur":
         sharpness = sharpness * 0.3
-        embeddings = embeddings + 0.6 * BLUR_DIRECTION
+        embeddings = embeddings + 2.0 * BLUR_DIRECTION
     elif shift == "action_mix":
         mix, confidence = NEW_MIX, rng.beta(4.0, 3.0, outcomes)
     labels = [CLASSES[index] for index in rng.choice(len(CLASSES), outcomes, p=mix)]
