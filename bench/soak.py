@@ -112,19 +112,29 @@ def run_kill_scenario(kafka: KafkaSettings, site: str, start_worker: StartWorker
                                   and (clip.incomplete or clip.candidates != slots)),
         unexpected=sorted((clip.camera, clip.window_start) for clip in seen.values() if clip.clip_id not in wanted),
         duplicates=len(clips) - len(seen),
-        unscored=sum(len(seqs) for seqs in stream.seqs.values()) - len(_scored(kafka, scenario.clips_timeout_s)),
+        unscored=_unscored(kafka, {(camera, seq) for camera, seqs in stream.seqs.items() for seq in seqs},
+                           scenario.clips_timeout_s),
         victim_selected=victim_selected,
         logs="\n".join(tail(worker.log_file, 40) for worker in workers),
     )
 
 
-def _scored(kafka: KafkaSettings, timeout_s: float) -> set[tuple[str, int]]:
-    """(camera, seq) of every frame stage 1 scored."""
-    with TopicReader(kafka, topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix), since=0.0) as reader:
-        messages = list(reader.drain(timeout_s))
-        if not reader.at_end:
-            raise RuntimeError(f"scored-frames not read to its end in {timeout_s} s")
-    return {(frame.camera, frame.seq) for frame in (ScoredFrame.from_bytes(message.value()) for message in messages)}
+def _unscored(kafka: KafkaSettings, published: set[tuple[str, int]], timeout_s: float) -> int:
+    """Frames (camera, seq) published that stage 1 has not scored once it caught up (or once `timeout_s`
+    passed): the stream's last frames may still be in flight when its last window closed."""
+    topic = topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        with TopicReader(kafka, topic, since=0.0) as reader:
+            scored = {(frame.camera, frame.seq)
+                      for frame in (ScoredFrame.from_bytes(message.value()) for message in reader.drain(timeout_s))}
+            read_all = reader.at_end
+        missing = published - scored
+        if read_all and (not missing or time.monotonic() > deadline):
+            return len(missing)
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{topic} not read to its end in {timeout_s} s")
+        time.sleep(2.0)
 
 
 def _wait_for_clips(kafka: KafkaSettings, wanted: set[str], timeout_s: float) -> list[Clip]:
