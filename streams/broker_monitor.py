@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 BROKER_REACHABLE = Gauge("actionstream_broker_reachable", "1 while this process reaches the Kafka broker.")
 BROKER_OUTAGES = Counter("actionstream_broker_outages_total", "Times the broker became unreachable.")
 SUPPRESSED_LINES = Counter("actionstream_kafka_client_log_suppressed_total",
-                           "Kafka client log lines held back because they repeated a broker outage.")
+                           "Kafka client log lines held back: the broker was unreachable.")
 
 # Loggers of the Kafka clients and of the Faust runtime around them: while the broker is unreachable,
 # whatever they log is a consequence of the outage.
@@ -160,16 +160,16 @@ def install_log_filter(monitor: BrokerMonitor = MONITOR) -> None:
 
 
 def rdkafka_error_cb(error: KafkaError) -> None:
-    """librdkafka's error callback: connection errors go to the monitor (librdkafka logs them too, so a
-    process that watches nothing keeps them at DEBUG), others to the log."""
+    """librdkafka's error callback: connection errors go to the monitor, and during an outage every error is
+    its consequence; otherwise to the log (connection errors at DEBUG: librdkafka logs them itself)."""
     from confluent_kafka import KafkaError  # imported here: installing the log filter stays light
 
-    if error.code() not in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE):
-        logger.warning("kafka client error: %s", error)
-    elif MONITOR.watching:
-        MONITOR.failed(error.str())
-    else:
-        logger.debug("kafka client error: %s", error)
+    connection = error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE)
+    if MONITOR.watching and (connection or not MONITOR.reachable):
+        if connection:
+            MONITOR.failed(error.str())
+        return
+    logger.log(logging.DEBUG if connection else logging.WARNING, "kafka client error: %s", error)
 
 
 def _host_port(server: str) -> tuple[str, int]:

@@ -8,9 +8,11 @@ import socket
 import threading
 
 import pytest
+from confluent_kafka import KafkaError
 
+from streams import broker_monitor
 from streams.broker_health import BrokerHealthSettings
-from streams.broker_monitor import BrokerLogFilter, BrokerMonitor
+from streams.broker_monitor import BrokerLogFilter, BrokerMonitor, rdkafka_error_cb
 from streams.settings import KafkaSettings
 
 
@@ -117,3 +119,21 @@ def test_the_probe_reports_an_outage_and_the_return(caplog: pytest.LogCaptureFix
     assert len(messages) == 2, messages
     assert messages[0] == "broker unreachable (connection refused)"
     assert messages[1].startswith("broker reachable again after ")
+
+
+def test_librdkafka_errors_probe_while_watching_and_are_logged_otherwise(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="streams.broker_monitor")
+    watching = _Monitor(watching=True)
+    monkeypatch.setattr(broker_monitor, "MONITOR", watching)
+    rdkafka_error_cb(KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down"))
+    rdkafka_error_cb(KafkaError(KafkaError._MSG_TIMED_OUT, "timed out"))
+    assert watching.failures == ["1/1 brokers are down"]
+    assert [record.getMessage() for record in caplog.records] == [
+        'kafka client error: KafkaError{code=_MSG_TIMED_OUT,val=-192,str="timed out"}']
+    caplog.clear()
+    monkeypatch.setattr(broker_monitor, "MONITOR", _Monitor(watching=True, reachable=False))
+    rdkafka_error_cb(KafkaError(KafkaError._MSG_TIMED_OUT, "timed out"))  # a consequence of the outage
+    monkeypatch.setattr(broker_monitor, "MONITOR", _Monitor(watching=False))
+    rdkafka_error_cb(KafkaError(KafkaError._TRANSPORT, "refused"))  # librdkafka logged it already
+    assert caplog.records == []
