@@ -49,10 +49,13 @@ class PartitionedParquet:
         for hour, parts in by_hour.items():
             if hour >= current or len(parts) < 2:
                 continue
-            merged = pa.concat_tables([pq.read_table(part).cast(self.schema) for part in parts])
+            try:
+                merged = pa.concat_tables([pq.read_table(part).cast(self.schema) for part in parts])
+            except FileNotFoundError:  # another sink on this directory compacted the hour first
+                continue
             self._write(merged, f"{hour}-compacted-{uuid.uuid4().hex}")
             for part in parts:  # a reader between the rename and here sees rows twice; Feast keeps one
-                part.unlink()
+                part.unlink(missing_ok=True)
             removed += len(parts)
             logger.info("offline history: %d parts of hour %s compacted (%d rows)", len(parts), hour,
                         merged.num_rows)
