@@ -7,7 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from streams.schemas import FRAME_SCHEMA_VERSION, PUBLISHED_EVENTS, CameraStatus, FrameHeaders, InvalidMessage
+from streams.schemas import (
+    FRAME_SCHEMA_VERSION,
+    PUBLISHED_EVENTS,
+    CameraStatus,
+    ColumnScore,
+    DriftReport,
+    FrameHeaders,
+    InvalidMessage,
+    RetrainEvidence,
+    RetrainRequest,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -161,3 +171,71 @@ def test_committed_json_schema_matches_the_model(file_name: str) -> None:
 def test_every_committed_schema_file_is_published() -> None:
     committed = {path.name for path in (REPO_ROOT / "schemas").glob("*.json")}
     assert committed == set(PUBLISHED_EVENTS)
+
+
+GOLDEN_DRIFT_REPORT_V1 = (
+    b'{"schema":1,"report_id":"2f0c9a4e-5b1d-5c3e-9a7f-1d2e3f4a5b6c","site":"site-a","camera":"cam1",'
+    b'"reference":"7","reference_kind":"training","window_start":1764000000.0,"window_end":1764000060.0,'
+    b'"frames":240,"outcomes":30,"scores":[{"column":"brightness","test":"ks","score":1.5e-8,"threshold":0.005,'
+    b'"drifted":true},{"column":"label","test":"chisquare","score":0.25,"threshold":0.005,"drifted":false}],'
+    b'"drifted_columns":["brightness"],"share_drifted":0.5,"embedding_mmd2":0.0125,"embedding_p_value":0.004975,'
+    b'"estimated_accuracy":0.71,"reference_accuracy":0.82,"observed_accuracy":0.65,"observed_macro_f1":0.6,'
+    b'"labels":40,"causes":["data_drift","embedding_drift"],"verdict":"drift","model_version":"7",'
+    b'"published_at":1764000061.5}'
+)
+GOLDEN_RETRAIN_REQUEST_V1 = (
+    b'{"schema":1,"request_id":"8c1e2d3f-4a5b-5c6d-8e7f-0a1b2c3d4e5f","site":"site-a","cause":"data_drift",'
+    b'"reason":"data_drift on 1 camera(s) (cam1): share_drifted 0.5 vs threshold 0.3 in 3 recent windows",'
+    b'"evidence":[{"camera":"cam1","report_id":"r1","metric":"share_drifted","value":0.5,"threshold":0.3}],'
+    b'"report_ids":["r1"],"cameras":["cam1"],"data_start":1764000000.0,"data_end":1764000180.0,'
+    b'"model_version":"7","requested_at":1764000181.0}'
+)
+
+
+def _golden_drift_report() -> DriftReport:
+    return DriftReport(
+        report_id="2f0c9a4e-5b1d-5c3e-9a7f-1d2e3f4a5b6c", site="site-a", camera="cam1", reference="7",
+        reference_kind="training", window_start=1_764_000_000.0, window_end=1_764_000_060.0, frames=240, outcomes=30,
+        scores=[ColumnScore(column="brightness", test="ks", score=1.5e-8, threshold=0.005, drifted=True),
+                ColumnScore(column="label", test="chisquare", score=0.25, threshold=0.005, drifted=False)],
+        drifted_columns=["brightness"], share_drifted=0.5, embedding_mmd2=0.0125, embedding_p_value=0.004975,
+        estimated_accuracy=0.71, reference_accuracy=0.82, observed_accuracy=0.65, observed_macro_f1=0.6, labels=40,
+        causes=["data_drift", "embedding_drift"], verdict="drift", model_version="7", published_at=1_764_000_061.5,
+    )
+
+
+def _golden_retrain_request() -> RetrainRequest:
+    return RetrainRequest(
+        request_id="8c1e2d3f-4a5b-5c6d-8e7f-0a1b2c3d4e5f", site="site-a", cause="data_drift",
+        reason="data_drift on 1 camera(s) (cam1): share_drifted 0.5 vs threshold 0.3 in 3 recent windows",
+        evidence=[RetrainEvidence(camera="cam1", report_id="r1", metric="share_drifted", value=0.5, threshold=0.3)],
+        report_ids=["r1"], cameras=["cam1"], data_start=1_764_000_000.0, data_end=1_764_000_180.0, model_version="7",
+        requested_at=1_764_000_181.0,
+    )
+
+
+def test_drift_report_json_golden_v1() -> None:
+    assert _golden_drift_report().to_json_bytes() == GOLDEN_DRIFT_REPORT_V1
+    assert DriftReport.model_validate_json(GOLDEN_DRIFT_REPORT_V1) == _golden_drift_report()
+    assert _golden_drift_report().key() == b"site-a/cam1"
+
+
+def test_retrain_request_json_golden_v1() -> None:
+    assert _golden_retrain_request().to_json_bytes() == GOLDEN_RETRAIN_REQUEST_V1
+    assert RetrainRequest.model_validate_json(GOLDEN_RETRAIN_REQUEST_V1) == _golden_retrain_request()
+    assert _golden_retrain_request().key() == b"site-a/data_drift"
+
+
+@pytest.mark.parametrize("golden, model, field, bad", [
+    (GOLDEN_DRIFT_REPORT_V1, DriftReport, "verdict", "maybe"),
+    (GOLDEN_DRIFT_REPORT_V1, DriftReport, "share_drifted", 1.5),
+    (GOLDEN_DRIFT_REPORT_V1, DriftReport, "causes", ["bad_luck"]),
+    (GOLDEN_RETRAIN_REQUEST_V1, RetrainRequest, "cause", "bad_luck"),
+    (GOLDEN_RETRAIN_REQUEST_V1, RetrainRequest, "schema", 2),
+])
+def test_drift_events_reject_bad_values(golden: bytes, model: type[DriftReport | RetrainRequest], field: str,
+                                        bad: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        model.model_validate({**json.loads(golden), field: bad})
+    with pytest.raises(ValueError, match="extra"):
+        model.model_validate({**json.loads(golden), "colour": "red"})
