@@ -12,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from typing import cast
 
 import faust
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
+from faust.transport.conductor import Conductor
 
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
@@ -64,6 +66,6 @@ class FramesTopicDiscovery:
         for channel in [self.frames, *channels]:
             channel.topics = topics
         # What the conductor does on a subscription change (the same two calls), without its 45 s delay.
-        names = await self.app.topics._update_indices()
+        names = await cast(Conductor, self.app.topics)._update_indices()
         await self.app.consumer.subscribe(names)
         logger.info("stage1: consuming new frames topics %s", ", ".join(new))
