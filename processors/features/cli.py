@@ -54,12 +54,15 @@ def features_sink(
     settings = FeatureSinkSettings()
     if metrics_port >= 0:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
-    client = _client(settings.features)
-    client.apply()  # a sink started without set-up still finds its view registered
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port)
-    MONITOR.watch(settings.kafka)
+    # Handlers first: a SIGTERM while Feast loads (~10 s, longer on a busy machine) is a clean stop too.
     with stop_on_signals() as stop:
+        client = _client(settings.features)
+        if stop.is_set():
+            return
+        client.apply()  # a sink started without set-up still finds its view registered
+        if settings.metrics_port:
+            start_http_server(settings.metrics_port)
+        MONITOR.watch(settings.kafka)
         FeatureSink(settings, client).run(stop)
 
 
