@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -72,11 +72,12 @@ class ReferenceProfile:
             "calibration": self.calibration.to_dict() if self.calibration else None,
         }
         (directory / JSON_NAME).write_text(json.dumps(meta, indent=2))
-        np.savez_compressed(
-            directory / ARRAYS_NAME, embeddings=self.embeddings.astype(np.float16), confidence=self.confidence,
-            pca_mean=self.projection.mean, pca_components=self.projection.components,
+        arrays: dict[str, Any] = {
+            "embeddings": self.embeddings.astype(np.float16), "confidence": self.confidence,
+            "pca_mean": self.projection.mean, "pca_components": self.projection.components,
             **{f"quality_{column}": values for column, values in self.quality.items()},
-        )
+        }
+        np.savez_compressed(directory / ARRAYS_NAME, **arrays)
 
     @classmethod
     def load(cls, directory: Path) -> ReferenceProfile:

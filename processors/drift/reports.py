@@ -20,6 +20,7 @@ from processors.drift.settings import DriftSettings, ReportSettings
 if TYPE_CHECKING:
     import pandas as pd
     from evidently.core.report import Snapshot
+    from evidently.ui.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 EMBEDDINGS = "x"
@@ -67,9 +68,10 @@ def build_reports(profile: ReferenceProfile, window: WindowSample, settings: Dri
     vectors = DataDefinition(numerical_columns=[], embeddings={EMBEDDINGS: _embedding_columns(profile.embeddings)})
     embeddings = Report([EmbeddingsDrift(
         embeddings_name=EMBEDDINGS, drift_method=MMDDriftMethod(pca_components=settings.embedding.pca_components))])
-    reference_data = {**profile.quality, LABEL_COLUMN: _expand(profile.label_counts),
-                      CONFIDENCE_COLUMN: profile.confidence}
-    current_data = {**sample.quality, LABEL_COLUMN: sample.labels, CONFIDENCE_COLUMN: sample.confidence}
+    reference_data: dict[str, np.ndarray | list[str]] = {
+        **profile.quality, LABEL_COLUMN: _expand(profile.label_counts), CONFIDENCE_COLUMN: profile.confidence}
+    current_data: dict[str, np.ndarray | list[str]] = {
+        **sample.quality, LABEL_COLUMN: sample.labels, CONFIDENCE_COLUMN: sample.confidence}
     return {
         "data": data.run(Dataset.from_pandas(_table(current_data), data_definition=tables),
                          Dataset.from_pandas(_table(reference_data), data_definition=tables)),
@@ -84,8 +86,8 @@ class ReportStore:
 
     def __init__(self, settings: ReportSettings) -> None:
         self.settings = settings
-        self._workspace = None
-        self._project_id: str | None = None
+        self._workspace: Workspace | None = None
+        self._project_id = ""
 
     def save(self, snapshots: Mapping[str, Snapshot], name: str) -> list[Path]:
         """Saves `<name>-<part>.html` per snapshot (name made file-safe), then removes the oldest reports beyond
@@ -117,8 +119,8 @@ class ReportStore:
         from evidently.ui.workspace import Workspace
 
         if self._workspace is None:
-            workspace = Workspace.create(str(self.settings.workspace_dir))
-            found = workspace.search_project(self.settings.project)
-            project = found[0] if found else workspace.create_project(self.settings.project)
-            self._workspace, self._project_id = workspace, str(project.id)
+            self._workspace = Workspace.create(str(self.settings.workspace_dir))
+            found = self._workspace.search_project(self.settings.project)
+            project = found[0] if found else self._workspace.create_project(self.settings.project)
+            self._project_id = str(project.id)
         self._workspace.add_run(self._project_id, snapshot, name=name)

@@ -23,7 +23,7 @@ def _columns(rng: np.random.Generator, rows: int, shift: float) -> dict[str, np.
 
 def _ours(reference: dict[str, np.ndarray | list[str]], current: dict[str, np.ndarray | list[str]]
           ) -> dict[str, tuple[str, float, bool]]:
-    results = {}
+    results: dict[str, tuple[str, float, bool]] = {}
     for column in reference:
         if column in ("label", "door"):
             drift = categorical_drift(column, counts_of(reference[column]), counts_of(current[column]))
