@@ -46,6 +46,32 @@ class WindowSample:
             event_ids=[outcome.event_id for outcome in outcomes],
         )
 
+    @classmethod
+    def from_probabilities(cls, quality: Mapping[str, np.ndarray], embeddings: np.ndarray,
+                           probabilities: np.ndarray, classes: Sequence[str], top_k: int) -> WindowSample:
+        """At training time: validation frames and the model's class probabilities per validation window [N, C],
+        reduced to what serving publishes (top-1 label, top-k probabilities)."""
+        ranked = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
+        return cls(quality=dict(quality), embeddings=np.asarray(embeddings, dtype=np.float32),
+                   labels=[classes[index] for index in ranked[:, 0]],
+                   top_k=np.take_along_axis(probabilities, ranked, axis=1))
+
+    @classmethod
+    def concat(cls, samples: Sequence[WindowSample]) -> WindowSample:
+        """Several windows as one: a camera baseline from its first windows, or a site's cameras together."""
+        if not samples:
+            raise ValueError("nothing to concatenate")
+        k = max(sample.top_k.shape[1] for sample in samples)
+        return cls(
+            quality={column: np.concatenate([sample.quality[column] for sample in samples])
+                     for column in samples[0].quality},
+            embeddings=np.concatenate([sample.embeddings for sample in samples]),
+            labels=[label for sample in samples for label in sample.labels],
+            top_k=np.concatenate([np.pad(sample.top_k, ((0, 0), (0, k - sample.top_k.shape[1])))
+                                  for sample in samples]),
+            event_ids=[event for sample in samples for event in sample.event_ids],
+        )
+
     def thinned(self, max_frames: int) -> WindowSample:
         """At most max_frames frames, evenly spaced in time; outcomes unchanged."""
         if self.frames <= max_frames:
