@@ -15,7 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 from confluent_kafka import Producer
+from typer.testing import CliRunner
 
+from actionstream.cli import app
 from feature_store.client import FeatureClient
 from feature_store.schema import VIEW
 from feature_store.settings import FeatureStoreSettings
@@ -162,3 +164,18 @@ def test_the_sink_turns_frames_and_outcomes_into_online_stats(
     history = feature_client.historical(pd.DataFrame({"camera": [f"{site}/{camera}"],
                                                       "event_timestamp": [pd.Timestamp.now(tz="UTC")]}))
     assert history["window_start"].iloc[0] == pytest.approx(t0 + 2.0)  # offline too
+
+
+def test_the_commands_apply_and_show_a_camera(feature_client: FeatureClient) -> None:
+    camera = _camera()
+    feature_client.push(_windows("s", camera, [time.time() - 10.0], [120]))
+    env = {"ACTIONSTREAM_FEATURES__DATA_DIR": str(feature_client.settings.data_dir)}
+    runner = CliRunner()
+    for _ in range(2):
+        applied = runner.invoke(app, ["features", "apply"], env=env)
+        assert applied.exit_code == 0 and "feature store ready" in applied.output, applied.output
+    shown = runner.invoke(app, ["features", "show", "--site", "s", "--camera", camera], env=env)
+    assert shown.exit_code == 0, shown.output
+    lines = shown.output.splitlines()
+    assert lines[0] == f"s/{camera}"
+    assert "  brightness       120.000" in lines and "  frames           4" in lines
