@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from processors.drift.detector import CONFIDENCE_COLUMN, LABEL_COLUMN
+from processors.drift.detector import CONFIDENCE_COLUMN, LABEL_COLUMN, Verdict
 from processors.drift.profile import ReferenceProfile
 from processors.drift.sample import WindowSample
 from processors.drift.settings import DriftSettings, ReportSettings
@@ -79,6 +79,20 @@ def build_reports(profile: ReferenceProfile, window: WindowSample, settings: Dri
                                      Dataset.from_pandas(_embedding_table(profile.embeddings),
                                                          data_definition=vectors)),
     }
+
+
+class VerdictChanges:
+    """Which windows get an HTML report: those whose verdict differs from the camera's last one. A camera starts
+    as "ok" (a drifted first window is reported, a quiet start is not); insufficient windows change nothing."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, Verdict] = {}
+
+    def changed(self, key: str, verdict: Verdict) -> bool:
+        if verdict == "insufficient" or verdict == self._last.get(key, "ok"):
+            return False
+        self._last[key] = verdict
+        return True
 
 
 class ReportStore:

@@ -30,8 +30,8 @@ class DriftSettings(BaseModel):
                                   "profile; at most 1,000 keeps Evidently's p-value tests (KS, chi-squared).")
     reference_outcomes: int = Field(1000, ge=10, le=1000, description="Window outcomes (label, confidence) kept "
                                     "in a profile.")
-    max_frames: int = Field(240, ge=10, description="Frames of a window tested, evenly spaced (bounds the cost and "
-                            "thins the correlation between neighbouring frames).")
+    max_frames: int = Field(120, ge=10, description="Frames of a window tested, evenly spaced: neighbouring video "
+                            "frames are nearly copies, so more add cost and false confidence, not evidence.")
     min_frames: int = Field(20, ge=2, description="A window with fewer frames is reported insufficient.")
     min_outcomes: int = Field(8, ge=2, description="Fewer window outcomes: no prediction drift test.")
     p_value_threshold: float = Field(

@@ -11,7 +11,7 @@ import pytest
 
 from processors.drift.detector import WindowDrift, assess
 from processors.drift.profile import ReferenceProfile
-from processors.drift.reports import ReportStore, build_reports
+from processors.drift.reports import ReportStore, VerdictChanges, build_reports
 from processors.drift.settings import DriftSettings, ReportSettings
 from tests.unit.processors.drift.conftest import make_window
 from tests.unit.processors.drift.evidently_runs import EVIDENTLY_TESTS
@@ -87,3 +87,11 @@ def test_size_cap_removes_the_oldest_but_keeps_the_newest(tmp_path: Path) -> Non
     assert sorted(path.name for path in tmp_path.iterdir()) == ["b-data.html", "c-data.html"]
     store.save({"data": _FakeSnapshot(1000)}, "huge")  # over the cap on its own: kept, as it was just asked for
     assert [path.name for path in tmp_path.iterdir()] == ["huge-data.html"]
+
+
+def test_reports_are_rendered_on_verdict_changes_only() -> None:
+    changes = VerdictChanges()
+    verdicts = ["ok", "insufficient", "drift", "drift", "insufficient", "drift", "ok", "ok"]
+    assert [changes.changed("demo/cam1", verdict) for verdict in verdicts] == [
+        False, False, True, False, False, False, True, False]
+    assert changes.changed("demo/cam2", "drift")  # cameras are tracked apart
