@@ -21,7 +21,10 @@ def export(
     out: Path | None = typer.Option(
         None, "--out", help="Output folder; default: the bundle folder when --model is one, else var/export."
     ),
-    data: Path | None = typer.Option(None, "--data", help="UCF101-layout folder whose training frames calibrate int8."),
+    data: Path | None = typer.Option(
+        None, "--data", help="UCF101-layout folder whose training frames join the synthetic int8 calibration frames."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed picking the training frames (the training run's seed)."),
     precision: str = typer.Option("fp16", "--precision", help="TensorRT engine precision: fp32, fp16 or int8."),
     tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
 ) -> None:
@@ -32,7 +35,8 @@ def export(
     from models.backends.torch_backend import TorchBackend
     from models.bundle import ModelBundle
     from models.encoder import FrameEncoder
-    from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx, quantize_encoder_int8
+    from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
+    from models.quantization import INT8_RECIPE
     from models.registry import RegistrySettings, resolve_bundle_dir
 
     if backend not in EXPORT_BACKENDS:
@@ -47,22 +51,20 @@ def export(
     written = target / ENCODER_ONNX
     if backend == "onnx-int8":
         written = target / ENCODER_INT8_ONNX
-        if data is not None:
-            from training.features import calibration_images
+        if data is None and (bundle_dir / ENCODER_INT8_ONNX).exists():
+            if bundle_dir.resolve() != target.resolve():
+                shutil.copyfile(bundle_dir / ENCODER_INT8_ONNX, written)
+                if (bundle_dir / INT8_RECIPE).exists():
+                    shutil.copyfile(bundle_dir / INT8_RECIPE, target / INT8_RECIPE)
+        else:
+            # The training pipeline's recipe: with the same data and seed, the same int8 model as the bundle's.
+            from training.calibration import build_int8_encoder
             from training.smart_settings import FeatureSettings
             from training.ucf101 import Ucf101Index
 
-            items = Ucf101Index.from_folder(data).train
-            settings = FeatureSettings(num_candidates=bundle.manifest.num_candidates)
-            images = calibration_images(items, settings, bundle.preprocessing)
-            quantize_encoder_int8(target / ENCODER_ONNX, written, images)
-        elif (bundle_dir / ENCODER_INT8_ONNX).exists():
-            if bundle_dir.resolve() != target.resolve():
-                shutil.copyfile(bundle_dir / ENCODER_INT8_ONNX, written)
-        else:
-            raise typer.BadParameter(
-                "the bundle has no int8 encoder; pass --data to calibrate one", param_hint="--data"
-            )
+            items = Ucf101Index.from_folder(data).train if data is not None else None
+            features = FeatureSettings(num_candidates=bundle.manifest.num_candidates)
+            build_int8_encoder(target / ENCODER_ONNX, written, bundle.preprocessing, items, features, seed)
     options = BackendOptions(model_dir=target, precision="int8" if backend == "onnx-int8" else "fp32")
     if backend == "tensorrt":
         options = BackendOptions(model_dir=target, precision=precision, device="cuda")

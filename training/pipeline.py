@@ -20,15 +20,16 @@ import numpy as np
 from models.backends import create_backend
 from models.bundle import Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
-from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx, quantize_encoder_int8
+from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
 from models.preprocessing import Preprocessing
 from models.selectors import SelectorModels, create_strategy
 from models.text import NAME_TABLE_FILE, load_or_build_name_table
+from training.calibration import build_int8_encoder
 from training.classifier_training import ClassifierTrainer
 from training.config import TrainConfig, save_resolved
 from training.curation import CurationReport
 from training.evaluate import StrategyResult, evaluate_strategy
-from training.features import FeatureExtractor, FeatureSet, backend_options, calibration_images
+from training.features import FeatureExtractor, FeatureSet, backend_options
 from training.metrics import classification_report
 from training.oracle import cross_fitted_oracle
 from training.scoring import ClipScorer, end_to_end
@@ -161,8 +162,8 @@ def run_training(
             "val_end_to_end_classifier": classifier_fit.best_score, "val_end_to_end_single": single_fit.best_score,
             "val_end_to_end_smart": global_fit.best_score,
         })
-        quantize_encoder_int8(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX,
-                              calibration_images(index.train, features, preprocessing, config.seed))
+        build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,
+                           index.train, features, config.seed)
         bundle.save(bundle_dir)
         seconds = time.perf_counter() - started
         version = None

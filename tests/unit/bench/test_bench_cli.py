@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from actionstream.cli import app
 from models.bundle import Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
-from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx, quantize_encoder_int8
+from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
 from models.preprocessing import Preprocessing
+from models.quantization import quantize_encoder_int8
 from training.synth import SynthSettings, generate_dataset
 from training.ucf101 import Ucf101Index
 

@@ -19,8 +19,9 @@ from models.backends import (
 )
 from models.backends.torch_backend import TorchBackend
 from models.encoder import FrameEncoder
-from models.export import ENCODER_ONNX, export_encoder_onnx, quantize_encoder_int8
+from models.export import ENCODER_ONNX, export_encoder_onnx
 from models.preprocessing import Preprocessing
+from models.quantization import quantize_encoder_int8
 
 pytestmark = pytest.mark.slow  # ONNX export and int8 calibration take a few seconds
 
