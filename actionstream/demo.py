@@ -120,19 +120,9 @@ def write_cameras_file(settings: DemoSettings, urls: list[str]) -> Path:
 
 
 def _alias_exists(alias: str) -> bool:
-    from mlflow.exceptions import MlflowException
+    from models.registry import RegistrySettings, alias_version
 
-    from models.registry import RegistrySettings
-    from training.tracking import TrackingSettings, configure_mlflow
-
-    registry = RegistrySettings()
-    client = configure_mlflow(TrackingSettings(tracking_uri=registry.tracking_uri,
-                                               registered_model=registry.registered_model))
-    try:
-        client.get_model_version_by_alias(registry.registered_model, alias)
-    except MlflowException:
-        return False
-    return True
+    return alias_version(RegistrySettings(), alias) is not None
 
 
 def prepare_model(settings: DemoSettings) -> str:
@@ -144,9 +134,9 @@ def prepare_model(settings: DemoSettings) -> str:
         return settings.model
     if settings.model != DEFAULT_MODEL:
         raise typer.BadParameter(f"no bundle directory and no registry alias {settings.model!r}", param_hint="--model")
+    from models.registry import set_alias
     from training.config import load_config
     from training.pipeline import run_training
-    from training.tracking import set_alias
 
     typer.echo(f"no @{DEFAULT_MODEL} model in the registry: training one on the synthetic set (a few minutes)")
     config = load_config([], [f"data.synthetic_dir={settings.data_dir}"])

@@ -1,6 +1,8 @@
-"""Find a model bundle: a local directory, a registry alias (`candidate`, `production`) or a `models:/` URI.
+"""The MLflow model registry, reads and writes: find a model bundle (a local directory, a registry alias such
+as `candidate` or `production`, or a `models:/` URI), register versions, move aliases, tag versions.
 
-Serving and the CLIs resolve bundles here; MLflow is imported only when a registry lookup is needed.
+Every registry call goes through here with one settings class, `RegistrySettings`; experiment tracking (runs,
+metrics, figures) stays in `training.tracking`. MLflow is imported only when the registry is used.
 """
 
 from __future__ import annotations
@@ -8,19 +10,84 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
 
 logger = logging.getLogger(__name__)
 
 MODEL_URI_PREFIX = "models:/"
+SQLITE_PREFIX = "sqlite:///"
 
 
 class RegistrySettings(BaseModel):
     tracking_uri: str = Field("sqlite:///var/mlflow/mlflow.db", description="MLflow tracking and registry URI.")
     registered_model: str = Field("actionstream-smart", description="Registered model name.")
+    candidate_alias: str = Field("candidate", description="Alias set on a newly registered version (never served).")
+
+
+def mlflow_client(settings: RegistrySettings) -> MlflowClient:
+    """A client bound to our URI (never a process-global default); creates the local SQLite folder and turns
+    telemetry off."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "true")
+    from mlflow import MlflowClient
+
+    if settings.tracking_uri.startswith(SQLITE_PREFIX):
+        Path(settings.tracking_uri.removeprefix(SQLITE_PREFIX)).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
+
+
+def register_version(settings: RegistrySettings, source: str, run_id: str | None = None, alias: str | None = None,
+                     tags: Mapping[str, str] | None = None) -> str:
+    """Register the artifact folder `source` (a run's artifact URI) as a new version of the registered model and
+    point `alias` (default: the candidate alias) at it. Returns the version number as a string."""
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow_client(settings)
+    name = settings.registered_model
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        client.create_registered_model(name)
+    version = str(client.create_model_version(name, source=source, run_id=run_id, tags=dict(tags or {})).version)
+    alias_name = alias or settings.candidate_alias
+    client.set_registered_model_alias(name, alias_name, version)
+    logger.info("registered %s version %s as @%s", name, version, alias_name)
+    return version
+
+
+def set_alias(settings: RegistrySettings, version: str, alias: str) -> None:
+    """Point `alias` (e.g. "production") of the registered model at `version`."""
+    mlflow_client(settings).set_registered_model_alias(settings.registered_model, alias, version)
+    logger.info("%s version %s is now @%s", settings.registered_model, version, alias)
+
+
+def alias_version(settings: RegistrySettings, alias: str) -> str | None:
+    """The version `alias` points at; None when the model or the alias does not exist."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(mlflow_client(settings).get_model_version_by_alias(settings.registered_model, alias).version)
+    except MlflowException:
+        return None
+
+
+def set_version_tags(settings: RegistrySettings, version: str, tags: Mapping[str, str]) -> None:
+    """Tags on one version (lineage: the request, data and metrics it came from, its parent version)."""
+    client = mlflow_client(settings)
+    for key, value in tags.items():
+        client.set_model_version_tag(settings.registered_model, version, key, value)
+
+
+def version_tags(settings: RegistrySettings, version: str) -> dict[str, str]:
+    return dict(mlflow_client(settings).get_model_version(settings.registered_model, version).tags)
 
 
 def bundle_uri(reference: str, settings: RegistrySettings) -> str:
@@ -56,15 +123,11 @@ def resolve_bundle(reference: str, settings: RegistrySettings, destination: Path
     local = Path(reference)
     if local.is_dir():
         return ResolvedBundle(local, f"local:{local.resolve().name}")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
+    client = mlflow_client(settings)
     import mlflow.artifacts
-    from mlflow import MlflowClient
 
     uri = bundle_uri(reference, settings)
     name, alias, version = _parse_model_uri(uri)
-    # Resolve through an explicit client: the registry lookup must use our URI, not a process-global default.
-    client = MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
     if alias is not None:
         model_version = client.get_model_version_by_alias(name, alias)
     else:

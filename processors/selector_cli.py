@@ -66,15 +66,14 @@ def serving_promote(
     alias: str = typer.Option("production", help="Alias to point at it."),
 ) -> None:
     """Point the alias at the version in the registry and announce it on model-updates."""
+    from models.registry import set_alias
     from processors.serving import publish_model_update
     from processors.settings import ProcessorSettings
     from streams.schemas import ModelUpdate
-    from training.tracking import TrackingSettings, set_alias
 
     settings = ProcessorSettings()
     registry = settings.model.registry
-    set_alias(TrackingSettings(tracking_uri=registry.tracking_uri, registered_model=registry.registered_model),
-              version, alias)
+    set_alias(registry, version, alias)
     publish_model_update(settings.kafka, ModelUpdate(model=registry.registered_model, alias=alias, version=version))
     typer.echo(f"{registry.registered_model} version {version} is now @{alias}; workers switch at their next window")
 

@@ -22,6 +22,7 @@ from models.bundle import Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
 from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
 from models.preprocessing import Preprocessing
+from models.registry import register_version
 from models.selectors import SelectorModels, create_strategy
 from models.text import NAME_TABLE_FILE, load_or_build_name_table
 from training.calibration import build_int8_encoder
@@ -176,7 +177,7 @@ def run_training(
             tracker.log_training_curves()
             tracker.log_confusion_matrix(smart_report.confusion, index.classes)
             tracker.log_dir(bundle_dir, "bundle")
-            version = tracker.register_model("bundle")
+            version = register_version(config.tracking, tracker.artifact_uri("bundle"), tracker.run_id)
         run_id = tracker.run_id if tracker else None
     logger.info("training finished in %.1f s; test %s", seconds, test_results["smart"])
     return TrainingOutcome(bundle_dir, test_results, primary, seconds, run_id, version)

@@ -1,4 +1,5 @@
-"""Experiment tracking with MLflow: params, per-epoch metrics, PNG figures, artifacts, model registry.
+"""Experiment tracking with MLflow: params, per-epoch metrics, PNG figures, artifacts. Registry operations
+(register a version, aliases, version tags) live in ``models.registry``.
 
 Default store: local SQLite (``sqlite:///var/mlflow/mlflow.db``) with file artifacts under
 ``var/mlflow/artifacts``; any tracking URI works by setting ``tracking.tracking_uri``. Everything goes
@@ -8,7 +9,6 @@ through an explicit ``MlflowClient`` and run id, so no global "active run" state
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,40 +19,27 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
+from models.registry import RegistrySettings, mlflow_client
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from mlflow import MlflowClient
 
 logger = logging.getLogger(__name__)
 
-SQLITE_PREFIX = "sqlite:///"
 PARAMS_PER_BATCH = 100  # MLflow's log_batch limit for params
 
 
-class TrackingSettings(BaseModel):
-    """Where runs and models are recorded."""
+class TrackingSettings(RegistrySettings):
+    """Where runs and models are recorded. Runs and the registry share one store (MLflow's default), so these
+    settings extend the registry's; registry calls take them as `RegistrySettings`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tracking_uri: str = Field("sqlite:///var/mlflow/mlflow.db", description="MLflow tracking (and registry) URI")
     artifact_root: Path | None = Field(
         Path("var/mlflow/artifacts"), description="artifact folder for new experiments; None = server default"
     )
     experiment: str = Field("actionstream", description="experiment name (created on first use)")
-    registered_model: str = Field("actionstream-smart", description="model registry name")
-    alias: str = Field("candidate", description="alias set on a newly registered version")
-
-
-def configure_mlflow(settings: TrackingSettings) -> MlflowClient:
-    """A client for the configured store; creates the local SQLite folder and turns telemetry off."""
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "true")
-    from mlflow import MlflowClient
-
-    if settings.tracking_uri.startswith(SQLITE_PREFIX):
-        database = Path(settings.tracking_uri.removeprefix(SQLITE_PREFIX))
-        database.parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=settings.tracking_uri, registry_uri=settings.tracking_uri)
 
 
 def flatten_params(values: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -81,7 +68,7 @@ class Tracker:
         self._run_id: str | None = None
 
     def __enter__(self) -> Tracker:
-        self._client = configure_mlflow(self.settings)
+        self._client = mlflow_client(self.settings)
         experiment_id = self._experiment_id(self._client)
         run = self._client.create_run(experiment_id, run_name=self.run_name, tags=self.tags)
         self._run_id = run.info.run_id
@@ -162,21 +149,9 @@ class Tracker:
         """Upload every file under ``directory`` to ``artifact_path``."""
         self.client.log_artifacts(self.run_id, str(directory), artifact_path)
 
-    def register_model(self, artifact_path: str, alias: str | None = None, name: str | None = None) -> str:
-        """Register this run's ``artifact_path`` folder as a new model version; set ``alias`` on it.
-
-        Name and alias default to the settings. Returns the version number as a string.
-        """
-        model_name = name or self.settings.registered_model
-        _ensure_registered_model(self.client, model_name)
-        artifact_uri = self.client.get_run(self.run_id).info.artifact_uri
-        version = self.client.create_model_version(
-            model_name, source=f"{artifact_uri}/{artifact_path}", run_id=self.run_id
-        ).version
-        alias_name = alias or self.settings.alias
-        self.client.set_registered_model_alias(model_name, alias_name, version)
-        logger.info("registered %s version %s as @%s", model_name, version, alias_name)
-        return str(version)
+    def artifact_uri(self, artifact_path: str) -> str:
+        """URI of a folder this run logged (what a registry version points at)."""
+        return f"{self.client.get_run(self.run_id).info.artifact_uri}/{artifact_path}"
 
     def _experiment_id(self, client: MlflowClient) -> str:
         experiment = client.get_experiment_by_name(self.settings.experiment)
@@ -185,12 +160,6 @@ class Tracker:
         root = self.settings.artifact_root
         location = root.resolve().as_uri() if root is not None else None
         return str(client.create_experiment(self.settings.experiment, artifact_location=location))
-
-
-def set_alias(settings: TrackingSettings, version: str, alias: str, name: str | None = None) -> None:
-    """Point ``alias`` (e.g. "production") of the registered model at ``version``."""
-    client = configure_mlflow(settings)
-    client.set_registered_model_alias(name or settings.registered_model, alias, version)
 
 
 def plot_training_curves(history: Mapping[str, Sequence[tuple[int, float]]]) -> Figure:
@@ -230,15 +199,6 @@ def plot_confusion_matrix(confusion: np.ndarray, class_names: Sequence[str]) -> 
         colour = "white" if confusion[row, column] > threshold else "black"
         axes.text(column, row, str(confusion[row, column]), ha="center", va="center", color=colour)
     return figure
-
-
-def _ensure_registered_model(client: MlflowClient, name: str) -> None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        client.get_registered_model(name)
-    except MlflowException:
-        client.create_registered_model(name)
 
 
 def _now_ms() -> int:

@@ -14,6 +14,7 @@ from confluent_kafka import Producer
 
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
+from models.registry import set_alias
 from processors.serving import publish_model_update
 from streams.deadletter import reason_of
 from streams.records import Clip
@@ -21,18 +22,12 @@ from streams.schemas import ActionEvent, ModelUpdate
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
 from tests.integration.conftest import SITE, consume_all, processor_env
-from tests.support.bundles import make_tiny_bundle
-from training.tracking import Tracker, TrackingSettings, set_alias
+from tests.support.bundles import make_tiny_bundle, register_bundle
+from training.tracking import TrackingSettings
 
 pytestmark = pytest.mark.integration
 
 HOP_S = 2.0
-
-
-def _register(settings: TrackingSettings, bundle: Path) -> str:
-    with Tracker(settings, run_name=bundle.name) as tracker:
-        tracker.log_dir(bundle, "model")
-        return tracker.register_model("model")
 
 
 def _garbage(producer: Producer, topic: str, count: int) -> None:
@@ -58,8 +53,8 @@ def test_camera_to_actions_with_garbage_and_a_model_update(
     tracking = TrackingSettings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=tmp_path / "art",
                                 experiment="pipeline", registered_model="pipeline-model")
     classes = ["walk", "wave", "jump"]
-    first = _register(tracking, tiny_bundle)
-    second = _register(tracking, make_tiny_bundle(tmp_path / "v2", classes, seed=1,
+    first = register_bundle(tracking, tiny_bundle)
+    second = register_bundle(tracking, make_tiny_bundle(tmp_path / "v2", classes, seed=1,
                                                   encoder_onnx=tiny_bundle / "encoder.onnx"))
     set_alias(tracking, first, "production")
     env = processor_env(streams_settings, "production",

@@ -12,6 +12,8 @@ from models.bundle import Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
 from models.export import ENCODER_ONNX, export_encoder_onnx
 from models.preprocessing import Preprocessing
+from models.registry import register_version
+from training.tracking import Tracker, TrackingSettings
 
 
 def make_tiny_bundle(directory: Path, classes: list[str], seed: int = 0, num_candidates: int = 8,
@@ -30,3 +32,10 @@ def make_tiny_bundle(directory: Path, classes: list[str], seed: int = 0, num_can
     else:
         (bundle_dir / ENCODER_ONNX).write_bytes(encoder_onnx.read_bytes())
     return bundle_dir
+
+
+def register_bundle(settings: TrackingSettings, bundle: Path, alias: str | None = None) -> str:
+    """Log `bundle` in a run of its own and register it as a new version (alias: the candidate alias)."""
+    with Tracker(settings, run_name=bundle.name) as tracker:
+        tracker.log_dir(bundle, "model")
+        return register_version(settings, tracker.artifact_uri("model"), tracker.run_id, alias)

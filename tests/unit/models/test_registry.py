@@ -2,7 +2,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.registry import RegistrySettings, bundle_uri, resolve_bundle_dir
+import pytest
+
+from models.registry import (
+    RegistrySettings,
+    alias_version,
+    bundle_uri,
+    register_version,
+    resolve_bundle_dir,
+    set_alias,
+    set_version_tags,
+    version_tags,
+)
 
 
 def test_a_local_directory_resolves_to_itself(tmp_path: Path) -> None:
@@ -13,3 +24,21 @@ def test_aliases_become_registry_uris() -> None:
     settings = RegistrySettings(registered_model="m")
     assert bundle_uri("production", settings) == "models:/m@production"
     assert bundle_uri("models:/other/3", settings) == "models:/other/3"
+
+
+@pytest.mark.slow
+def test_versions_aliases_and_lineage_tags(tmp_path: Path) -> None:
+    settings = RegistrySettings(tracking_uri=f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}", registered_model="m")
+    source = tmp_path / "bundle"
+    source.mkdir()
+    assert alias_version(settings, "production") is None  # no model registered yet
+
+    first = register_version(settings, source.as_uri(), tags={"origin": "unit"})
+    second = register_version(settings, source.as_uri())
+    assert (first, second) == ("1", "2")
+    assert alias_version(settings, settings.candidate_alias) == "2"
+    set_alias(settings, first, "production")
+    assert alias_version(settings, "production") == "1"
+    set_version_tags(settings, second, {"retrain.request_id": "r-1", "retrain.parent_version": first})
+    assert version_tags(settings, second) == {"retrain.request_id": "r-1", "retrain.parent_version": "1"}
+    assert version_tags(settings, first) == {"origin": "unit"}

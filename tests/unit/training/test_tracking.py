@@ -3,14 +3,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.registry import RegistrySettings, resolve_bundle_dir
+from models.registry import register_version, resolve_bundle_dir, set_alias
 from training.config import TrainConfig
-from training.tracking import (
-    Tracker,
-    TrackingSettings,
-    flatten_params,
-    set_alias,
-)
+from training.tracking import Tracker, TrackingSettings, flatten_params
 
 
 @pytest.fixture
@@ -50,7 +45,7 @@ def test_log_register_alias_and_resolve(
         tracker.log_training_curves()
         tracker.log_confusion_matrix(np.array([[3, 1], [0, 4]]), ["a", "b"])
         tracker.log_dir(bundle, "model")
-        version = tracker.register_model("model")
+        version = register_version(settings, tracker.artifact_uri("model"), tracker.run_id)
         run_id = tracker.run_id
 
     run = tracker.client.get_run(run_id)
@@ -63,12 +58,11 @@ def test_log_register_alias_and_resolve(
     assert {"config.yaml", "training_curves.png", "confusion_matrix.png", "model"} <= artifacts
 
     assert version == "1"
-    registry = RegistrySettings(tracking_uri=settings.tracking_uri, registered_model=settings.registered_model)
-    candidate = resolve_bundle_dir("candidate", registry, destination=tmp_path / "candidate")
+    candidate = resolve_bundle_dir("candidate", settings, destination=tmp_path / "candidate")
     assert (candidate / "classes.json").read_text() == '["a", "b"]'
 
     set_alias(settings, version, "production")
-    production = resolve_bundle_dir("models:/unit-model@production", registry, destination=tmp_path / "production")
+    production = resolve_bundle_dir("models:/unit-model@production", settings, destination=tmp_path / "production")
     assert (production / "classes.json").is_file()
     assert list(working_directory.iterdir()) == []
 
