@@ -53,11 +53,6 @@ class Stage2Settings(BaseModel):
         "arrived for this many wall-clock seconds (a stopped camera does not hold its last window open)."
     )
     idle_check_s: float = Field(1.0, gt=0, description="How often a worker looks for idle cameras.")
-    idle_close_s: float = Field(
-        10.0, gt=0, description="A camera's open windows close, marked incomplete, once no frame of it has "
-        "arrived for this many wall-clock seconds (a stopped camera does not hold its last window open)."
-    )
-    idle_check_s: float = Field(1.0, gt=0, description="How often a worker looks for idle cameras.")
 
 
 class SheddingSettings(BaseModel):
