@@ -340,6 +340,68 @@ class RetrainRequest(Event):
     def key(self) -> bytes:
         return f"{self.site}/{self.cause}".encode()
 
+RetrainOutcome = Literal["promoted", "refused", "failed", "rolled_back"]
+
+
+class ModelComparison(BaseModel):
+    """Candidate and production scored on the same held-out examples (paired)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    examples: int = Field(ge=0)
+    candidate_accuracy: float
+    production_accuracy: float
+    gain: float = Field(description="Candidate minus production accuracy.")
+    candidate_only: int = Field(ge=0, description="Examples only the candidate gets right.")
+    production_only: int = Field(ge=0, description="Examples only production gets right.")
+    p_value: float = Field(description="One-sided exact McNemar test that the candidate is not better.")
+
+
+class RetrainData(BaseModel):
+    """What a candidate was trained and judged on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    base: str = Field(description="The base training set (UCF101-layout folder).")
+    labelled: str | None = Field(description="The labelled windows' set (UCF101-layout folder); None: none.")
+    train_videos: int = Field(ge=0)
+    labelled_videos: int = Field(ge=0, description="Labelled windows found, training and held-out together.")
+    held_out_labelled: int = Field(ge=0, description="Labelled windows held out (time blocks) for the comparison.")
+    held_out_base: int = Field(ge=0, description="Base test-split videos in the comparison.")
+
+
+class RetrainTimings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_s: float = Field(ge=0.0)
+    training_s: float = Field(ge=0.0)
+    evaluation_s: float = Field(ge=0.0)
+    total_s: float = Field(ge=0.0)
+
+
+class RetrainResult(Event):
+    """How one retrain request ended, on `retrain-results` (key: request id): every outcome, so a refusal or a
+    failure never touches the production record on the compacted model-updates topic."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    request_id: str
+    site: str
+    outcome: RetrainOutcome
+    reasons: list[str] = Field(description="Why: the rules a refused candidate failed, the error of a failure, or "
+                               "what a promotion or rollback passed.")
+    new_data: ModelComparison | None = Field(description="The comparison on held-out labelled windows.")
+    base_test: ModelComparison | None = Field(description="The comparison on the base test split (forgetting).")
+    candidate_version: str | None = Field(description="Registered candidate version; None: none was registered.")
+    production_version: str | None = Field(description="The version in production when the request was taken.")
+    data: RetrainData | None
+    timings: RetrainTimings
+    attempt: int = Field(ge=1, description="1, or 2 when a worker died mid-request and the request was re-run.")
+    finished_at: float = Field(default_factory=time.time)
+
+    def key(self) -> bytes:
+        return self.request_id.encode()
+
+
 # Every event type published for downstream teams, by its file name in schemas/.
 PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "camera-status.v1.json": CameraStatus,
@@ -350,4 +412,5 @@ PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "model-update.v1.json": ModelUpdate,
     "drift-report.v1.json": DriftReport,
     "retrain-request.v1.json": RetrainRequest,
+    "retrain-result.v1.json": RetrainResult,
 }

@@ -41,6 +41,7 @@ class Topic(StrEnum):
     MODEL_UPDATES = "model-updates"
     DRIFT_REPORTS = "drift-reports"
     RETRAIN_REQUESTS = "retrain-requests"
+    RETRAIN_RESULTS = "retrain-results"
     DEADLETTER = "deadletter"
 
 
@@ -80,6 +81,9 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(Topic.MODEL_UPDATES, False, 1, None, _MIB, "latest model version per role"),
     TopicSpec(Topic.DRIFT_REPORTS, False, 3, 30 * _DAY_MS, 4 * _MIB, "drift summaries"),
     TopicSpec(Topic.RETRAIN_REQUESTS, False, 1, 30 * _DAY_MS, _MIB, "retrain events"),
+    # Not compacted: every outcome is kept. The worker's idempotence reads it back, so it keeps results at least
+    # as long as requests are kept.
+    TopicSpec(Topic.RETRAIN_RESULTS, False, 1, 30 * _DAY_MS, _MIB, "outcome of every retrain request"),
     # Must hold the largest record any other topic accepts, plus error headers.
     TopicSpec(Topic.DEADLETTER, False, 3, 7 * _DAY_MS, 16 * _MIB, "undecodable or invalid records"),
 )

@@ -15,8 +15,12 @@ from streams.schemas import (
     DriftReport,
     FrameHeaders,
     InvalidMessage,
+    ModelComparison,
+    RetrainData,
     RetrainEvidence,
     RetrainRequest,
+    RetrainResult,
+    RetrainTimings,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -239,3 +243,48 @@ def test_drift_events_reject_bad_values(golden: bytes, model: type[DriftReport |
         model.model_validate({**json.loads(golden), field: bad})
     with pytest.raises(ValueError, match="extra"):
         model.model_validate({**json.loads(golden), "colour": "red"})
+
+
+GOLDEN_RETRAIN_RESULT_V1 = (
+    b'{"schema":1,"request_id":"8c1e2d3f-4a5b-5c6d-8e7f-0a1b2c3d4e5f","site":"site-a","outcome":"refused",'
+    b'"reasons":["gain on new data -0.100 below the required 0.020 (0.500 vs 0.600)"],'
+    b'"new_data":{"examples":40,"candidate_accuracy":0.5,"production_accuracy":0.6,"gain":-0.1,"candidate_only":2,'
+    b'"production_only":6,"p_value":0.98},'
+    b'"base_test":{"examples":30,"candidate_accuracy":0.7,"production_accuracy":0.7,"gain":0.0,"candidate_only":1,'
+    b'"production_only":1,"p_value":0.75},'
+    b'"candidate_version":"8","production_version":"7",'
+    b'"data":{"base":"var/data/synthetic","labelled":"var/archive/export","train_videos":120,"labelled_videos":60,'
+    b'"held_out_labelled":40,"held_out_base":30},'
+    b'"timings":{"data_s":1.5,"training_s":30.0,"evaluation_s":4.0,"total_s":36.0},"attempt":1,'
+    b'"finished_at":1764000300.0}'
+)
+
+
+def _golden_retrain_result() -> RetrainResult:
+    return RetrainResult(
+        request_id="8c1e2d3f-4a5b-5c6d-8e7f-0a1b2c3d4e5f", site="site-a", outcome="refused",
+        reasons=["gain on new data -0.100 below the required 0.020 (0.500 vs 0.600)"],
+        new_data=ModelComparison(examples=40, candidate_accuracy=0.5, production_accuracy=0.6, gain=-0.1,
+                                 candidate_only=2, production_only=6, p_value=0.98),
+        base_test=ModelComparison(examples=30, candidate_accuracy=0.7, production_accuracy=0.7, gain=0.0,
+                                  candidate_only=1, production_only=1, p_value=0.75),
+        candidate_version="8", production_version="7",
+        data=RetrainData(base="var/data/synthetic", labelled="var/archive/export", train_videos=120,
+                         labelled_videos=60, held_out_labelled=40, held_out_base=30),
+        timings=RetrainTimings(data_s=1.5, training_s=30.0, evaluation_s=4.0, total_s=36.0), attempt=1,
+        finished_at=1_764_000_300.0,
+    )
+
+
+def test_retrain_result_json_golden_v1() -> None:
+    assert _golden_retrain_result().to_json_bytes() == GOLDEN_RETRAIN_RESULT_V1
+    assert RetrainResult.model_validate_json(GOLDEN_RETRAIN_RESULT_V1) == _golden_retrain_result()
+    assert _golden_retrain_result().key() == b"8c1e2d3f-4a5b-5c6d-8e7f-0a1b2c3d4e5f"
+
+
+@pytest.mark.parametrize("field, bad", [("outcome", "postponed"), ("schema", 2), ("attempt", 0)])
+def test_retrain_result_rejects_bad_values(field: str, bad: object) -> None:
+    with pytest.raises(ValueError, match=field):
+        RetrainResult.model_validate({**json.loads(GOLDEN_RETRAIN_RESULT_V1), field: bad})
+    with pytest.raises(ValueError, match="extra"):
+        RetrainResult.model_validate({**json.loads(GOLDEN_RETRAIN_RESULT_V1), "colour": "red"})
