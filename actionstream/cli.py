@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "processors.selector_cli",
     "processors.classifier_cli",
     "processors.features.cli",
+    "processors.archive.cli",
     "bench.cli",
     "actionstream.demo",
     "actionstream.labeller",
