@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from streams.records import ScoredFrame
-from streams.schemas import WindowOutcome
+from streams.schemas import InvalidMessage, WindowOutcome
+
+
+def check_frame(frame: ScoredFrame, quality_columns: Sequence[str]) -> None:
+    """InvalidMessage (for the dead-letter topic) when a frame's tested values are not finite: one NaN would
+    turn every test of its window into NaN."""
+    bad = [column for column in quality_columns if not np.isfinite(getattr(frame, column))]
+    if not np.all(np.isfinite(frame.features)):
+        bad.append("features")
+    if bad:
+        raise InvalidMessage(f"scored frame {frame.camera}/{frame.seq}: non-finite {', '.join(bad)}")
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import pytest
 from processors.drift.calibration import Calibration, ObservedPerformance
 from processors.drift.detector import assess
 from processors.drift.profile import ReferenceProfile
-from processors.drift.sample import WindowSample
+from processors.drift.sample import WindowSample, check_frame
 from processors.drift.settings import DriftSettings
 from streams.records import FrameRef, ScoredFrame
-from streams.schemas import DriftReport, HopLatency, LabelScore, WindowOutcome
+from streams.schemas import DriftReport, HopLatency, InvalidMessage, LabelScore, WindowOutcome
 from tests.unit.processors.drift.conftest import SHIFTS, Shift, make_window
 
 CONTROL_WINDOWS = 200
@@ -85,11 +85,21 @@ def test_report_event(profile: ReferenceProfile, settings: DriftSettings) -> Non
     assert DriftReport.model_validate_json(report.to_json_bytes()) == report
 
 
+def _frame(seq: int, brightness: float = 100.0, feature: float = 0.0) -> ScoredFrame:
+    return ScoredFrame(site="demo", camera="cam1", seq=seq, capture_time=10.0 + seq, ingest_time=10.1 + seq,
+                       scored_time=10.2 + seq, source=FrameRef("frames.demo", 0, seq), delta=0.1 * seq,
+                       brightness=brightness + seq, sharpness=50.0, model_version="7", jpeg=b"",
+                       features=np.full(4, feature + seq, dtype=np.float16))
+
+
+def test_non_finite_frames_are_invalid() -> None:
+    check_frame(_frame(1), ["brightness", "sharpness"])
+    with pytest.raises(InvalidMessage, match="cam1/2: non-finite brightness, features"):
+        check_frame(_frame(2, brightness=float("nan"), feature=float("inf")), ["brightness", "sharpness"])
+
+
 def test_sample_from_records() -> None:
-    frames = [ScoredFrame(site="demo", camera="cam1", seq=seq, capture_time=10.0 + seq, ingest_time=10.1 + seq,
-                          scored_time=10.2 + seq, source=FrameRef("frames.demo", 0, seq), delta=0.1 * seq,
-                          brightness=100.0 + seq, sharpness=50.0, model_version="7", jpeg=b"",
-                          features=np.full(4, seq, dtype=np.float16)) for seq in range(3)]
+    frames = [_frame(seq) for seq in range(3)]
     latency = HopLatency(ingest=0, score=0, select=0, classify=0, processing=0, end_to_end=0)
     outcome = WindowOutcome(event_id="e1", site="demo", camera="cam1", window_start=10, window_end=14, label="walk",
                             confidence=0.7, top_k=[LabelScore(label="walk", confidence=0.7),
