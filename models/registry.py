@@ -90,6 +90,15 @@ def version_tags(settings: RegistrySettings, version: str) -> dict[str, str]:
     return dict(mlflow_client(settings).get_model_version(settings.registered_model, version).tags)
 
 
+def find_versions(settings: RegistrySettings, tags: Mapping[str, str]) -> list[str]:
+    """Versions of the registered model that carry every one of `tags`, oldest first."""
+    # Filtered here rather than in the search string: tag keys with dots need quoting that differs by store.
+    found = mlflow_client(settings).search_model_versions(f"name='{settings.registered_model}'")
+    matching = [found_version for found_version in found
+                if all(found_version.tags.get(key) == value for key, value in tags.items())]
+    return sorted((str(found_version.version) for found_version in matching), key=int)
+
+
 def bundle_uri(reference: str, settings: RegistrySettings) -> str:
     """`models:/...` unchanged; a bare alias becomes `models:/<registered_model>@<alias>`."""
     if reference.startswith(MODEL_URI_PREFIX):

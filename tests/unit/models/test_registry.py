@@ -8,6 +8,7 @@ from models.registry import (
     RegistrySettings,
     alias_version,
     bundle_uri,
+    find_versions,
     register_version,
     resolve_bundle_dir,
     set_alias,
@@ -42,3 +43,5 @@ def test_versions_aliases_and_lineage_tags(tmp_path: Path) -> None:
     set_version_tags(settings, second, {"retrain.request_id": "r-1", "retrain.parent_version": first})
     assert version_tags(settings, second) == {"retrain.request_id": "r-1", "retrain.parent_version": "1"}
     assert version_tags(settings, first) == {"origin": "unit"}
+    assert find_versions(settings, {"retrain.request_id": "r-1"}) == ["2"]
+    assert find_versions(settings, {"retrain.request_id": "r-2"}) == []

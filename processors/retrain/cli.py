@@ -1,0 +1,25 @@
+"""`actionstream retrain run`: the retrain worker (Procfile process `retrain`)."""
+
+from __future__ import annotations
+
+import typer
+
+retrain_app = typer.Typer(help="Retrain worker: candidates, champion/challenger, promotion.", no_args_is_help=True)
+
+
+@retrain_app.command("run")
+def retrain_run() -> None:
+    """Handle retrain requests one at a time until SIGTERM or Ctrl-C (honoured between requests; a request in
+    hand finishes first, and a killed worker's request is taken up again by the next one)."""
+    from processors.classifier_cli import stop_on_signals
+    from processors.retrain.job import RetrainJob
+    from processors.retrain.settings import RetrainSettings
+    from processors.retrain.worker import RetrainWorker
+
+    settings = RetrainSettings()
+    with stop_on_signals() as stop:
+        RetrainWorker(settings, RetrainJob(settings)).run(stop)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(retrain_app, name="retrain")

@@ -1,0 +1,220 @@
+"""One retrain request, start to decision: data, candidate, comparison with production, promotion. No Kafka
+here; the worker publishes what this returns. Resumable: see lineage.py."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models.registry import (
+    alias_version,
+    find_versions,
+    resolve_bundle_dir,
+    set_alias,
+    set_version_tags,
+    version_tags,
+)
+from processors.retrain.data import MergedData, merge_training_sets
+from processors.retrain.lineage import (
+    REQUEST_TAG,
+    Resume,
+    decision_tags,
+    lineage_tags,
+    result_from_tags,
+    resume_point,
+)
+from processors.retrain.settings import RetrainSettings
+from streams.schemas import (
+    ModelUpdate,
+    RetrainData,
+    RetrainOutcome,
+    RetrainRequest,
+    RetrainResult,
+    RetrainTimings,
+)
+from training.config import TrainConfig, load_config
+from training.promotion import PairedComparison, PromotionDecision, decide
+from training.smart_settings import FeatureSettings
+from training.ucf101 import VideoItem
+
+logger = logging.getLogger(__name__)
+
+# Where the labelled windows of a request come from: (request, empty output folder) -> a UCF101-layout folder,
+# or None when there are none.
+LabelledSource = Callable[[RetrainRequest, Path], Path | None]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    result: RetrainResult
+    model_update: ModelUpdate | None  # set on a promotion: the record serving switches on
+
+
+@dataclass
+class _Progress:
+    """What a failed request got to, for its result."""
+
+    production: str | None = None
+    candidate: str | None = None
+    data: RetrainData | None = None
+    data_s: float = 0.0
+    training_s: float = 0.0
+    evaluation_s: float = 0.0
+
+
+class RetrainJob:
+    def __init__(self, settings: RetrainSettings, labelled_source: LabelledSource | None = None) -> None:
+        self.settings = settings
+        self.labelled_source = labelled_source or self._labelled
+
+    def __call__(self, request: RetrainRequest, attempt: int) -> JobOutcome:
+        started = time.perf_counter()
+        progress = _Progress()
+        try:
+            return self._run(request, attempt, progress, started)
+        except Exception as error:  # a failed request is an outcome to report, not a reason to stop the worker
+            logger.exception("retrain request %s failed", request.request_id)
+            return JobOutcome(self._failed(request, attempt, progress, started, [f"{type(error).__name__}: {error}"]),
+                              None)
+
+    def give_up(self, request: RetrainRequest, attempt: int) -> JobOutcome:
+        """The result of a request whose earlier attempts all died with their worker."""
+        reason = f"gave up after {attempt - 1} attempts that did not finish (the worker died each time)"
+        return JobOutcome(self._failed(request, attempt, _Progress(), time.perf_counter(), [reason]), None)
+
+    def _run(self, request: RetrainRequest, attempt: int, progress: _Progress, started: float) -> JobOutcome:
+        registry = self.settings.tracking
+        options = self.settings.retrain
+        workspace = options.work_dir / request.request_id
+        versions = find_versions(registry, {REQUEST_TAG: request.request_id})
+        candidate = versions[-1] if versions else None
+        tags = version_tags(registry, candidate) if candidate is not None else None
+        step = resume_point(tags)
+        logger.info("retrain request %s (attempt %d): %s", request.request_id, attempt, step.value)
+        if step is Resume.PUBLISH and candidate is not None and tags is not None:
+            return self._publish(request, candidate, tags)
+
+        progress.production = alias_version(registry, options.production_alias)
+        if progress.production is None:
+            raise LookupError(f"no @{options.production_alias} model to compare a candidate with")
+        clock = time.perf_counter()
+        labelled = self.labelled_source(request, workspace / "labelled")
+        merged = merge_training_sets(options.base_data, labelled, workspace / "data")
+        progress.data = RetrainData(base=str(options.base_data), labelled=str(labelled) if labelled else None,
+                                    train_videos=merged.train_videos, labelled_videos=merged.labelled_videos,
+                                    held_out_labelled=len(merged.labelled_test), held_out_base=len(merged.base_test))
+        progress.data_s = time.perf_counter() - clock
+        if len(merged.labelled_test) < self.settings.promotion.min_new_examples:
+            # Nothing could pass the comparison: do not spend a training run on it.
+            reason = (f"too few held-out labelled windows: {len(merged.labelled_test)} < "
+                      f"{self.settings.promotion.min_new_examples}; no candidate trained")
+            return JobOutcome(self._failed(request, attempt, progress, started, [reason], "refused"), None)
+
+        config = self._train_config(merged)
+        if candidate is None:
+            clock = time.perf_counter()
+            candidate = self._train(config, workspace / "run")
+            progress.training_s = time.perf_counter() - clock
+            set_version_tags(registry, candidate, lineage_tags(request, progress.production, progress.data))
+        progress.candidate = candidate
+
+        clock = time.perf_counter()
+        decision = self._compare(candidate, progress.production, merged, config.features, workspace / "bundles")
+        progress.evaluation_s = time.perf_counter() - clock
+        timings = RetrainTimings(data_s=progress.data_s, training_s=progress.training_s,
+                                 evaluation_s=progress.evaluation_s, total_s=time.perf_counter() - started)
+        set_version_tags(registry, candidate, decision_tags(decision, timings, attempt))
+        return self._publish(request, candidate, version_tags(registry, candidate))
+
+    def _publish(self, request: RetrainRequest, candidate: str, tags: dict[str, str]) -> JobOutcome:
+        """Apply a recorded decision (moving the alias again is harmless) and build the result from the tags."""
+        result = result_from_tags(request, candidate, tags)
+        if result.outcome != "promoted":
+            logger.info("candidate %s refused: %s", candidate, "; ".join(result.reasons))
+            return JobOutcome(result, None)
+        registry = self.settings.tracking
+        alias = self.settings.retrain.production_alias
+        set_alias(registry, candidate, alias)
+        logger.info("candidate %s promoted to @%s (was %s)", candidate, alias, result.production_version)
+        return JobOutcome(result, ModelUpdate(model=registry.registered_model, alias=alias, version=candidate))
+
+    def _train_config(self, merged: MergedData) -> TrainConfig:
+        options = self.settings.retrain
+        config = load_config(options.train_configs, options.train_overrides)
+        return config.model_copy(update={"data": config.data.model_copy(update={"root": merged.root}),
+                                         "tracking": self.settings.tracking})
+
+    def _train(self, config: TrainConfig, run_dir: Path) -> str:
+        from training.pipeline import run_training  # torch: loaded when a request is trained
+
+        outcome = run_training(config, run_dir, track=True, progress=False)
+        if outcome.model_version is None:
+            raise RuntimeError("training registered no model version")
+        return outcome.model_version
+
+    def _compare(self, candidate: str, production: str, merged: MergedData, features: FeatureSettings,
+                 downloads: Path) -> PromotionDecision:
+        registry = self.settings.tracking
+        name = registry.registered_model
+        bundles = {role: resolve_bundle_dir(f"models:/{name}/{version}", registry, downloads / role)
+                   for role, version in (("candidate", candidate), ("production", production))}
+        seed = self.settings.retrain.seed
+        comparisons = []
+        for items in (merged.labelled_test, merged.base_test):
+            candidate_correct = correct_by_video(bundles["candidate"], items, features, seed)
+            production_correct = correct_by_video(bundles["production"], items, features, seed)
+            shared = sorted(candidate_correct.keys() & production_correct.keys())
+            comparisons.append(PairedComparison.of(np.array([candidate_correct[v] for v in shared], bool),
+                                                   np.array([production_correct[v] for v in shared], bool)))
+        return decide(comparisons[0], comparisons[1], self.settings.promotion)
+
+    def _failed(self, request: RetrainRequest, attempt: int, progress: _Progress, started: float,
+                reasons: list[str], outcome: RetrainOutcome = "failed") -> RetrainResult:
+        timings = RetrainTimings(data_s=progress.data_s, training_s=progress.training_s,
+                                 evaluation_s=progress.evaluation_s, total_s=time.perf_counter() - started)
+        return RetrainResult(request_id=request.request_id, site=request.site, outcome=outcome, reasons=reasons,
+                             new_data=None, base_test=None, candidate_version=progress.candidate,
+                             production_version=progress.production, data=progress.data, timings=timings,
+                             attempt=attempt)
+
+    def _labelled(self, request: RetrainRequest, out: Path) -> Path | None:
+        """The configured folder, or the request's labelled windows exported from the archive."""
+        options = self.settings.retrain
+        if options.labelled_dir is not None:
+            return options.labelled_dir
+        from processors.archive.export import export_training_set
+        from processors.archive.settings import ArchiveSettings
+
+        if out.exists():
+            shutil.rmtree(out)  # an earlier attempt's partial export
+        cameras = request.cameras if options.labelled_scope == "request_cameras" else None
+        summary = export_training_set(ArchiveSettings(), request.site, out, cameras=cameras)
+        return out if summary.train or summary.test else None
+
+
+def correct_by_video(bundle_dir: Path, items: list[VideoItem], features: FeatureSettings,
+                     seed: int) -> dict[str, bool]:
+    """Whether the bundle (SMART selection, then its classifier) gets each video's class right, by video id.
+    Classes are compared by name: the candidate may know classes production does not."""
+    from models.bundle import ModelBundle
+    from models.selectors import create_strategy
+    from training.evaluate import build_scorer, extract_evaluation_features
+    from training.scoring import end_to_end
+
+    if not items:
+        return {}
+    bundle = ModelBundle.load(bundle_dir)
+    settings = features.model_copy(update={"num_candidates": bundle.manifest.num_candidates})
+    data = extract_evaluation_features(bundle_dir, bundle, items, settings, progress=False)
+    scorer = build_scorer(bundle, items, bundle.manifest.num_candidates)
+    strategy = create_strategy("smart", bundle.selector_models(), seed)
+    predictions = end_to_end(strategy, scorer, data, bundle.manifest.num_frames).predictions
+    truth = {item.video_id: item.class_name for item in items}
+    return {video: bundle.classes[int(predicted)] == truth[video]
+            for video, predicted in zip(data.video_ids, predictions, strict=True)}

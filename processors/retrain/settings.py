@@ -1,0 +1,58 @@
+"""Settings of the retrain worker, one root built at the entry point. Env names like
+ACTIONSTREAM_RETRAIN__BASE_DATA=var/data/synthetic or ACTIONSTREAM_TRACKING__TRACKING_URI=sqlite:///..."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from streams.settings import KafkaSettings
+from training.promotion import PromotionSettings
+from training.tracking import TrackingSettings
+
+RETRAIN_CONFIG = Path(__file__).resolve().parents[2] / "training" / "configs" / "retrain.yaml"
+
+
+class RetrainOptions(BaseModel):
+    base_data: Path = Field(Path("var/data/synthetic"), description="Base training set (UCF101 layout): its "
+                            "train split joins every candidate's training data, its test split every comparison.")
+    labelled_dir: Path | None = Field(None, description="A UCF101-layout folder of labelled windows to use "
+                                      "instead of an archive export (its test list is the held-out share).")
+    labelled_scope: Literal["request_cameras", "site"] = Field(
+        "request_cameras", description="Archive windows exported: the request's cameras, or the whole site's.")
+    train_configs: list[Path] = Field(default_factory=lambda: [RETRAIN_CONFIG],
+                                      description="Training config files over the defaults (a small, fast run).")
+    train_overrides: list[str] = Field(default_factory=list, description="'a.b=c' overrides on top of them.")
+    production_alias: str = Field("production", description="The alias that serves and that a promotion moves.")
+    work_dir: Path = Field(Path("var/retrain"), description="Per-request folders: merged data, runs, attempts.")
+    max_attempts: int = Field(2, ge=1, description="Starts of one request (a worker killed mid-request re-runs "
+                              "it); past this the request ends as failed instead of killing workers forever.")
+    seed: int = Field(0, description="Seed of the comparison's selection draws.")
+
+
+class WorkerOptions(BaseModel):
+    group_id: str = Field("actionstream-retrain")
+    # Stable across restarts, so a restarted worker fences its predecessor's open transaction at once.
+    transactional_id: str = Field(default_factory=lambda: f"actionstream-retrain-{socket.gethostname()}",
+                                  description="Unique per worker instance; the topic prefix is prepended.")
+    transaction_timeout_ms: int = Field(60_000, gt=0)
+    # Training runs between two polls: the group must not hand the request to another worker meanwhile.
+    max_poll_interval_ms: int = Field(6 * 3_600_000, gt=0, description="Longest request before the group "
+                                      "considers the worker dead (librdkafka max.poll.interval.ms).")
+    retry_backoff_s: float = Field(0.5, ge=0, description="Pause before retrying a retriable transaction step.")
+    poll_s: float = Field(1.0, gt=0, description="Poll timeout while no request is waiting (stop checks).")
+    read_timeout_s: float = Field(30.0, gt=0, description="Longest wait to read retrain-results back at start.")
+
+
+class RetrainSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACTIONSTREAM_", env_nested_delimiter="__")
+
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="MLflow runs and registry.")
+    retrain: RetrainOptions = Field(default_factory=RetrainOptions)
+    promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    worker: WorkerOptions = Field(default_factory=WorkerOptions)
