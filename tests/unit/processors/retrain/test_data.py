@@ -1,0 +1,49 @@
+"""The merged training folder: symlinks only, base and labelled train lists, held-out items kept apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from processors.retrain.data import LABELLED_PREFIX, merge_training_sets
+from training.ucf101 import Ucf101Index
+
+
+def _layout(root: Path, classes: list[str], train: list[str], test: list[str]) -> Path:
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_text("".join(f"{n} {name}\n" for n, name in enumerate(classes, start=1)))
+    for relative in train + test:
+        path = root / "UCF-101" / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(relative.encode())
+    (lists / "trainlist01.txt").write_text("".join(f"{r} {classes.index(r.split('/')[0]) + 1}\n" for r in train))
+    (lists / "testlist01.txt").write_text("".join(f"{r}\n" for r in test))
+    return root
+
+
+def test_merge_links_train_lists_and_keeps_held_out_items_apart(tmp_path: Path) -> None:
+    base = _layout(tmp_path / "base", ["Run", "Wave"], ["Run/a.avi", "Wave/b.avi"], ["Run/c.avi"])
+    labelled = _layout(tmp_path / "new", ["Wave", "Fall"], ["Wave/b.avi", "Fall/d.mp4"], ["Fall/e.mp4", "Wave/f.mp4"])
+
+    merged = merge_training_sets(base, labelled, tmp_path / "out")
+    index = Ucf101Index.from_folder(merged.root)
+
+    assert merged.classes == index.classes == ["Run", "Wave", "Fall"]  # a new class is appended
+    assert sorted(item.video_id for item in index.train) == [
+        f"Fall/{LABELLED_PREFIX}d", "Run/a", "Wave/b", f"Wave/{LABELLED_PREFIX}b"]
+    assert [item.video_id for item in index.test] == ["Run/c"]
+    assert all(item.path.is_symlink() for item in index.train + index.test)
+    assert (index.video_root / f"Wave/{LABELLED_PREFIX}b.avi").resolve() == (labelled / "UCF-101/Wave/b.avi").resolve()
+    assert [item.video_id for item in merged.labelled_test] == ["Fall/e", "Wave/f"]
+    assert [item.video_id for item in merged.base_test] == ["Run/c"]
+    assert (merged.train_videos, merged.labelled_videos) == (4, 4)
+
+
+def test_merge_replaces_an_earlier_attempt_and_works_without_labels(tmp_path: Path) -> None:
+    base = _layout(tmp_path / "base", ["Run"], ["Run/a.avi"], ["Run/c.avi"])
+    (tmp_path / "out" / "UCF-101" / "Stale").mkdir(parents=True)
+
+    merged = merge_training_sets(base, None, tmp_path / "out")
+
+    assert not (tmp_path / "out" / "UCF-101" / "Stale").exists()
+    assert (merged.train_videos, merged.labelled_videos, merged.labelled_test) == (1, 0, [])
