@@ -1,0 +1,73 @@
+"""Per-camera baselines: the camera's own first windows after it goes live or after its model version changes,
+as a reference profile (has this camera changed?). Saved under the state folder, so a restarted job keeps
+comparing with the same baseline instead of capturing one from a camera that may have drifted meanwhile."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from processors.drift.calibration import Calibration
+from processors.drift.profile import ReferenceProfile
+from processors.drift.sample import WindowSample
+from processors.drift.settings import DriftSettings
+
+logger = logging.getLogger(__name__)
+META_NAME = "baseline.json"
+
+
+@dataclass
+class _Capture:
+    model_version: str
+    windows: list[WindowSample] = field(default_factory=list)
+    start: float = 0.0
+
+
+class Baselines:
+    def __init__(self, settings: DriftSettings, windows_needed: int, directory: Path) -> None:
+        self.settings = settings
+        self.windows_needed = windows_needed
+        self.directory = directory
+        self._profiles: dict[str, tuple[str, ReferenceProfile]] = {}  # site/camera -> (model version, baseline)
+        self._captures: dict[str, _Capture] = {}
+
+    def _path(self, key: str) -> Path:
+        return self.directory / key.replace("/", "__")
+
+    def get(self, site: str, camera: str, model_version: str) -> ReferenceProfile | None:
+        """The camera's baseline for this model version (None while it is being captured)."""
+        key = f"{site}/{camera}"
+        if key not in self._profiles and (self._path(key) / META_NAME).exists():
+            meta = json.loads((self._path(key) / META_NAME).read_text())
+            self._profiles[key] = (meta["model_version"], ReferenceProfile.load(self._path(key)))
+        held = self._profiles.get(key)
+        return held[1] if held is not None and held[0] == model_version else None
+
+    def offer(self, site: str, camera: str, model_version: str, start: float, window: WindowSample,
+              calibration: Calibration | None) -> ReferenceProfile | None:
+        """Takes a window of a camera without a baseline for this model version; returns the baseline once
+        enough windows with frames and outcomes came. It borrows the model's calibration, so reports against it
+        carry the label-free estimate too."""
+        key = f"{site}/{camera}"
+        if window.frames < self.settings.min_frames or len(window.labels) < self.settings.min_outcomes:
+            return None
+        capture = self._captures.get(key)
+        if capture is None or capture.model_version != model_version:
+            capture = self._captures[key] = _Capture(model_version, start=start)
+        capture.windows.append(window)
+        if len(capture.windows) < self.windows_needed:
+            return None
+        del self._captures[key]
+        profile = ReferenceProfile.build("camera", f"{key}@{capture.start:.0f}", WindowSample.concat(capture.windows),
+                                         self.settings, calibration)
+        path = self._path(key)
+        shutil.rmtree(path, ignore_errors=True)
+        profile.save(path)
+        (path / META_NAME).write_text(json.dumps({"model_version": model_version}))
+        self._profiles[key] = (model_version, profile)
+        logger.info("baseline of camera %s captured for model %s from %d windows from %.0f (%d frames)", key,
+                    model_version, self.windows_needed, capture.start, profile.embeddings.shape[0])
+        return profile
