@@ -32,6 +32,9 @@ PREPROCESSING_FILE = "preprocessing.json"
 SINGLE_SELECTOR_FILE = "single_selector.pt"
 GLOBAL_SELECTOR_FILE = "global_selector.pt"
 CLASSIFIER_FILE = "classifier.pt"
+# The drift job's training profile (processors/drift/profile.py), written at training time; bundles from
+# before it have none and load the same.
+DRIFT_PROFILE_DIR = "drift_profile"
 
 
 class Architecture(BaseModel):

@@ -41,3 +41,19 @@ MODEL_LOAD_FAILURES = Counter("actionstream_model_load_failures_total", "Announc
                               ("role",))
 ASSIGNED_PARTITIONS = Gauge("actionstream_assigned_partitions", "Partitions this worker consumes, by topic.",
                             ("topic",))
+# Drift job: the latest window per camera (camera "*": the site's cameras together) and reference kind.
+DRIFT_SCORE = Gauge("actionstream_drift_score", "Drift scores of the latest window: share_drifted (quality "
+                    "columns), embedding_mmd2 (X_i).", ("site", "camera", "reference_kind", "kind"))
+DRIFT_VERDICT = Gauge("actionstream_drift_verdict", "Verdict of the latest window: 1 drift, 0 ok, -1 insufficient.",
+                      ("site", "camera", "reference_kind"))
+DRIFT_ACCURACY = Gauge("actionstream_drift_accuracy", "Accuracy of the latest window: estimated (label-free), "
+                       "observed (labelled windows), observed_macro_f1, reference (validation).",
+                       ("site", "camera", "kind"))
+DRIFT_WINDOWS = Counter("actionstream_drift_windows_total", "Drift windows assessed, by reference kind and verdict.",
+                        ("reference_kind", "verdict"))
+DRIFT_LATE_RECORDS = Counter("actionstream_drift_late_records_total", "Frames and outcomes after their drift window "
+                             "closed (not tested).")
+DRIFT_LABELS = Counter("actionstream_drift_labels_joined_total", "Labels joined to window outcomes.")
+DRIFT_HTML_REPORTS = Counter("actionstream_drift_html_reports_total", "Evidently HTML reports, by outcome (written, "
+                             "skipped: the report thread was behind, failed).", ("outcome",))
+RETRAIN_REQUESTS = Counter("actionstream_retrain_requests_total", "Retrain requests published, by cause.", ("cause",))
