@@ -1,6 +1,6 @@
 """The archive sink on the real broker: scored frames, outcomes and labels in, segment files out, offsets
 committed once the data is on disk, bad records in the dead-letter topic with their reasons; the export of
-what it stored is a UCF101-layout set that training reads."""
+what it stored is a UCF101-layout set that training reads; the `archive sink` command stops on SIGTERM."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from infra.process import ManagedProcess, tail
 from processors.archive.export import export_training_set
 from processors.archive.settings import ArchiveOptions, ArchiveSettings
 from processors.archive.sink import ArchiveSink
+from processors.archive.storage import Kind, list_segments, read_entries
 from streams.deadletter import reason_of
 from streams.schemas import Label
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
-from tests.integration.conftest import SITE, consume_all
+from tests.integration.conftest import SITE, consume_all, processor_env
 from tests.support.features import flat_jpeg, make_outcome, make_scored_frame
 from training.ucf101 import Ucf101Index
 
@@ -112,3 +115,30 @@ def test_the_sink_archives_and_the_export_loads_as_a_training_set(
     assert (index.class_counts("train"), index.class_counts("test"), summary.embargoed) == ([4, 4], [4, 4], 2)
     with np.load(tmp_path / "set/features.npz") as cache:
         assert cache["features"].shape == (16, 32, 16) and cache["mask"].all()
+
+
+def test_the_sink_command_archives_and_stops_on_sigterm(
+    streams_settings: StreamsSettings, processes: Callable[..., ManagedProcess], tmp_path: Path,
+) -> None:
+    root = tmp_path / "archive"
+    env = processor_env(streams_settings, "unused", ACTIONSTREAM_ARCHIVE__ROOT=str(root),
+                        ACTIONSTREAM_ARCHIVE__GROUP_ID=f"archive-{uuid.uuid4().hex[:8]}",
+                        ACTIONSTREAM_ARCHIVE__FLUSH_S="0.5")
+    sink = processes("archive", ["archive", "sink"], env)
+    producer = Producer(streams_settings.kafka.client_config())
+    frames_topic = topic_name(Topic.SCORED_FRAMES, prefix=streams_settings.kafka.topic_prefix)
+    t0 = time.time() - 30.0
+    for seq in range(16):
+        frame = make_scored_frame(SITE, "door", t0 + seq / FPS, seq=seq, jpeg=flat_jpeg(80, size=64))
+        producer.produce(frames_topic, key=frame.key(), value=frame.to_bytes())
+    assert producer.flush(30.0) == 0
+
+    deadline, stored = time.monotonic() + 60.0, 0
+    while time.monotonic() < deadline and stored < 16:
+        stored = sum(len(list(read_entries(segment.path))) for segment in list_segments(root, Kind.FRAMES, SITE))
+        time.sleep(0.3)
+    assert stored == 16, tail(sink.log_file, 30)
+    sink.stop(timeout_s=20.0)
+    log = sink.log_file.read_text()
+    assert "archive sink stopped: ArchiveStats(frames=16" in log, tail(sink.log_file, 30)
+    assert "Traceback" not in log
