@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "processors.classifier_cli",
     "processors.features.cli",
     "processors.archive.cli",
+    "processors.drift.cli",
     "processors.retrain.cli",
     "bench.cli",
     "actionstream.demo",

@@ -18,17 +18,19 @@ from typing import Any
 import numpy as np
 
 from models.backends import create_backend
-from models.bundle import Architecture, Manifest, ModelBundle, build_modules
+from models.bundle import DRIFT_PROFILE_DIR, Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
 from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
 from models.preprocessing import Preprocessing
 from models.registry import register_version
 from models.selectors import SelectorModels, create_strategy
 from models.text import NAME_TABLE_FILE, load_or_build_name_table
+from processors.drift.settings import DriftSettings
 from training.calibration import build_int8_encoder
 from training.classifier_training import ClassifierTrainer
 from training.config import TrainConfig, save_resolved
 from training.curation import CurationReport
+from training.drift_profile import build_profile, calibrate, folder_sample
 from training.evaluate import StrategyResult, evaluate_strategy
 from training.features import FeatureExtractor, FeatureSet, backend_options
 from training.metrics import classification_report
@@ -166,6 +168,14 @@ def run_training(
         build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,
                            index.train, features, config.seed)
         bundle.save(bundle_dir)
+        # The drift job's training profile: validation frames and windows, and the calibration they fit.
+        validation_probabilities = end_to_end(create_strategy("smart", selector_models, config.seed), scorer,
+                                              validation, n).probabilities
+        drift = DriftSettings()
+        drift_sample = folder_sample(validation, index.train, validation_probabilities, index.classes, single,
+                                     preprocessing.image_size, drift)
+        build_profile("training", f"training:{run_dir.name}", drift_sample, drift,
+                      calibrate(validation_probabilities, validation.labels)).save(bundle_dir / DRIFT_PROFILE_DIR)
         seconds = time.perf_counter() - started
         version = None
         if tracker:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -39,7 +39,8 @@ def read_reference(directory: Path, version: str) -> ModelReference:
         logger.info("model %s has no training profile (a bundle from before profiles): drift is checked against "
                     "per-camera baselines only", version)
         return ModelReference(version, classes, None)
-    return ModelReference(version, classes, ReferenceProfile.load(profile_dir))
+    # Named after the version it belongs to: reports name their reference, and a bundle cannot know its own.
+    return ModelReference(version, classes, replace(ReferenceProfile.load(profile_dir), name=version))
 
 
 class BundleCatalog:
