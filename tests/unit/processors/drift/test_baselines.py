@@ -1,0 +1,38 @@
+"""Per-camera baselines: captured from the first sufficient windows, per model version, kept on disk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from processors.drift.baselines import Baselines
+from processors.drift.settings import DriftSettings
+from tests.unit.processors.drift.conftest import make_window
+
+
+def test_a_baseline_is_captured_from_sufficient_windows_and_survives_a_restart(tmp_path: Path,
+                                                                              settings: DriftSettings) -> None:
+    rng = np.random.default_rng(0)
+    baselines = Baselines(settings, windows_needed=2, directory=tmp_path)
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, frames=5), None) is None  # too few frames
+    assert baselines.offer("s", "a", "m/1", 60.0, make_window(rng), None) is None
+    assert baselines.get("s", "a", "m/1") is None
+    captured = baselines.offer("s", "a", "m/1", 120.0, make_window(rng), None)
+    assert captured is not None and captured.kind == "camera" and captured.name == "s/a@60"
+    assert captured.embeddings.shape[0] == 240
+    assert baselines.get("s", "a", "m/1") is captured
+    assert baselines.get("s", "a", "m/2") is None  # another model: captured again
+    restarted = Baselines(settings, windows_needed=2, directory=tmp_path)
+    loaded = restarted.get("s", "a", "m/1")
+    assert loaded is not None and np.array_equal(loaded.embeddings, captured.embeddings)
+
+
+def test_a_model_change_restarts_the_capture(tmp_path: Path, settings: DriftSettings) -> None:
+    rng = np.random.default_rng(1)
+    baselines = Baselines(settings, windows_needed=2, directory=tmp_path)
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng), None) is None
+    assert baselines.offer("s", "a", "m/2", 60.0, make_window(rng), None) is None
+    captured = baselines.offer("s", "a", "m/2", 120.0, make_window(rng), None)
+    assert captured is not None and captured.name == "s/a@60"
+    assert baselines.get("s", "a", "m/1") is None and baselines.get("s", "a", "m/2") is captured
