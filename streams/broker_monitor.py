@@ -42,6 +42,7 @@ _CONNECTION_FAILURE = re.compile(
     r"|KafkaConnectionError|Connect call failed|coordinator dead|GroupCoordinatorNotAvailable"
     r"|^FAIL |brokers are down"
 )
+_RDKAFKA_PREFIX = re.compile(r"^[A-Z]+ \[[^]]*\] \[[^]]*\]: ")  # "FAIL [client#consumer-1] [thrd:...]: "
 
 
 class BrokerMonitor:
@@ -142,7 +143,7 @@ class BrokerLogFilter(logging.Filter):
             return True
         message = record.getMessage()
         if _CONNECTION_FAILURE.search(message):
-            self.monitor.failed(message[:200])
+            self.monitor.failed(_RDKAFKA_PREFIX.sub("", message)[:200])
         elif self.monitor.reachable:
             if record.levelno >= logging.ERROR or not self.monitor.settling():
                 return True
