@@ -162,3 +162,23 @@ def pipeline(
         "stage1_frames_per_s": round(stage1, 1), "encoder_img_per_s": round(standalone, 1),
         "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": precision,
     }))
+
+
+@bench_app.command("drift")
+def drift(
+    windows: int = typer.Option(250, "--windows", help="Monitored windows per unshifted control camera."),
+    cameras: int = typer.Option(4, "--cameras", help="Unshifted control cameras."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the clips, window draws and permutations."),
+    cache_dir: Path = typer.Option(Path("var/bench/drift"), "--cache-dir",
+                                   help="Encoder export and encoded clips, reused by later runs."),
+) -> None:
+    """Shift detection delays, control false alarms (raw and after the policy), label-free estimate error and
+    drift CPU per camera window, on synthetic cameras with known shifts."""
+    from bench.drift import DriftBenchSettings, run_drift_bench
+    from bench.drift_data import ClipCache
+
+    settings = DriftBenchSettings(windows=windows, cameras=cameras, seed=seed)
+    result, lines = run_drift_bench(settings, ClipCache(cache_dir, settings.data, seed))
+    for line in lines:
+        typer.echo(line)
+    typer.echo(json.dumps(result))

@@ -87,8 +87,11 @@ def build_scene(
     *,
     num_frames: int | None = None,
     noise: NoiseBank | None = None,
+    background: np.ndarray | None = None,
 ) -> ClipScene:
-    """The random script of one clip, to render frame by frame (long feeds never hold a whole clip)."""
+    """The random script of one clip, to render frame by frame (long feeds never hold a whole clip).
+
+    `background` (uint8 [H, W, 3] within the noise headroom) replaces the random one, e.g. a shifted scene."""
     if not 0 <= class_index < settings.num_classes:
         raise ValueError(f"class_index {class_index} outside 0..{settings.num_classes - 1}")
     return ClipScene(
@@ -100,6 +103,7 @@ def build_scene(
         burst_fraction=settings.burst_fraction,
         rng=rng,
         noise=noise,
+        background=background,
     )
 
 

@@ -157,6 +157,7 @@ class ClipScene:
         burst_fraction: tuple[float, float],
         rng: np.random.Generator,
         noise: NoiseBank | None = None,
+        background: np.ndarray | None = None,
     ) -> None:
         self.kind = kind
         self.width, self.height, self.num_frames = width, height, num_frames
@@ -164,7 +165,9 @@ class ClipScene:
         burst_start = int(rng.integers(0, num_frames - burst_length + 1))
         self.burst = (burst_start, burst_start + burst_length)
 
-        self._background = draw_background(rng, width, height)
+        # Drawn even when replaced, so a clip's script (burst, blobs, action) does not depend on its background.
+        drawn = draw_background(rng, width, height)
+        self._background = drawn if background is None else background
         self._lit_backgrounds: dict[int, np.ndarray] = {}
         self._gain_levels = self._lighting_drift(rng, fps)
         self._blobs = [_Blob(rng, width, height, num_frames) for _ in range(int(rng.integers(1, 3)))]
