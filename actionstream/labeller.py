@@ -121,11 +121,14 @@ def simulate(
 ) -> None:
     """Label a share of all windows from the synthetic truth, late, as people would (the demo runs it)."""
     from processors.classifier_cli import stop_on_signals
+    from streams.broker_monitor import MONITOR
     from streams.settings import StreamsSettings
 
     settings = LabellerSettings(share=share, delay_s=delay_s)
+    kafka = StreamsSettings().kafka
+    MONITOR.watch(kafka)
     with stop_on_signals() as stop:
-        run_labeller(StreamsSettings().kafka, TruthFile.read(truth), settings, stop)
+        run_labeller(kafka, TruthFile.read(truth), settings, stop)
 
 
 def register(app: typer.Typer) -> None:

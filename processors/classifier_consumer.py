@@ -387,9 +387,13 @@ class ClassifierConsumer:
         abortable error raises _AbortBatch, a fatal one propagates. With `timeouts_allowed`, that many
         timeouts in a row raise _ProducerStuck instead of another retry."""
         timeouts = 0
+        retries = 0
         while True:
             try:
-                return call()
+                result = call()
+                if retries:
+                    logger.info("classifier transaction step went through after %d retries", retries)
+                return result
             except KafkaException as exc:
                 error: KafkaError = exc.args[0]
                 if error.fatal():
@@ -400,7 +404,10 @@ class ClassifierConsumer:
                     timeouts += error.code() == KafkaError._TIMED_OUT
                     if timeouts_allowed and timeouts >= timeouts_allowed:
                         raise _ProducerStuck(str(error)) from exc
-                    logger.warning("classifier transaction step will be retried: %s", error)
+                    # Once per step: during a broker outage this repeats every backoff, the monitor reports it.
+                    if not retries:
+                        logger.warning("classifier transaction step will be retried: %s", error)
+                    retries += 1
                     time.sleep(self.settings.classifier.retry_backoff_s)
                     continue
                 if error.txn_requires_abort():

@@ -120,7 +120,9 @@ class KafkaBroker:
             return
         # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        command = self._java("kafka.tools.StorageTool", "format", "-t", cluster, "-c", str(self._config_file))
+        # `--cluster-id=`: an id may start with "-", which the tool would read as an option.
+        command = self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster}", "-c",
+                             str(self._config_file))
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise ServiceError(f"formatting KRaft storage failed:\n{result.stdout}\n{result.stderr}")
