@@ -109,7 +109,7 @@ class DriftJob:
         html = ReportWorker(self.settings.reports, self.settings.drift, self.options.report_queue)
         consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics],
                            on_revoke=lambda revoked, _partitions: self._revoked(revoked, producer))
-        logger.info("drift job: %s, %s and %s -> %s (windows of %g s, closed %g s late)", self.frames_topic,
+        logger.info("drift job: %s, %s and %s -> %s (windows of %g s, closed %g s after their end)", self.frames_topic,
                     self.outcomes_topic, ", ".join(self.label_topics), self.reports_topic,
                     self.settings.drift.window_s, self.options.lateness_s)
         self.catalog.reference(None)  # the configured model's profile, or the one line saying it has none
@@ -244,7 +244,8 @@ class DriftJob:
         if self.verdicts.changed(name, drift.verdict):
             logger.info("%s vs %s: verdict %s (%s)", name, profile.name, drift.verdict,
                         ", ".join(drift.causes) or "no drift")
-            html.submit(profile, sample, f"{name}/{window.start:.0f}")
+            if sample.frames:  # Evidently cannot profile empty columns; the event above says it all
+                html.submit(profile, sample, f"{name}/{window.start:.0f}")
         for request in self.policy.observe(report, window.end).requests:
             self._produce(producer, self.requests_topic, request)
             self.stats.requests += 1

@@ -1,8 +1,10 @@
 """Rolling drift windows per camera and per site (pure bookkeeping; the job feeds records and closes windows).
 
 A camera's window [start, start + window_s) is aligned to multiples of window_s in event time (frame capture
-time, outcome window start). It closes when the camera's event time passes its end by `lateness_s` (outcomes
-trail frames), or when the camera has been silent for `idle_close_s` of wall time. A site window is the
+time, outcome window start). It closes once the camera's frames pass its end by `lateness_s` and an outcome
+of the camera starts at or after its end (outcomes trail frames, and the two topics are read in no set order,
+least of all when catching up), or, for either stream, after `idle_close_s` of wall time without a record of
+it from the camera (a silent camera, a classifier that is down). A site window is the
 concatenation of its cameras' windows with the same start, closed once every camera that opened it closed it.
 Each open window remembers the lowest Kafka offset it holds per partition, so the job commits only below it.
 """
@@ -37,9 +39,16 @@ class ClosedWindow:
 @dataclass
 class _Camera:
     open: dict[float, ClosedWindow] = field(default_factory=dict)
-    watermark: float = -math.inf  # latest event time seen
+    frames_until: float = -math.inf  # latest frame capture time
+    outcomes_until: float = -math.inf  # latest outcome window start
     closed_until: float = -math.inf  # records before this belong to windows already reported
-    last_seen: float = 0.0  # wall time of the last record
+    frame_seen: float = -math.inf  # wall time of the last frame
+    outcome_seen: float = -math.inf  # wall time of the last outcome, or of the first record
+
+    def closes(self, window: ClosedWindow, lateness_s: float, idle_s: float, now: float) -> bool:
+        frames_done = window.end + lateness_s <= self.frames_until or now - self.frame_seen >= idle_s
+        outcomes_done = window.end <= self.outcomes_until or now - self.outcome_seen >= idle_s
+        return frames_done and outcomes_done
 
 
 @dataclass
@@ -59,25 +68,35 @@ class DriftWindows:
     def add_frame(self, frame: ScoredFrame, at: Offset, offset: int, now: float) -> bool:
         """False when the frame is late: its window was already closed and reported."""
         # The JPEG is not tested: dropping it keeps an open window at X_i and a few numbers per frame.
-        window = self._window(frame.site, frame.camera, frame.capture_time, frame.capture_time, at, offset, now)
+        state = self._camera(frame.site, frame.camera, now)
+        state.frame_seen = now
+        state.frames_until = max(state.frames_until, frame.capture_time)
+        window = self._window(state, frame.site, frame.camera, frame.capture_time, at, offset)
         if window is not None:
             window.frames.append(replace(frame, jpeg=b""))
         return window is not None
 
     def add_outcome(self, outcome: WindowOutcome, at: Offset, offset: int, now: float) -> bool:
-        window = self._window(outcome.site, outcome.camera, outcome.window_start, outcome.window_end, at, offset,
-                              now)
+        state = self._camera(outcome.site, outcome.camera, now)
+        state.outcome_seen = now
+        state.outcomes_until = max(state.outcomes_until, outcome.window_start)
+        window = self._window(state, outcome.site, outcome.camera, outcome.window_start, at, offset)
         if window is not None:
             window.outcomes.append(outcome)
         return window is not None
 
-    def _window(self, site: str, camera: str, time: float, event_time: float, at: Offset, offset: int,
-                now: float) -> ClosedWindow | None:
-        state = self._cameras.setdefault((site, camera), _Camera())
-        state.last_seen = now
+    def _camera(self, site: str, camera: str, now: float) -> _Camera:
+        state = self._cameras.get((site, camera))
+        if state is None:
+            state = self._cameras[(site, camera)] = _Camera()
+        if state.outcome_seen == -math.inf:  # a camera's outcomes are waited for from its first record on
+            state.outcome_seen = now
+        return state
+
+    def _window(self, state: _Camera, site: str, camera: str, time: float, at: Offset,
+                offset: int) -> ClosedWindow | None:
         if time < state.closed_until:
             return None
-        state.watermark = max(state.watermark, event_time)
         start = math.floor(time / self.window_s) * self.window_s
         window = state.open.get(start)
         if window is None:
@@ -91,10 +110,9 @@ class DriftWindows:
         start per camera."""
         closed: list[ClosedWindow] = []
         for state in self._cameras.values():
-            silent = now - state.last_seen >= self.idle_close_s
             for start in sorted(state.open):
                 window = state.open[start]
-                if silent or window.end + self.lateness_s <= state.watermark:
+                if state.closes(window, self.lateness_s, self.idle_close_s, now):
                     closed.append(state.open.pop(start))
                     state.closed_until = max(state.closed_until, window.end)
         return closed + [site for window in closed if (site := self._site_window(window)) is not None]
