@@ -24,6 +24,7 @@ from functools import partial
 from typing import Any
 
 import faust
+from aiokafka.errors import IllegalStateError
 from confluent_kafka import KafkaError, KafkaException
 from faust.types import TP, EventT
 
@@ -130,7 +131,10 @@ class SelectorApp:
         for partition in self.app.consumer.assignment():
             counts[partition.topic] = counts.get(partition.topic, 0) + 1
             if partition.topic in stage_of:
-                position = await self.app.consumer.position(partition)
+                try:
+                    position = await self.app.consumer.position(partition)
+                except IllegalStateError:
+                    continue  # revoked by a rebalance meanwhile (crashed the worker in the kill soak)
                 highwater = self.app.consumer.highwater(partition)
                 if position is not None and highwater is not None:
                     lag[stage_of[partition.topic]] += max(0, highwater - position)

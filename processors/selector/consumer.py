@@ -11,7 +11,9 @@ the stale records and the re-read ones is no better: a camera's frames then reac
 ones that come after their window closed are dropped as late.
 
 So this consumer keeps, per input partition, the next offset to deliver (set by every seek) and drops any other
-record: a stale one is read again in its turn, a repeated one was delivered already. Only delivered records are
+record: a stale one is read again in its turn, a repeated one was delivered already. From a rebalance until
+Faust's seek to the committed offsets it delivers nothing of a revoked partition (records fetched before the
+rebalance came through in that interval). Only delivered records are
 ever acked, so commits never pass a record that was not processed. Our input topics have no legitimate offset
 gaps (no transactions, no compaction on frames, scored-frames or ticks); changelog partitions (table recovery)
 are left as Faust reads them.
@@ -29,6 +31,8 @@ from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, Message
 
 logger = logging.getLogger(__name__)
+
+_AWAIT_SEEK = -1  # a revoked partition's next offset: none until the seek that follows the rebalance
 
 
 class _NoReadOffsets(defaultdict):  # type: ignore[type-arg]
@@ -52,7 +56,7 @@ class GaplessConsumer(Consumer):
         tp, offset = message.tp, message.offset
         expected = self._next_offset.get(tp)
         if expected is not None and offset != expected:
-            if offset > expected and self._reported.get(tp) != expected:  # once per seek: a stall would show
+            if offset > expected >= 0 and self._reported.get(tp) != expected:  # once per seek: a stall would show
                 self._reported[tp] = expected
                 logger.info("%s[%d]: offset %d fetched before the seek to %d, dropped (read again in its turn)",
                             tp.topic, tp.partition, offset, expected)
@@ -74,7 +78,8 @@ class GaplessConsumer(Consumer):
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         for tp in revoked:
-            self._next_offset.pop(tp, None)
+            if not self._is_changelog_tp(tp):
+                self._next_offset[tp] = _AWAIT_SEEK
         await super().on_partitions_revoked(revoked)
 
     def _expect(self, tp: TP, offset: int | None) -> None:
