@@ -27,9 +27,10 @@ class _Capture:
 
 
 class Baselines:
-    def __init__(self, settings: DriftSettings, windows_needed: int, directory: Path) -> None:
+    def __init__(self, settings: DriftSettings, windows_needed: int, outcomes_needed: int, directory: Path) -> None:
         self.settings = settings
         self.windows_needed = windows_needed
+        self.outcomes_needed = outcomes_needed
         self.directory = directory
         self._profiles: dict[str, tuple[str, ReferenceProfile]] = {}  # site/camera -> (model version, baseline)
         self._captures: dict[str, _Capture] = {}
@@ -49,8 +50,8 @@ class Baselines:
     def offer(self, site: str, camera: str, model_version: str, start: float, window: WindowSample,
               calibration: Calibration | None) -> ReferenceProfile | None:
         """Takes a window of a camera without a baseline for this model version; returns the baseline once
-        enough windows with frames and outcomes came. It borrows the model's calibration, so reports against it
-        carry the label-free estimate too."""
+        enough windows with frames and outcomes came, and enough outcomes in all. It borrows the model's
+        calibration, so reports against it carry the label-free estimate too."""
         key = f"{site}/{camera}"
         if window.frames < self.settings.min_frames or len(window.labels) < self.settings.min_outcomes:
             return None
@@ -58,7 +59,8 @@ class Baselines:
         if capture is None or capture.model_version != model_version:
             capture = self._captures[key] = _Capture(model_version, start=start)
         capture.windows.append(window)
-        if len(capture.windows) < self.windows_needed:
+        if (len(capture.windows) < self.windows_needed
+                or sum(len(sample.labels) for sample in capture.windows) < self.outcomes_needed):
             return None
         del self._captures[key]
         profile = ReferenceProfile.build("camera", f"{key}@{capture.start:.0f}", WindowSample.concat(capture.windows),
@@ -68,6 +70,6 @@ class Baselines:
         profile.save(path)
         (path / META_NAME).write_text(json.dumps({"model_version": model_version}))
         self._profiles[key] = (model_version, profile)
-        logger.info("baseline of camera %s captured for model %s from %d windows from %.0f (%d frames)", key,
-                    model_version, self.windows_needed, capture.start, profile.embeddings.shape[0])
+        logger.info("baseline of camera %s captured for model %s from %d windows from %.0f", key, model_version,
+                    len(capture.windows), capture.start)
         return profile

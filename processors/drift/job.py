@@ -92,7 +92,8 @@ class DriftJob:
         self.policy = RetrainPolicy(settings.policy, state.policy)
         self.labels = ObservedLabels(self.options.observed_labels, state.labels)
         self.outcomes = OutcomeIndex(self.options.held_outcomes)
-        self.baselines = Baselines(settings.drift, self.options.baseline_windows, self.options.state_dir / "baselines")
+        self.baselines = Baselines(settings.drift, self.options.baseline_windows, self.options.baseline_outcomes,
+                                   self.options.state_dir / "baselines")
         self.verdicts = VerdictChanges()
         self._versions: dict[str, str] = {}  # site/camera -> model version of its latest outcome
         self._next: dict[Offset, int] = {}  # next offset to read per partition

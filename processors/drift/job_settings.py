@@ -28,6 +28,9 @@ class DriftJobOptions(BaseModel):
                                 "its open windows close anyway (a camera that went silent).")
     baseline_windows: int = Field(3, ge=1, description="Windows with enough frames and outcomes that make a "
                                   "camera's baseline, captured when it goes live or its model version changes.")
+    baseline_outcomes: int = Field(100, ge=1, description="Window outcomes a baseline needs at least (more windows "
+                                   "are taken until then): an action missing from a small baseline would make every "
+                                   "later window that shows it a prediction drift.")
     held_outcomes: int = Field(50_000, ge=100, description="Outcomes kept (by event id, frames dropped) for labels "
                                "to join; the oldest go first.")
     observed_labels: int = Field(500, ge=1, description="Latest labelled windows per camera behind the observed "

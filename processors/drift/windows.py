@@ -42,8 +42,8 @@ class _Camera:
     frames_until: float = -math.inf  # latest frame capture time
     outcomes_until: float = -math.inf  # latest outcome window start
     closed_until: float = -math.inf  # records before this belong to windows already reported
-    frame_seen: float = -math.inf  # wall time of the last frame
-    outcome_seen: float = -math.inf  # wall time of the last outcome, or of the first record
+    frame_seen: float = -math.inf  # wall time of the last frame, or of the camera's first record
+    outcome_seen: float = -math.inf  # wall time of the last outcome, or of the camera's first record
 
     def closes(self, window: ClosedWindow, lateness_s: float, idle_s: float, now: float) -> bool:
         frames_done = window.end + lateness_s <= self.frames_until or now - self.frame_seen >= idle_s
@@ -89,8 +89,8 @@ class DriftWindows:
         state = self._cameras.get((site, camera))
         if state is None:
             state = self._cameras[(site, camera)] = _Camera()
-        if state.outcome_seen == -math.inf:  # a camera's outcomes are waited for from its first record on
-            state.outcome_seen = now
+        if state.outcome_seen == -math.inf:  # either stream is waited for from the camera's first record on
+            state.frame_seen = state.outcome_seen = now
         return state
 
     def _window(self, state: _Camera, site: str, camera: str, time: float, at: Offset,

@@ -14,7 +14,7 @@ from tests.unit.processors.drift.conftest import make_window
 def test_a_baseline_is_captured_from_sufficient_windows_and_survives_a_restart(tmp_path: Path,
                                                                               settings: DriftSettings) -> None:
     rng = np.random.default_rng(0)
-    baselines = Baselines(settings, windows_needed=2, directory=tmp_path)
+    baselines = Baselines(settings, windows_needed=2, outcomes_needed=50, directory=tmp_path)
     assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, frames=5), None) is None  # too few frames
     assert baselines.offer("s", "a", "m/1", 60.0, make_window(rng), None) is None
     assert baselines.get("s", "a", "m/1") is None
@@ -23,16 +23,24 @@ def test_a_baseline_is_captured_from_sufficient_windows_and_survives_a_restart(t
     assert captured.embeddings.shape[0] == 240
     assert baselines.get("s", "a", "m/1") is captured
     assert baselines.get("s", "a", "m/2") is None  # another model: captured again
-    restarted = Baselines(settings, windows_needed=2, directory=tmp_path)
+    restarted = Baselines(settings, windows_needed=2, outcomes_needed=50, directory=tmp_path)
     loaded = restarted.get("s", "a", "m/1")
     assert loaded is not None and np.array_equal(loaded.embeddings, captured.embeddings)
 
 
 def test_a_model_change_restarts_the_capture(tmp_path: Path, settings: DriftSettings) -> None:
     rng = np.random.default_rng(1)
-    baselines = Baselines(settings, windows_needed=2, directory=tmp_path)
+    baselines = Baselines(settings, windows_needed=2, outcomes_needed=50, directory=tmp_path)
     assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng), None) is None
     assert baselines.offer("s", "a", "m/2", 60.0, make_window(rng), None) is None
     captured = baselines.offer("s", "a", "m/2", 120.0, make_window(rng), None)
     assert captured is not None and captured.name == "s/a@60"
     assert baselines.get("s", "a", "m/1") is None and baselines.get("s", "a", "m/2") is captured
+
+
+def test_a_baseline_waits_for_enough_outcomes(tmp_path: Path, settings: DriftSettings) -> None:
+    rng = np.random.default_rng(2)
+    baselines = Baselines(settings, windows_needed=1, outcomes_needed=50, directory=tmp_path)
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, outcomes=30), None) is None
+    captured = baselines.offer("s", "a", "m/1", 60.0, make_window(rng, outcomes=30), None)
+    assert captured is not None and sum(captured.label_counts.values()) == 60

@@ -91,3 +91,14 @@ def test_restore_forgets_open_windows_but_not_what_was_reported() -> None:
     assert restarted.open_windows == 0
     assert not restarted.add_frame(make_scored_frame("s", "a", 105.0), FRAMES, 0, now=0.0)  # read again: reported
     assert restarted.add_frame(make_scored_frame("s", "a", 113.0), FRAMES, 1, now=0.0)
+
+
+def test_outcomes_read_before_the_frames_do_not_close_the_window_without_them() -> None:
+    state = windows()
+    for offset, start in enumerate([100.0, 104.0, 108.0, 112.0]):
+        add_outcome(state, "a", start, offset, now=0.0)
+    assert state.due(now=1.0) == []  # the frames topic has not been read yet
+    state.add_frame(make_scored_frame("s", "a", 101.0), FRAMES, 0, now=1.0)
+    state.add_frame(make_scored_frame("s", "a", 112.0), FRAMES, 1, now=1.0)
+    closed = state.due(now=1.0)
+    assert cameras(closed) == ["a", SITE_CAMERA] and len(closed[0].frames) == 1 and len(closed[0].outcomes) == 3
