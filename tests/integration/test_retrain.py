@@ -215,8 +215,9 @@ def test_worker_killed_mid_training_finishes_once_and_a_shuffled_candidate_is_re
     [result] = _results(streams_settings)
     print(result.model_dump_json(indent=1))
     assert (result.request_id, result.outcome, result.attempt) == ("shuffled-1", "refused", 2)
+    # Against an untrained production model, a chance-level candidate fails the margin or the significance.
     assert any(reason.startswith("gain on new data") for reason in result.reasons), result.reasons
-    assert result.new_data is not None and result.new_data.gain < 0.02
+    assert result.new_data is not None and result.new_data.candidate_accuracy < 0.6
     assert find_versions(tracking, {REQUEST_TAG: request.request_id}) == [result.candidate_version]
     assert alias_version(tracking, "production") == "1"  # a refused candidate is registered, never served
     assert alias_version(tracking, "candidate") == result.candidate_version
