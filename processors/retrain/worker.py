@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from processors.retrain.job import JobOutcome
 from processors.retrain.settings import RetrainSettings
 from streams.deadletter import DeadLetter
-from streams.schemas import RetrainRequest, RetrainResult
+from streams.schemas import RawHeaders, RetrainRequest, RetrainResult
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 STAGE = "retrain"
 _ATTEMPTS_FILE = "attempts"
+# topic, value, key, headers of a record produced in a request's transaction
+_Record = tuple[str, bytes, bytes | None, list[tuple[str, str | bytes | None]] | None]
 
 
 class Job(Protocol):
@@ -76,16 +78,17 @@ def read_finished_requests(kafka: KafkaSettings, timeout_s: float) -> set[str]:
             message = consumer.poll(0.5)
             if message is None:
                 continue
-            if message.error() is not None:
-                if message.error().code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(message.error())
-                at_end.add(message.partition())
+            error = message.error()
+            if error is not None:
+                if error.code() != KafkaError._PARTITION_EOF:
+                    raise KafkaException(error)
+                at_end.add(_located(message)[1])
                 continue
             try:
                 finished.add(RetrainResult.model_validate_json(message.value() or b"").request_id)
-            except ValidationError as error:
+            except ValidationError as invalid:
                 logger.warning("%s offset %d: not a retrain result (%s)", topic, message.offset(),
-                               error.errors()[:1])
+                               invalid.errors()[:1])
     finally:
         consumer.close()
     logger.info("%d retrain requests already finished per %s", len(finished), topic)
@@ -129,9 +132,10 @@ class RetrainWorker:
                 message = consumer.poll(self.settings.worker.poll_s)
                 if message is None:
                     continue
-                if message.error() is not None:
-                    if message.error().code() != KafkaError._PARTITION_EOF:
-                        logger.warning("%s: %s", self.requests_topic, message.error())
+                error = message.error()
+                if error is not None:
+                    if error.code() != KafkaError._PARTITION_EOF:
+                        logger.warning("%s: %s", self.requests_topic, error)
                     continue
                 self.handle(consumer, producer, message)
         finally:
@@ -140,15 +144,18 @@ class RetrainWorker:
     def handle(self, consumer: Consumer, producer: Producer, message: Message) -> RetrainResult | None:
         """One request record: skipped, dead-lettered, or run to its result; the offset commits with what it
         produced. Returns the result published, if any."""
-        records: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]] | None]] = []
+        records: list[_Record] = []
         result: RetrainResult | None = None
         try:
             request = RetrainRequest.model_validate_json(message.value() or b"")
         except ValidationError as error:
-            dead = DeadLetter.of(stage=STAGE, reason=f"invalid retrain request: {error.errors()[:3]}",
-                                 topic=message.topic(), partition=message.partition(), offset=message.offset(),
-                                 value=message.value(), key=message.key(), headers=message.headers())
-            records.append((self.deadletter_topic, dead.value or b"", dead.key, dead.headers))
+            topic, partition, offset = _located(message)
+            # A consumed record's headers are a list of (name, bytes) pairs, or None.
+            headers = cast("RawHeaders | None", message.headers())
+            dead = DeadLetter.of(stage=STAGE, reason=f"invalid retrain request: {error.errors()[:3]}", topic=topic,
+                                 partition=partition, offset=offset, value=message.value(), key=message.key(),
+                                 headers=headers)
+            records.append((self.deadletter_topic, dead.value or b"", dead.key, list(dead.headers)))
             request = None
         if request is not None and request.request_id in self.finished:
             logger.info("retrain request %s already finished: skipped", request.request_id)
@@ -171,15 +178,15 @@ class RetrainWorker:
                         result.candidate_version, result.production_version)
         return result
 
-    def _commit(self, consumer: Consumer, producer: Producer, message: Message,
-                records: list[tuple[str, bytes, bytes | None, list[tuple[str, bytes]] | None]]) -> None:
+    def _commit(self, consumer: Consumer, producer: Producer, message: Message, records: list[_Record]) -> None:
         """The records and the request's next offset in one transaction; an abortable error retries it whole."""
-        offsets = [TopicPartition(message.topic(), message.partition(), message.offset() + 1)]
+        topic, partition, offset = _located(message)
+        offsets = [TopicPartition(topic, partition, offset + 1)]
         while True:
             producer.begin_transaction()
             try:
-                for topic, value, key, headers in records:
-                    producer.produce(topic, value=value, key=key, headers=headers)
+                for record_topic, value, key, headers in records:
+                    producer.produce(record_topic, value=value, key=key, headers=headers)
                 self._retrying(lambda: producer.send_offsets_to_transaction(
                     offsets, consumer.consumer_group_metadata(), self._timeout_s))
                 self._retrying(lambda: producer.commit_transaction(self._timeout_s))
@@ -214,3 +221,11 @@ class RetrainWorker:
                 "transactional.id": f"{self.settings.kafka.topic_prefix}{worker.transactional_id}",
                 "transaction.timeout.ms": worker.transaction_timeout_ms,
                 "message.timeout.ms": worker.transaction_timeout_ms}
+
+
+def _located(message: Message) -> tuple[str, int, int]:
+    """Topic, partition and offset of a consumed record (always set on one)."""
+    topic, partition, offset = message.topic(), message.partition(), message.offset()
+    if topic is None or partition is None or offset is None:
+        raise ValueError("a consumed record without topic, partition or offset")
+    return topic, partition, offset

@@ -128,7 +128,7 @@ def _publish(streams: StreamsSettings, *requests: RetrainRequest) -> None:
 
 def _results(streams: StreamsSettings) -> list[RetrainResult]:
     topic = topic_name(Topic.RETRAIN_RESULTS, prefix=streams.kafka.topic_prefix)
-    return [RetrainResult.model_validate_json(message.value()) for message in consume_all(streams, topic, 2.0)]
+    return [RetrainResult.model_validate_json(message.value() or b"") for message in consume_all(streams, topic, 2.0)]
 
 
 def _committed_offset(streams: StreamsSettings) -> int:
@@ -184,7 +184,7 @@ def test_request_to_promotion_model_update_and_serving_switch(
     assert (tags[REQUEST_TAG], tags[PARENT_TAG]) == ("promote-1", "1")
     updates = consume_all(streams_settings, topic_name(Topic.MODEL_UPDATES, prefix=streams_settings.kafka.topic_prefix),
                           2.0)
-    assert [ModelUpdate.model_validate_json(message.value()).version for message in updates] == ["2"]
+    assert [ModelUpdate.model_validate_json(message.value() or b"").version for message in updates] == ["2"]
     deadline = time.monotonic() + 60
     while not holder.swap_if_ready():
         assert time.monotonic() < deadline, "serving did not switch to the promoted version"
