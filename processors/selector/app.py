@@ -131,10 +131,13 @@ class SelectorApp:
         for partition in self.app.consumer.assignment():
             counts[partition.topic] = counts.get(partition.topic, 0) + 1
             if partition.topic in stage_of:
+                # A rebalance can revoke the partition meanwhile: reading it then crashed the worker (kill soak).
                 try:
                     position = await self.app.consumer.position(partition)
                 except IllegalStateError:
-                    continue  # revoked by a rebalance meanwhile (crashed the worker in the kill soak)
+                    continue
+                if partition not in self.app.consumer.assignment():
+                    continue
                 highwater = self.app.consumer.highwater(partition)
                 if position is not None and highwater is not None:
                     lag[stage_of[partition.topic]] += max(0, highwater - position)
