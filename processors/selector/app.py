@@ -25,6 +25,7 @@ from typing import Any
 
 import faust
 from aiokafka.errors import IllegalStateError
+from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import KafkaError, KafkaException
 from faust.types import TP, EventT
 
@@ -317,11 +318,14 @@ class SelectorApp:
         now = time.time()
         scored_topic = self.scored.get_topic_name()
         owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == scored_topic}
+        partitions = list(range(spec_for(Topic.SCORED_FRAMES).partitions))
         for key, value in list(self.windows.items()):
-            if not _is_camera_key(key):
+            if not _is_camera_key(key) or not CameraWindows.from_bytes(value).is_idle(now, self.settings.stage2):
                 continue
-            partition = self.app.producer.key_partition(scored_topic, key.encode()).partition
-            if partition in owned and CameraWindows.from_bytes(value).is_idle(now, self.settings.stage2):
+            # The partition stage 1's producer picks for the camera's key (aiokafka's default partitioner), from
+            # the key alone: no producer metadata needed on a worker that has not produced to scored-frames.
+            partition = DefaultPartitioner()(key.encode(), partitions, partitions)
+            if partition in owned:
                 await self.ticks.send(key=key.encode(), value=b"", partition=partition)
 
 
