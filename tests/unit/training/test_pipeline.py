@@ -117,3 +117,46 @@ def test_evaluate_cli_refuses_an_unavailable_backend_clearly(
     ])
     assert result.exit_code == 3
     assert "is not available here" in result.output
+
+
+@pytest.mark.slow
+def test_the_bundle_holds_a_calibrated_drift_profile_and_loads_without_one(
+        tiny_run: tuple[TrainingOutcome, Path, float, Path], tmp_path: Path) -> None:
+    import shutil
+
+    from models.bundle import DRIFT_PROFILE_DIR
+    from models.representation import REPRESENTATION_DIM
+    from processors.drift.references import read_reference
+
+    outcome, _, _, _ = tiny_run
+    reference = read_reference(outcome.bundle_dir, "smart/1")
+    profile = reference.profile
+    assert profile is not None and profile.kind == "training" and profile.name == "smart/1"
+    assert sorted(profile.quality) == ["brightness", "delta", "sharpness"]
+    assert profile.embeddings.shape[1] == REPRESENTATION_DIM and profile.embeddings.shape[0] >= 24
+    assert all(np.isfinite(values).all() for values in profile.quality.values())
+    assert profile.calibration is not None and profile.calibration.num_classes == TINY_CLASSES
+    assert profile.calibration.nll_after <= profile.calibration.nll_before
+    assert sum(profile.label_counts.values()) == profile.calibration.samples
+    older = shutil.copytree(outcome.bundle_dir, tmp_path / "older", ignore=shutil.ignore_patterns(DRIFT_PROFILE_DIR))
+    assert read_reference(older, "smart/0").profile is None
+    assert ModelBundle.load(older).classes == reference.classes
+
+
+@pytest.mark.slow
+def test_drift_report_cli_prints_one_json_line(tiny_run: tuple[TrainingOutcome, Path, float, Path], tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    outcome, data, _, _ = tiny_run
+    monkeypatch.chdir(tmp_path)  # reports and the feature cache go under var/ here
+    against_profile = CliRunner().invoke(app, ["drift", "report", "--model", str(outcome.bundle_dir),
+                                               "--data", str(data)])
+    assert against_profile.exit_code == 0, against_profile.output
+    line = json.loads(against_profile.stdout.strip().splitlines()[-1])
+    assert isinstance(line["drift"], bool) and 0.0 <= line["share_drifted"] <= 1.0
+    assert line["embedding_drift"] >= 0.0 and 0.0 < line["estimated_accuracy"] <= 1.0
+    assert line["clips"] == 12 * TINY_CLASSES and all(Path(path).exists() for path in line["html"])
+    against_itself = CliRunner().invoke(app, ["drift", "report", "--model", str(outcome.bundle_dir),
+                                              "--data", str(data), "--reference", str(data)])
+    assert against_itself.exit_code == 0, against_itself.output
+    same = json.loads(against_itself.stdout.strip().splitlines()[-1])
+    assert same["drift"] is False and same["share_drifted"] == 0.0
