@@ -41,7 +41,14 @@ from processors.drift.windows import SITE_CAMERA, ClosedWindow, DriftWindows, Of
 from processors.labels import join_label
 from streams.deadletter import DeadLetter
 from streams.records import ScoredFrame
-from streams.schemas import DriftReport, InvalidMessage, RawHeaders, RetrainRequest, WindowOutcome
+from streams.schemas import (
+    DriftReport,
+    InvalidMessage,
+    RawHeaders,
+    RetrainRequest,
+    RetrainResult,
+    WindowOutcome,
+)
 from streams.topics import Topic, topic_name
 
 logger = logging.getLogger(__name__)
@@ -84,6 +91,7 @@ class DriftJob:
         self.label_topics = {topic_name(Topic.LABELS, site, prefix): site for site in settings.sites}
         self.reports_topic = topic_name(Topic.DRIFT_REPORTS, prefix=prefix)
         self.requests_topic = topic_name(Topic.RETRAIN_REQUESTS, prefix=prefix)
+        self.results_topic = topic_name(Topic.RETRAIN_RESULTS, prefix=prefix)
         self.deadletter_topic = topic_name(Topic.DEADLETTER, prefix=prefix)
         self.state_path = self.options.state_dir / STATE_FILE
         state = JobState.model_validate_json(self.state_path.read_text()) if self.state_path.exists() else JobState()
@@ -108,7 +116,7 @@ class DriftJob:
         })
         producer = Producer({**self.settings.kafka.client_config(), **self.settings.producer.client_config()})
         html = ReportWorker(self.settings.reports, self.settings.drift, self.options.report_queue)
-        consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics],
+        consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics, self.results_topic],
                            on_revoke=lambda revoked, _partitions: self._revoked(revoked, producer))
         logger.info("drift job: %s, %s and %s -> %s (windows of %g s, closed %g s after their end)", self.frames_topic,
                     self.outcomes_topic, ", ".join(self.label_topics), self.reports_topic,
@@ -148,6 +156,8 @@ class DriftJob:
                 self._take_frame(message, at, offset)
             elif topic == self.outcomes_topic:
                 self._take_outcome(message.value(), at, offset)
+            elif topic == self.results_topic:
+                self._take_result(message.value())
             else:
                 self._take_label(message.value(), self.label_topics[topic])
         except InvalidMessage as error:
@@ -204,6 +214,17 @@ class DriftJob:
         self.labels.add(joined)
         self.stats.labels += 1
         metrics.DRIFT_LABELS.inc()
+
+    def _take_result(self, value: bytes | None) -> None:
+        """A finished retrain request: its cause may request again after the cool-down (else after the expiry)."""
+        try:
+            result = RetrainResult.model_validate_json(value or b"")
+        except ValidationError as error:  # the retrain worker's record, not our input: no dead letter
+            logger.warning("drift job: ignoring a malformed retrain result: %s", error.errors()[:1])
+            return
+        if any(opened.request_id == result.request_id for opened in self.policy.state.open.values()):
+            logger.info("retrain request %s closed: %s", result.request_id, result.outcome)
+            self.policy.close(result.request_id)
 
     def _late(self) -> None:
         self.stats.late += 1
