@@ -117,7 +117,7 @@ class DriftJob:
         producer = Producer({**self.settings.kafka.client_config(), **self.settings.producer.client_config()})
         html = ReportWorker(self.settings.reports, self.settings.drift, self.options.report_queue)
         consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics, self.results_topic],
-                           on_revoke=lambda revoked, _partitions: self._revoked(revoked, producer))
+                           on_revoke=lambda member, _partitions: self._revoked(member, producer))
         logger.info("drift job: %s, %s and %s -> %s (windows of %g s, closed %g s after their end)", self.frames_topic,
                     self.outcomes_topic, ", ".join(self.label_topics), self.reports_topic,
                     self.settings.drift.window_s, self.options.lateness_s)
