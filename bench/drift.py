@@ -4,8 +4,10 @@ the label-free estimate's error and the drift CPU cost, on the real per-window p
 A bench-trained small classifier (softmax regression on the clip's mean X_i, cached with the clips) stands in
 for the served model. Per camera window: frames -> X_i + quality stats -> outcomes (label, top-k) ->
 `WindowSample` -> `assess` against the training profile and against the camera's baseline (its first
-windows) -> `DriftReport` -> the camera's `RetrainPolicy`. Shifted cameras run a few windows unshifted, then
-their shift starts a known number of clips into a window. Control cameras render a pool of clips once; each
+windows) -> `DriftReport` -> the camera's `RetrainPolicy`. A camera looks at one scene (its background and
+sensor noise drawn from the family once) while actions, distractors and lighting vary clip by clip, so it is
+stable but unlike the training data as a whole. Shifted cameras run a few windows unshifted, then their shift
+starts a known number of clips into a window. Control cameras render a pool of clips once; each
 control window is a random draw of clips from its camera's pool (never from its baseline), so many windows
 cost no encoding, at the price of windows that share clips.
 """
@@ -26,7 +28,7 @@ from bench.drift_data import (
     ClipSet,
     ClipSpec,
     DataSettings,
-    camera_noise,
+    camera_scene,
     training_specs,
 )
 from processors.drift.calibration import Calibration, fit_temperature
@@ -62,7 +64,8 @@ class DriftBenchSettings(BaseModel):
 
 
 class ClipClassifier:
-    """Softmax regression on a clip's mean X_i (linear logits averaged over frames: TSN consensus)."""
+    """Softmax regression on a clip's X_i max-pooled over its frames: the action shows in about one frame of
+    four, which a mean over frames dilutes (0.39 validation accuracy with the mean, 0.91 with the max)."""
 
     def __init__(self, train: ClipSet, regularisation: float) -> None:
         from sklearn.linear_model import LogisticRegression
@@ -75,7 +78,7 @@ class ClipClassifier:
 
 
 def _pooled(clips: ClipSet) -> np.ndarray:
-    return clips.embeddings.astype(np.float32).mean(axis=1)
+    return clips.embeddings.astype(np.float32).max(axis=1)
 
 
 def window_sample(clips: ClipSet, probabilities: np.ndarray, classes: list[str], top_k: int) -> WindowSample:
@@ -209,8 +212,8 @@ class DriftBench:
         """Control camera `index`: its records and the distinct clips its windows were drawn from."""
         settings = self.settings
         pool_clips = settings.pool_windows * self.clips_per_window
-        noise = camera_noise(settings.seed, index, settings.data)
-        specs = [ClipSpec(CAMERA_STREAM, index, clip, noise=noise) for clip in range(self.baseline_clips + pool_clips)]
+        scene = camera_scene(settings.seed, index, settings.data)
+        specs = [ClipSpec(CAMERA_STREAM, index, clip, scene=scene) for clip in range(self.baseline_clips + pool_clips)]
         clips = self.cache.get(f"control-{index}", specs)
         camera = self._camera(f"control-{index}", clips.take(slice(0, self.baseline_clips)))
         pool = clips.take(slice(self.baseline_clips, None))
@@ -224,17 +227,17 @@ class DriftBench:
     def shifted(self, kind: ShiftKind) -> ShiftRun:
         settings = self.settings
         index = SHIFTED_CAMERA_BASE + SHIFT_KINDS.index(kind)
-        noise = camera_noise(settings.seed, index, settings.data)
+        scene = camera_scene(settings.seed, index, settings.data)
         first_shifted = (self.baseline_clips + settings.pre_shift_windows * self.clips_per_window
                          + min(settings.shift_offset_clips, self.clips_per_window - 1))
         end = self.baseline_clips + (settings.pre_shift_windows + settings.post_shift_windows) * self.clips_per_window
         mix = self.mix if kind == "action_mix" else None
         shift = None if kind == "action_mix" else kind
-        before = self.cache.get(f"{kind}-before", [ClipSpec(CAMERA_STREAM, index, clip, noise=noise)
+        before = self.cache.get(f"{kind}-before", [ClipSpec(CAMERA_STREAM, index, clip, scene=scene)
                                                    for clip in range(first_shifted)])
-        after = self.cache.get(f"{kind}-after", [ClipSpec(CAMERA_STREAM, index, clip, mix, noise, shift)
+        after = self.cache.get(f"{kind}-after", [ClipSpec(CAMERA_STREAM, index, clip, mix, scene, shift)
                                                  for clip in range(first_shifted, end)])
-        twins = self.cache.get(f"{kind}-twins", [ClipSpec(CAMERA_STREAM, index, clip, noise=noise)
+        twins = self.cache.get(f"{kind}-twins", [ClipSpec(CAMERA_STREAM, index, clip, scene=scene)
                                                  for clip in range(first_shifted, end)])
         stream = ClipSet(*(np.concatenate([getattr(before, name), getattr(after, name)])
                            for name in ("embeddings", "quality", "labels")))
@@ -273,7 +276,7 @@ def format_table(bench: DriftBench, shifts: list[ShiftRun], controls: list[Windo
     settings = bench.settings
     window_s = bench.clips_per_window * bench.clip_s
     lines = [
-        f"model: softmax regression on mean X_i, validation accuracy {bench.calibration.accuracy:.3f}, "
+        f"model: softmax regression on max-pooled X_i, validation accuracy {bench.calibration.accuracy:.3f}, "
         f"temperature {bench.calibration.temperature:.2f}; drift window {window_s:.0f} s = "
         f"{bench.clips_per_window} clips x {settings.data.frames_per_clip} frames; baseline "
         f"{settings.baseline_windows} windows; policy k={settings.policy.defaults.persistence_k} of "

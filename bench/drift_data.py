@@ -24,15 +24,15 @@ from models.representation import DEFAULT_TOP_K, frame_representation
 from processors.selector.scoring import quality_stats
 from streams.codec import JpegEncoder, JpegSettings, decode_jpeg
 from training.synth import SynthSettings, build_scene
-from training.synth_scene import NoiseBank
+from training.synth_scene import NoiseBank, draw_background
 from training.synth_shifts import FRAME_SHIFTS, ShiftKind, ShiftSettings, clutter_background, shift_frame
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 QUALITY_COLUMNS = ("brightness", "sharpness")
 # Seed streams: each clip's generator is default_rng([seed, stream, camera, clip]).
-_TRAIN, _VALIDATION, CAMERA_STREAM, _SHIFT, _NOISE, DRAW_STREAM = 0, 1, 2, 3, 4, 5
+_TRAIN, _VALIDATION, CAMERA_STREAM, _SHIFT, _SCENE, DRAW_STREAM = 0, 1, 2, 3, 4, 5
 
 
 class DataSettings(BaseModel):
@@ -65,14 +65,22 @@ class ClipSet:
 
 
 @dataclass(frozen=True)
+class CameraScene:
+    """What stays the same on one camera: its sensor noise and the background it looks at."""
+
+    noise: NoiseBank
+    background: np.ndarray
+
+
+@dataclass(frozen=True)
 class ClipSpec:
-    """How clip `clip` of a set is made: its generator, class mix, noise bank and shift."""
+    """How clip `clip` of a set is made: its generator, class mix, camera scene and shift."""
 
     stream: int
     camera: int
     clip: int
     mix: np.ndarray | None = None  # class probabilities; None: every class equally likely
-    noise: NoiseBank | None = None  # a camera's sensor; None: one drawn per clip, as in the training set
+    scene: CameraScene | None = None  # None: background and noise drawn per clip, as in the training set
     shift: ShiftKind | None = None
 
 
@@ -102,9 +110,11 @@ def _render(spec: ClipSpec, settings: DataSettings, seed: int) -> tuple[int, lis
     mix = spec.mix if spec.mix is not None else np.full(synth.num_classes, 1.0 / synth.num_classes)
     label = int(rng.choice(synth.num_classes, p=mix))  # one draw whatever the mix: the twin keeps its script
     shift_rng = np.random.default_rng([seed, _SHIFT, spec.camera, spec.clip])
-    background = (clutter_background(shift_rng, synth.width, synth.height, settings.shifts.background_blocks)
-                  if spec.shift == "background" else None)
-    scene = build_scene(label, synth, rng, noise=spec.noise, background=background)
+    background = spec.scene.background if spec.scene else None
+    if spec.shift == "background":  # the camera now looks at one new scene, the same for all its later clips
+        background = clutter_background(np.random.default_rng([seed, _SHIFT, spec.camera]), synth.width,
+                                        synth.height, settings.shifts.background_blocks)
+    scene = build_scene(label, synth, rng, noise=spec.scene.noise if spec.scene else None, background=background)
     picks = ((np.arange(settings.frames_per_clip) + 0.5) * scene.num_frames / settings.frames_per_clip).astype(int)
     frames = []
     for index in picks:
@@ -154,11 +164,14 @@ class ClipCache:
         return self._encoder
 
     def _key(self, specs: list[ClipSpec]) -> str:
+        # Shift sizes only key the sets they shift: resizing a shift re-encodes nothing else.
+        shifted = any(spec.shift is not None or spec.mix is not None for spec in specs)
         payload = {
-            "format": CACHE_FORMAT, "seed": self.seed, "settings": self.settings.model_dump(mode="json",
-                                                                                          exclude={"batch"}),
+            "format": CACHE_FORMAT, "seed": self.seed,
+            "settings": self.settings.model_dump(mode="json", exclude={"batch", "encoder_threads", "shifts"}),
+            "shifts": self.settings.shifts.model_dump(mode="json") if shifted else None,
             "specs": [[spec.stream, spec.camera, spec.clip, spec.shift, None if spec.mix is None else spec.mix.tolist(),
-                       spec.noise is not None] for spec in specs],
+                       spec.scene is not None] for spec in specs],
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -180,7 +193,8 @@ def training_specs(settings: DataSettings, validation: bool) -> list[ClipSpec]:
             for clip in range(per_class * settings.synth.num_classes)]
 
 
-def camera_noise(seed: int, camera: int, settings: DataSettings) -> NoiseBank:
-    """A camera's own sensor noise, fixed for all its clips (as in a synth feed)."""
-    rng = np.random.default_rng([seed, _NOISE, camera])
-    return NoiseBank.draw(rng, settings.synth.width, settings.synth.height)
+def camera_scene(seed: int, camera: int, settings: DataSettings) -> CameraScene:
+    """A camera's own sensor noise and background, drawn from the family once for all its clips."""
+    rng = np.random.default_rng([seed, _SCENE, camera])
+    width, height = settings.synth.width, settings.synth.height
+    return CameraScene(NoiseBank.draw(rng, width, height), draw_background(rng, width, height))

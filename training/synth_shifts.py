@@ -25,12 +25,15 @@ class ShiftSettings(BaseModel):
     """Size of each shift."""
 
     brightness_gain: float = Field(0.35, gt=0, description="Pixel values are multiplied by this (below 1: darker).")
-    noise_sigma: float = Field(28.0, ge=0, description="Std of added Gaussian sensor noise, in 0-255 units.")
-    blur_sigma: float = Field(2.5, ge=0, description="Std of the Gaussian blur, in pixels of the rendered frame.")
+    noise_sigma: float = Field(50.0, ge=0, description="Std of the added Gaussian sensor noise, in 0-255 units.")
+    noise_grain: int = Field(3, ge=1, description="Side in pixels of the blocks that share one noise value: "
+                             "low-light noise is blotchy after a camera's demosaicing and denoising, and fine "
+                             "grain is averaged away by the resize to the encoder's input.")
+    blur_sigma: float = Field(5.0, ge=0, description="Std of the Gaussian blur, in pixels of the rendered frame.")
     background_blocks: int = Field(40, ge=1, description="Saturated blocks of the new, cluttered background.")
     mix_classes: int = Field(1, ge=1, description="New action mix: this many classes (the model's weakest on the "
                              "validation set) take `mix_share` of the clips.")
-    mix_share: float = Field(0.8, gt=0, le=1, description="Share of clips drawn from those classes.")
+    mix_share: float = Field(1.0, gt=0, le=1, description="Share of clips drawn from those classes.")
 
 
 def darken(frame: np.ndarray, gain: float) -> np.ndarray:
@@ -38,9 +41,11 @@ def darken(frame: np.ndarray, gain: float) -> np.ndarray:
     return np.clip(frame.astype(np.float32) * np.float32(gain), 0, 255).astype(np.uint8)
 
 
-def add_noise(frame: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
-    """Additive Gaussian sensor noise of std `sigma`, independent per pixel and channel."""
-    noise = rng.normal(0.0, sigma, size=frame.shape).astype(np.float32)
+def add_noise(frame: np.ndarray, sigma: float, rng: np.random.Generator, grain: int = 1) -> np.ndarray:
+    """Additive Gaussian sensor noise of std `sigma`, independent per channel and per `grain` x `grain` block."""
+    height, width, channels = frame.shape
+    blocks = rng.normal(0.0, sigma, size=(-(-height // grain), -(-width // grain), channels)).astype(np.float32)
+    noise = np.repeat(np.repeat(blocks, grain, axis=0), grain, axis=1)[:height, :width]
     return np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8)
 
 
@@ -55,7 +60,7 @@ def shift_frame(kind: FrameShiftKind, frame: np.ndarray, settings: ShiftSettings
     if kind == "brightness":
         return darken(frame, settings.brightness_gain)
     if kind == "noise":
-        return add_noise(frame, settings.noise_sigma, rng)
+        return add_noise(frame, settings.noise_sigma, rng, settings.noise_grain)
     return blur(frame, settings.blur_sigma)
 
 

@@ -45,6 +45,14 @@ def test_noise_raises_sharpness_and_keeps_brightness() -> None:
     np.testing.assert_array_equal(noisy, add_noise(frame, 20.0, np.random.default_rng(1)))
 
 
+def test_grainy_noise_shares_one_value_per_block() -> None:
+    flat = np.full((6, 7, 3), 128, dtype=np.uint8)
+    noisy = add_noise(flat, 10.0, np.random.default_rng(2), grain=3).astype(int)
+    assert noisy.shape == flat.shape
+    assert np.all(noisy[:3, :3] == noisy[0, 0]) and np.all(noisy[3:, 6:] == noisy[3, 6])
+    assert noisy[0, 0, 0] != noisy[0, 3, 0]
+
+
 def test_blur_lowers_sharpness_and_keeps_brightness() -> None:
     frame = _frame()
     brightness, sharpness = quality_stats(frame)
