@@ -66,14 +66,18 @@ class GaplessConsumer(Consumer):
         await self._deliver(message)
 
     async def seek(self, partition: TP, offset: int) -> None:
+        self._expect(ensure_TP(partition), offset)  # first: a record fetched from the new position is the next
         await super().seek(partition, offset)
-        self._expect(ensure_TP(partition), offset)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
-        """Faust's seek after every rebalance: delivery resumes at the committed offsets, in order."""
+        """Faust's seek after every rebalance: delivery resumes at the committed offsets, in order. Records
+        fetched from a committed offset while the other partitions' offsets were still being read were dropped
+        (the order was not set yet), so each partition is sought once more, after its order is set."""
         committed = await super().seek_to_committed()
         for tp, offset in committed.items():
             self._expect(ensure_TP(tp), offset)
+            if ensure_TP(tp) in self._next_offset:
+                await self._seek(tp, offset)
         return committed
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
