@@ -108,7 +108,9 @@ def _render(spec: ClipSpec, settings: DataSettings, seed: int) -> tuple[int, lis
     synth = settings.synth
     rng = np.random.default_rng([seed, spec.stream, spec.camera, spec.clip])
     mix = spec.mix if spec.mix is not None else np.full(synth.num_classes, 1.0 / synth.num_classes)
-    label = int(rng.choice(synth.num_classes, p=mix))  # one draw whatever the mix: the twin keeps its script
+    label = int(rng.choice(len(mix), p=mix))  # one draw whatever the mix: the twin keeps its script
+    if len(mix) > synth.num_classes:  # a mix with action kinds the model was not trained on
+        synth = synth.model_copy(update={"num_classes": len(mix)})
     shift_rng = np.random.default_rng([seed, _SHIFT, spec.camera, spec.clip])
     background = spec.scene.background if spec.scene else None
     if spec.shift == "background":  # the camera now looks at one new scene, the same for all its later clips

@@ -33,7 +33,9 @@ class ShiftSettings(BaseModel):
     background_blocks: int = Field(40, ge=1, description="Saturated blocks of the new, cluttered background.")
     mix_classes: int = Field(1, ge=1, description="New action mix: this many classes (the model's weakest on the "
                              "validation set) take `mix_share` of the clips.")
-    mix_share: float = Field(1.0, gt=0, le=1, description="Share of clips drawn from those classes.")
+    mix_share: float = Field(1.0, gt=0, le=1, description="Share of the known-class clips drawn from those classes.")
+    new_actions_share: float = Field(0.2, ge=0, lt=1, description="Share of clips showing action kinds the model "
+                                     "was not trained on (the generator's kinds beyond its classes).")
 
 
 def darken(frame: np.ndarray, gain: float) -> np.ndarray:
@@ -76,15 +78,18 @@ def clutter_background(rng: np.random.Generator, width: int, height: int, blocks
     return np.clip(image, HEADROOM, 255 - HEADROOM).astype(np.uint8)
 
 
-def action_mix(num_classes: int, favoured: list[int], share: float) -> np.ndarray:
-    """Class probabilities [C]: `share` spread evenly over `favoured`, the rest evenly over the other classes."""
+def action_mix(num_classes: int, favoured: list[int], share: float, new_kinds: int = 0,
+               new_share: float = 0.0) -> np.ndarray:
+    """Action kind probabilities [C + new_kinds]: `new_share` evenly over the kinds after the C known classes;
+    of the rest, `share` evenly over `favoured` and the remainder evenly over the other known classes."""
     chosen = sorted(set(favoured))
     if not chosen or not 0 <= chosen[0] <= chosen[-1] < num_classes:
         raise ValueError(f"favoured classes {favoured} must be a non-empty subset of 0..{num_classes - 1}")
     rest = num_classes - len(chosen)
     weights = np.full(num_classes, (1.0 - share) / rest if rest else 0.0)
     weights[chosen] = share / len(chosen)
-    return weights / weights.sum()
+    known = (1.0 - new_share if new_kinds else 1.0) * weights / weights.sum()
+    return np.concatenate([known, np.full(new_kinds, new_share / new_kinds if new_kinds else 0.0)])
 
 
 def weakest_classes(correct: np.ndarray, labels: np.ndarray, num_classes: int, count: int) -> list[int]:

@@ -90,6 +90,9 @@ def test_action_mix_puts_the_share_on_the_favoured_classes() -> None:
     assert mix[3] == pytest.approx(0.8)
     np.testing.assert_allclose(np.delete(mix, 3), 0.05)
     np.testing.assert_allclose(action_mix(3, [0, 1, 2], 0.5), 1 / 3)
+    with_new = action_mix(5, [3], 1.0, new_kinds=3, new_share=0.3)
+    assert with_new.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(with_new, [0, 0, 0, 0.7, 0, 0.1, 0.1, 0.1])
     with pytest.raises(ValueError):
         action_mix(5, [5], 0.8)
     with pytest.raises(ValueError):
