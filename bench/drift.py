@@ -15,6 +15,7 @@ cost no encoding, at the price of windows that share clips.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,6 +107,7 @@ class WindowRecord:
     correct: int
     outcomes: int
     cpu_ms: float
+    alert_causes: tuple[str, ...] = ()  # causes of the requests published on this window
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,7 @@ class DriftBench:
         began = time.process_time()
         sample = window_sample(clips, probabilities, self.classes, settings.top_k)
         alert = crossing = raw = raw_training = False
-        estimate = None
+        estimate, causes = None, ()
         for profile in (self.training, camera.baseline):
             drift = assess(profile, sample, settings.drift)
             report = drift.report(site=camera.name, camera=camera.name, window_start=start_s, window_end=end_s,
@@ -202,14 +204,14 @@ class DriftBench:
             decision = camera.policy.observe(report, now=end_s)
             if profile is camera.baseline:
                 raw, estimate = drift.verdict == "drift", drift.estimated_accuracy
-                alert = decision.publish
+                alert, causes = decision.publish, tuple(request.cause for request in decision.requests)
                 crossing = alert or any(not why.startswith("persistence") for why in decision.held.values())
             else:
                 raw_training = drift.verdict == "drift"
         cpu_ms = 1000.0 * (time.process_time() - began)
         correct = int(np.sum(probabilities.argmax(axis=1) == clips.labels))
         camera.records.append(WindowRecord(start_s, end_s, raw, raw_training, alert, crossing, estimate, correct,
-                                           len(clips), cpu_ms))
+                                           len(clips), cpu_ms, causes))
 
     def control(self, index: int) -> tuple[Camera, ClipSet]:
         """Control camera `index`: its records and the distinct clips its windows were drawn from."""
@@ -289,7 +291,7 @@ def format_table(bench: DriftBench, shifts: list[ShiftRun], controls: list[Windo
         f"{settings.baseline_windows} windows; policy k={settings.policy.defaults.persistence_k} of "
         f"m={settings.policy.defaults.persistence_m}",
         f"{'shift':<11} {'size':<22} {'acc unshifted':>13} {'acc shifted':>11} {'cost':>6} {'raw delay':>9} "
-        f"{'alert delay':>11} {'delay s':>8} {'alerts before':>13}",
+        f"{'alert delay':>11} {'delay s':>8} {'alerts before':>13}  first alert's causes",
     ]
     sizes = settings.data.shifts
     size_of = {"brightness": f"gain {sizes.brightness_gain}", "noise": f"sigma {sizes.noise_sigma}",
@@ -300,10 +302,12 @@ def format_table(bench: DriftBench, shifts: list[ShiftRun], controls: list[Windo
         raw = first_detection(run.records, run.start_s, alert=False)
         found = first_detection(run.records, run.start_s, alert=True)
         before = sum(record.alert for record in run.records if record.end_s <= run.start_s)
+        first = next((record for record in run.records if record.alert and record.end_s > run.start_s), None)
         lines.append(
             f"{run.kind:<11} {size_of[run.kind]:<22} {run.accuracy_unshifted:>13.3f} {run.accuracy_shifted:>11.3f} "
             f"{100 * (run.accuracy_unshifted - run.accuracy_shifted):>5.1f}p {raw[0] if raw else 'missed':>9} "
-            f"{found[0] if found else 'missed':>11} {f'{found[1]:.0f}' if found else '-':>8} {before:>13}")
+            f"{found[0] if found else 'missed':>11} {f'{found[1]:.0f}' if found else '-':>8} {before:>13}  "
+            f"{','.join(first.alert_causes) if first else '-'}")
     estimates = [(record.estimate, record.correct / record.outcomes) for record in controls
                  if record.estimate is not None]
     every = [record for run in shifts for record in run.records] + controls
@@ -313,7 +317,8 @@ def format_table(bench: DriftBench, shifts: list[ShiftRun], controls: list[Windo
         f"{np.mean([record.raw_drift for record in controls]):.4f}, vs training profile "
         f"{np.mean([record.raw_drift_training for record in controls]):.4f}; alerts "
         f"{sum(record.alert for record in controls)}, k-of-m crossings (incl. held by cool-down) "
-        f"{sum(record.crossing for record in controls)}",
+        f"{sum(record.crossing for record in controls)}; alert causes "
+        f"{dict(Counter(cause for record in controls for cause in record.alert_causes))}",
         f"label-free estimate on unshifted clips {estimate[0]:.3f} vs observed {estimate[1]:.3f}; per-window mean "
         f"absolute error {np.mean([abs(guess - truth) for guess, truth in estimates]):.3f}",
         f"drift CPU {cpu_ms:.1f} ms per camera window (both references and the policy): "
