@@ -261,8 +261,8 @@ class ColumnScore(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     column: str
-    test: str = Field(description="ks, chisquare, z (p-values: drift below the threshold) or wasserstein, "
-                      "jensenshannon (distances: drift at or above it).")
+    test: str = Field(description="ks, chisquare, chisquare_2sample, z (p-values: drift below the threshold) or "
+                      "wasserstein, jensenshannon (distances: drift at or above it).")
     score: float
     threshold: float
     drifted: bool

@@ -79,7 +79,7 @@ def assess(profile: ReferenceProfile, window: WindowSample, settings: DriftSetti
     ) if enough_frames else None
     prediction = [
         categorical_drift(LABEL_COLUMN, profile.label_counts, counts_of(sample.labels),
-                          settings.threshold(LABEL_COLUMN)),
+                          settings.threshold(LABEL_COLUMN), two_sample=settings.label_two_sample),
         numerical_drift(CONFIDENCE_COLUMN, profile.confidence, sample.confidence,
                         settings.threshold(CONFIDENCE_COLUMN)),
     ] if len(sample.labels) >= settings.min_outcomes else []

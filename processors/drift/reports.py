@@ -53,7 +53,9 @@ def build_reports(profile: ReferenceProfile, window: WindowSample, settings: Dri
     """Two reports on the data the hot path saw (the window thinned the same way), as Evidently takes one table
     per run and X_i has a row per frame while the prediction columns have one per window outcome:
     `data`: DataDriftPreset over the quality and prediction columns at our thresholds; `embeddings`: MMD on X_i
-    (the score the hot path reports; Evidently's verdict uses its fixed threshold, ours a permutation test)."""
+    (the score the hot path reports; Evidently's verdict uses its fixed threshold, ours a permutation test).
+    The label mix shows Evidently's goodness-of-fit chi-squared even where the hot path uses the two-sample
+    test (`label_two_sample`): Evidently has none."""
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics.embeddings import EmbeddingsDrift, MMDDriftMethod
     from evidently.presets import DataDriftPreset

@@ -43,6 +43,10 @@ class DriftSettings(BaseModel):
     drift_share: float = Field(0.3, gt=0, le=1, description="Data drift when this share of the quality columns "
                                "drifted (Evidently's dataset drift rule; its default 0.5 misses a shift that "
                                "moves one stat only, like brightness).")
+    label_two_sample: bool = Field(True, description="Test the label mix with the two-sample chi-squared (the "
+                                   "reference is a sample too) instead of Evidently's goodness of fit, which takes "
+                                   "a small baseline's proportions as exact (bench drift: 8.75% raw false alarms "
+                                   "from the label mix alone on control cameras).")
     embedding: EmbeddingDriftSettings = Field(default_factory=EmbeddingDriftSettings)
 
     def threshold(self, column: str) -> float:

@@ -6,6 +6,10 @@ with more than 5 distinct values), chi-squared (categorical, or numerical with 3
 two-proportion z-test (2 values or fewer); a larger reference gets the normed Wasserstein distance
 (numerical) or the Jensen-Shannon distance (categorical). p-value tests drift below the threshold (KS: at or
 below), distance tests at or above it.
+
+One addition: `chisquare_2sample`, the two-sample (contingency) chi-squared. Evidently's chi-squared is a
+goodness-of-fit test that takes the reference proportions as exact; against a reference that is itself a
+small sample (a camera baseline of a few minutes of outcomes) that fires far too often.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ import numpy as np
 from scipy import stats
 from scipy.spatial import distance
 
-TestName = Literal["ks", "chisquare", "z", "wasserstein", "jensenshannon"]
+TestName = Literal["ks", "chisquare", "chisquare_2sample", "z", "wasserstein", "jensenshannon"]
 DEFAULT_THRESHOLDS: dict[TestName, float] = {
-    "ks": 0.05, "chisquare": 0.05, "z": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1,
+    "ks": 0.05, "chisquare": 0.05, "chisquare_2sample": 0.05, "z": 0.05, "wasserstein": 0.1, "jensenshannon": 0.1,
 }
-_P_VALUE_TESTS = {"ks", "chisquare", "z"}
+_P_VALUE_TESTS = {"ks", "chisquare", "chisquare_2sample", "z"}
 # Evidently switches from p-value tests to distances above this many reference values.
 LARGE_REFERENCE = 1000
 # Numerical columns with this few distinct values are tested as categories.
@@ -53,8 +57,9 @@ def _verdict(test: TestName, score: float, threshold: float) -> bool:
 
 
 def categorical_drift(column: str, reference: Mapping[str, int], current: Mapping[str, int],
-                      threshold: float | None = None) -> ColumnDrift:
-    """Drift of a categorical column given its count tables (a new category in current counts as drift)."""
+                      threshold: float | None = None, two_sample: bool = False) -> ColumnDrift:
+    """Drift of a categorical column given its count tables (a new category in current counts as drift,
+    except with `two_sample`, where it weighs as any other difference in proportions)."""
     keys = sorted(key for key in set(reference) | set(current) if reference.get(key, 0) or current.get(key, 0))
     ref = np.array([reference.get(key, 0) for key in keys], dtype=float)
     cur = np.array([current.get(key, 0) for key in keys], dtype=float)
@@ -64,6 +69,9 @@ def categorical_drift(column: str, reference: Mapping[str, int], current: Mappin
     test: TestName
     if n_ref > LARGE_REFERENCE:
         test, score = "jensenshannon", float(distance.jensenshannon(ref / n_ref, cur / n_cur))
+    elif two_sample:
+        test = "chisquare_2sample"
+        score = float(stats.chi2_contingency(np.stack([ref, cur])).pvalue) if len(keys) > 1 else 1.0
     elif len(keys) > 2:
         test, score = "chisquare", _chisquare(ref, cur)
     else:

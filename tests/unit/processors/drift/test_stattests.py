@@ -81,3 +81,20 @@ def test_empty_samples_are_refused() -> None:
         numerical_drift("x", np.ones(10), np.zeros(0))
     with pytest.raises(ValueError, match="empty"):
         categorical_drift("label", {}, {"idle": 1})
+
+
+def test_the_two_sample_label_test_treats_a_small_reference_as_a_sample() -> None:
+    # 45 baseline outcomes against 15 current ones drawn from the same mix: goodness of fit takes the
+    # baseline's proportions as exact and fires far more often than the level it is run at.
+    rng = np.random.default_rng(0)
+    mix = ["walk", "wave", "fall", "sit", "run"]
+    weights = [0.4, 0.3, 0.15, 0.1, 0.05]
+    fired = {False: 0, True: 0}
+    for _ in range(400):
+        reference = counts_of(rng.choice(mix, 45, p=weights).tolist())
+        current = counts_of(rng.choice(mix, 15, p=weights).tolist())
+        for two_sample in fired:
+            fired[two_sample] += categorical_drift("label", reference, current, 0.005, two_sample=two_sample).drifted
+    assert fired[True] / 400 <= 0.01 < fired[False] / 400
+    shifted = categorical_drift("label", {"walk": 40, "wave": 5}, {"fall": 12, "walk": 3}, 0.005, two_sample=True)
+    assert shifted.test == "chisquare_2sample" and shifted.drifted
