@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from processors import metrics
 from processors.archive.recorder import ArchiveRecorder
 from processors.archive.settings import ArchiveSettings
-from streams.deadletter import DeadLetter
+from processors.deadletters import send_dead_letter
 from streams.schemas import InvalidMessage
 from streams.topics import Topic, topic_name
 
@@ -109,15 +109,14 @@ class ArchiveSink:
         try:
             self._store(topic, message)
         except InvalidMessage as error:
-            self._dead_letter(message, producer, str(error), (topic, partition, offset))
+            self._dead_letter(message, producer, str(error))
         except ValidationError as error:
-            self._dead_letter(message, producer, f"invalid {self._what(topic)}: {error.errors()[:1]}",
-                              (topic, partition, offset))
+            self._dead_letter(message, producer, f"invalid {self._what(topic)}: {error.errors()[:1]}")
         except OSError:
             raise  # a full or failing disk is not the record's fault: stop before committing past it
         except Exception as error:  # the sink never dies on a record; the reason names what broke
             logger.exception("archive sink: unexpected error on %s[%d]@%d", topic, partition, offset)
-            self._dead_letter(message, producer, f"unexpected error: {error!r}", (topic, partition, offset))
+            self._dead_letter(message, producer, f"unexpected error: {error!r}")
         self._consumed[(topic, partition)] = offset + 1
 
     def _what(self, topic: str) -> str:
@@ -139,14 +138,9 @@ class ArchiveSink:
             self.stats.labels += 1
         self.stats.other_sites += not kept
 
-    def _dead_letter(self, message: Message, producer: Producer, reason: str, at: tuple[str, int, int]) -> None:
-        topic, partition, offset = at
-        letter = DeadLetter.of(stage=STAGE, reason=reason, topic=topic, partition=partition, offset=offset,
-                               value=message.value(), key=message.key(), headers=message.headers())
-        producer.produce(self.deadletter_topic, value=letter.value, key=letter.key, headers=letter.headers)
-        producer.poll(0)
+    def _dead_letter(self, message: Message, producer: Producer, reason: str) -> None:
+        send_dead_letter(producer, self.deadletter_topic, STAGE, message, reason)
         self.stats.deadletters += 1
-        metrics.DEADLETTERS.labels(stage=STAGE, reason=reason.split(":")[0][:60]).inc()
 
     def _commit(self, consumer: Consumer, producer: Producer) -> None:
         """fsync what was written and wait for the dead letters, then commit the offsets they cover."""

@@ -21,12 +21,12 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from typing import cast
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from pydantic import BaseModel, Field, ValidationError
 
 from processors import metrics
+from processors.deadletters import send_dead_letter
 from processors.drift.baselines import Baselines
 from processors.drift.detector import assess
 from processors.drift.job_settings import DriftJobSettings
@@ -39,12 +39,10 @@ from processors.drift.reports import VerdictChanges
 from processors.drift.sample import WindowSample, check_frame
 from processors.drift.windows import SITE_CAMERA, ClosedWindow, DriftWindows, Offset
 from processors.labels import join_label
-from streams.deadletter import DeadLetter
 from streams.records import ScoredFrame
 from streams.schemas import (
     DriftReport,
     InvalidMessage,
-    RawHeaders,
     RetrainRequest,
     RetrainResult,
     WindowOutcome,
@@ -297,16 +295,8 @@ class DriftJob:
         metrics.RECORDS_OUT.labels(stage=STAGE).inc()
 
     def _dead_letter(self, message: Message, producer: Producer, reason: str) -> None:
-        letter = DeadLetter.of(stage=STAGE, reason=reason, topic=message.topic() or "",
-                               partition=message.partition() or 0, offset=message.offset() or 0,
-                               value=message.value(), key=message.key(),
-                               headers=cast(RawHeaders | None, message.headers()))
-        producer.produce(self.deadletter_topic, value=letter.value, key=letter.key,
-                         headers=cast(list[tuple[str, str | bytes | None]], letter.headers),
-                         on_delivery=_log_failure)
-        producer.poll(0)
+        send_dead_letter(producer, self.deadletter_topic, STAGE, message, reason, on_delivery=_log_failure)
         self.stats.deadletters += 1
-        metrics.DEADLETTERS.labels(stage=STAGE, reason=reason.split(":")[0][:60]).inc()
 
     def _save_state(self) -> None:
         state = JobState(policy=self.policy.state, closed_until=self.windows.closed_until(),

@@ -18,9 +18,9 @@ from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPa
 from pydantic import ValidationError
 
 from processors import metrics
+from processors.deadletters import send_dead_letter
 from processors.features.aggregates import WindowAggregator, WindowFacts, WindowFeatures, camera_key, to_table
 from processors.features.settings import FeatureSinkSettings
-from streams.deadletter import DeadLetter
 from streams.records import ScoredFrame
 from streams.schemas import InvalidMessage, WindowOutcome
 from streams.topics import Topic, topic_name
@@ -116,21 +116,16 @@ class FeatureSink:
                 self.stats.duplicates += 1
                 metrics.DUPLICATES.labels(stage=STAGE).inc()
         except InvalidMessage as error:
-            self._dead_letter(message, producer, str(error), (topic, partition, offset))
+            self._dead_letter(message, producer, str(error))
         except ValidationError as error:
-            self._dead_letter(message, producer, f"invalid outcome: {error.errors()[:1]}", (topic, partition, offset))
+            self._dead_letter(message, producer, f"invalid outcome: {error.errors()[:1]}")
         except Exception as error:  # the sink never dies on a record; the reason names what broke
             logger.exception("feature sink: unexpected error on %s[%d]@%d", topic, partition, offset)
-            self._dead_letter(message, producer, f"unexpected error: {error!r}", (topic, partition, offset))
+            self._dead_letter(message, producer, f"unexpected error: {error!r}")
 
-    def _dead_letter(self, message: Message, producer: Producer, reason: str, at: tuple[str, int, int]) -> None:
-        topic, partition, offset = at
-        letter = DeadLetter.of(stage=STAGE, reason=reason, topic=topic, partition=partition, offset=offset,
-                               value=message.value(), key=message.key(), headers=message.headers())
-        producer.produce(self.deadletter_topic, value=letter.value, key=letter.key, headers=letter.headers)
-        producer.poll(0)
+    def _dead_letter(self, message: Message, producer: Producer, reason: str) -> None:
+        send_dead_letter(producer, self.deadletter_topic, STAGE, message, reason)
         self.stats.deadletters += 1
-        metrics.DEADLETTERS.labels(stage=STAGE, reason=reason.split(":")[0][:60]).inc()
 
     def _push(self, consumer: Consumer, producer: Producer) -> bool:
         """Push the waiting rows, then commit; on failure keep them for the next try."""
