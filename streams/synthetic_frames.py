@@ -42,18 +42,20 @@ def produce_frames(producer: Producer, topic: str, site: str, camera: str, start
     return produced
 
 
-def expected_windows(seqs: list[int], fps: float, window_s: float, hop_s: float) -> set[float]:
-    """Starts of the windows that close: every hop-grid window holding a frame and ending by the last frame."""
+def expected_windows(seqs: list[int], fps: float, window_s: float, hop_s: float, min_frames: int = 2) -> set[float]:
+    """Starts of the windows that close with a clip: every hop-grid window holding at least `min_frames` frames
+    (stage 2 drops one with fewer) and ending by the last frame."""
     last = max(seqs) / fps
-    starts = set()
+    held: dict[float, int] = {}
     for seq in seqs:
         time = seq / fps
         k = math.floor((time - window_s) / hop_s) + 1
         while k * hop_s <= time:
             if k * hop_s + window_s <= last:
-                starts.add(round(k * hop_s, 6))
+                start = round(k * hop_s, 6)
+                held[start] = held.get(start, 0) + 1
             k += 1
-    return starts
+    return {start for start, frames in held.items() if frames >= min_frames}
 
 
 class FrameStream:
