@@ -50,10 +50,15 @@ bench: setup
 	$(BIN)/actionstream bench ingest
 
 # The selector kill scenario, 10 times (minutes; not part of `make test`). SOAK_MODEL: a bundle directory,
-# registry alias or models:/ URI (an untrained bundle is enough: it measures delivery, not accuracy).
-SOAK_MODEL ?= production
-soak: setup
+# registry alias or models:/ URI; by default an untrained tiny bundle (it measures delivery, not accuracy).
+SOAK_BUNDLE := var/bench/soak-bundle
+SOAK_MODEL ?= $(SOAK_BUNDLE)
+soak: setup $(SOAK_BUNDLE)
 	$(BIN)/actionstream bench soak --runs 10 --model $(SOAK_MODEL)
+
+$(SOAK_BUNDLE): $(STAMP)
+	$(BIN)/python -c 'from pathlib import Path; from tests.support.bundles import make_tiny_bundle; \
+		make_tiny_bundle(Path("$@"), ["walk", "wave", "jump"])'
 
 clean:
 	-$(BIN)/actionstream broker stop
