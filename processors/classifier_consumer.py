@@ -24,11 +24,12 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from processors import metrics
 from processors.classification import STAGE, Classified, ClipClassifier, Rejected, observe
-from processors.classifier_state import StateUnavailable, read_camera_states
+from processors.classifier_state import read_camera_states
 from processors.incidents import CameraState, Transition, apply_window, expire, newer
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from streams.deadletter import DeadLetter
+from streams.reader import TopicUnreadable
 from streams.records import Clip
 from streams.schemas import InvalidMessage
 from streams.settings import KafkaSettings
@@ -329,7 +330,7 @@ class ClassifierConsumer:
             try:
                 restored = self._read_states(self.settings.kafka, self.state_topic, timeout_s)
                 break
-            except (StateUnavailable, KafkaException) as error:
+            except (TopicUnreadable, KafkaException) as error:
                 logger.warning("classifier state not restored yet, retrying: %s", error)
                 time.sleep(self.settings.classifier.retry_backoff_s)
         else:

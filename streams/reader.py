@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from streams.settings import KafkaSettings
 
@@ -32,6 +32,7 @@ class TopicReader:
         wanted = [TopicPartition(topic, partition, int(since * 1000)) for partition in partitions]
         # A partition with no record at or after `since` resolves to its end: only later records.
         self._consumer.assign(self._consumer.offsets_for_times(wanted, timeout=10.0))
+        self.partitions = len(partitions)  # 0: no such topic
         self._pending = set(partitions)
 
     @property
@@ -68,3 +69,22 @@ class TopicReader:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class TopicUnreadable(RuntimeError):
+    """A topic could not be read to its end: it does not exist, or the time allowed ran out."""
+
+
+def read_to_end(kafka: KafkaSettings, topic: str, timeout_s: float) -> list[Message]:
+    """Every committed record of a topic, from its start to its end as of now (state kept on a topic)."""
+    try:
+        reader = TopicReader(kafka, topic, since=0.0)
+    except KafkaException as error:
+        raise TopicUnreadable(f"{topic}: {error}") from error
+    with reader:
+        if not reader.partitions:
+            raise TopicUnreadable(f"{topic}: no such topic")
+        records = list(reader.drain(timeout_s))
+        if not reader.at_end:
+            raise TopicUnreadable(f"{topic}: not read to its end in {timeout_s:g} s")
+    return records

@@ -16,17 +16,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
 
 from processors.retrain.job import JobOutcome
 from processors.retrain.settings import RetrainSettings
 from streams.deadletter import DeadLetter
+from streams.reader import read_to_end
 from streams.schemas import RawHeaders, RetrainRequest, RetrainResult
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
@@ -63,34 +63,12 @@ class AttemptLog:
 def read_finished_requests(kafka: KafkaSettings, timeout_s: float) -> set[str]:
     """Request ids with a committed result on retrain-results, read from the start to the end."""
     topic = topic_name(Topic.RETRAIN_RESULTS, prefix=kafka.topic_prefix)
-    consumer = Consumer({**kafka.client_config(), "group.id": f"retrain-results-reader-{uuid.uuid4().hex}",
-                         "enable.auto.commit": False, "isolation.level": "read_committed",
-                         "enable.partition.eof": True})
     finished: set[str] = set()
-    try:
-        partitions = consumer.list_topics(topic, timeout=timeout_s).topics[topic].partitions
-        consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING) for partition in partitions])
-        at_end: set[int] = set()
-        deadline = time.monotonic() + timeout_s
-        while len(at_end) < len(partitions):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"could not read {topic} to its end in {timeout_s} s")
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None:
-                if error.code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(error)
-                at_end.add(_located(message)[1])
-                continue
-            try:
-                finished.add(RetrainResult.model_validate_json(message.value() or b"").request_id)
-            except ValidationError as invalid:
-                logger.warning("%s offset %d: not a retrain result (%s)", topic, message.offset(),
-                               invalid.errors()[:1])
-    finally:
-        consumer.close()
+    for message in read_to_end(kafka, topic, timeout_s):
+        try:
+            finished.add(RetrainResult.model_validate_json(message.value() or b"").request_id)
+        except ValidationError as invalid:
+            logger.warning("%s offset %d: not a retrain result (%s)", topic, message.offset(), invalid.errors()[:1])
     logger.info("%d retrain requests already finished per %s", len(finished), topic)
     return finished
 
