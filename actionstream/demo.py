@@ -100,7 +100,6 @@ def prepare_media(settings: DemoSettings) -> list[Path]:
     for index in range(settings.cameras):
         path = settings.work_dir / "feeds" / f"cam{index}-{settings.feed_width}x{settings.feed_height}.mp4"
         if not (path.exists() and timeline_path(path).exists()):
-            typer.echo(f"rendering camera recording {path}")
             write_camera_feed(SynthSettings(), path, seconds=settings.feed_seconds + 4 * index, seed=100 + index,
                               width=settings.feed_width, height=settings.feed_height, fps=settings.feed_fps)
         feeds.append(path)

@@ -153,7 +153,7 @@ def ensure_topics(kafka: KafkaSettings, sites: list[str], timeout_s: float = 30.
         changes.append(TopicChange(name, "updated" if updated else "unchanged"))
     for change in changes:
         if change.action != "unchanged":
-            logger.info("topic %s %s", change.name, change.action)
+            logger.debug("topic %s %s", change.name, change.action)  # callers print the changes they show
     return changes
 
 
