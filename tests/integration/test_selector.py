@@ -157,5 +157,7 @@ def test_a_camera_that_stops_has_its_open_windows_closed_incomplete_after_the_id
 
     assert {clip.clip_id for clip in clips} == set(wanted) | set(idle)
     closed_late = [clip for clip in clips if clip.clip_id in idle]
-    assert closed_late and all(clip.incomplete and clip.candidates < 32 for clip in closed_late)
+    # A window whose last slot holds the camera's last frame is whole (closed by idleness all the same).
+    assert closed_late and any(clip.incomplete for clip in closed_late)
+    assert all(clip.incomplete == (clip.candidates < 32) for clip in closed_late)
     assert worker.is_running()
