@@ -57,3 +57,5 @@ DRIFT_LABELS = Counter("actionstream_drift_labels_joined_total", "Labels joined 
 DRIFT_HTML_REPORTS = Counter("actionstream_drift_html_reports_total", "Evidently HTML reports, by outcome (written, "
                              "skipped: the report thread was behind, failed).", ("outcome",))
 RETRAIN_REQUESTS = Counter("actionstream_retrain_requests_total", "Retrain requests published, by cause.", ("cause",))
+RETRAIN_RESULTS = Counter("actionstream_retrain_results_total", "Retrain requests finished, by outcome (promoted, "
+                          "refused, failed, rolled_back).", ("outcome",))

@@ -8,15 +8,23 @@ retrain_app = typer.Typer(help="Retrain worker: candidates, champion/challenger,
 
 
 @retrain_app.command("run")
-def retrain_run() -> None:
+def retrain_run(
+    metrics_port: int = typer.Option(-1, help="Prometheus port; 0: none; -1: settings (ACTIONSTREAM_METRICS_PORT)."),
+) -> None:
     """Handle retrain requests one at a time until SIGTERM or Ctrl-C (honoured between requests; a request in
     hand finishes first, and a killed worker's request is taken up again by the next one)."""
+    from prometheus_client import start_http_server
+
     from processors.classifier_cli import stop_on_signals
     from processors.retrain.job import RetrainJob
     from processors.retrain.settings import RetrainSettings
     from processors.retrain.worker import RetrainWorker
 
     settings = RetrainSettings()
+    if metrics_port >= 0:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)
     with stop_on_signals() as stop:
         RetrainWorker(settings, RetrainJob(settings)).run(stop)
 

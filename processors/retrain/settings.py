@@ -56,3 +56,4 @@ class RetrainSettings(BaseSettings):
     retrain: RetrainOptions = Field(default_factory=RetrainOptions)
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     worker: WorkerOptions = Field(default_factory=WorkerOptions)
+    metrics_port: int = Field(9469, description="Prometheus port of this process (0: none).")

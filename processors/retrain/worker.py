@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar, cast
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
 
+from processors import metrics
 from processors.retrain.job import JobOutcome
 from processors.retrain.settings import RetrainSettings
 from streams.deadletter import DeadLetter
@@ -152,6 +153,7 @@ class RetrainWorker:
         if request is not None:
             self.finished.add(request.request_id)
         if result is not None:
+            metrics.RETRAIN_RESULTS.labels(outcome=result.outcome).inc()
             logger.info("retrain request %s: %s (candidate %s, production %s)", result.request_id, result.outcome,
                         result.candidate_version, result.production_version)
         return result

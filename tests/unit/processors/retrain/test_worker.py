@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+from prometheus_client import REGISTRY
 
 from processors.retrain.job import JobOutcome
 from processors.retrain.settings import RetrainOptions, RetrainSettings, WorkerOptions
@@ -146,8 +147,11 @@ def test_a_promotion_commits_result_model_update_and_offset_together(settings: R
 
 def test_a_refusal_never_writes_model_updates(settings: RetrainSettings) -> None:
     producer = _Producer()
+    refused = REGISTRY.get_sample_value("actionstream_retrain_results_total", {"outcome": "refused"}) or 0.0
     _run(settings, _Job(), [_message(0, _request("r1").to_json_bytes())], producer)
     assert [topic for topic, *_ in producer.committed] == ["p.retrain-results"]
+    # the RetrainRefused alert counts on this
+    assert REGISTRY.get_sample_value("actionstream_retrain_results_total", {"outcome": "refused"}) == refused + 1
 
 
 def test_finished_requests_are_skipped_and_their_offsets_committed(settings: RetrainSettings) -> None:
