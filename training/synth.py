@@ -4,6 +4,9 @@ Each clip is mostly idle scene (random background, lighting drift, sensor noise,
 by every class); the class-defining action (a coloured, textured shape with its own motion) appears only in
 one contiguous burst of frames. Uniform frame sampling therefore mostly sees idle frames, while a selector
 that finds the burst sees the class: the situation SMART frame selection is built for.
+
+With `idle_class`, the set also holds the class `idle`: clips of scene motion and noise with no action at
+all, so that a model learns to say "nothing happens" (a real camera shows nothing most of the time).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from training.synth_scene import ClipScene, NoiseBank
 logger = logging.getLogger(__name__)
 
 VideoCodec = Literal["mpeg4", "libx264", "h264"]
+# The class of clips without any action; processors' classifier.idle_labels maps it to an idle outcome.
+IDLE_CLASS = "idle"
 
 
 class SynthSettings(BaseModel):
@@ -44,6 +49,7 @@ class SynthSettings(BaseModel):
     )
     seed: int = Field(0, description="Seed: the same settings give the same data set, frame for frame.")
     codec: VideoCodec = Field("mpeg4", description="Video codec of the .avi files.")
+    idle_class: bool = Field(False, description=f"Add the class {IDLE_CLASS!r} (last index): clips with no action.")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> SynthSettings:
@@ -63,7 +69,13 @@ class SynthSettings(BaseModel):
 
     @property
     def class_names(self) -> list[str]:
-        return [kind.name for kind in action_kinds()[: self.num_classes]]
+        actions = [kind.name for kind in action_kinds()[: self.num_classes]]
+        return [*actions, IDLE_CLASS] if self.idle_class else actions
+
+    @property
+    def idle_index(self) -> int | None:
+        """The class index of the idle class, None without one."""
+        return self.num_classes if self.idle_class else None
 
     @property
     def num_frames(self) -> int:
@@ -77,7 +89,7 @@ class RenderedClip:
     frames: np.ndarray
     mask: np.ndarray
     label: int
-    burst: tuple[int, int]  # [start, end) frame indices of the action
+    burst: tuple[int, int]  # [start, end) frame indices of the action; empty (start == end) for an idle clip
 
 
 def build_scene(
@@ -91,11 +103,12 @@ def build_scene(
 ) -> ClipScene:
     """The random script of one clip, to render frame by frame (long feeds never hold a whole clip).
 
-    `background` (uint8 [H, W, 3] within the noise headroom) replaces the random one, e.g. a shifted scene."""
-    if not 0 <= class_index < settings.num_classes:
-        raise ValueError(f"class_index {class_index} outside 0..{settings.num_classes - 1}")
+    `class_index` is an action kind, or `settings.idle_index` for a clip without action. `background` (uint8
+    [H, W, 3] within the noise headroom) replaces the random one, e.g. a shifted scene."""
+    if not 0 <= class_index < len(settings.class_names):
+        raise ValueError(f"class_index {class_index} outside 0..{len(settings.class_names) - 1}")
     return ClipScene(
-        action_kinds()[class_index],
+        None if class_index == settings.idle_index else action_kinds()[class_index],
         width=settings.width,
         height=settings.height,
         fps=settings.fps,
@@ -172,7 +185,7 @@ def _plan_clips(settings: SynthSettings) -> list[_ClipJob]:
     # Round-robin over groups keeps group sizes within one clip of each other, as in UCF101.
     jobs = [
         _ClipJob(class_index, clip, group=clip % settings.groups + 1, index_in_group=clip // settings.groups + 1)
-        for class_index in range(settings.num_classes)
+        for class_index in range(len(settings.class_names))
         for clip in range(settings.clips_per_class)
     ]
     return sorted(jobs, key=lambda job: (job.class_index, job.group, job.index_in_group))

@@ -21,16 +21,17 @@ def synth(
     seconds: float = typer.Option(4.0, "--seconds", help="Length of each clip in seconds."),
     seed: int = typer.Option(0, "--seed", help="Random seed; the same options give the same files."),
     codec: str = typer.Option("mpeg4", "--codec", help="Video codec of the .avi files: mpeg4, libx264 or h264."),
+    idle_class: bool = typer.Option(False, "--idle-class", help="Add the class 'idle': clips with no action."),
 ) -> None:
     """Render a synthetic action data set in the UCF101 layout, with a per-frame truth mask per clip."""
     from training.synth import generate_dataset
 
     settings = _settings(
         num_classes=classes, clips_per_class=clips_per_class, width=width, height=height, fps=fps,
-        seconds=seconds, seed=seed, codec=codec,
+        seconds=seconds, seed=seed, codec=codec, idle_class=idle_class,
     )
     root = generate_dataset(settings, out)
-    typer.echo(f"wrote {settings.num_classes * settings.clips_per_class} clips to {root}")
+    typer.echo(f"wrote {len(settings.class_names) * settings.clips_per_class} clips to {root}")
 
 
 def synth_feed(
@@ -44,12 +45,13 @@ def synth_feed(
     clip_seconds: float = typer.Option(4.0, "--clip-seconds", help="Length of each segment in seconds."),
     gop_seconds: float = typer.Option(1.0, "--gop-seconds", help="Seconds between keyframes."),
     preset: str = typer.Option("veryfast", "--preset", help="x264 preset (ultrafast renders 1080p fastest)."),
+    idle_share: float = typer.Option(0.0, "--idle-share", help="Share of segments with no action (label idle)."),
 ) -> None:
     """Render a continuous H.264 camera recording of random synthetic actions, plus its timeline JSON."""
     from training.synth_feed import timeline_path, write_camera_feed
 
     settings = _settings(num_classes=classes, width=width, height=height, fps=fps, seconds=clip_seconds, seed=seed)
-    path = write_camera_feed(settings, out, seconds, gop_seconds=gop_seconds, preset=preset)
+    path = write_camera_feed(settings, out, seconds, gop_seconds=gop_seconds, preset=preset, idle_share=idle_share)
     typer.echo(f"wrote {path} and {timeline_path(path)}")
 
 

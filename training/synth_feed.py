@@ -1,5 +1,8 @@
 """A long synthetic camera recording: consecutive clips of random classes in one H.264 MP4, plus a timeline.
 
+With `idle_share`, that share of the clips shows no action at all (scene motion and noise only), as a real
+camera mostly does; their timeline segments carry the label `idle` and an empty burst.
+
 Used as the source of the RTSP and file cameras of the demo and as the 1080p30 clip of the ingest benchmark.
 The stream has a keyframe every `gop_seconds` and no B-frames, so a reader that joins mid-stream starts
 decoding within one GOP and presentation timestamps only grow.
@@ -37,11 +40,13 @@ def write_camera_feed(
     preset: str = "veryfast",
     b_frames: int = 0,
     bit_rate: int | None = None,
+    idle_share: float = 0.0,
 ) -> Path:
     """Render `seconds` of consecutive clips (each `settings.seconds` long, the last one cut short) to an
     H.264 MP4 at `out_path` and write its timeline JSON beside it; returns `out_path`.
 
-    `seed`, `width`, `height` and `fps` override the values in `settings` when given. The timeline holds
+    `seed`, `width`, `height` and `fps` override the values in `settings` when given; `idle_share` is the
+    probability that a clip is idle (no action). The timeline holds
     `{"fps", "width", "height", "num_frames", "duration_s", "segments": [{"start_s", "end_s", "label",
     "class_index", "burst_start_s", "burst_end_s"}, ...]}`, every time in seconds from the first frame.
     """
@@ -51,6 +56,10 @@ def write_camera_feed(
     )
     if seconds <= 0 or gop_seconds <= 0:
         raise ValueError("seconds and gop_seconds must be positive")
+    if not 0.0 <= idle_share < 1.0:
+        raise ValueError("idle_share must be in [0, 1)")
+    if idle_share > 0:
+        feed = feed.model_copy(update={"idle_class": True})
     total_frames = max(1, round(seconds * feed.fps))
     gop = max(1, round(gop_seconds * feed.fps))
     rng = np.random.default_rng(feed.seed)
@@ -62,7 +71,9 @@ def write_camera_feed(
         first = 0
         while first < total_frames:
             count = min(feed.num_frames, total_frames - first)
-            class_index = int(rng.integers(feed.num_classes))
+            # No draw without idle clips, so that such feeds stay the same frame for frame.
+            idle = idle_share > 0 and rng.random() < idle_share
+            class_index = feed.num_classes if idle else int(rng.integers(feed.num_classes))
             scene = build_scene(class_index, feed, rng, num_frames=count, noise=noise)
             burst_start, burst_end = scene.burst
             segments.append(

@@ -144,11 +144,13 @@ class _Blob:
 
 
 class ClipScene:
-    """The random script of one clip; `render_into(i, out)` draws frame i (a pure function of i)."""
+    """The random script of one clip; `render_into(i, out)` draws frame i (a pure function of i).
+
+    `kind` None is an idle clip: the same scene, blobs, lighting and noise, no action (an empty burst)."""
 
     def __init__(
         self,
-        kind: ActionKind,
+        kind: ActionKind | None,
         *,
         width: int,
         height: int,
@@ -163,7 +165,7 @@ class ClipScene:
         self.width, self.height, self.num_frames = width, height, num_frames
         burst_length = int(np.clip(round(num_frames * rng.uniform(*burst_fraction)), 1, num_frames))
         burst_start = int(rng.integers(0, num_frames - burst_length + 1))
-        self.burst = (burst_start, burst_start + burst_length)
+        self.burst = (burst_start, burst_start + burst_length) if kind is not None else (0, 0)
 
         # Drawn even when replaced, so a clip's script (burst, blobs, action) does not depend on its background.
         drawn = draw_background(rng, width, height)
@@ -176,8 +178,9 @@ class ClipScene:
 
         self._size = height * rng.uniform(0.26, 0.34)
         jitter = rng.integers(-20, 21, size=3)
-        self._colour = np.clip(np.asarray(kind.colour) + jitter, HEADROOM, 255 - HEADROOM).astype(np.float32)
-        reach = kind.margin * self._size + 0.14 * height  # shape radius plus the widest motion excursion
+        colour, margin = (kind.colour, kind.margin) if kind is not None else ((128, 128, 128), 0.0)
+        self._colour = np.clip(np.asarray(colour) + jitter, HEADROOM, 255 - HEADROOM).astype(np.float32)
+        reach = margin * self._size + 0.14 * height  # shape radius plus the widest motion excursion
         self._motion = MotionFrame(
             width=width,
             height=height,
@@ -217,12 +220,12 @@ class ClipScene:
         for blob in self._blobs:
             blob.render(out, index, gain)
         start, end = self.burst
-        if start <= index < end:
+        if self.kind is not None and start <= index < end:
             progress = (index - start) / max(end - start - 1, 1)
-            self._render_action(out, self.kind.motion(progress, self._motion), gain)
+            self._render_action(self.kind, out, self.kind.motion(progress, self._motion), gain)
         np.add(out, self._noise.variant(int(self._noise_choice[index])), out=out)
 
-    def _render_action(self, frame: np.ndarray, pose: Pose, gain: float) -> None:
+    def _render_action(self, kind: ActionKind, frame: np.ndarray, pose: Pose, gain: float) -> None:
         scale_px = self._size * pose.scale
         top, bottom, left, right = box = _box_around(
             pose.centre_x, pose.centre_y, SHAPE_RADIUS * scale_px + 1.0, self.width, self.height
@@ -235,6 +238,6 @@ class ClipScene:
         u = dx * cos + dy * sin
         v = dy * cos - dx * sin
         # One pixel of anti-aliasing along the outline.
-        alpha = np.clip(np.float32(0.5) - self.kind.shape(u, v, pose.phase) * np.float32(scale_px), 0.0, 1.0)
-        colour = self.kind.texture(u, v, self._colour * np.float32(gain))
+        alpha = np.clip(np.float32(0.5) - kind.shape(u, v, pose.phase) * np.float32(scale_px), 0.0, 1.0)
+        colour = kind.texture(u, v, self._colour * np.float32(gain))
         _blend(frame, box, alpha, np.clip(colour, HEADROOM, 255 - HEADROOM))

@@ -89,6 +89,17 @@ def test_class_signal_lives_only_in_the_burst(class_index: int) -> None:
     assert min(_saturated_area(clip.frames[b]) for b in burst) > 0.01
 
 
+def test_idle_clip_shows_scene_motion_and_no_action() -> None:
+    settings = _tiny(num_classes=2, idle_class=True, width=96, height=72, fps=10.0, seconds=3.0)
+    clip = render_clip(settings.idle_index or 0, settings, np.random.default_rng(3))
+    blocks = [_block_means(frame) for frame in clip.frames]
+
+    assert settings.class_names == ["JumpingDisc", "SlidingSquare", "idle"] and clip.label == 2
+    assert clip.burst == (0, 0) and not clip.mask.any()
+    assert max(_saturated_area(frame) for frame in clip.frames) < 0.001  # no class colour anywhere
+    assert _changed_area(blocks[0], blocks[-1]) > 0  # the scene still moves (blobs, lighting)
+
+
 def test_action_kinds_are_distinct_and_names_unique() -> None:
     kinds = action_kinds()
     assert len(kinds) >= 6
@@ -145,6 +156,16 @@ def test_generate_dataset_writes_ucf101_layout_with_truth(tmp_path: Path, codec:
         assert truth["mask"] == [1 if start <= i < end else 0 for i in range(12)]
 
 
+def test_generate_dataset_with_idle_class_lists_it_last(tmp_path: Path) -> None:
+    settings = _tiny(num_classes=2, clips_per_class=2, groups=2, seconds=1.0, idle_class=True)
+    root = generate_dataset(settings, tmp_path / "synth", progress=False)
+
+    assert (root / "ucfTrainTestlist" / "classInd.txt").read_text().splitlines()[-1] == "3 idle"
+    assert "idle/v_idle_g01_c01.avi 3" in (root / "ucfTrainTestlist" / "trainlist01.txt").read_text()
+    truth = json.loads((root / "truth" / "idle" / "v_idle_g02_c01.json").read_text())
+    assert truth["burst"] == [0, 0] and not any(truth["mask"])
+
+
 def test_generate_dataset_is_deterministic_for_a_seed(tmp_path: Path) -> None:
     settings = _tiny(num_classes=2, clips_per_class=2, groups=2, seconds=1.0)
     first = generate_dataset(settings, tmp_path / "first", progress=False)
@@ -185,6 +206,17 @@ def test_camera_feed_timeline_matches_the_video(tmp_path: Path) -> None:
 
     again = write_camera_feed(settings, tmp_path / "again.mp4", seconds=3.5, seed=5, gop_seconds=1.0)
     assert json.loads(timeline_path(again).read_text()) == timeline
+
+
+def test_camera_feed_idle_segments_have_no_burst(tmp_path: Path) -> None:
+    settings = _tiny(num_classes=3, fps=8.0, seconds=1.0)
+    path = write_camera_feed(settings, tmp_path / "feed.mp4", seconds=12.0, seed=2, idle_share=0.5)
+    segments = json.loads(timeline_path(path).read_text())["segments"]
+    idle = [segment for segment in segments if segment["label"] == "idle"]
+
+    assert 0 < len(idle) < len(segments)
+    assert all(segment["burst_start_s"] == segment["burst_end_s"] and segment["class_index"] == 3 for segment in idle)
+    assert all(segment["burst_start_s"] < segment["burst_end_s"] for segment in segments if segment not in idle)
 
 
 def _cli() -> typer.Typer:
