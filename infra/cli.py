@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from infra.kafka.broker import KafkaBroker
+from infra.kafka.security import ADMIN_PROPERTIES_FILE
 from infra.process import ServiceError
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
@@ -32,13 +33,22 @@ def broker_fetch() -> None:
 
 
 @broker_app.command("start")
-def broker_start() -> None:
+def broker_start(
+    security: str = typer.Option(None, help="plaintext (the demo's default) or scram: SASL/SCRAM-SHA-512, "
+                                 "ACLs, a super user whose client properties go to <state dir>/admin.properties."),
+    tls: bool = typer.Option(None, "--tls/--no-tls", help="With scram: TLS with certificates from a local CA."),
+) -> None:
     """Start the broker (fetching it first if needed) and wait until it accepts requests."""
+    overrides = {key: value for key, value in {"security": security, "tls": tls}.items() if value is not None}
+    broker = KafkaBroker(BrokerSettings(**overrides))
     try:
-        status = KafkaBroker(BrokerSettings()).start()
+        status = broker.start()
     except ServiceError as error:
         _fail(error)
-    typer.echo(f"kafka running pid={status.pid} bootstrap={status.bootstrap_servers} log={status.log_file}")
+    typer.echo(f"kafka running pid={status.pid} bootstrap={status.bootstrap_servers} mode={broker.security.mode} "
+               f"log={status.log_file}")
+    if broker.security.secure:
+        typer.echo(f"super user properties: {broker.state_dir / ADMIN_PROPERTIES_FILE}")
 
 
 @broker_app.command("stop")

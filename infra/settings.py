@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +28,17 @@ class BrokerSettings(BaseSettings):
     heap: str = Field("768m", description="JVM heap (-Xmx and -Xms).")
     start_timeout_s: float = Field(90.0, description="How long to wait for the broker to accept requests.")
     message_max_bytes: int = Field(16 * 1024 * 1024, description="Largest record batch the broker accepts.")
+    security: Literal["plaintext", "scram"] = Field(
+        "plaintext", description="Client listener: open (the demo) or SASL/SCRAM-SHA-512 with ACLs (no ACL, no access)."
+    )
+    tls: bool = Field(False, description="With scram: TLS on the client listener, certificates from a local CA.")
+    admin_username: str = Field("admin", description="The platform super user (SCRAM).")
+    admin_password: SecretStr | None = Field(
+        None, description="The super user's password; unset: generated once and kept in state_dir/admin.password."
+    )
+    reauth_ms: int = Field(
+        30_000, gt=0, description="Clients re-authenticate this often, so a removed user's open connections end."
+    )
 
     @property
     def bootstrap_servers(self) -> str:

@@ -3,52 +3,88 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.broker_health import BrokerHealthSettings
+from streams.kafka_properties import read_properties
 
 
 class KafkaSettings(BaseModel):
-    """Connection to the shared Kafka cluster, mapped onto librdkafka keys by `client_config()`."""
+    """Connection to the shared Kafka cluster, mapped onto librdkafka keys by `client_config()`.
+
+    Credentials come from the environment (ACTIONSTREAM_KAFKA__SASL_PASSWORD) or from a librdkafka properties file
+    (`properties_file`, as written by `actionstream sites add`); fields set explicitly win over the file."""
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
     topic_prefix: str = Field("", description="Prefix for every topic name, e.g. 'prod.'.")
     client_id: str = Field("actionstream", description="Client id reported to the broker.")
+    properties_file: Path | None = Field(
+        None, description="librdkafka properties file (bootstrap.servers, security.protocol, sasl.*, ssl.ca.location)."
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_ca_location: str | None = None
+    ssl_ca_location: str | None = Field(None, description="CA certificate (PEM) that signed the brokers' certificates.")
     reconnect_backoff_max_ms: int = Field(2000, ge=0, description="librdkafka: longest wait between reconnects to "
                                           "a broker (backoff doubles up to it); bounds the recovery delay too.")
     metadata_retry_backoff_ms: int = Field(1000, ge=0, description="aiokafka (selector workers): wait this long "
                                            "after a failed metadata update before the next.")
     health: BrokerHealthSettings = Field(default_factory=BrokerHealthSettings)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_properties_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("properties_file"):
+            return data
+        path = Path(data["properties_file"])
+        properties = read_properties(path)
+        unknown = sorted(set(properties) - set(_PROPERTY_FIELDS))
+        if unknown:
+            raise ValueError(f"{path}: unsupported keys {', '.join(unknown)}")
+        from_file = {field_name: properties[key] for key, field_name in _PROPERTY_FIELDS.items() if key in properties}
+        return {**from_file, **data}
+
+    def connection_properties(self) -> dict[str, str]:
+        """The librdkafka keys that say where the cluster is and who this client is: a properties file's content."""
+        properties = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            properties["sasl.mechanism"] = self.sasl_mechanism
+        if self.sasl_username:
+            properties["sasl.username"] = self.sasl_username
+        if self.sasl_password:
+            properties["sasl.password"] = self.sasl_password.get_secret_value()
+        if self.ssl_ca_location:
+            properties["ssl.ca.location"] = self.ssl_ca_location
+        return properties
+
     def client_config(self) -> dict[str, Any]:
         from streams.broker_monitor import rdkafka_error_cb  # loads confluent_kafka: only once a client is made
 
-        config: dict[str, Any] = {
+        return {
             # librdkafka's own log lines go through Python logging instead of raw stderr.
             "logger": logging.getLogger("librdkafka"),
             "error_cb": rdkafka_error_cb,
-            "bootstrap.servers": self.bootstrap_servers,
+            **self.connection_properties(),
             "client.id": self.client_id,
-            "security.protocol": self.security_protocol,
             "reconnect.backoff.max.ms": self.reconnect_backoff_max_ms,
         }
-        if self.sasl_mechanism:
-            config["sasl.mechanism"] = self.sasl_mechanism
-        if self.sasl_username:
-            config["sasl.username"] = self.sasl_username
-        if self.sasl_password:
-            config["sasl.password"] = self.sasl_password.get_secret_value()
-        if self.ssl_ca_location:
-            config["ssl.ca.location"] = self.ssl_ca_location
-        return config
+
+
+# Keys of a properties file and the fields they fill.
+_PROPERTY_FIELDS = {
+    "bootstrap.servers": "bootstrap_servers",
+    "security.protocol": "security_protocol",
+    "sasl.mechanism": "sasl_mechanism",
+    "sasl.mechanisms": "sasl_mechanism",
+    "sasl.username": "sasl_username",
+    "sasl.password": "sasl_password",
+    "ssl.ca.location": "ssl_ca_location",
+}
 
 
 class ProducerSettings(BaseModel):

@@ -77,7 +77,8 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     # The classifier's per-camera state (last window, open incident), written in its transactions.
     TopicSpec(Topic.CLASSIFIER_STATE, False, 6, None, _MIB, "classifier state per camera"),
     TopicSpec(Topic.LABELS, True, 3, 30 * _DAY_MS, _MIB, "late ground truth"),
-    TopicSpec(Topic.CAMERA_STATUS, False, 3, None, _MIB, "latest up/down state per camera"),
+    # Per site: Kafka cannot restrict writes by key, so a shared topic would let a site overwrite others' cameras.
+    TopicSpec(Topic.CAMERA_STATUS, True, 3, None, _MIB, "latest up/down state per camera"),
     TopicSpec(Topic.MODEL_UPDATES, False, 1, None, _MIB, "latest model version per role"),
     TopicSpec(Topic.DRIFT_REPORTS, False, 3, 30 * _DAY_MS, 4 * _MIB, "drift summaries"),
     TopicSpec(Topic.RETRAIN_REQUESTS, False, 1, 30 * _DAY_MS, _MIB, "retrain events"),

@@ -12,8 +12,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.kafka.security import BrokerSecurity
 from infra.process import ManagedProcess, ServiceError, port_is_open, tail
 from infra.settings import BrokerSettings
+from streams.kafka_properties import write_properties
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class KafkaBroker:
         self.settings = settings
         self.state_dir = settings.state_dir.resolve()
         self._process = ManagedProcess("kafka", self.state_dir)
+        self.security = BrokerSecurity(settings, self.state_dir)
 
     # -- fetch ----------------------------------------------------------------------------------------------
     def fetch(self) -> Path:
@@ -76,10 +79,8 @@ class KafkaBroker:
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{s.host}:{s.controller_port}",
-            "listeners": f"PLAINTEXT://{s.host}:{s.port},CONTROLLER://{s.host}:{s.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{s.host}:{s.port}",
+            **self.security.server_properties(),
             "controller.listener.names": "CONTROLLER",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "log.dirs": str(self._data_dir),
             # One node: every internal topic has a single replica.
             "offsets.topic.replication.factor": "1",
@@ -95,7 +96,8 @@ class KafkaBroker:
             "group.initial.rebalance.delay.ms": "0",
             "log.retention.check.interval.ms": "60000",
         }
-        self._config_file.write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+        # Owner-only: in scram mode it holds the super user's password (JAAS lines).
+        write_properties(self._config_file, properties, "written by `actionstream broker start`")
         log4j = self.state_dir / "log4j2.properties"
         log4j.write_text(
             "status = warn\n"
@@ -116,13 +118,18 @@ class KafkaBroker:
         ]
 
     def _format_storage(self) -> None:
-        if (self._data_dir / "meta.properties").exists():
+        formatted = (self._data_dir / "meta.properties").exists()
+        try:
+            self.security.check_data_mode(formatted)
+        except ValueError as error:
+            raise ServiceError(str(error)) from None
+        if formatted:
             return
         # Kafka cluster ids are 16 random bytes in URL-safe base64 without padding.
         cluster = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         # `--cluster-id=`: an id may start with "-", which the tool would read as an option.
         command = self._java("kafka.tools.StorageTool", "format", f"--cluster-id={cluster}", "-c",
-                             str(self._config_file))
+                             str(self._config_file), *self.security.format_arguments())
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise ServiceError(f"formatting KRaft storage failed:\n{result.stdout}\n{result.stderr}")
@@ -149,14 +156,16 @@ class KafkaBroker:
         self._format_storage()
         self._process.start(self._java("kafka.Kafka", str(self._config_file)))
         self.wait_ready()
-        logger.info("Kafka %s ready on %s", self.settings.kafka_version, self.settings.bootstrap_servers)
+        self.security.write_admin_properties()
+        logger.info("Kafka %s ready on %s (%s)", self.settings.kafka_version, self.settings.bootstrap_servers,
+                    self.security.mode)
         return self.status()
 
     def wait_ready(self) -> None:
         from confluent_kafka.admin import AdminClient
 
         deadline = time.monotonic() + self.settings.start_timeout_s
-        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap_servers, "logger": logger})
+        admin = AdminClient({**self.security.admin_properties(), "logger": logger})
         while time.monotonic() < deadline:
             if not self._process.is_running():
                 raise ServiceError(f"Kafka exited during start-up; log:\n{tail(self.state_dir / 'server.log')}"

@@ -34,7 +34,7 @@ class CameraAdapter:
         self._producer = ReliableProducer(settings.kafka, settings.producer)
         prefix = settings.kafka.topic_prefix
         self.frames_topic = topic_name(Topic.FRAMES, site_config.site, prefix)
-        self.status_topic = topic_name(Topic.CAMERA_STATUS, prefix=prefix)
+        self.status_topic = topic_name(Topic.CAMERA_STATUS, site_config.site, prefix)
         self._workers = [
             CameraWorker(
                 site_config.site,

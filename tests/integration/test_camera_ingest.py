@@ -39,7 +39,7 @@ def frames_topic(settings: StreamsSettings) -> str:
 
 
 def status_records(settings: StreamsSettings) -> list[dict[str, object]]:
-    topic = topic_name(Topic.CAMERA_STATUS, prefix=settings.kafka.topic_prefix)
+    topic = topic_name(Topic.CAMERA_STATUS, SITE, settings.kafka.topic_prefix)
     return [json.loads(record.value()) for record in consume_all(settings, topic, idle_s=2.0)]
 
 

@@ -42,7 +42,7 @@ def test_topics_list_for_two_sites_with_prefix(app: typer.Typer, monkeypatch: py
     assert result.exit_code == 0, result.output
     assert _listed_names(result.output) == list(catalogue_topics(["north", "south"], "dev."))
     assert "dev.frames.north" in result.output
-    camera_status = next(line for line in result.output.splitlines() if line.startswith("dev.camera-status"))
+    camera_status = next(line for line in result.output.splitlines() if line.startswith("dev.camera-status.north"))
     assert "retention=compact" in camera_status
 
 

@@ -19,7 +19,7 @@ def test_every_topic_has_exactly_one_spec() -> None:
         (Topic.ACTIONS, "b", "", "actions.b"),
         (Topic.LABELS, "b", "t1.", "t1.labels.b"),
         (Topic.SCORED_FRAMES, None, "", "scored-frames"),
-        (Topic.CAMERA_STATUS, None, "prod.", "prod.camera-status"),
+        (Topic.CAMERA_STATUS, "b", "prod.", "prod.camera-status.b"),
         (Topic.DEADLETTER, None, "", "deadletter"),
     ],
 )
