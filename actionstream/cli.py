@@ -18,8 +18,10 @@ app = typer.Typer(help="ActionStream: real-time action recognition on live camer
 # `actionstream --help` and the wire-side commands start fast.
 _COMMAND_MODULES = (
     "infra.cli",
+    "infra.prometheus.cli",
     "streams.cli",
     "streams.labels_cli",
+    "streams.access.cli",
     "training.cli",
     "training.synth_cli",
     "training.data_cli",
@@ -33,6 +35,7 @@ _COMMAND_MODULES = (
     "bench.cli",
     "actionstream.demo",
     "actionstream.labeller",
+    "actionstream.console.cli",
 )
 
 for _module_name in _COMMAND_MODULES:

@@ -61,6 +61,8 @@ class ModelHolder:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         metrics.MODEL_VERSION.labels(role=role, version=self._current.version).set(1)
+        # Exported at 0 from the start, so the alert sees the first failure as an increase.
+        metrics.MODEL_LOAD_FAILURES.labels(role=role)
 
     @property
     def current(self) -> ServedModel:

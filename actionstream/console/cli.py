@@ -1,0 +1,41 @@
+"""`actionstream console [--port P]`: serve the web console on localhost until SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+logger = logging.getLogger(__name__)
+
+
+def console(
+    port: int = typer.Option(0, help="HTTP port; 0: settings (ACTIONSTREAM_CONSOLE__PORT, default 8050)."),
+) -> None:
+    """Serve the live console: cameras, action feed, drift, models and charts. Read-only unless
+    ACTIONSTREAM_CONSOLE__ADMIN_TOKEN is set."""
+    import uvicorn
+
+    from actionstream.console.app import ConsoleApp
+    from actionstream.console.feed import ConsoleFeed
+    from actionstream.console.live import LiveHub
+    from actionstream.console.settings import ConsoleSettings
+    from actionstream.console.state import ConsoleState
+
+    settings = ConsoleSettings()
+    if port:
+        settings = settings.model_copy(update={"console": settings.console.model_copy(update={"port": port})})
+    options = settings.console
+    state = ConsoleState(options.thumbnails, options.recent_events, options.recent_updates)
+    hub = LiveHub()
+    app = ConsoleApp(settings, state, hub, ConsoleFeed(settings, state, hub)).asgi()
+    # uvicorn's start-up lines and per-request access log are noise here; errors still show.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    mode = "read-only" if options.admin_token is None else "promotions allowed with the admin token"
+    logger.info("console on http://%s:%d (%s)", options.host, options.port, mode)
+    uvicorn.run(app, host=options.host, port=options.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=options.shutdown_grace_s)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("console")(console)
