@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := ffmpeg kcat
+DEBIAN_PACKAGES := ffmpeg kcat chromium chromium-driver
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
@@ -15,9 +15,11 @@ export HF_HUB_OFFLINE := 1
 setup: system-deps $(STAMP)
 	$(BIN)/actionstream broker fetch >/dev/null
 
-# Tools the tests and the demo call as outside programs: ffmpeg publishes RTSP feeds, kcat checks Kafka.
+# Tools the tests and the demo call as outside programs: ffmpeg publishes RTSP feeds, kcat checks Kafka,
+# chromium with chromium-driver (its command is chromedriver: packages are checked by name) runs the console's
+# browser test.
 system-deps:
-	@missing=""; for tool in $(DEBIAN_PACKAGES); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	@missing=""; for tool in $(DEBIAN_PACKAGES); do dpkg -s $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
