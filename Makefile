@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := ffmpeg kcat chromium chromium-driver
+DEBIAN_PACKAGES := ffmpeg kcat chromium chromium-driver prometheus prometheus-alertmanager
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
@@ -17,7 +17,7 @@ setup: system-deps $(STAMP)
 
 # Tools the tests and the demo call as outside programs: ffmpeg publishes RTSP feeds, kcat checks Kafka,
 # chromium with chromium-driver (its command is chromedriver: packages are checked by name) runs the console's
-# browser test.
+# browser test, prometheus (with promtool) and prometheus-alertmanager run and test the alert rules.
 system-deps:
 	@missing=""; for tool in $(DEBIAN_PACKAGES); do dpkg -s $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
 	if [ -n "$$missing" ]; then \

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast, get_args
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import ValidationError
@@ -28,7 +28,7 @@ from processors.retrain.job import JobOutcome
 from processors.retrain.settings import RetrainSettings
 from streams.deadletter import DeadLetter
 from streams.reader import read_to_end
-from streams.schemas import RawHeaders, RetrainRequest, RetrainResult
+from streams.schemas import RawHeaders, RetrainOutcome, RetrainRequest, RetrainResult
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
@@ -91,6 +91,9 @@ class RetrainWorker:
         self.results_topic = topic_name(Topic.RETRAIN_RESULTS, prefix=prefix)
         self.updates_topic = topic_name(Topic.MODEL_UPDATES, prefix=prefix)
         self.deadletter_topic = topic_name(Topic.DEADLETTER, prefix=prefix)
+        # Exported at 0 from the start, so the alerts see a first refusal or failure as an increase.
+        for outcome in get_args(RetrainOutcome):
+            metrics.RETRAIN_RESULTS.labels(outcome=outcome)
 
     @property
     def _timeout_s(self) -> float:
