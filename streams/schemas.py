@@ -294,6 +294,8 @@ class DriftReport(Event):
                                          "frames.")
     embedding_p_value: float | None = Field(description="Permutation p-value of that MMD^2.")
     estimated_accuracy: float | None = Field(description="Label-free estimate: mean calibrated top-1 probability.")
+    estimated_accuracy_stderr: float | None = Field(None, description="Standard error of that mean over the "
+                                                    "window's outcomes (None: fewer than two).")
     reference_accuracy: float | None = Field(description="Accuracy on the validation data the calibration was "
                                              "fitted on: what an estimated or observed drop is measured from.")
     observed_accuracy: float | None = Field(description="Accuracy of the labelled windows (joined by event id).")
@@ -379,6 +381,24 @@ class RetrainTimings(BaseModel):
     total_s: float = Field(ge=0.0)
 
 
+class LiveComparison(BaseModel):
+    """A model judged on live windows against the model serving beside or before it: a candidate's shadow run,
+    or a promoted model's first windows (what a rollback is decided on)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    windows: int = Field(ge=0, description="Windows of the judged model.")
+    estimated_accuracy: float | None = Field(description="Its mean label-free estimate.")
+    labels: int = Field(ge=0, description="Its labelled windows.")
+    observed_accuracy: float | None
+    reference_windows: int = Field(ge=0, description="Windows of the model it is compared with.")
+    reference_estimated_accuracy: float | None
+    reference_labels: int = Field(ge=0)
+    reference_observed_accuracy: float | None
+    agreement: float | None = Field(None, description="Share of windows where both models give the same label "
+                                    "(shadow runs only: both saw the same windows).")
+
+
 class RetrainResult(Event):
     """How one retrain request ended, on `retrain-results` (key: request id): every outcome, so a refusal or a
     failure never touches the production record on the compacted model-updates topic."""
@@ -396,6 +416,8 @@ class RetrainResult(Event):
     data: RetrainData | None
     timings: RetrainTimings
     attempt: int = Field(ge=1, description="1, or 2 when a worker died mid-request and the request was re-run.")
+    live: LiveComparison | None = Field(None, description="The candidate's shadow run against production, or, on "
+                                        "a rollback, the promoted model's live windows against its parent's.")
     finished_at: float = Field(default_factory=time.time)
 
     def key(self) -> bytes:

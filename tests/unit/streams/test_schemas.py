@@ -183,7 +183,8 @@ GOLDEN_DRIFT_REPORT_V1 = (
     b'"frames":240,"outcomes":30,"scores":[{"column":"brightness","test":"ks","score":1.5e-8,"threshold":0.005,'
     b'"drifted":true},{"column":"label","test":"chisquare","score":0.25,"threshold":0.005,"drifted":false}],'
     b'"drifted_columns":["brightness"],"share_drifted":0.5,"embedding_mmd2":0.0125,"embedding_p_value":0.004975,'
-    b'"estimated_accuracy":0.71,"reference_accuracy":0.82,"observed_accuracy":0.65,"observed_macro_f1":0.6,'
+    b'"estimated_accuracy":0.71,"estimated_accuracy_stderr":null,"reference_accuracy":0.82,'
+    b'"observed_accuracy":0.65,"observed_macro_f1":0.6,'
     b'"labels":40,"causes":["data_drift","embedding_drift"],"verdict":"drift","model_version":"7",'
     b'"published_at":1764000061.5}'
 )
@@ -255,7 +256,7 @@ GOLDEN_RETRAIN_RESULT_V1 = (
     b'"candidate_version":"8","production_version":"7",'
     b'"data":{"base":"var/data/synthetic","labelled":"var/archive/export","train_videos":120,"labelled_videos":60,'
     b'"held_out_labelled":40,"held_out_base":30},'
-    b'"timings":{"data_s":1.5,"training_s":30.0,"evaluation_s":4.0,"total_s":36.0},"attempt":1,'
+    b'"timings":{"data_s":1.5,"training_s":30.0,"evaluation_s":4.0,"total_s":36.0},"attempt":1,"live":null,'
     b'"finished_at":1764000300.0}'
 )
 
@@ -278,6 +279,11 @@ def _golden_retrain_result() -> RetrainResult:
 
 def test_retrain_result_json_golden_v1() -> None:
     assert _golden_retrain_result().to_json_bytes() == GOLDEN_RETRAIN_RESULT_V1
+    # Additive fields: v1 records written before them (no "live", no "estimated_accuracy_stderr") still parse.
+    assert RetrainResult.model_validate_json(GOLDEN_RETRAIN_RESULT_V1.replace(b'"live":null,', b"")) == (
+        _golden_retrain_result())
+    assert DriftReport.model_validate_json(GOLDEN_DRIFT_REPORT_V1.replace(b'"estimated_accuracy_stderr":null,',
+                                                                          b"")) == _golden_drift_report()
     assert RetrainResult.model_validate_json(GOLDEN_RETRAIN_RESULT_V1) == _golden_retrain_result()
     assert _golden_retrain_result().key() == b"8c1e2d3f-4a5b-5c6d-8e7f-0a1b2c3d4e5f"
 
