@@ -165,8 +165,9 @@ def run_training(
             "val_end_to_end_classifier": classifier_fit.best_score, "val_end_to_end_single": single_fit.best_score,
             "val_end_to_end_smart": global_fit.best_score,
         })
-        build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,
-                           index.train, features, config.seed)
+        if features.int8_encoder:
+            build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,
+                               index.train, features, config.seed)
         bundle.save(bundle_dir)
         # The drift job's training profile: validation frames and windows, and the calibration they fit.
         validation_probabilities = end_to_end(create_strategy("smart", selector_models, config.seed), scorer,

@@ -24,6 +24,8 @@ class FeatureSettings(BaseModel):
     top_k_names: int = Field(10, ge=1, le=1000, description="ImageNet classes whose names form the text half.")
     cache_dir: Path = Field(Path("var/features"), description="Where per-video feature files are cached.")
     calibration_frames: int = Field(64, ge=1, description="Training frames used to calibrate the int8 encoder.")
+    int8_encoder: bool = Field(True, description="Calibrate an int8 copy of the encoder into the bundle (about a "
+                               "minute on CPU); off for retrain candidates, which serve the fp32 encoder.")
 
 
 class ClassifierSettings(BaseModel):
