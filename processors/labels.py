@@ -6,9 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from streams.schemas import InvalidMessage, Label, WindowOutcome
+from streams.schemas import InvalidMessage, Label, WindowOutcome, parse_event
 
 
 @dataclass(frozen=True)
@@ -23,12 +21,7 @@ class JoinedLabel:
 
 def join_label(value: bytes | None, outcomes: Mapping[str, WindowOutcome], classes: Collection[str]) -> JoinedLabel:
     """The label joined to its window's outcome; InvalidMessage says why it cannot be joined."""
-    try:
-        label = Label.model_validate_json(value or b"")
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise InvalidMessage(f"malformed label: {'.'.join(str(part) for part in first['loc'])}: {first['msg']}"
-                             ) from None
+    label = parse_event(Label, value)
     outcome = outcomes.get(label.event_id)
     if outcome is None:
         raise InvalidMessage(f"unknown event id {label.event_id!r}: no window outcome with that id is held")

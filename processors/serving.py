@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
-from pydantic import ValidationError
 
 from models.registry import ResolvedBundle, bundle_uri, resolve_bundle
 from models.runtime import SmartRuntime
 from processors import metrics
 from processors.settings import ServingModelSettings
-from streams.schemas import ModelUpdate
+from streams.schemas import InvalidMessage, ModelUpdate, parse_event
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
@@ -154,9 +153,9 @@ class ModelHolder:
 
 def _parse_update(value: bytes | None) -> ModelUpdate | None:
     try:
-        return ModelUpdate.model_validate_json(value or b"")
-    except ValidationError as error:
-        logger.warning("ignoring malformed model update: %s", error.errors()[:1])
+        return parse_event(ModelUpdate, value)
+    except InvalidMessage as error:
+        logger.warning("ignoring a model update: %s", error)
         return None
 
 

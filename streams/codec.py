@@ -52,13 +52,55 @@ class JpegEncoder:
 
 
 class JpegDecodeError(ValueError):
-    """Bytes that are not a decodable JPEG image."""
+    """Bytes that are not a decodable JPEG image, or one larger than the decoder may allocate."""
 
 
-def decode_jpeg(data: bytes, size: tuple[int, int] | None = None) -> np.ndarray:
-    """JPEG bytes to an RGB uint8 array [H, W, 3], resized to `size` (width, height) when given."""
+# A decoder bomb declares a huge image in a few bytes; the decoder would allocate it whole before failing.
+MAX_JPEG_PIXELS = 4096 * 4096
+_SOI, _SOS, _EOI = 0xD8, 0xDA, 0xD9
+# Start-of-frame markers C0-CF carry the image size, except C4 (DHT), C8 (reserved) and CC (DAC).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+_STANDALONE_MARKERS = frozenset({0x01, *range(0xD0, 0xD8)})  # no length field (TEM, RSTn)
+
+
+def jpeg_dimensions(data: bytes) -> tuple[int, int]:
+    """(width, height) declared by the JPEG's frame header, read without decoding anything."""
+    if data[:2] != b"\xff\xd8":
+        raise JpegDecodeError("not a JPEG image: no start-of-image marker")
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            raise JpegDecodeError(f"not a JPEG image: no marker at byte {position}")
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker in _STANDALONE_MARKERS:
+            position += 2
+            continue
+        if marker in (_SOS, _EOI, _SOI):
+            break
+        length = int.from_bytes(data[position + 2:position + 4])
+        if marker in _SOF_MARKERS and length >= 7 and position + 9 <= len(data):
+            height = int.from_bytes(data[position + 5:position + 7])
+            width = int.from_bytes(data[position + 7:position + 9])
+            return width, height
+        if length < 2:
+            raise JpegDecodeError(f"not a JPEG image: segment length {length} at byte {position}")
+        position += 2 + length
+    raise JpegDecodeError("not a JPEG image: no frame header before the image data")
+
+
+def decode_jpeg(data: bytes, size: tuple[int, int] | None = None, max_pixels: int = MAX_JPEG_PIXELS) -> np.ndarray:
+    """JPEG bytes to an RGB uint8 array [H, W, 3], resized to `size` (width, height) when given. Images that
+    declare more than `max_pixels` are refused before anything is allocated."""
+    width, height = jpeg_dimensions(data)
+    if width * height > max_pixels:
+        raise JpegDecodeError(f"JPEG image too large: {width}x{height} declared, at most {max_pixels} pixels")
     try:
         context = av.CodecContext.create("mjpeg", "r")
+        # FFmpeg's own cap as well: a second frame header further in the data may declare another size.
+        context.options = {"max_pixels": str(max_pixels)}
         frames = context.decode(av.Packet(data))
         frames += context.decode(None)
     except av.FFmpegError as error:

@@ -9,6 +9,7 @@ out of base64. Anything that does not parse raises InvalidMessage with a reason 
 from __future__ import annotations
 
 import json
+import math
 import struct
 import uuid
 from dataclasses import asdict, dataclass, field, replace
@@ -21,6 +22,8 @@ from streams.schemas import InvalidMessage
 MAGIC = b"ASR"
 RECORD_FORMAT = 1
 _PREFIX = struct.Struct(">3sBI")  # magic, format, header length
+# A clip holds two blobs per frame and a few dozen frames; a record listing more is hostile or broken.
+MAX_BLOBS = 1024
 # A clip id is a pure function of what defines the window, so a re-emitted window has the same id.
 CLIP_ID_NAMESPACE = uuid.UUID("6f1c3f4e-6a0e-4d8e-9a43-2b3c7d51a9e0")
 
@@ -44,11 +47,16 @@ def unpack(data: bytes | None, kind: str) -> tuple[dict[str, Any], list[bytes]]:
         raise InvalidMessage(f"truncated {kind} record: header of {header_size} bytes in {len(data)}")
     try:
         header = json.loads(data[_PREFIX.size:body])
+        if not isinstance(header, dict):
+            raise TypeError(f"a JSON {type(header).__name__}, not an object")
+        if len(header["blob_sizes"]) > MAX_BLOBS:
+            raise ValueError(f"{len(header['blob_sizes'])} blobs listed, at most {MAX_BLOBS}")
         sizes = [int(size) for size in header["blob_sizes"]]
-    except (ValueError, KeyError, TypeError) as error:
+    # RecursionError: deeply nested JSON; OverflowError: an infinite size.
+    except (ValueError, KeyError, TypeError, RecursionError, OverflowError) as error:
         raise InvalidMessage(f"malformed {kind} record header: {error}") from None
     if header.get("kind") != kind:
-        raise InvalidMessage(f"expected a {kind} record, got {header.get('kind')!r}")
+        raise InvalidMessage(f"expected a {kind} record, got {str(header.get('kind'))[:100]!r}")
     if any(size < 0 for size in sizes) or body + sum(sizes) != len(data):
         raise InvalidMessage(f"truncated or padded {kind} record: blobs {sizes} after {body} of {len(data)} bytes")
     blobs, start = [], body
@@ -68,6 +76,20 @@ def _require(header: dict[str, Any], kind: str, *names: str) -> None:
     missing = [name for name in names if name not in header]
     if missing:
         raise InvalidMessage(f"malformed {kind} record: missing {', '.join(missing)}")
+
+
+def _time(value: Any, name: str) -> float:
+    """An epoch-seconds field: a NaN or infinite time would break the window arithmetic downstream."""
+    seconds = float(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{name} is not a finite time: {seconds}")
+    return seconds
+
+
+def _frame_ref(value: Any) -> FrameRef:
+    if not isinstance(value, dict) or set(value) != {"topic", "partition", "offset"}:
+        raise ValueError(f"source is not a topic, partition and offset: {str(value)[:100]}")
+    return FrameRef(topic=str(value["topic"]), partition=int(value["partition"]), offset=int(value["offset"]))
 
 
 @dataclass(frozen=True)
@@ -116,13 +138,14 @@ class ScoredFrame:
         try:
             return cls(
                 site=str(header["site"]), camera=str(header["camera"]), seq=int(header["seq"]),
-                capture_time=float(header["capture_time"]), ingest_time=float(header["ingest_time"]),
-                scored_time=float(header["scored_time"]), source=FrameRef(**header["source"]),
+                capture_time=_time(header["capture_time"], "capture_time"),
+                ingest_time=_time(header["ingest_time"], "ingest_time"),
+                scored_time=_time(header["scored_time"], "scored_time"), source=_frame_ref(header["source"]),
                 delta=float(header["delta"]), brightness=float(header["brightness"]),
                 sharpness=float(header["sharpness"]), model_version=str(header["model_version"]),
                 jpeg=blobs[0], features=_features(blobs[1], cls.KIND),
             )
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError, OverflowError) as error:
             raise InvalidMessage(f"malformed {cls.KIND} record: {error}") from None
 
 
@@ -191,9 +214,10 @@ class Clip:
                 raise InvalidMessage(f"malformed {cls.KIND} record: {len(blobs)} blobs for {len(metas)} frames")
             frames = [
                 ClipFrame(
-                    seq=int(meta["seq"]), capture_time=float(meta["capture_time"]),
-                    ingest_time=float(meta["ingest_time"]), scored_time=float(meta["scored_time"]),
-                    source=FrameRef(**meta["source"]), delta=float(meta["delta"]), gamma=float(meta["gamma"]),
+                    seq=int(meta["seq"]), capture_time=_time(meta["capture_time"], "capture_time"),
+                    ingest_time=_time(meta["ingest_time"], "ingest_time"),
+                    scored_time=_time(meta["scored_time"], "scored_time"), source=_frame_ref(meta["source"]),
+                    delta=float(meta["delta"]), gamma=float(meta["gamma"]),
                     score=float(meta["score"]), jpeg=blobs[2 * index],
                     features=_features(blobs[2 * index + 1], cls.KIND),
                 )
@@ -203,13 +227,14 @@ class Clip:
                 raise InvalidMessage(f"malformed {cls.KIND} record: frames with different feature sizes")
             return cls(
                 clip_id=str(header["clip_id"]), site=str(header["site"]), camera=str(header["camera"]),
-                window_start=float(header["window_start"]), window_end=float(header["window_end"]), frames=frames,
+                window_start=_time(header["window_start"], "window_start"),
+                window_end=_time(header["window_end"], "window_end"), frames=frames,
                 candidates=int(header["candidates"]), expected_candidates=int(header["expected_candidates"]),
                 budget=int(header["budget"]), shed=bool(header["shed"]), incomplete=bool(header["incomplete"]),
                 selector_version=str(header["selector_version"]), model_version=str(header["model_version"]),
-                closed_time=float(header["closed_time"]),
+                closed_time=_time(header["closed_time"], "closed_time"),
             )
-        except (TypeError, ValueError, KeyError) as error:
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
             raise InvalidMessage(f"malformed {cls.KIND} record: {error!r}") from None
 
     def with_frames(self, frames: list[ClipFrame], shed: bool) -> Clip:

@@ -6,12 +6,14 @@ tests/unit/streams/test_schemas.py pin each version, and `actionstream schemas e
 
 from __future__ import annotations
 
+import math
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 FRAME_SCHEMA_VERSION = 1
 
@@ -55,6 +57,11 @@ class FrameHeaders:
     @classmethod
     def from_headers(cls, headers: RawHeaders | None) -> FrameHeaders:
         values = dict(headers or [])
+        # Kafka allows a header name twice; which value counts would depend on the reader, so neither does.
+        if len(values) != len(headers or []):
+            names = [name for name, _ in headers or []]
+            repeated = sorted({name for name in names if names.count(name) > 1})
+            raise InvalidMessage(f"duplicated frame headers: {', '.join(repeated)}")
         schema = _header(values, "schema", int)
         if schema != FRAME_SCHEMA_VERSION:
             raise InvalidMessage(f"unsupported frame schema version {schema}")
@@ -62,13 +69,27 @@ class FrameHeaders:
             site=_header(values, "site", bytes.decode),
             camera=_header(values, "camera", bytes.decode),
             seq=_header(values, "seq", int),
-            capture_time=_header(values, "capture_time", float),
-            ingest_time=_header(values, "ingest_time", float),
-            width=_header(values, "width", int),
-            height=_header(values, "height", int),
+            capture_time=_header(values, "capture_time", _finite_time),
+            ingest_time=_header(values, "ingest_time", _finite_time),
+            width=_header(values, "width", _dimension),
+            height=_header(values, "height", _dimension),
             encoding=_header(values, "encoding", bytes.decode),
             schema=schema,
         )
+
+
+def _finite_time(raw: bytes) -> float:
+    seconds = float(raw)
+    if not math.isfinite(seconds):
+        raise ValueError(f"not a finite time: {seconds}")
+    return seconds
+
+
+def _dimension(raw: bytes) -> int:
+    pixels = int(raw)
+    if pixels <= 0:
+        raise ValueError(f"not a positive size: {pixels}")
+    return pixels
 
 
 def _header(values: dict[str, bytes | None], name: str, parse: Callable[[bytes], T]) -> T:
@@ -81,7 +102,7 @@ def _header(values: dict[str, bytes | None], name: str, parse: Callable[[bytes],
     try:
         return parse(raw)
     except (ValueError, UnicodeDecodeError) as error:
-        raise InvalidMessage(f"malformed frame header {name!r}: {error}") from None
+        raise InvalidMessage(f"malformed frame header {name!r}: {str(error)[:200]}") from None
 
 
 class Event(BaseModel):
@@ -92,6 +113,21 @@ class Event(BaseModel):
 
     def to_json_bytes(self) -> bytes:
         return self.model_dump_json(by_alias=True).encode()
+
+
+E = TypeVar("E", bound=BaseModel)
+
+
+def parse_event(kind: type[E], value: bytes | None) -> E:
+    """A JSON event decoded and validated (schema version included), or InvalidMessage naming the first
+    problem; the record's content stays out of the reason (it may be huge or hold what it should not)."""
+    try:
+        return kind.model_validate_json(value or b"")
+    except ValidationError as error:
+        first = error.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        what = re.sub(r"(?<!^)(?=[A-Z])", " ", kind.__name__).lower()
+        raise InvalidMessage(f"malformed {what}: {where + ': ' if where else ''}{first['msg']}") from None
 
 
 CameraState = Literal["up", "down", "reconnecting"]

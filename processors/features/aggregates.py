@@ -20,6 +20,7 @@ import pyarrow as pa
 from PIL import Image, UnidentifiedImageError
 
 from feature_store.schema import ARROW_SCHEMA, CREATED, TIMESTAMP
+from streams.codec import MAX_JPEG_PIXELS, JpegDecodeError, jpeg_dimensions
 from streams.records import ScoredFrame
 from streams.schemas import InvalidMessage, WindowOutcome
 
@@ -103,13 +104,17 @@ def camera_key(site: str, camera: str) -> str:
 def luma_thumbnail(jpeg: bytes) -> np.ndarray:
     """The frame's luma at THUMBNAIL size (float32, 0-255); InvalidMessage when it is not a decodable JPEG."""
     try:
+        # The declared size first: PIL refuses a bomb only far above what a frame may be, and raises its own error.
+        width, height = jpeg_dimensions(jpeg)
+        if width * height > MAX_JPEG_PIXELS:
+            raise JpegDecodeError(f"JPEG image too large: {width}x{height} declared, at most {MAX_JPEG_PIXELS} pixels")
         image = Image.open(io.BytesIO(jpeg))
         image.draft("L", THUMBNAIL)
         luma = image.convert("L")
         if luma.size != THUMBNAIL:
             luma = luma.resize(THUMBNAIL, Image.Resampling.BILINEAR)
         return np.asarray(luma, dtype=np.float32)
-    except (UnidentifiedImageError, OSError, ValueError) as error:
+    except (UnidentifiedImageError, OSError, ValueError) as error:  # JpegDecodeError is a ValueError
         raise InvalidMessage(f"scored frame with an undecodable JPEG: {error}") from None
 
 
