@@ -194,7 +194,8 @@ class RetrainJob:
         if out.exists():
             shutil.rmtree(out)  # an earlier attempt's partial export
         cameras = request.cameras if options.labelled_scope == "request_cameras" else None
-        summary = export_training_set(ArchiveSettings(), request.site, out, cameras=cameras)
+        since = request.data_start if options.labelled_since == "evidence" else None
+        summary = export_training_set(ArchiveSettings(), request.site, out, since=since, cameras=cameras)
         return out if summary.train or summary.test else None
 
 

@@ -24,6 +24,9 @@ class RetrainOptions(BaseModel):
                                       "instead of an archive export (its test list is the held-out share).")
     labelled_scope: Literal["request_cameras", "site"] = Field(
         "request_cameras", description="Archive windows exported: the request's cameras, or the whole site's.")
+    labelled_since: Literal["archive", "evidence"] = Field(
+        "archive", description="Archive windows exported from: the archive's start, or the start of the request's "
+        "evidence (only windows of the drifted scene, when older ones show the scene before the shift).")
     train_configs: list[Path] = Field(default_factory=lambda: [RETRAIN_CONFIG],
                                       description="Training config files over the defaults (a small, fast run).")
     train_overrides: list[str] = Field(default_factory=list, description="'a.b=c' overrides on top of them.")
