@@ -28,10 +28,11 @@ from processors.classifier_state import read_camera_states
 from processors.incidents import CameraState, Transition, apply_window, expire, newer
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
+from processors.shadow import ShadowModel, shadow_outcomes
 from streams.deadletter import DeadLetter
 from streams.reader import TopicUnreadable
 from streams.records import Clip
-from streams.schemas import InvalidMessage
+from streams.schemas import InvalidMessage, ShadowOutcome
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
@@ -61,6 +62,7 @@ class _SortedBatch:
     duplicates: int = 0
     cameras: dict[str, CameraState] = field(default_factory=dict)  # states after the batch, cameras it touched
     transitions: list[Transition] = field(default_factory=list)
+    shadow: list[ShadowOutcome] = field(default_factory=list)  # a candidate's results on the same windows
 
 
 @dataclass
@@ -74,10 +76,14 @@ class ClassifierStats:
 class ClassifierConsumer:
     def __init__(self, settings: ProcessorSettings, holder: ModelHolder | None = None,
                  state_reader: Callable[[KafkaSettings, str, float], dict[str, CameraState]] = read_camera_states,
-                 ) -> None:
+                 shadow: ShadowModel | None = None) -> None:
         self.settings = settings
         self._read_states = state_reader
-        self.holder = holder or ModelHolder(settings.model, settings.kafka, role=STAGE)
+        if holder is None:
+            holder = ModelHolder(settings.model, settings.kafka, role=STAGE)
+            shadow = shadow or ShadowModel.beside(holder, settings.classifier.shadow_alias, STAGE)
+        self.holder = holder
+        self.shadow = shadow
         self.classifier = ClipClassifier(settings.classifier, settings.shedding)
         self.cameras: dict[str, CameraState] = {}  # committed state per "site/camera"
         self._camera_partitions: dict[str, tuple[str, int]] = {}  # where each camera's clips come from
@@ -88,6 +94,7 @@ class ClassifierConsumer:
         self.clips_topic = topic_name(Topic.CLIPS, prefix=prefix)
         self.deadletter_topic = topic_name(Topic.DEADLETTER, prefix=prefix)
         self.outcomes_topic = topic_name(Topic.OUTCOMES, prefix=prefix)
+        self.shadow_topic = topic_name(Topic.SHADOW_OUTCOMES, prefix=prefix)
         self.state_topic = topic_name(Topic.CLASSIFIER_STATE, prefix=prefix)
         self._revocations = 0
         self._assignment: list[TopicPartition] = []
@@ -103,6 +110,8 @@ class ClassifierConsumer:
             consumer.subscribe([self.clips_topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                on_lost=self._on_revoke)
             self.holder.follow()
+            if self.shadow is not None:
+                self.shadow.follow()
             next_lag_report = 0.0
             while not stop.is_set():
                 batch = self._poll_batch(consumer, stop)
@@ -115,6 +124,8 @@ class ClassifierConsumer:
                 except _ProducerStuck as stuck:
                     producer = self._replace_producer(consumer, batch, stop, str(stuck))
                 self.holder.swap_if_ready()  # a batch boundary: never a batch half by one version
+                if self.shadow is not None:
+                    self.shadow.swap_if_ready()
                 if time.monotonic() >= next_lag_report:
                     self._report_lag(consumer)
                     next_lag_report = time.monotonic() + self.settings.classifier.lag_report_interval_s
@@ -123,6 +134,8 @@ class ClassifierConsumer:
         finally:
             consumer.close()
             self.holder.close()
+            if self.shadow is not None:
+                self.shadow.close()
             logger.info("classifier stopped: %s", self.stats)
 
     # -- Kafka clients -----------------------------------------------------------------------------------
@@ -240,6 +253,7 @@ class ClassifierConsumer:
             else:
                 clips.append((message, clip))
         outcomes = self.classifier.classify([clip for _, clip in clips], self.holder.current)
+        shadowed: list[Clip] = []
         now = time.time()
         for (message, clip), classified in zip(clips, outcomes, strict=True):
             camera = f"{clip.site}/{clip.camera}"
@@ -252,11 +266,15 @@ class ClassifierConsumer:
                 result.duplicates += 1
                 continue
             result.events.append(classified)
+            shadowed.append(clip)
             self._camera_partitions[camera] = (message.topic(), message.partition())
             transition = apply_window(state, classified.outcome, self.settings.incidents,
                                       self.settings.stage2.hop_s, now)
             result.cameras[camera] = transition.state
             result.transitions.append(transition)
+        candidate = self.shadow.active if self.shadow is not None else None
+        if candidate is not None and shadowed:
+            result.shadow = shadow_outcomes(result.events, self.classifier.classify(shadowed, candidate))
         return result
 
     def _transact(self, consumer: Consumer, producer: Producer, batch: list[Message], sorted_batch: _SortedBatch,
@@ -271,6 +289,8 @@ class ClassifierConsumer:
                 event = outcome.action_event()
                 producer.produce(topic_name(Topic.ACTIONS, event.site, prefix), value=event.to_json_bytes(),
                                  key=event.key())
+        for shadow in sorted_batch.shadow:
+            producer.produce(self.shadow_topic, value=shadow.to_json_bytes(), key=shadow.key())
         self._produce_state(producer, sorted_batch.cameras, sorted_batch.transitions)
         for message, reason in sorted_batch.rejected:
             letter = DeadLetter.of(stage=STAGE, reason=reason, topic=message.topic(), partition=message.partition(),

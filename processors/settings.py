@@ -83,6 +83,8 @@ class ClassifierSettings(BaseModel):
     idle_poll_s: float = Field(0.5, gt=0, description="Poll timeout while no record is waiting (stop checks).")
     retry_backoff_s: float = Field(0.5, ge=0, description="Pause before retrying a retriable transaction step.")
     lag_report_interval_s: float = Field(10.0, gt=0, description="How often the consumer lag gauge is updated.")
+    shadow_alias: str | None = Field("shadow", description="Registry alias of a candidate classified beside "
+                                     "production, its results on shadow-outcomes only (None: no shadow).")
 
 
 class IncidentSettings(BaseModel):

@@ -216,6 +216,28 @@ class ActionEvent(_WindowResult):
     with an action; every window's result, idle included, is on `outcomes`."""
 
 
+class ShadowOutcome(Event):
+    """What a candidate model in shadow made of a window that production classified, on `shadow-outcomes` (key:
+    site/camera); never an action event. Written in the same transaction as production's outcome, beside it."""
+
+    schema_version: Literal[1] = Field(1, alias="schema")
+    event_id: str = Field(description="The window id (labels join on it), as on `outcomes`.")
+    site: str
+    camera: str
+    window_start: float
+    window_end: float
+    model_version: str = Field(description="The shadow model, '<registered model>/<version>'.")
+    label: str
+    top_k: list[LabelScore]
+    production_version: str
+    production_label: str
+    production_top_k: list[LabelScore]
+    published_at: float = Field(default_factory=time.time)
+
+    def key(self) -> bytes:
+        return f"{self.site}/{self.camera}".encode()
+
+
 WindowKind = Literal["action", "idle"]
 
 
@@ -465,6 +487,7 @@ PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "camera-status.v1.json": CameraStatus,
     "action-event.v1.json": ActionEvent,
     "window-outcome.v1.json": WindowOutcome,
+    "shadow-outcome.v1.json": ShadowOutcome,
     "incident.v1.json": Incident,
     "label.v1.json": Label,
     "model-update.v1.json": ModelUpdate,

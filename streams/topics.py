@@ -34,6 +34,7 @@ class Topic(StrEnum):
     CLIPS = "clips"
     ACTIONS = "actions"
     OUTCOMES = "outcomes"
+    SHADOW_OUTCOMES = "shadow-outcomes"
     INCIDENTS = "incidents"
     CLASSIFIER_STATE = "classifier-state"
     LABELS = "labels"
@@ -73,6 +74,7 @@ CATALOGUE: tuple[TopicSpec, ...] = (
     TopicSpec(Topic.CLIPS, False, 12, 6 * _HOUR_MS, 8 * _MIB, "top-n frames per window"),
     TopicSpec(Topic.ACTIONS, True, 6, 30 * _DAY_MS, _MIB, "action events for downstream systems"),
     TopicSpec(Topic.OUTCOMES, False, 6, 30 * _DAY_MS, _MIB, "every window's result, action or idle"),
+    TopicSpec(Topic.SHADOW_OUTCOMES, False, 3, 7 * _DAY_MS, _MIB, "a candidate's results in shadow, never actions"),
     TopicSpec(Topic.INCIDENTS, True, 3, 30 * _DAY_MS, _MIB, "one incident per action: start, updates, end"),
     # The classifier's per-camera state (last window, open incident), written in its transactions.
     TopicSpec(Topic.CLASSIFIER_STATE, False, 6, None, _MIB, "classifier state per camera"),

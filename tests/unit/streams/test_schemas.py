@@ -15,12 +15,14 @@ from streams.schemas import (
     DriftReport,
     FrameHeaders,
     InvalidMessage,
+    LabelScore,
     ModelComparison,
     RetrainData,
     RetrainEvidence,
     RetrainRequest,
     RetrainResult,
     RetrainTimings,
+    ShadowOutcome,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -294,3 +296,22 @@ def test_retrain_result_rejects_bad_values(field: str, bad: object) -> None:
         RetrainResult.model_validate({**json.loads(GOLDEN_RETRAIN_RESULT_V1), field: bad})
     with pytest.raises(ValueError, match="extra"):
         RetrainResult.model_validate({**json.loads(GOLDEN_RETRAIN_RESULT_V1), "colour": "red"})
+
+
+GOLDEN_SHADOW_OUTCOME_V1 = (
+    b'{"schema":1,"event_id":"w1","site":"site-a","camera":"cam1","window_start":1764000000.0,'
+    b'"window_end":1764000004.0,"model_version":"m/8","label":"wave","top_k":[{"label":"wave","confidence":0.7}],'
+    b'"production_version":"m/7","production_label":"idle","production_top_k":[{"label":"idle","confidence":0.6}],'
+    b'"published_at":1764000005.0}'
+)
+
+
+def test_shadow_outcome_json_golden_v1() -> None:
+    shadow = ShadowOutcome(event_id="w1", site="site-a", camera="cam1", window_start=1_764_000_000.0,
+                           window_end=1_764_000_004.0, model_version="m/8", label="wave",
+                           top_k=[LabelScore(label="wave", confidence=0.7)], production_version="m/7",
+                           production_label="idle", production_top_k=[LabelScore(label="idle", confidence=0.6)],
+                           published_at=1_764_000_005.0)
+    assert shadow.to_json_bytes() == GOLDEN_SHADOW_OUTCOME_V1
+    assert ShadowOutcome.model_validate_json(GOLDEN_SHADOW_OUTCOME_V1) == shadow
+    assert shadow.key() == b"site-a/cam1"
