@@ -43,6 +43,18 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
     broker.stop()
 
 
+@pytest.fixture(scope="session")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
+    """A second broker: SASL/SCRAM-SHA-512 over TLS (local CA), ACLs enforced, a super user."""
+    settings = BrokerSettings(port=free_port(), controller_port=free_port(),
+                              state_dir=tmp_path_factory.mktemp("kafka-secure"), security="scram", tls=True,
+                              reauth_ms=10_000)  # a removed site's open sessions end within 10 s
+    broker = KafkaBroker(settings)
+    broker.start()
+    yield broker
+    broker.stop()
+
+
 def start_rtsp_server(state_dir: Path) -> RtspServer:
     server = RtspServer(RtspServerSettings(port=free_port(), state_dir=state_dir))
     server.start()
