@@ -30,6 +30,7 @@ from processors.retrain.lineage import (
     resume_point,
 )
 from processors.retrain.settings import RetrainSettings
+from processors.retrain.shadow import ShadowVerdict
 from streams.schemas import (
     ModelUpdate,
     RetrainData,
@@ -48,6 +49,8 @@ logger = logging.getLogger(__name__)
 # Where the labelled windows of a request come from: (request, empty output folder) -> a UCF101-layout folder,
 # or None when there are none.
 LabelledSource = Callable[[RetrainRequest, Path], Path | None]
+# An accepted candidate's shadow run: (request, candidate, production, download folder) -> verdict.
+ShadowCheck = Callable[[RetrainRequest, str, str, Path], ShadowVerdict]
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,15 @@ class _Progress:
 
 
 class RetrainJob:
-    def __init__(self, settings: RetrainSettings, labelled_source: LabelledSource | None = None) -> None:
+    def __init__(self, settings: RetrainSettings, labelled_source: LabelledSource | None = None,
+                 shadow: ShadowCheck | None = None) -> None:
         self.settings = settings
         self.labelled_source = labelled_source or self._labelled
+        if shadow is None and settings.shadow.duration_s > 0:
+            from processors.retrain.shadow_run import ShadowRunner
+
+            shadow = ShadowRunner(settings.kafka, settings.tracking, settings.shadow)
+        self.shadow = shadow
 
     def __call__(self, request: RetrainRequest, attempt: int) -> JobOutcome:
         started = time.perf_counter()
@@ -117,6 +126,10 @@ class RetrainJob:
             return JobOutcome(self._failed(request, attempt, progress, started, [reason], "refused"), None)
 
         config = self._train_config(merged)
+        if labelled is not None:
+            from processors.retrain.archived_features import cache_archived_features  # torch, via training
+
+            cache_archived_features(labelled, merged, config)
         if candidate is None:
             clock = time.perf_counter()
             candidate = self._train(config, workspace / "run")
@@ -126,10 +139,13 @@ class RetrainJob:
 
         clock = time.perf_counter()
         decision = self._compare(candidate, progress.production, merged, config.features, workspace / "bundles")
+        shadow = None
+        if decision.promote and self.shadow is not None:
+            shadow = self.shadow(request, candidate, progress.production, workspace / "shadow")
         progress.evaluation_s = time.perf_counter() - clock
         timings = RetrainTimings(data_s=progress.data_s, training_s=progress.training_s,
                                  evaluation_s=progress.evaluation_s, total_s=time.perf_counter() - started)
-        set_version_tags(registry, candidate, decision_tags(decision, timings, attempt))
+        set_version_tags(registry, candidate, decision_tags(decision, timings, attempt, shadow))
         return self._publish(request, candidate, version_tags(registry, candidate))
 
     def _publish(self, request: RetrainRequest, candidate: str, tags: dict[str, str]) -> JobOutcome:

@@ -11,7 +11,15 @@ import json
 from collections.abc import Mapping
 from enum import Enum
 
-from streams.schemas import ModelComparison, RetrainData, RetrainRequest, RetrainResult, RetrainTimings
+from processors.retrain.shadow import ShadowVerdict
+from streams.schemas import (
+    LiveComparison,
+    ModelComparison,
+    RetrainData,
+    RetrainRequest,
+    RetrainResult,
+    RetrainTimings,
+)
 from training.promotion import PairedComparison, PromotionDecision
 
 REQUEST_TAG = "retrain.request_id"
@@ -24,6 +32,7 @@ NEW_DATA_TAG = "retrain.new_data"
 BASE_TEST_TAG = "retrain.base_test"
 TIMINGS_TAG = "retrain.timings"
 ATTEMPT_TAG = "retrain.attempt"
+LIVE_TAG = "retrain.shadow"
 
 
 class Resume(Enum):
@@ -58,12 +67,22 @@ def decision_reasons(decision: PromotionDecision) -> list[str]:
             f"{base.production_accuracy:.3f}"]
 
 
-def decision_tags(decision: PromotionDecision, timings: RetrainTimings, attempt: int) -> dict[str, str]:
-    return {OUTCOME_TAG: "promoted" if decision.promote else "refused",
-            REASONS_TAG: json.dumps(decision_reasons(decision)),
+def decision_tags(decision: PromotionDecision, timings: RetrainTimings, attempt: int,
+                  shadow: ShadowVerdict | None = None) -> dict[str, str]:
+    """The decision's tags; a shadow run (only ever of a candidate the offline comparison accepted) can refuse
+    it, and its figures are kept either way."""
+    reasons = decision_reasons(decision)
+    promote = decision.promote
+    if shadow is not None:
+        promote = promote and shadow.promote
+        reasons = [*reasons, *shadow.reasons] if shadow.promote else list(shadow.reasons)
+    tags = {OUTCOME_TAG: "promoted" if promote else "refused", REASONS_TAG: json.dumps(reasons),
             NEW_DATA_TAG: comparison(decision.new_data).model_dump_json(),
             BASE_TEST_TAG: comparison(decision.base_test).model_dump_json(),
             TIMINGS_TAG: timings.model_dump_json(), ATTEMPT_TAG: str(attempt)}
+    if shadow is not None and shadow.live is not None:
+        tags[LIVE_TAG] = shadow.live.model_dump_json()
+    return tags
 
 
 def result_from_tags(request: RetrainRequest, version: str, tags: Mapping[str, str]) -> RetrainResult:
@@ -77,4 +96,5 @@ def result_from_tags(request: RetrainRequest, version: str, tags: Mapping[str, s
         base_test=ModelComparison.model_validate_json(tags[BASE_TEST_TAG]), candidate_version=version,
         production_version=tags[PARENT_TAG], data=RetrainData.model_validate_json(tags[DATA_TAG]),
         timings=RetrainTimings.model_validate_json(tags[TIMINGS_TAG]), attempt=int(tags[ATTEMPT_TAG]),
+        live=LiveComparison.model_validate_json(tags[LIVE_TAG]) if LIVE_TAG in tags else None,
     )

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from processors.retrain.shadow import ShadowSettings
 from streams.settings import KafkaSettings
 from training.promotion import PromotionSettings
 from training.tracking import TrackingSettings
@@ -58,5 +59,7 @@ class RetrainSettings(BaseSettings):
     tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="MLflow runs and registry.")
     retrain: RetrainOptions = Field(default_factory=RetrainOptions)
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
+    shadow: ShadowSettings = Field(default_factory=ShadowSettings, description="An accepted candidate's shadow "
+                                   "run on live clips before the production alias moves.")
     worker: WorkerOptions = Field(default_factory=WorkerOptions)
     metrics_port: int = Field(9469, description="Prometheus port of this process (0: none).")
