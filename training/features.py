@@ -90,7 +90,13 @@ def settings_key(settings: FeatureSettings, preprocessing: Preprocessing, curati
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _video_file(directory: Path, item: VideoItem) -> Path:
+def cache_directory(settings: FeatureSettings, preprocessing: Preprocessing, curation: CurationSettings) -> Path:
+    """Where the feature files of these settings live."""
+    return settings.cache_dir / settings_key(settings, preprocessing, curation)
+
+
+def cache_file(directory: Path, item: VideoItem) -> Path:
+    """The feature file of one video: keyed by its id and its file (resolved path, size, mtime)."""
     stat = item.path.stat()
     fingerprint = hashlib.sha256(f"{item.path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:12]
     return directory / f"{item.video_id.replace('/', '__')}.{fingerprint}.npz"
@@ -112,7 +118,7 @@ class FeatureExtractor:
         self.name_table = name_table
         self.settings = settings
         self.curation = curation
-        self.directory = settings.cache_dir / settings_key(settings, preprocessing, curation)
+        self.directory = cache_directory(settings, preprocessing, curation)
 
     def extract(
         self,
@@ -133,9 +139,9 @@ class FeatureExtractor:
         return videos
 
     def _one(self, item: VideoItem, report: CurationReport | None) -> VideoFeatures:
-        cache_file = _video_file(self.directory, item)
-        if cache_file.exists():
-            with np.load(cache_file) as stored:
+        path = cache_file(self.directory, item)
+        if path.exists():
+            with np.load(path) as stored:
                 kept = stored["kept"]
                 if report is not None:
                     report.add_clip(item.video_id, len(kept), np.flatnonzero(kept), [])
@@ -151,10 +157,17 @@ class FeatureExtractor:
         representation = frame_representation(
             output.features, output.logits, self.name_table, self.settings.top_k_names
         )
-        np.savez(cache_file, representation=representation, logits=output.logits,
-                 frame_indices=candidates.frame_indices, times=candidates.times, kept=kept)
-        return VideoFeatures(item.video_id, item.label, representation, output.logits,
-                             candidates.frame_indices, candidates.times, kept)
+        video = VideoFeatures(item.video_id, item.label, representation, output.logits,
+                              candidates.frame_indices, candidates.times, kept)
+        save_cached(path, video)
+        return video
+
+
+def save_cached(path: Path, video: VideoFeatures) -> None:
+    """Write one video's feature file (also for features computed elsewhere, e.g. archived X_i)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, representation=video.representation, logits=video.logits, frame_indices=video.frame_indices,
+             times=video.times, kept=video.kept)
 
 
 
