@@ -5,6 +5,11 @@ set and one looping synthetic recording per camera, publishes each recording as 
 and promotes a small model if the registry has no `production` one, runs every process of the Procfile
 with honcho, prints the action events as they arrive for a bounded time, stops everything it started and
 prints a summary scored against the synthetic truth.
+
+With the monitoring loop on (the default), one camera's scene drifts mid-run and the demo follows the loop on
+its topics (actionstream/demo_loop.py): the drift alert, the retrain request, the candidate's evaluation, the
+promotion or refusal; it runs until the loop has run once (and the promoted model has served a while), then
+ends with each camera's drift status, the HTML reports and the drifted camera's accuracy before and after.
 """
 
 from __future__ import annotations
@@ -22,12 +27,15 @@ from typing import TYPE_CHECKING, Protocol
 import typer
 import yaml
 
+from actionstream.demo_loop import LoopSettings, LoopWatcher
+from actionstream.demo_monitoring import alert_lines, start_monitoring
 from actionstream.demo_report import CameraTruth, event_line, summarize, verdict_of
 from infra.process import ManagedProcess, ServiceError, tail
 
 if TYPE_CHECKING:
     from streams.reader import TopicReader
     from streams.schemas import ActionEvent
+    from streams.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +47,7 @@ PROCFILE = Path(__file__).resolve().parents[1] / "Procfile"
 class DemoSettings:
     site: str = "demo"
     cameras: int = 4
-    seconds: float = 60.0
+    seconds: float | None = None  # None: 60 s, or with the loop until it has run (at most loop.timeout_s)
     model: str = DEFAULT_MODEL  # alias (trained and promoted when it is the default and missing) or a bundle dir
     feed_seconds: float = 40.0  # each recording loops; different lengths keep the cameras out of step
     feed_width: int = 640
@@ -52,6 +60,13 @@ class DemoSettings:
     metrics_port: int = 9464  # honcho gives the Procfile's processes $PORT = 9464, 9564, 9664, ...
     truth_min_share: float = 0.6  # a window's truth is the label of at least this share of its action time
     stop_timeout_s: float = 30.0
+    loop: LoopSettings | None = field(default_factory=LoopSettings)  # None: no drifting camera
+
+    @property
+    def run_seconds(self) -> float:
+        if self.seconds is not None:
+            return self.seconds
+        return self.loop.timeout_s if self.loop is not None else 60.0
 
 
 class Stoppable(Protocol):
@@ -98,10 +113,19 @@ def prepare_media(settings: DemoSettings) -> list[Path]:
         generate_dataset(SynthSettings(), settings.data_dir)
     feeds = []
     for index in range(settings.cameras):
-        path = settings.work_dir / "feeds" / f"cam{index}-{settings.feed_width}x{settings.feed_height}.mp4"
+        name, seconds, shift = f"cam{index}-{settings.feed_width}x{settings.feed_height}", settings.feed_seconds, None
+        if settings.loop is not None and index == settings.loop.camera:
+            # Long enough not to loop back to the unshifted scene during the run.
+            shift, seconds = settings.loop.feed_shift(), settings.run_seconds + 30.0
+            name += f"-{'-'.join(shift.kinds)}-at{shift.start_s:g}s-{seconds:g}s"
+        path = settings.work_dir / "feeds" / f"{name}.mp4"
         if not (path.exists() and timeline_path(path).exists()):
-            write_camera_feed(SynthSettings(), path, seconds=settings.feed_seconds + 4 * index, seed=100 + index,
-                              width=settings.feed_width, height=settings.feed_height, fps=settings.feed_fps)
+            if shift is not None:
+                typer.echo(f"rendering cam{index}'s feed: its scene turns {' and '.join(shift.kinds)} after "
+                           f"{shift.start_s:g} s")
+            write_camera_feed(SynthSettings(), path, seconds=seconds + 4 * index, seed=100 + index,
+                              width=settings.feed_width, height=settings.feed_height, fps=settings.feed_fps,
+                              shift=shift)
         feeds.append(path)
     return feeds
 
@@ -155,6 +179,7 @@ def processes_env(settings: DemoSettings, model: str) -> dict[str, str]:
         # `actionstream` of this interpreter, also when the virtualenv is not activated
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
+        **(settings.loop.process_env() if settings.loop is not None else {}),
     }
 
 
@@ -172,8 +197,10 @@ def start_processes(settings: DemoSettings, model: str) -> _Processes:
 
 
 def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
-                  show: Callable[[ActionEvent], None]) -> None:
-    """Show events for `seconds`, stop the processes, then show what they committed while stopping."""
+                  show: Callable[[ActionEvent], None], watcher: LoopWatcher | None = None,
+                  after_update_s: float = 0.0) -> None:
+    """Show events (and the loop's steps) for `seconds` or until the loop has run, stop the processes, then
+    show what they committed while stopping."""
     from actionstream.demo_topics import parse_event
 
     deadline = time.monotonic() + seconds
@@ -182,11 +209,37 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
             raise ServiceError(f"a process of the Procfile exited early:\n{tail(processes.honcho.log_file, 40)}")
         if (message := reader.poll(0.5)) is not None and (event := parse_event(message)) is not None:
             show(event)
+        if watcher is not None:
+            watcher.poll()
+            if watcher.done(time.time(), after_update_s):
+                break
     typer.echo("stopping the processes")
     processes.stop()
     for message in reader.drain():  # the classifier commits its last batch when stopped
         if (event := parse_event(message)) is not None:
             show(event)
+    if watcher is not None:
+        watcher.poll()
+
+
+def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str, CameraTruth], base_version: str,
+                 kafka: KafkaSettings, since: float) -> list[str]:
+    """Each camera's drift status, the HTML reports of the run, the drifted camera's accuracy before and after."""
+    from actionstream.demo_loop_report import accuracy_line, camera_accuracy, status_lines
+    from actionstream.demo_topics import read_outcomes
+    from processors.drift.settings import ReportSettings
+    from streams.topics import Topic, topic_name
+
+    assert settings.loop is not None
+    lines = status_lines(watcher.state, sorted(truths))
+    reports = sorted(path for path in ReportSettings().reports_dir.glob("*.html") if path.stat().st_mtime >= since)
+    lines += [f"drift report {path}" for path in reports] or ["drift reports: none written in this run"]
+    camera = f"cam{settings.loop.camera}"
+    truth = truths[camera]
+    outcomes = read_outcomes(kafka, topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix), since)
+    phases = camera_accuracy(outcomes, camera, truth, truth.origin + settings.loop.start_s, base_version,
+                             watcher.state.promoted_version(), settings.truth_min_share)
+    return [*lines, accuracy_line(camera, phases)]
 
 
 def run_demo(settings: DemoSettings) -> None:
@@ -223,6 +276,16 @@ def run_demo(settings: DemoSettings) -> None:
 
         feeds = prepare_media(settings)
         model = prepare_model(settings)
+        base_version = None
+        if settings.loop is not None:
+            from actionstream.demo_loop import reset_production
+
+            if (base_version := reset_production(kafka, model)) is None:
+                raise typer.BadParameter("the monitoring loop promotes through the registry: serve a registry "
+                                         "alias, or run with --no-drift", param_hint="--model")
+            settings.loop.reset_state()
+            typer.echo(f"monitoring loop: cam{settings.loop.camera} turns {' and '.join(settings.loop.kinds)} "
+                       f"{settings.loop.start_s:g} s after its feed starts; @{model} starts at version {base_version}")
         urls, truths = [], {}
         for index, feed in enumerate(feeds):
             publisher = FeedPublisher(rtsp_settings, f"{settings.site}/cam{index}", feed)
@@ -235,10 +298,12 @@ def run_demo(settings: DemoSettings) -> None:
         TruthFile(settings.site, truths).write(settings.work_dir / "truth.json",
                                                {f"cam{index}": timeline_path(feed) for index, feed in enumerate(feeds)})
 
+        monitoring = start_monitoring(settings.procfile, settings.metrics_port, started.add)
         since = time.time()
         processes = start_processes(settings, model)
         started.add("processes (honcho)", processes)
-        typer.echo(f"running {settings.procfile} (model {model}) for {settings.seconds:g} s; "
+        until = " or until the loop has run" if settings.loop is not None and settings.seconds is None else ""
+        typer.echo(f"running {settings.procfile} (model {model}) for {settings.run_seconds:g} s{until}; "
                    f"logs in {processes.honcho.log_file}")
         events: list[ActionEvent] = []
 
@@ -246,8 +311,10 @@ def run_demo(settings: DemoSettings) -> None:
             events.append(event)
             typer.echo(event_line(event, verdict_of(event, truths, since, settings.truth_min_share)))
 
+        watcher = LoopWatcher(kafka, since, typer.echo) if settings.loop is not None else None
         with TopicReader(kafka, topic_name(Topic.ACTIONS, settings.site, kafka.topic_prefix), since) as reader:
-            stream_events(reader, processes, settings.seconds, show)
+            stream_events(reader, processes, settings.run_seconds, show, watcher,
+                          settings.loop.after_update_s if settings.loop is not None else 0.0)
         elapsed = time.time() - since
         counts = count_topics(kafka, since, topic_name(Topic.FRAMES, settings.site, kafka.topic_prefix),
                               topic_name(Topic.CLIPS, prefix=kafka.topic_prefix),
@@ -257,20 +324,29 @@ def run_demo(settings: DemoSettings) -> None:
                               topic_name(Topic.LABELS, settings.site, kafka.topic_prefix))
         typer.echo("summary:")
         typer.echo("\n".join(summarize(events, truths, counts, since, elapsed, settings.truth_min_share).lines()))
+        typer.echo("\n".join(alert_lines(monitoring, since)))
+        if watcher is not None and base_version is not None:
+            typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, kafka, since)))
+            watcher.close()
     finally:
         started.stop_all()
 
 
 def demo(
     cameras: int = typer.Option(4, help="Synthetic RTSP cameras to stream."),
-    seconds: float = typer.Option(60.0, help="How long the processes run (they need ~15 s to start)."),
+    seconds: float | None = typer.Option(None, help="How long the processes run (they need ~15 s to start); "
+                                         "default 60 s, or with the drifting camera until the loop has run (at "
+                                         "most 480 s)."),
     site: str = typer.Option("demo", help="Site name (topics frames.<site>, actions.<site>)."),
     model: str = typer.Option(DEFAULT_MODEL, help="Registry alias or bundle directory to serve; the default "
                               "alias is trained and promoted when missing."),
     metrics_port: int = typer.Option(9464, help="First Prometheus port; each Procfile process gets 100 more."),
+    drift: bool = typer.Option(True, help="One camera's scene drifts mid-run and the monitoring loop retrains "
+                               "and promotes a model for it (needs a registry alias as --model)."),
 ) -> None:
     """Run the main job on embedded defaults and stop everything it started."""
-    run_demo(DemoSettings(cameras=cameras, seconds=seconds, site=site, model=model, metrics_port=metrics_port))
+    run_demo(DemoSettings(cameras=cameras, seconds=seconds, site=site, model=model, metrics_port=metrics_port,
+                          loop=LoopSettings() if drift else None))
 
 
 def register(app: typer.Typer) -> None:

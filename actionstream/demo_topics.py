@@ -33,6 +33,12 @@ def _parse(message: Message, kind: type[E]) -> E | None:
         return None
 
 
+def read_outcomes(kafka: KafkaSettings, topic: str, since: float) -> list[WindowOutcome]:
+    """Every window outcome from `since` to the end of the topic."""
+    with TopicReader(kafka, topic, since) as reader:
+        return [outcome for message in reader.drain() if (outcome := _parse(message, WindowOutcome)) is not None]
+
+
 def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, deadletter: str, outcomes: str,
                  incidents: str, labels: str) -> TopicCounts:
     """Frames, clips (and distinct windows), dead letters per stage, window outcomes per kind, incidents, labels

@@ -116,7 +116,8 @@ def run_labeller(kafka: KafkaSettings, truths: TruthFile, settings: LabellerSett
 def simulate(
     truth: Path = typer.Option(Path("var/demo/truth.json"), exists=True, dir_okay=False,
                                help="Truth file the demo writes (each camera's timeline and feed start)."),
-    share: float = typer.Option(LabellerSettings().share, help="Share of all windows to label."),
+    share: float = typer.Option(LabellerSettings().share, envvar="ACTIONSTREAM_LABELLER__SHARE",
+                                help="Share of all windows to label."),
     delay_s: float = typer.Option(LabellerSettings().delay_s, help="Seconds between a window's outcome and its label."),
 ) -> None:
     """Label a share of all windows from the synthetic truth, late, as people would (the demo runs it)."""

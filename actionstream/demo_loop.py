@@ -1,0 +1,141 @@
+"""The demo's monitoring loop: one camera's scene drifts mid-run, and the demo follows what the platform does
+about it on the loop's topics (drift-reports, retrain-requests, retrain-results, model-updates).
+
+`LoopSettings` says which camera drifts, how and when, and tunes the loop's processes for a run of minutes
+(`process_env`: shorter drift windows and baselines, a larger labelled share); `LoopWatcher` reads the four
+topics while the processes run and prints each step as it happens.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from actionstream.demo_loop_report import LoopState
+from streams.reader import TopicReader
+from streams.schemas import DriftReport, ModelUpdate, RetrainRequest, RetrainResult
+from streams.settings import KafkaSettings
+from streams.topics import Topic, topic_name
+from training.synth_feed import FeedShift
+from training.synth_shifts import ShiftKind, ShiftSettings
+
+BASE_ALIAS = "demo-base"  # the model the demo starts each run from, so that every run has a drift to fix
+
+
+class LoopSettings(BaseModel):
+    """The drifting camera and the loop's settings for a demo of minutes (production keeps its defaults)."""
+
+    camera: int = Field(0, ge=0, description="Index of the camera whose scene drifts.")
+    kinds: list[ShiftKind] = Field(default_factory=lambda: ["brightness", "noise"],
+                                   description="The shift: darker and noisier by default (or background, blur).")
+    start_s: float = Field(80.0, gt=0, description="Feed time of the shift: after the drift job has captured the "
+                           "camera's baseline (two drift windows once the processes are up).")
+    sizes: ShiftSettings = Field(default_factory=ShiftSettings)
+    after_update_s: float = Field(60.0, ge=0, description="Run on after a promotion, to measure the new model.")
+    timeout_s: float = Field(480.0, gt=0, description="Longest run of the processes waiting for the loop.")
+    drift_window_s: float = Field(20.0, gt=0, description="Drift window (production default: 60 s).")
+    baseline_windows: int = Field(2, ge=1, description="Drift windows of a camera's baseline.")
+    baseline_outcomes: int = Field(16, ge=1, description="Window outcomes a baseline needs at least.")
+    persistence_k: int = Field(3, ge=1, description="A cause must hold in k of the last m drift windows ...")
+    persistence_m: int = Field(4, ge=1, description="... of a camera.")
+    label_share: float = Field(0.8, gt=0, le=1, description="Share of all windows the labeller labels.")
+    test_block_s: float = Field(12.0, gt=0, description="Archive export: time blocks of the held-out labelled "
+                                "windows (production default: 120 s, more than the demo's drifted minutes).")
+    test_share: float = Field(0.34, gt=0, lt=1, description="Share of those blocks held out.")
+    min_new_examples: int = Field(8, ge=1, description="Held-out labelled windows a comparison needs.")
+    state_dir: Path = Field(Path("var/demo/drift"), description="The drift job's state, fresh for every run (the "
+                            "baselines of an earlier run would make the unshifted scene look drifted).")
+
+    def feed_shift(self) -> FeedShift:
+        return FeedShift(kinds=self.kinds, start_s=self.start_s, sizes=self.sizes)
+
+    def process_env(self) -> dict[str, str]:
+        """What the Procfile's drift job, labeller, archive export and retrain worker read for the demo."""
+        return {
+            "ACTIONSTREAM_DRIFT__WINDOW_S": str(self.drift_window_s),
+            "ACTIONSTREAM_JOB__BASELINE_WINDOWS": str(self.baseline_windows),
+            "ACTIONSTREAM_JOB__BASELINE_OUTCOMES": str(self.baseline_outcomes),
+            "ACTIONSTREAM_JOB__STATE_DIR": str(self.state_dir),
+            "ACTIONSTREAM_POLICY__DEFAULTS__PERSISTENCE_K": str(self.persistence_k),
+            "ACTIONSTREAM_POLICY__DEFAULTS__PERSISTENCE_M": str(self.persistence_m),
+            "ACTIONSTREAM_LABELLER__SHARE": str(self.label_share),
+            "ACTIONSTREAM_ARCHIVE__TEST_BLOCK_S": str(self.test_block_s),
+            "ACTIONSTREAM_ARCHIVE__TEST_SHARE": str(self.test_share),
+            "ACTIONSTREAM_PROMOTION__MIN_NEW_EXAMPLES": str(self.min_new_examples),
+            # The drifted camera's windows since the evidence: older ones show the scene before the shift.
+            "ACTIONSTREAM_RETRAIN__LABELLED_SINCE": "evidence",
+        }
+
+    def reset_state(self) -> None:
+        if self.state_dir.exists():
+            shutil.rmtree(self.state_dir)
+
+
+def reset_production(kafka: KafkaSettings, alias: str) -> str | None:
+    """Start from the demo's base model: remember the first production version as @demo-base, and move
+    `alias` back to it (announced on model-updates, which workers read at start) when a run promoted another.
+    Returns the base version; None when the registry has no `alias` model."""
+    from models.registry import RegistrySettings, alias_version, set_alias
+    from processors.serving import publish_model_update
+
+    registry = RegistrySettings()
+    current = alias_version(registry, alias)
+    if current is None:
+        return None
+    base = alias_version(registry, BASE_ALIAS)
+    if base is None:
+        set_alias(registry, current, BASE_ALIAS)
+        base = current
+    if current != base:
+        set_alias(registry, base, alias)
+        publish_model_update(kafka, ModelUpdate(model=registry.registered_model, alias=alias, version=base))
+    return base
+
+
+class LoopWatcher:
+    """Reads the loop's topics from `since` and prints each step through `echo` as it arrives."""
+
+    def __init__(self, kafka: KafkaSettings, since: float, echo: Callable[[str], None]) -> None:
+        self.state = LoopState()
+        self.echo = echo
+        prefix = kafka.topic_prefix
+        self._readers = [TopicReader(kafka, topic_name(topic, prefix=prefix), since) for topic in (
+            Topic.DRIFT_REPORTS, Topic.RETRAIN_REQUESTS, Topic.RETRAIN_RESULTS, Topic.MODEL_UPDATES)]
+
+    def poll(self) -> None:
+        """Everything that arrived since the last call, without waiting."""
+        reports, requests, results, updates = self._readers
+        while (message := reports.poll(0.0)) is not None:
+            if (line := self.state.on_report(DriftReport.model_validate_json(message.value() or b""))) is not None:
+                self.echo(line)
+        while (message := requests.poll(0.0)) is not None:
+            self.echo(self.state.on_request(RetrainRequest.model_validate_json(message.value() or b"")))
+        while (message := results.poll(0.0)) is not None:
+            for line in self.state.on_result(RetrainResult.model_validate_json(message.value() or b"")):
+                self.echo(line)
+        while (message := updates.poll(0.0)) is not None:
+            self.echo(self.state.on_update(ModelUpdate.model_validate_json(message.value() or b""), time.time()))
+
+    def done(self, now: float, after_update_s: float) -> bool:
+        """The loop ran: a refusal or failure arrived, or a promotion was announced `after_update_s` ago (time
+        for the promoted model to classify the drifted camera's windows)."""
+        if not self.state.finished():
+            return False
+        if self.state.promoted_version() is None:
+            return True
+        announced = [seen for seen, update in self.state.updates if update.version == self.state.promoted_version()]
+        return bool(announced) and now - announced[-1] >= after_update_s
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+
+    def __enter__(self) -> LoopWatcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -1,0 +1,164 @@
+"""What the demo prints about the monitoring loop: drift alerts, retrain requests, candidate evaluations,
+promotions or refusals, and the drifted camera's accuracy before and after. Pure functions over the loop's
+messages and the window outcomes, so the lines and the figures are tested without a broker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from actionstream.demo_report import CameraTruth
+from streams.schemas import (
+    DriftReport,
+    ModelComparison,
+    ModelUpdate,
+    RetrainRequest,
+    RetrainResult,
+    WindowOutcome,
+)
+
+
+def _clock(epoch_s: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(epoch_s))
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+@dataclass
+class LoopState:
+    """The loop as the demo saw it: each camera's latest verdict, the requests, results and promotions."""
+
+    verdicts: dict[str, str] = field(default_factory=dict)  # camera -> verdict of its latest report
+    reports: dict[str, int] = field(default_factory=dict)  # camera -> reports seen
+    requests: list[RetrainRequest] = field(default_factory=list)
+    results: list[RetrainResult] = field(default_factory=list)
+    updates: list[tuple[float, ModelUpdate]] = field(default_factory=list)  # (seen at, update)
+
+    def on_report(self, report: DriftReport) -> str | None:
+        """A line when the camera's verdict changes (the first report included); None otherwise, so a camera
+        that stays drifted or fine does not print a line per window."""
+        previous = self.verdicts.get(report.camera)
+        self.verdicts[report.camera] = report.verdict
+        self.reports[report.camera] = self.reports.get(report.camera, 0) + 1
+        if report.verdict == previous:
+            return None
+        return drift_line(report, alert=report.verdict == "drift")
+
+    def on_request(self, request: RetrainRequest) -> str:
+        self.requests.append(request)
+        return request_line(request)
+
+    def on_result(self, result: RetrainResult) -> list[str]:
+        self.results.append(result)
+        return result_lines(result)
+
+    def on_update(self, update: ModelUpdate, seen_at: float) -> str:
+        self.updates.append((seen_at, update))
+        return (f"model update  {update.model} version {update.version} is now @{update.alias}: the selector and "
+                f"classifier switch at their next window")
+
+    def finished(self) -> bool:
+        """A retrain result arrived (promotion, refusal or failure): the loop ran once end to end."""
+        return bool(self.results)
+
+    def promoted_version(self) -> str | None:
+        promoted = [result for result in self.results if result.outcome == "promoted"]
+        return promoted[-1].candidate_version if promoted else None
+
+
+def drift_line(report: DriftReport, alert: bool) -> str:
+    causes = ", ".join(report.causes) or "none"
+    columns = ", ".join(report.drifted_columns) or "none"
+    embedding = "n/a" if report.embedding_p_value is None else f"{report.embedding_p_value:.3g}"
+    head = "DRIFT ALERT  " if alert else "drift status "
+    return (f"{head}{report.camera} {report.verdict} (window {_clock(report.window_start)}-"
+            f"{_clock(report.window_end)} vs {report.reference_kind} reference): causes {causes}; drifted columns "
+            f"{columns}; embedding p={embedding}; estimated accuracy {_share(report.estimated_accuracy)} "
+            f"(reference {_share(report.reference_accuracy)}), observed {_share(report.observed_accuracy)} "
+            f"on {report.labels} labels")
+
+
+def request_line(request: RetrainRequest) -> str:
+    return (f"RETRAIN REQUEST {request.request_id[:8]} cause {request.cause}, cameras {', '.join(request.cameras)}, "
+            f"data {_clock(request.data_start)}-{_clock(request.data_end)}, model version {request.model_version}: "
+            f"{request.reason}")
+
+
+def _comparison(name: str, comparison: ModelComparison | None) -> str:
+    if comparison is None:
+        return f"{name}: not evaluated"
+    return (f"{name}: candidate {comparison.candidate_accuracy:.0%} vs production {comparison.production_accuracy:.0%}"
+            f" on {comparison.examples} (gain {comparison.gain:+.0%}, only candidate right {comparison.candidate_only}"
+            f", only production right {comparison.production_only}, McNemar p={comparison.p_value:.3g})")
+
+
+def result_lines(result: RetrainResult) -> list[str]:
+    """The candidate's evaluation, then the decision with its reasons."""
+    lines = []
+    if result.data is not None:
+        lines.append(f"CANDIDATE     request {result.request_id[:8]}: version {result.candidate_version or 'none'} "
+                     f"trained on {result.data.train_videos} videos ({result.data.labelled_videos} labelled windows "
+                     f"found, {result.data.held_out_labelled} held out) in {result.timings.training_s:.0f} s, "
+                     f"evaluated in {result.timings.evaluation_s:.0f} s")
+    lines.append(f"              {_comparison('new data', result.new_data)}")
+    lines.append(f"              {_comparison('base test', result.base_test)}")
+    verdict = {"promoted": "PROMOTED", "refused": "REFUSED", "failed": "FAILED", "rolled_back": "ROLLED BACK"}
+    lines.append(f"{verdict.get(result.outcome, result.outcome.upper()):<13} version "
+                 f"{result.candidate_version or 'none'} (production was {result.production_version or 'none'}): "
+                 + "; ".join(result.reasons))
+    return lines
+
+
+@dataclass(frozen=True)
+class AccuracyPhase:
+    name: str
+    correct: int
+    scored: int
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.scored if self.scored else None
+
+    def __str__(self) -> str:
+        return f"{self.name} {_share(self.accuracy)} ({self.correct}/{self.scored})"
+
+
+def camera_accuracy(outcomes: Iterable[WindowOutcome], camera: str, truth: CameraTruth, shift_at: float,
+                    old_version: str, new_version: str | None, min_share: float) -> list[AccuracyPhase]:
+    """The camera's accuracy on windows with a clear action truth: before the shift, after it under the old
+    model, after it under the promoted one (by the model version that classified each window). A window that
+    straddles the shift, or that an earlier model than `old_version` classified, is left out; an idle outcome
+    on an action window counts as a miss."""
+    phases = {"before the shift": [0, 0], f"shifted, version {old_version}": [0, 0]}
+    if new_version is not None:
+        phases[f"shifted, version {new_version} (promoted)"] = [0, 0]
+    unique = {outcome.event_id: outcome for outcome in outcomes if outcome.camera == camera}
+    for outcome in unique.values():
+        label = truth.label_of(outcome.window_start, outcome.window_end, min_share)
+        if label is None:
+            continue
+        if outcome.window_end <= shift_at and outcome.model_version == old_version:
+            phase = "before the shift"
+        elif outcome.window_start >= shift_at and outcome.model_version == old_version:
+            phase = f"shifted, version {old_version}"
+        elif outcome.window_start >= shift_at and outcome.model_version == new_version:
+            phase = f"shifted, version {new_version} (promoted)"
+        else:
+            continue
+        phases[phase][0] += outcome.label == label
+        phases[phase][1] += 1
+    return [AccuracyPhase(name, correct, scored) for name, (correct, scored) in phases.items()]
+
+
+def accuracy_line(camera: str, phases: Sequence[AccuracyPhase]) -> str:
+    return f"{camera} accuracy (windows with a clear action): " + "; ".join(str(phase) for phase in phases)
+
+
+def status_lines(state: LoopState, cameras: Sequence[str]) -> list[str]:
+    """Each camera's latest drift verdict, in camera order."""
+    return [f"drift status {camera}: {state.verdicts.get(camera, 'no report')} "
+            f"({state.reports.get(camera, 0)} reports)" for camera in cameras]

@@ -1,0 +1,114 @@
+"""The demo's loop lines and figures: a line per verdict change (not per window), the candidate's evaluation
+and the decision with its reasons, the drifted camera's accuracy per phase, and the loop's process settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from actionstream.demo_loop import LoopSettings
+from actionstream.demo_loop_report import LoopState, camera_accuracy, status_lines
+from actionstream.demo_report import Burst, CameraTruth
+from processors.archive.settings import ArchiveSettings
+from processors.drift.job_settings import DriftJobSettings
+from processors.retrain.settings import RetrainSettings
+from streams.schemas import (
+    DriftReport,
+    HopLatency,
+    LabelScore,
+    ModelComparison,
+    ModelUpdate,
+    RetrainData,
+    RetrainResult,
+    RetrainTimings,
+    WindowOutcome,
+)
+
+ORIGIN = 1000.0
+# A 4 s loop: the action "walk" fills each window that starts on a multiple of 4 s.
+TRUTH = CameraTruth((Burst(0.0, 4.0, "walk"),), 4.0, ORIGIN)
+
+
+def _report(camera: str, verdict: str, start: float) -> DriftReport:
+    return DriftReport(
+        report_id=f"{camera}-{start}", site="demo", camera=camera, reference="baseline", reference_kind="camera",
+        window_start=start, window_end=start + 20, frames=160, outcomes=10, scores=[], drifted_columns=["brightness"],
+        share_drifted=0.33, embedding_mmd2=0.2, embedding_p_value=0.001, estimated_accuracy=0.4,
+        reference_accuracy=0.9, observed_accuracy=None, observed_macro_f1=None, labels=0,
+        causes=["data_drift"] if verdict == "drift" else [], verdict=verdict, model_version="1")
+
+
+def _outcome(start: float, label: str, version: str, camera: str = "cam0") -> WindowOutcome:
+    return WindowOutcome(
+        event_id=f"{camera}-{start}-{version}", site="demo", camera=camera, window_start=ORIGIN + start,
+        window_end=ORIGIN + start + 4, label=label, confidence=0.8, top_k=[LabelScore(label=label, confidence=0.8)],
+        frames=[], candidates=32, budget=4, shed=False, incomplete=False, selector_version="1", model_version=version,
+        published_at=ORIGIN + start + 5, latency=HopLatency(ingest=0.1, score=0.1, select=0.1, classify=0.1,
+                                                            processing=0.5, end_to_end=1.0),
+        outcome="action")
+
+
+def test_a_camera_prints_a_line_when_its_verdict_changes_not_every_window() -> None:
+    state = LoopState()
+    lines = [state.on_report(_report("cam0", verdict, 20.0 * index))
+             for index, verdict in enumerate(["ok", "ok", "drift", "drift", "ok"])]
+    assert [line is not None for line in lines] == [True, False, True, False, True]
+    assert lines[2] is not None and lines[2].startswith("DRIFT ALERT  cam0 drift")
+    assert "causes data_drift" in lines[2] and "estimated accuracy 40% (reference 90%)" in lines[2]
+    assert status_lines(state, ["cam0", "cam1"]) == ["drift status cam0: ok (5 reports)",
+                                                     "drift status cam1: no report (0 reports)"]
+
+
+def _result(outcome: str, reasons: list[str]) -> RetrainResult:
+    comparison = ModelComparison(examples=12, candidate_accuracy=0.75, production_accuracy=0.25, gain=0.5,
+                                 candidate_only=6, production_only=0, p_value=0.0156)
+    return RetrainResult(
+        request_id="0123456789", site="demo", outcome=outcome, reasons=reasons, new_data=comparison,
+        base_test=None, candidate_version="2", production_version="1",
+        data=RetrainData(base="var/data/synthetic", labelled="x", train_videos=60, labelled_videos=27,
+                         held_out_labelled=12, held_out_base=15),
+        timings=RetrainTimings(data_s=3.0, training_s=50.0, evaluation_s=10.0, total_s=63.0), attempt=1)
+
+
+def test_a_result_prints_the_evaluation_and_the_decision_with_its_reasons() -> None:
+    state = LoopState()
+    lines = state.on_result(_result("refused", ["forgetting: base test dropped 5 points"]))
+    assert lines[0].startswith("CANDIDATE     request 01234567: version 2 trained on 60 videos")
+    assert "new data: candidate 75% vs production 25% on 12 (gain +50%" in lines[1]
+    assert "McNemar p=0.0156" in lines[1] and "base test: not evaluated" in lines[2]
+    assert lines[3] == "REFUSED       version 2 (production was 1): forgetting: base test dropped 5 points"
+    assert state.finished() and state.promoted_version() is None
+
+
+def test_a_promotion_names_the_version_serving_switches_to() -> None:
+    state = LoopState()
+    state.on_result(_result("promoted", ["better on the new data"]))
+    line = state.on_update(ModelUpdate(model="m", alias="production", version="2"), seen_at=5.0)
+    assert state.promoted_version() == "2" and "version 2 is now @production" in line
+
+
+def test_the_drifted_cameras_accuracy_is_split_at_the_shift_and_by_model_version() -> None:
+    shift_at = ORIGIN + 40.0
+    outcomes = [
+        _outcome(0.0, "walk", "1"), _outcome(4.0, "walk", "1"),  # before the shift: 2/2
+        _outcome(38.0, "wave", "1"),  # straddles the shift: left out
+        _outcome(40.0, "wave", "1"), _outcome(44.0, "walk", "1"), _outcome(48.0, "wave", "1"),  # shifted: 1/3
+        _outcome(52.0, "walk", "2"), _outcome(56.0, "walk", "2"),  # promoted: 2/2
+        _outcome(60.0, "walk", "2", camera="cam1"),  # another camera
+    ]
+    phases = camera_accuracy(outcomes, "cam0", TRUTH, shift_at, "1", "2", min_share=0.6)
+    assert [(phase.name, phase.correct, phase.scored) for phase in phases] == [
+        ("before the shift", 2, 2), ("shifted, version 1", 1, 3), ("shifted, version 2 (promoted)", 2, 2)]
+    assert str(phases[1]) == "shifted, version 1 33% (1/3)"
+
+
+def test_the_loop_settings_reach_the_processes_through_their_settings_roots(monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = LoopSettings()
+    for name, value in loop.process_env().items():
+        monkeypatch.setenv(name, value)
+    drift = DriftJobSettings()
+    assert drift.drift.window_s == loop.drift_window_s and drift.job.state_dir == loop.state_dir
+    assert drift.policy.defaults.persistence_k == loop.persistence_k
+    assert ArchiveSettings().archive.test_block_s == loop.test_block_s
+    retrain = RetrainSettings()
+    assert retrain.promotion.min_new_examples == loop.min_new_examples
+    assert retrain.retrain.labelled_since == "evidence"
