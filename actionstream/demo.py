@@ -29,7 +29,6 @@ import yaml
 
 from actionstream.demo_loop import LoopSettings, LoopWatcher
 from actionstream.demo_monitoring import alert_lines, start_monitoring
-from actionstream.demo_monitoring import alert_lines, start_monitoring
 from actionstream.demo_report import CameraTruth, event_line, summarize, verdict_of
 from infra.process import ManagedProcess, ServiceError, tail
 
@@ -300,7 +299,6 @@ def run_demo(settings: DemoSettings) -> None:
                                                {f"cam{index}": timeline_path(feed) for index, feed in enumerate(feeds)})
 
         monitoring = start_monitoring(settings.procfile, settings.metrics_port, started.add)
-        monitoring = start_monitoring(settings.procfile, settings.metrics_port, started.add)
         since = time.time()
         processes = start_processes(settings, model)
         started.add("processes (honcho)", processes)
@@ -326,7 +324,6 @@ def run_demo(settings: DemoSettings) -> None:
                               topic_name(Topic.LABELS, settings.site, kafka.topic_prefix))
         typer.echo("summary:")
         typer.echo("\n".join(summarize(events, truths, counts, since, elapsed, settings.truth_min_share).lines()))
-        typer.echo("\n".join(alert_lines(monitoring, since)))
         typer.echo("\n".join(alert_lines(monitoring, since)))
         if watcher is not None and base_version is not None:
             typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, kafka, since)))
