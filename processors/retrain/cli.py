@@ -1,4 +1,5 @@
-"""`actionstream retrain run`: the retrain worker (Procfile process `retrain`)."""
+"""`actionstream retrain run`: the retrain worker (Procfile process `retrain`); `actionstream retrain guard`: the
+rollback guard (Procfile process `rollback`)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,17 @@ def retrain_run(
         start_http_server(settings.metrics_port)
     with stop_on_signals() as stop:
         RetrainWorker(settings, RetrainJob(settings)).run(stop)
+
+
+@retrain_app.command("guard")
+def retrain_guard() -> None:
+    """Watch each promotion on live drift reports and roll it back to the parent version when the label-free
+    estimate or observed accuracy drops below the parent's; runs until SIGTERM or Ctrl-C."""
+    from processors.classifier_cli import stop_on_signals
+    from processors.retrain.guard import GuardSettings, RollbackGuard
+
+    with stop_on_signals() as stop:
+        RollbackGuard(GuardSettings()).run(stop)
 
 
 def register(app: typer.Typer) -> None:

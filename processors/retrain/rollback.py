@@ -85,6 +85,10 @@ class RollbackPolicy:
         self.state.watches.append(Watch(request_id=request_id, site=site, version=version, parent=parent,
                                         promoted_at=at, parent_figures=parent_figures))
 
+    def forget(self, version: str) -> None:
+        """A rollback of `version` is on record already (read back after a restart): its watch ends."""
+        self.state.watches = [watch for watch in self.state.watches if watch.version != version]
+
     def decide(self, now: float) -> list[Verdict]:
         """Rollbacks and confirmations due now; their watches end."""
         verdicts = []

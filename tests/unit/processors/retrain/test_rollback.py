@@ -98,6 +98,8 @@ def test_windows_of_the_promoted_version_before_its_promotion_do_not_count_and_r
     policy.promoted("req-1", "demo", PROMOTED, PARENT, at=T0)
     policy.promoted("req-1", "demo", PROMOTED, PARENT, at=T0 + 5)
     assert PROMOTED not in policy.state.figures and len(policy.state.watches) == 1
+    policy.forget(PROMOTED)  # its rollback record, read back after a restart
+    assert policy.state.watches == []
 
 
 def test_state_survives_a_restart() -> None:
