@@ -11,6 +11,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+
 from processors.drift.calibration import ObservedPerformance
 from processors.drift.embedding import EmbeddingDrift, mmd_drift
 from processors.drift.profile import ReferenceProfile
@@ -35,6 +37,7 @@ class WindowDrift:
     embedding: EmbeddingDrift | None  # None when the window had too few frames
     share_drifted: float  # of the quality columns
     estimated_accuracy: float | None  # None without a calibration or outcomes
+    estimated_stderr: float | None  # of that mean over the window's outcomes; None with fewer than two
     causes: list[DriftCause]
     verdict: Verdict
 
@@ -57,7 +60,7 @@ class WindowDrift:
             drifted_columns=self.drifted_columns, share_drifted=self.share_drifted,
             embedding_mmd2=self.embedding.score if self.embedding else None,
             embedding_p_value=self.embedding.p_value if self.embedding else None,
-            estimated_accuracy=self.estimated_accuracy,
+            estimated_accuracy=self.estimated_accuracy, estimated_accuracy_stderr=self.estimated_stderr,
             reference_accuracy=calibration.accuracy if calibration else None,
             observed_accuracy=observed.accuracy if observed else None,
             observed_macro_f1=observed.macro_f1 if observed else None,
@@ -93,7 +96,16 @@ def assess(profile: ReferenceProfile, window: WindowSample, settings: DriftSetti
     if any(column.drifted for column in prediction):
         causes.append("prediction_drift")
     verdict: Verdict = "drift" if causes else ("ok" if enough_frames else "insufficient")
-    estimate = (profile.calibration.expected_accuracy(sample.top_k)
-                if profile.calibration is not None and len(sample.labels) else None)
-    return WindowDrift(sample.frames, len(sample.labels), quality, prediction, embedding, share, estimate, causes,
-                       verdict)
+    estimate, stderr = _estimate(profile, sample)
+    return WindowDrift(sample.frames, len(sample.labels), quality, prediction, embedding, share, estimate, stderr,
+                       causes, verdict)
+
+
+def _estimate(profile: ReferenceProfile, sample: WindowSample) -> tuple[float | None, float | None]:
+    """The label-free accuracy estimate and its standard error: a window holds a few outcomes only, so the
+    policy needs to know how far chance alone moves the estimate."""
+    if profile.calibration is None or not len(sample.labels):
+        return None, None
+    top1 = profile.calibration.top1(sample.top_k)
+    stderr = float(top1.std(ddof=1) / np.sqrt(top1.size)) if top1.size >= 2 else None
+    return float(top1.mean()), stderr

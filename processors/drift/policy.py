@@ -31,6 +31,10 @@ class PolicyRules(BaseModel):
     share_drifted: float = Field(0.3, gt=0, le=1, description="Data drift: share of drifted quality columns.")
     embedding_p_value: float = Field(0.01, gt=0, lt=1, description="Embedding drift: MMD permutation p-value below.")
     estimated_drop: float = Field(0.05, gt=0, description="Estimated accuracy this far below the reference accuracy.")
+    estimate_z: float = Field(1.645, ge=0, description="The estimated drop counts only when it exceeds "
+                              "`estimated_drop` by this many standard errors of the window's estimate (one-sided "
+                              "95%): a window's few outcomes move the estimate by several points by chance alone "
+                              "(bench drift: 3 alerts per 1,000 control windows without it).")
     observed_drop: float = Field(0.05, gt=0, description="Observed accuracy this far below the reference accuracy.")
     min_labels: int = Field(30, ge=1, description="Fewer labelled windows: the observed accuracy is not used.")
     persistence_k: int = Field(3, ge=1, description="A cause must hold in k of the last m windows of a camera.")
@@ -99,8 +103,9 @@ def window_flags(report: DriftReport, rules: PolicyRules) -> WindowFlags:
         flag("prediction_drift", f"{worst.column}:{worst.test}", worst.score, worst.threshold)
     if report.reference_accuracy is not None and report.estimated_accuracy is not None:
         drop = report.reference_accuracy - report.estimated_accuracy
-        if drop >= rules.estimated_drop:
-            flag("estimated_accuracy_drop", "estimated_accuracy_drop", drop, rules.estimated_drop)
+        margin = rules.estimate_z * (report.estimated_accuracy_stderr or 0.0)
+        if drop - margin >= rules.estimated_drop:
+            flag("estimated_accuracy_drop", "estimated_accuracy_drop", drop, rules.estimated_drop + margin)
     if (report.reference_accuracy is not None and report.observed_accuracy is not None
             and report.labels >= rules.min_labels):
         drop = report.reference_accuracy - report.observed_accuracy

@@ -67,8 +67,13 @@ def test_long_windows_are_thinned_to_the_frame_cap(profile: ReferenceProfile) ->
 
 def test_estimated_accuracy_is_the_mean_calibrated_top1(profile: ReferenceProfile, settings: DriftSettings) -> None:
     window = make_window(np.random.default_rng(3))
-    assert assess(profile, window, settings).estimated_accuracy == pytest.approx(
-        CALIBRATION.expected_accuracy(window.top_k))
+    result = assess(profile, window, settings)
+    top1 = CALIBRATION.top1(window.top_k)
+    assert result.estimated_accuracy == pytest.approx(CALIBRATION.expected_accuracy(window.top_k))
+    assert result.estimated_stderr == pytest.approx(np.std(top1, ddof=1) / np.sqrt(top1.size))
+    assert result.report(site="demo", camera="cam1", window_start=0.0, window_end=60.0, profile=profile,
+                         model_version="7", observed=None, published_at=61.0).estimated_accuracy_stderr == (
+        result.estimated_stderr)
 
 
 def test_report_event(profile: ReferenceProfile, settings: DriftSettings) -> None:

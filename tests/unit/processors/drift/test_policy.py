@@ -126,6 +126,20 @@ def test_accuracy_drops(estimated: float, observed: float | None, labels: int, c
     assert set(window_flags(report, PolicyRules()).evidence) == causes
 
 
+@pytest.mark.parametrize("estimated, stderr, flagged", [
+    (0.70, None, True),  # no standard error: the drop alone decides
+    (0.70, 0.02, True),  # 0.12 - 1.645 * 0.02 = 0.087 >= 0.05
+    (0.70, 0.05, False),  # 0.12 - 1.645 * 0.05 = 0.038: within what chance moves a window's estimate
+    (0.60, 0.05, True),
+])
+def test_estimated_drop_needs_its_confidence_bound(estimated: float, stderr: float | None, flagged: bool) -> None:
+    report = _report(drift=False, estimated=estimated).model_copy(update={"estimated_accuracy_stderr": stderr})
+    evidence = window_flags(report, PolicyRules()).evidence
+    assert ("estimated_accuracy_drop" in evidence) is flagged
+    if flagged:
+        assert evidence["estimated_accuracy_drop"].threshold == pytest.approx(0.05 + 1.645 * (stderr or 0.0))
+
+
 def test_prediction_drift_evidence_and_disabled_causes() -> None:
     report = _report(drift=False, prediction=True)
     evidence = window_flags(report, PolicyRules()).evidence["prediction_drift"]
