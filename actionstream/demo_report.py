@@ -1,4 +1,6 @@
-"""What the demo prints: one line per action event and the final summary, scored against the synthetic truth.
+"""What the demo prints: one line per action event and the final summary, scored against the synthetic truth:
+event-level (actionstream/event_scoring.py: recall, precision, detection delay) first, then per window, and a
+last JSON line for scripts.
 
 Pure functions over explicit inputs (events, counts, each camera's timeline and publish time), so the
 accuracy and the percentiles are tested without a broker.
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from actionstream.event_scoring import EventScore, covered_actions, score_events
 from streams.schemas import ActionEvent
 
 
@@ -79,6 +82,7 @@ class TopicCounts:
     incidents: int = 0  # distinct incidents with a record in the run
     incidents_ended: int = 0
     labels: int = 0  # published by the demo's labeller
+    covered: dict[str, tuple[float, float]] = field(default_factory=dict)  # per camera: first start, last end
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,49 @@ class DemoSummary:
     unclear: int  # events whose window shows no single action (excluded from the accuracy)
     processing: Percentiles | None
     end_to_end: Percentiles | None
+    event_score: EventScore
 
     @property
     def accuracy(self) -> float | None:
         return self.correct / self.scored if self.scored else None
+
+    def _event_lines(self) -> list[str]:
+        score = self.event_score
+        recall = "n/a" if score.recall is None else f"{score.recall:.1%}"
+        precision = "n/a" if score.precision is None else f"{score.precision:.1%}"
+        delays = score.delay_percentiles_s()
+        first = "n/a" if score.first_event_delay_s is None else f"{score.first_event_delay_s:.1f}s"
+        return [
+            f"recall={recall} ({score.reported}/{score.actions} true actions reported) precision={precision} "
+            f"({score.true_events}/{score.true_events + score.false_events} reported actions real; "
+            f"{score.unclear_events} at the edge of an action counted apart)",
+            "detection delay after the action's end "
+            + ("n/a" if delays is None else f"p50={delays[0]:.1f}s p99={delays[1]:.1f}s")
+            + f"; first event {first} after its window's end",
+        ]
+
+    def json_line(self) -> str:
+        """The summary's figures as one JSON object, for scripts."""
+        score, delays = self.event_score, self.event_score.delay_percentiles_s()
+
+        def rounded(value: float | None, digits: int) -> float | None:
+            return None if value is None else round(value, digits)
+
+        return json.dumps({
+            "cameras": self.cameras, "seconds": round(self.seconds, 1), "frames": self.counts.frames,
+            "windows": self.counts.windows, "events": self.events,
+            "recall": rounded(score.recall, 4), "precision": rounded(score.precision, 4),
+            "true_actions": score.actions, "reported_actions": score.reported, "true_events": score.true_events,
+            "false_events": score.false_events, "unclear_events": score.unclear_events,
+            "detection_delay_p50_s": rounded(delays[0], 3) if delays else None,
+            "detection_delay_p99_s": rounded(delays[1], 3) if delays else None,
+            "first_event_delay_s": rounded(score.first_event_delay_s, 3),
+            "window_accuracy": rounded(self.accuracy, 4),
+            "processing_p50_ms": rounded(self.processing.p50_ms if self.processing else None, 1),
+            "processing_p99_ms": rounded(self.processing.p99_ms if self.processing else None, 1),
+            "end_to_end_p99_ms": rounded(self.end_to_end.p99_ms if self.end_to_end else None, 1),
+            "outcomes": self.counts.outcomes, "deadletters": sum(self.counts.deadletters.values()),
+        })
 
     def lines(self) -> list[str]:
         accuracy = "n/a" if self.accuracy is None else f"{self.accuracy:.1%}"
@@ -122,7 +165,8 @@ class DemoSummary:
             f"cameras={self.cameras} seconds={self.seconds:.0f} frames={self.counts.frames} "
             f"windows={self.counts.windows} clips={self.counts.clips} events={self.events}"
             + (f" (and {self.carried_over} of windows an earlier run left open)" if self.carried_over else ""),
-            f"accuracy={accuracy} ({self.correct}/{self.scored} events with a clear truth; "
+            *self._event_lines(),
+            f"window accuracy={accuracy} ({self.correct}/{self.scored} events with a clear truth; "
             f"{self.unclear} windows without one excluded)",
             f"latency processing {self.processing or 'n/a'}; end-to-end {self.end_to_end or 'n/a'}",
             f"outcomes={sum(self.counts.outcomes.values())} ("
@@ -145,11 +189,13 @@ def from_earlier_run(event: ActionEvent, since: float) -> bool:
 
 def summarize(
     events: Sequence[ActionEvent], truths: dict[str, CameraTruth], counts: TopicCounts, since: float, seconds: float,
-    min_share: float,
+    min_share: float, min_overlap_s: float = 0.25,
 ) -> DemoSummary:
     """The events of this run's windows, deduplicated by id (the classifier's exactly-once
     makes this a no-op, but a summary must not count a redelivery twice); windows an earlier run left open
-    close in this one and are only counted. The accuracy covers the events whose window has a clear truth."""
+    close in this one and are only counted. The accuracy covers the events whose window has a clear truth;
+    the event-level score the true actions inside each camera's covered span (`counts.covered`), an event
+    matching one when its window overlaps it by `min_overlap_s`."""
     unique = list({event.event_id: event for event in events}.values())
     ours = [event for event in unique if not from_earlier_run(event, since)]
     labels = [(event.label, truth_of(event, truths, min_share)) for event in ours]
@@ -159,6 +205,8 @@ def summarize(
         scored=len(scored), correct=sum(label == truth for label, truth in scored), unclear=len(labels) - len(scored),
         processing=Percentiles.of([event.latency.processing for event in ours]),
         end_to_end=Percentiles.of([event.latency.end_to_end for event in ours]),
+        event_score=score_events([event for event in ours if event.camera in truths],
+                                 covered_actions(truths, counts.covered), min_overlap_s),
     )
 
 

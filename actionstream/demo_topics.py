@@ -58,8 +58,8 @@ def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, de
     with TopicReader(kafka, deadletter, since) as reader:
         stages = Counter(reason_of(message.headers()).get("stage", "unknown") for message in reader.drain())
     with TopicReader(kafka, outcomes, since) as reader:
-        kinds = Counter(outcome.outcome for message in reader.drain()
-                        if (outcome := _parse(message, WindowOutcome)) is not None)
+        results = [outcome for message in reader.drain() if (outcome := _parse(message, WindowOutcome)) is not None]
+    kinds = Counter(outcome.outcome for outcome in results)
     with TopicReader(kafka, incidents, since) as reader:
         records = [incident for message in reader.drain() if (incident := _parse(message, Incident)) is not None]
     with TopicReader(kafka, labels, since) as reader:
@@ -67,4 +67,16 @@ def count_topics(kafka: KafkaSettings, since: float, frames: str, clips: str, de
     return TopicCounts(frames=frame_count, labels=label_count, clips=len(clip_ids), windows=len(set(clip_ids)),
                        deadletters=dict(stages),
                        outcomes=dict(kinds), incidents=len({record.incident_id for record in records}),
-                       incidents_ended=sum(record.phase == "end" for record in records))
+                       incidents_ended=sum(record.phase == "end" for record in records),
+                       covered=covered_spans(results, since))
+
+
+def covered_spans(outcomes: list[WindowOutcome], since: float) -> dict[str, tuple[float, float]]:
+    """Per camera, the first window start and the last window end of this run's outcomes (action or idle): the
+    stretch of its feed the stream classified. Windows an earlier run left open are left out."""
+    spans: dict[str, tuple[float, float]] = {}
+    for outcome in outcomes:
+        if outcome.window_start >= since:
+            start, end = spans.get(outcome.camera, (outcome.window_start, outcome.window_end))
+            spans[outcome.camera] = (min(start, outcome.window_start), max(end, outcome.window_end))
+    return spans

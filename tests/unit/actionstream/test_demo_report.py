@@ -74,7 +74,7 @@ def test_the_summary_scores_clear_windows_and_counts_the_rest() -> None:
         _event("e", "cam0", -300.0, "walk", processing=300.0, end_to_end=303.0),  # an earlier run's window
     ]
     counts = TopicCounts(frames=500, clips=5, windows=4, deadletters={"stage1": 2}, outcomes={"action": 4, "idle": 1},
-                         incidents=2, incidents_ended=1, labels=3)
+                         incidents=2, incidents_ended=1, labels=3, covered={"cam0": (ORIGIN, ORIGIN + 12.0)})
 
     summary = summarize(events, {"cam0": TRUTH}, counts, since=ORIGIN, seconds=30.0, min_share=0.6)
 
@@ -85,19 +85,30 @@ def test_the_summary_scores_clear_windows_and_counts_the_rest() -> None:
     lines = summary.lines()
     assert lines[0] == "cameras=1 seconds=30 frames=500 windows=4 clips=5 events=4 (and 1 of windows an earlier run " \
         "left open)"
-    assert lines[1].startswith("accuracy=50.0% (1/2 events with a clear truth; 2 windows without one excluded)")
-    assert lines[2] == "latency processing p50=500ms p99=794ms; end-to-end p50=2500ms p99=3970ms"
-    assert lines[3] == "outcomes=5 (action=4, idle=1) incidents=2 (ended 1) labels=3"
-    assert lines[4] == "deadletters=2 (stage1=2)"
+    # Event level: walk reported (by a, 2.2 s after its end, and c), wave and jump missed; b is a wrong action.
+    assert lines[1] == "recall=33.3% (1/3 true actions reported) precision=66.7% (2/3 reported actions real; " \
+        "0 at the edge of an action counted apart)"
+    assert lines[2] == "detection delay after the action's end p50=2.2s p99=2.2s; first event 0.2s after its " \
+        "window's end"
+    assert lines[3].startswith("window accuracy=50.0% (1/2 events with a clear truth; 2 windows without one excluded)")
+    assert lines[4] == "latency processing p50=500ms p99=794ms; end-to-end p50=2500ms p99=3970ms"
+    assert lines[5] == "outcomes=5 (action=4, idle=1) incidents=2 (ended 1) labels=3"
+    assert lines[6] == "deadletters=2 (stage1=2)"
+    figures = json.loads(summary.json_line())
+    assert (figures["recall"], figures["precision"]) == pytest.approx((1 / 3, 2 / 3), abs=1e-4)
+    assert figures["processing_p99_ms"] == pytest.approx(794.0) and figures["first_event_delay_s"] == 0.2
+    assert (figures["true_actions"], figures["false_events"], figures["deadletters"]) == (3, 1, 2)
 
 
 def test_an_empty_run_still_prints_a_summary() -> None:
     summary = summarize([], {"cam0": TRUTH}, TopicCounts(frames=0, clips=0, windows=0), since=ORIGIN, seconds=5.0,
                         min_share=0.6)
     assert summary.accuracy is None
-    assert summary.lines()[1].startswith("accuracy=n/a") and "n/a" in summary.lines()[2]
-    assert summary.lines()[3] == "outcomes=0 (none) incidents=0 (ended 0) labels=0"
-    assert summary.lines()[4] == "deadletters=0"
+    assert summary.lines()[1].startswith("recall=n/a (0/0 true actions reported) precision=n/a")
+    assert summary.lines()[3].startswith("window accuracy=n/a") and "n/a" in summary.lines()[4]
+    assert summary.lines()[5] == "outcomes=0 (none) incidents=0 (ended 0) labels=0"
+    assert summary.lines()[6] == "deadletters=0"
+    assert json.loads(summary.json_line())["processing_p99_ms"] is None
 
 
 def test_an_event_line_names_camera_window_label_confidence_and_verdict() -> None:
