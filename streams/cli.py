@@ -66,6 +66,9 @@ def cameras_run(
     seconds: float | None = typer.Option(None, help="Stop after this many seconds (default: run until killed)."),
     start_broker: bool = typer.Option(True, help="Start the local broker if it is not running."),
     report_every: float = typer.Option(2.0, help="Seconds between live lines."),
+    create_topics: bool = typer.Option(None, "--create-topics/--no-create-topics", help="Create or update the "
+                                       "catalogue's topics first; default: on an open (PLAINTEXT) cluster only, "
+                                       "since a site on a secure one may not (`actionstream sites add` did it)."),
 ) -> None:
     """Stream every camera of a site into frames.<site> until stopped."""
     from prometheus_client import start_http_server
@@ -79,7 +82,9 @@ def cameras_run(
     settings = StreamsSettings()
     site_config = load_site_config(config)
     _ensure_broker(settings, start_broker)
-    ensure_topics(settings.kafka, [site_config.site])
+    open_cluster = settings.kafka.security_protocol == "PLAINTEXT"
+    if open_cluster if create_topics is None else create_topics:
+        ensure_topics(settings.kafka, [site_config.site])
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     MONITOR.watch(settings.kafka)

@@ -14,6 +14,7 @@ import pytest
 from confluent_kafka import Consumer, Message
 
 from infra.kafka.broker import KafkaBroker
+from infra.kafka.security import ADMIN_PROPERTIES_FILE
 from infra.process import ManagedProcess
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
@@ -53,6 +54,16 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBro
     broker.start()
     yield broker
     broker.stop()
+
+
+@pytest.fixture
+def secure_admin(secure_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
+    """The secure broker's super user with a topic prefix of its own; `actionstream sites` commands use it too."""
+    properties = secure_broker.state_dir / ADMIN_PROPERTIES_FILE
+    prefix = f"s{uuid.uuid4().hex[:8]}."
+    monkeypatch.setenv("ACTIONSTREAM_KAFKA__PROPERTIES_FILE", str(properties))
+    monkeypatch.setenv("ACTIONSTREAM_KAFKA__TOPIC_PREFIX", prefix)
+    return KafkaSettings(properties_file=properties, topic_prefix=prefix)
 
 
 def start_rtsp_server(state_dir: Path) -> RtspServer:

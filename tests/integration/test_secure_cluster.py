@@ -7,41 +7,22 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import typer
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
+from actionstream.cli import app
 from infra.kafka.broker import KafkaBroker
-from infra.kafka.security import ADMIN_PROPERTIES_FILE
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def app() -> typer.Typer:
-    from actionstream.cli import app
-
-    return app
-
-
-@pytest.fixture
-def admin_kafka(secure_broker: KafkaBroker, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
-    """The super user's connection with a topic prefix of its own; `actionstream sites` commands use it too."""
-    properties = secure_broker.state_dir / ADMIN_PROPERTIES_FILE
-    prefix = f"s{uuid.uuid4().hex[:8]}."
-    monkeypatch.setenv("ACTIONSTREAM_KAFKA__PROPERTIES_FILE", str(properties))
-    monkeypatch.setenv("ACTIONSTREAM_KAFKA__TOPIC_PREFIX", prefix)
-    return KafkaSettings(properties_file=properties, topic_prefix=prefix)
 
 
 @dataclass(frozen=True)
@@ -57,15 +38,15 @@ class Site:
 
 
 @pytest.fixture
-def add_site(app: typer.Typer, admin_kafka: KafkaSettings, tmp_path: Path) -> Callable[[str], Site]:
+def add_site(secure_admin: KafkaSettings, tmp_path: Path) -> Callable[[str], Site]:
     def _add(name: str) -> Site:
         # Users are cluster-wide, not under the topic prefix: a name per test keeps the tests independent.
-        site = f"{name}-{admin_kafka.topic_prefix.rstrip('.')}"
+        site = f"{name}-{secure_admin.topic_prefix.rstrip('.')}"
         out = tmp_path / f"{site}.properties"
         result = CliRunner().invoke(app, ["sites", "add", site, "--out", str(out)])
         assert result.exit_code == 0, result.output
         assert out.stat().st_mode & 0o077 == 0, "a properties file with a password must be owner-only"
-        return Site(site, KafkaSettings(properties_file=out, topic_prefix=admin_kafka.topic_prefix))
+        return Site(site, KafkaSettings(properties_file=out, topic_prefix=secure_admin.topic_prefix))
 
     return _add
 
@@ -121,10 +102,10 @@ def _authentication_refused(kafka: KafkaSettings) -> bool:
 
 
 def test_a_site_reaches_its_own_topics_and_group_only(
-    add_site: Callable[[str], Site], admin_kafka: KafkaSettings,
+    add_site: Callable[[str], Site], secure_admin: KafkaSettings,
 ) -> None:
     alpha, beta = add_site("alpha"), add_site("beta")
-    assert _produce(admin_kafka, alpha.topic(Topic.ACTIONS)) is None
+    assert _produce(secure_admin, alpha.topic(Topic.ACTIONS)) is None
 
     own = _first_record_or_error(_consumer(alpha.kafka, alpha.group("dashboard")), alpha.topic(Topic.ACTIONS))
     assert own.error() is None and own.value() == b"payload"
@@ -151,7 +132,7 @@ def test_wrong_password_is_refused(add_site: Callable[[str], Site]) -> None:
 
 
 def test_a_removed_site_loses_access_even_when_connected(
-    app: typer.Typer, add_site: Callable[[str], Site], secure_broker: KafkaBroker,
+    add_site: Callable[[str], Site], secure_broker: KafkaBroker,
 ) -> None:
     gamma = add_site("gamma")
     errors = Errors()
