@@ -47,11 +47,10 @@ def classifier_run(
     metrics_port: int = typer.Option(-1, help="Prometheus port; 0: none; -1: settings (ACTIONSTREAM_METRICS_PORT)."),
 ) -> None:
     """Classify clips until SIGTERM or Ctrl-C; the batch in hand is committed first."""
-    from prometheus_client import start_http_server
-
     from processors.classifier_consumer import ClassifierConsumer
     from processors.settings import ProcessorSettings
     from streams.broker_monitor import MONITOR
+    from streams.health import HEALTH, serve_health
 
     settings = ProcessorSettings()
     overrides: dict[str, object] = {}
@@ -61,10 +60,12 @@ def classifier_run(
         overrides["metrics_port"] = metrics_port
     settings = settings.model_copy(update=overrides)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+        serve_health(settings.metrics_port, "model", "partitions")
     MONITOR.watch(settings.kafka)
     with stop_on_signals() as stop:
-        ClassifierConsumer(settings).run(stop)
+        consumer = ClassifierConsumer(settings)
+        HEALTH.passed("model")  # loaded when the consumer was built
+        consumer.run(stop)
 
 
 def format_event(event: ActionEvent) -> str:

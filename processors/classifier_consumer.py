@@ -30,6 +30,7 @@ from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from processors.shadow import ShadowModel, shadow_outcomes
 from streams.deadletter import DeadLetter
+from streams.health import HEALTH
 from streams.reader import TopicUnreadable
 from streams.records import Clip
 from streams.schemas import InvalidMessage, ShadowOutcome
@@ -171,6 +172,7 @@ class ClassifierConsumer:
         self._assignment = list(partitions)
         self._restore_needed = True  # their cameras' state may have moved on under another consumer
         logger.info("classifier assigned %d partitions of %s", len(partitions), self.clips_topic)
+        HEALTH.passed("partitions")
         if not self.ready.is_set():
             logger.info("classifier ready: model %s, group %s", self.holder.current.version,
                         self.settings.classifier.group_id)

@@ -23,13 +23,13 @@ def selector_run(
 ) -> None:
     """Run a selector worker until SIGTERM. Workers with one app id share the cameras."""
     import faust
-    from prometheus_client import start_http_server
 
     from processors.selector.app import SelectorApp
     from processors.selector.kafka_backoff import back_off_failed_metadata_updates
     from processors.serving import ModelHolder
     from processors.settings import ProcessorSettings
     from streams.broker_monitor import MONITOR
+    from streams.health import HEALTH, serve_health
 
     settings = ProcessorSettings()
     overrides: dict[str, object] = {}
@@ -41,10 +41,11 @@ def selector_run(
         overrides["metrics_port"] = metrics_port
     settings = settings.model_copy(update=overrides)
     if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+        serve_health(settings.metrics_port, "model", "partitions")
     MONITOR.watch(settings.kafka)
     back_off_failed_metadata_updates(settings.kafka.metadata_retry_backoff_ms / 1000)
     holder = ModelHolder(settings.model, settings.kafka, role="selector")
+    HEALTH.passed("model")
     holder.follow()
     selector = SelectorApp(settings, holder)
     selector.ensure_changelog_topics()

@@ -71,12 +71,11 @@ def cameras_run(
                                        "since a site on a secure one may not (`actionstream sites add` did it)."),
 ) -> None:
     """Stream every camera of a site into frames.<site> until stopped."""
-    from prometheus_client import start_http_server
-
     from streams.broker_monitor import MONITOR
     from streams.cameras.adapter import CameraAdapter
     from streams.cameras.config import load_site_config
     from streams.cameras.report import LiveReport, summary_lines
+    from streams.health import HEALTH, serve_health
     from streams.topics import ensure_topics
 
     settings = StreamsSettings()
@@ -86,8 +85,9 @@ def cameras_run(
     if open_cluster if create_topics is None else create_topics:
         ensure_topics(settings.kafka, [site_config.site])
     if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+        serve_health(settings.metrics_port)
     MONITOR.watch(settings.kafka)
+    HEALTH.probe("broker", lambda: MONITOR.reachable)  # an adapter is ready while it can publish
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -33,19 +33,18 @@ def archive_sink(
     metrics_port: int = typer.Option(-1, help="Prometheus port; 0: none; -1: settings (ACTIONSTREAM_METRICS_PORT)."),
 ) -> None:
     """Store scored frames, outcomes and labels in segment files until SIGTERM; evict past the horizon and cap."""
-    from prometheus_client import start_http_server
-
     from processors.archive.settings import ArchiveSettings
     from processors.archive.sink import ArchiveSink
     from processors.classifier_cli import stop_on_signals
     from streams.broker_monitor import MONITOR
+    from streams.health import serve_health
 
     settings = ArchiveSettings()
     if metrics_port >= 0:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     with stop_on_signals() as stop:
         if settings.metrics_port:
-            start_http_server(settings.metrics_port)
+            serve_health(settings.metrics_port, "partitions")
         MONITOR.watch(settings.kafka)
         ArchiveSink(settings).run(stop)
 

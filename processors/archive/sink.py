@@ -21,6 +21,7 @@ from processors import metrics
 from processors.archive.recorder import ArchiveRecorder
 from processors.archive.settings import ArchiveSettings
 from processors.deadletters import send_dead_letter
+from streams.health import HEALTH
 from streams.schemas import InvalidMessage
 from streams.topics import Topic, topic_name
 
@@ -63,7 +64,8 @@ class ArchiveSink:
             "isolation.level": "read_committed",  # outcomes are written in the classifier's transactions
         })
         producer = Producer({**self.settings.kafka.client_config(), **self.settings.producer.client_config()})
-        consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics], on_revoke=self._revoked)
+        consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics], on_assign=HEALTH.on_assign,
+                           on_revoke=self._revoked)
         logger.info("archive sink: %s, %s and %s -> %s (horizon %g s, cap %d bytes)", self.frames_topic,
                     self.outcomes_topic, ", ".join(self.label_topics), self.options.root, self.options.horizon_s,
                     self.options.max_bytes)

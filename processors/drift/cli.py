@@ -17,13 +17,12 @@ def drift_run(
     metrics_port: int = typer.Option(-1, help="Prometheus port; 0: none; -1: settings (ACTIONSTREAM_METRICS_PORT)."),
 ) -> None:
     """Check scored frames, outcomes and labels until SIGTERM; publish drift reports and retrain requests."""
-    from prometheus_client import start_http_server
-
     from processors.classifier_cli import stop_on_signals
     from processors.drift.job import DriftJob
     from processors.drift.job_settings import DriftJobSettings
     from processors.drift.references import BundleCatalog
     from streams.broker_monitor import MONITOR
+    from streams.health import serve_health
 
     settings = DriftJobSettings()
     if metrics_port >= 0:
@@ -32,7 +31,7 @@ def drift_run(
         settings = settings.model_copy(update={"model": settings.model.model_copy(update={"reference": model})})
     with stop_on_signals() as stop:
         if settings.metrics_port:
-            start_http_server(settings.metrics_port)
+            serve_health(settings.metrics_port, "partitions")
         MONITOR.watch(settings.kafka)
         DriftJob(settings, BundleCatalog(settings.model)).run(stop)
 

@@ -39,6 +39,7 @@ from processors.drift.reports import VerdictChanges
 from processors.drift.sample import WindowSample, check_frame
 from processors.drift.windows import SITE_CAMERA, ClosedWindow, DriftWindows, Offset
 from processors.labels import join_label
+from streams.health import HEALTH
 from streams.records import ScoredFrame
 from streams.schemas import (
     DriftReport,
@@ -115,6 +116,7 @@ class DriftJob:
         producer = Producer({**self.settings.kafka.client_config(), **self.settings.producer.client_config()})
         html = ReportWorker(self.settings.reports, self.settings.drift, self.options.report_queue)
         consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics, self.results_topic],
+                           on_assign=HEALTH.on_assign,
                            on_revoke=lambda member, _partitions: self._revoked(member, producer))
         logger.info("drift job: %s, %s and %s -> %s (windows of %g s, closed %g s after their end)", self.frames_topic,
                     self.outcomes_topic, ", ".join(self.label_topics), self.reports_topic,

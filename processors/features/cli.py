@@ -44,12 +44,11 @@ def features_sink(
     metrics_port: int = typer.Option(-1, help="Prometheus port; 0: none; -1: settings (ACTIONSTREAM_METRICS_PORT)."),
 ) -> None:
     """Aggregate scored frames and outcomes per camera and window, push to the feature store until SIGTERM."""
-    from prometheus_client import start_http_server
-
     from processors.classifier_cli import stop_on_signals
     from processors.features.settings import FeatureSinkSettings
     from processors.features.sink import FeatureSink
     from streams.broker_monitor import MONITOR
+    from streams.health import serve_health
 
     settings = FeatureSinkSettings()
     if metrics_port >= 0:
@@ -61,7 +60,7 @@ def features_sink(
             return
         client.apply()  # a sink started without set-up still finds its view registered
         if settings.metrics_port:
-            start_http_server(settings.metrics_port)
+            serve_health(settings.metrics_port, "partitions")
         MONITOR.watch(settings.kafka)
         FeatureSink(settings, client).run(stop)
 

@@ -21,6 +21,7 @@ from processors import metrics
 from processors.deadletters import send_dead_letter
 from processors.features.aggregates import WindowAggregator, WindowFacts, WindowFeatures, camera_key, to_table
 from processors.features.settings import FeatureSinkSettings
+from streams.health import HEALTH
 from streams.records import ScoredFrame
 from streams.schemas import InvalidMessage, WindowOutcome
 from streams.topics import Topic, topic_name
@@ -67,7 +68,8 @@ class FeatureSink:
             "isolation.level": "read_committed",  # outcomes are written in the classifier's transactions
         })
         producer = Producer({**self.settings.kafka.client_config(), **self.settings.producer.client_config()})
-        consumer.subscribe([self.frames_topic, self.outcomes_topic], on_revoke=self._revoked)
+        consumer.subscribe([self.frames_topic, self.outcomes_topic], on_assign=HEALTH.on_assign,
+                           on_revoke=self._revoked)
         logger.info("feature sink: %s and %s -> feature view (history in %s)", self.frames_topic,
                     self.outcomes_topic, self.client.history.directory)
         last_push = last_compact = time.monotonic()

@@ -14,18 +14,17 @@ def retrain_run(
 ) -> None:
     """Handle retrain requests one at a time until SIGTERM or Ctrl-C (honoured between requests; a request in
     hand finishes first, and a killed worker's request is taken up again by the next one)."""
-    from prometheus_client import start_http_server
-
     from processors.classifier_cli import stop_on_signals
     from processors.retrain.job import RetrainJob
     from processors.retrain.settings import RetrainSettings
     from processors.retrain.worker import RetrainWorker
+    from streams.health import serve_health
 
     settings = RetrainSettings()
     if metrics_port >= 0:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     if settings.metrics_port:
-        start_http_server(settings.metrics_port)
+        serve_health(settings.metrics_port, "partitions")
     with stop_on_signals() as stop:
         RetrainWorker(settings, RetrainJob(settings)).run(stop)
 

@@ -27,6 +27,7 @@ from processors import metrics
 from processors.retrain.job import JobOutcome
 from processors.retrain.settings import RetrainSettings
 from streams.deadletter import DeadLetter
+from streams.health import HEALTH
 from streams.reader import read_to_end
 from streams.schemas import RawHeaders, RetrainOutcome, RetrainRequest, RetrainResult
 from streams.settings import KafkaSettings
@@ -107,7 +108,7 @@ class RetrainWorker:
         self._retrying(lambda: producer.init_transactions(self._timeout_s))
         self.finished |= self._results_reader(self.settings.kafka, self.settings.worker.read_timeout_s)
         consumer = self._consumer_factory(self._consumer_config())
-        consumer.subscribe([self.requests_topic])
+        consumer.subscribe([self.requests_topic], on_assign=HEALTH.on_assign)
         logger.info("retrain worker consuming %s", self.requests_topic)
         try:
             while not stop.is_set():

@@ -40,6 +40,7 @@ from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from streams.broker_monitor import MONITOR
 from streams.deadletter import DeadLetter
+from streams.health import HEALTH
 from streams.records import FrameRef, ScoredFrame
 from streams.schemas import InvalidMessage
 from streams.settings import KafkaSettings
@@ -124,6 +125,10 @@ class SelectorApp:
                 FramesTopicDiscovery(self.app, self.frames, settings.kafka, settings.frames_discovery_s))
         self.app.timer(settings.stage2.idle_check_s)(self._tick_idle_cameras)
         self.app.on_partitions_revoked.connect(self._forget_rewinds)
+        self.app.on_rebalance_complete.connect(self._owns_partitions)
+
+    async def _owns_partitions(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        HEALTH.passed("partitions")  # assignment received and its window tables restored
 
     async def _report_assignment(self) -> None:
         """Partitions (cameras) this worker owns and how far behind it is on them, per stage: the split

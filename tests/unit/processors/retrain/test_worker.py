@@ -5,6 +5,7 @@ begun too often ends as failed, an abortable commit error retries the transactio
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,9 @@ class _Consumer:
         self.stop = stop
         self.subscribed: list[str] = []
 
-    def subscribe(self, topics: list[str]) -> None:
+    def subscribe(self, topics: list[str], on_assign: Callable[[Any, list[Any]], None]) -> None:
         self.subscribed = topics
+        on_assign(self, [])  # as the group would, once it assigned the partitions
 
     def poll(self, timeout: float) -> Message | None:
         if not self.messages:

@@ -1,0 +1,106 @@
+"""Liveness and readiness beside /metrics, on a process's metrics port.
+
+- `GET /healthz`: 200 while the process serves requests (a wedged or dead process does not answer).
+- `GET /readyz`: 200 once every readiness check the entry point required has passed, 503 before, with a JSON
+  body naming each check: e.g. `model` (the served model is loaded) and `partitions` (the consumer group's
+  assignment arrived, with its state restored where the process keeps state). A worker that the group left
+  without partitions (more workers than partitions) is ready: it is a hot standby.
+- `GET /metrics`: the Prometheus page, as prometheus_client's own server serves it.
+
+Like the broker monitor, one HEALTH per process: the entry point requires checks and serves them, the code that
+knows (a consumer's assignment callback, a model loader) marks them passed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import MetricsHandler
+
+logger = logging.getLogger(__name__)
+
+LIVENESS_PATH = "/healthz"
+READINESS_PATH = "/readyz"
+
+
+class Health:
+    """Readiness checks of one process; each starts failed and passes when its owner says so."""
+
+    def __init__(self) -> None:
+        self._checks: dict[str, bool] = {}
+        self._probes: dict[str, Callable[[], bool]] = {}  # checks asked again at every request
+        self._lock = threading.Lock()
+
+    def require(self, *names: str) -> None:
+        with self._lock:
+            for name in names:
+                self._checks.setdefault(name, False)
+
+    def probe(self, name: str, check: Callable[[], bool]) -> None:
+        """A check that can pass and fail again (e.g. the broker is reachable), asked at every request."""
+        with self._lock:
+            self._probes[name] = check
+
+    def passed(self, name: str) -> None:
+        """Mark a required check passed, for good; a check nobody required is ignored."""
+        with self._lock:
+            if self._checks.get(name) is False:
+                self._checks[name] = True
+                logger.info("readiness check %s passed", name)
+
+    def on_assign(self, _consumer: Any, _partitions: list[Any]) -> None:
+        """A confluent-kafka `on_assign` callback: the group's assignment arrived."""
+        self.passed("partitions")
+
+    def report(self) -> tuple[bool, dict[str, bool]]:
+        with self._lock:
+            checks = dict(self._checks)
+            probes = dict(self._probes)
+        checks.update({name: bool(check()) for name, check in probes.items()})
+        return all(checks.values()), checks
+
+
+HEALTH = Health()
+
+
+class _Handler(MetricsHandler):
+    """prometheus_client's /metrics handler with the two health paths in front of it."""
+
+    health: Health = HEALTH
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == LIVENESS_PATH:
+            self._reply(200, {"live": True})
+        elif path == READINESS_PATH:
+            ready, checks = self.health.report()
+            self._reply(200 if ready else 503, {"ready": ready, "checks": checks})
+        else:
+            super().do_GET()
+
+    def _reply(self, status: int, document: dict[str, Any]) -> None:
+        body = json.dumps(document).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Probes every few seconds are not news: no access log."""
+
+
+def serve_health(port: int, *required: str, health: Health = HEALTH) -> ThreadingHTTPServer:
+    """Serve /healthz, /readyz and /metrics on `port` from a daemon thread (replaces prometheus_client's
+    start_http_server); `required` are the readiness checks this process waits for."""
+    health.require(*required)
+    handler = type("HealthHandler", (_Handler,), {"health": health})
+    server = ThreadingHTTPServer(("", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name=f"health-{port}", daemon=True).start()
+    return server

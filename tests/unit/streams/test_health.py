@@ -1,0 +1,63 @@
+"""Liveness, readiness and /metrics on one port, over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+
+from streams.health import Health, serve_health
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[Health, str]]:
+    health = Health()
+    server = serve_health(0, "model", "partitions", health=health)
+    yield health, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_a_process_is_live_at_once_and_ready_once_every_check_passed(served: tuple[Health, str]) -> None:
+    health, url = served
+    assert _get(url + "/healthz")[0] == 200
+    status, body = _get(url + "/readyz")
+    assert status == 503 and json.loads(body) == {"ready": False, "checks": {"model": False, "partitions": False}}
+    health.passed("model")
+    health.on_assign(None, [])  # an empty assignment counts: a spare worker is a hot standby
+    status, body = _get(url + "/readyz")
+    assert status == 200 and json.loads(body)["ready"] is True
+
+
+def test_a_probe_is_asked_at_every_request(served: tuple[Health, str]) -> None:
+    health, url = served
+    health.passed("model")
+    health.passed("partitions")
+    reachable = [True]
+    health.probe("broker", lambda: reachable[0])
+    assert _get(url + "/readyz")[0] == 200
+    reachable[0] = False
+    status, body = _get(url + "/readyz")
+    assert status == 503 and json.loads(body)["checks"]["broker"] is False
+
+
+def test_metrics_are_served_beside_the_health_paths(served: tuple[Health, str]) -> None:
+    status, body = _get(served[1] + "/metrics")
+    assert status == 200 and b"python_info" in body
+
+
+def test_a_check_nobody_required_does_not_block_readiness() -> None:
+    health = Health()
+    health.passed("model")
+    assert health.report() == (True, {})
