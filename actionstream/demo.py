@@ -59,6 +59,11 @@ class DemoSettings:
     procfile: Path = PROCFILE
     metrics_port: int = 9464  # honcho gives the Procfile's processes $PORT = 9464, 9564, 9664, ...
     truth_min_share: float = 0.6  # a window's truth is the label of at least this share of its action time
+    event_min_overlap_s: float = 0.25  # an event reports a true action when its window overlaps it this long
+    idle_share: float = 0.4  # share of each feed's clips that show no action (a real camera mostly shows none)
+    camera_process: str = "cameras"  # the Procfile process started once the workers are ready
+    ready_timeout_s: float = 180.0  # workers join their groups and load their models (slow on a busy machine)
+    ready_processes: tuple[str, ...] = ("selector", "classifier")
     stop_timeout_s: float = 30.0
     loop: LoopSettings | None = field(default_factory=LoopSettings)  # None: no drifting camera
 
@@ -90,16 +95,19 @@ class _StartedServices:
 
 @dataclass(frozen=True)
 class _Processes:
-    """The Procfile's processes under one honcho, stopped as a group (honcho passes SIGTERM on)."""
+    """The Procfile's processes under one honcho, stopped as a group (honcho passes SIGTERM on); the cameras
+    under a second one, started once the workers are ready and stopped first."""
 
     honcho: ManagedProcess
+    cameras: ManagedProcess
     timeout_s: float
 
     def is_running(self) -> bool:
-        return self.honcho.is_running()
+        return self.honcho.is_running() and (self.cameras.pid is None or self.cameras.is_running())
 
     def stop(self) -> bool:
-        return self.honcho.stop(timeout_s=self.timeout_s)
+        cameras_stopped = self.cameras.pid is None or self.cameras.stop(timeout_s=self.timeout_s)
+        return self.honcho.stop(timeout_s=self.timeout_s) and cameras_stopped
 
 
 def prepare_media(settings: DemoSettings) -> list[Path]:
@@ -108,12 +116,15 @@ def prepare_media(settings: DemoSettings) -> list[Path]:
     from training.synth import SynthSettings, generate_dataset
     from training.synth_feed import timeline_path, write_camera_feed
 
-    if not (settings.data_dir / "ucfTrainTestlist" / "classInd.txt").exists():
+    synth = SynthSettings(idle_class=True)  # the model learns "no action" as the class idle
+    class_list = settings.data_dir / "ucfTrainTestlist" / "classInd.txt"
+    if not class_list.exists() or class_list.read_text().split()[1::2] != synth.class_names:
         typer.echo(f"generating the synthetic data set in {settings.data_dir}")
-        generate_dataset(SynthSettings(), settings.data_dir)
+        generate_dataset(synth, settings.data_dir, progress=sys.stderr.isatty())
     feeds = []
     for index in range(settings.cameras):
-        name, seconds, shift = f"cam{index}-{settings.feed_width}x{settings.feed_height}", settings.feed_seconds, None
+        name = f"cam{index}-{settings.feed_width}x{settings.feed_height}-idle{settings.idle_share:g}"
+        seconds, shift = settings.feed_seconds, None
         if settings.loop is not None and index == settings.loop.camera:
             # Long enough not to loop back to the unshifted scene during the run.
             shift, seconds = settings.loop.feed_shift(), settings.run_seconds + 30.0
@@ -125,7 +136,7 @@ def prepare_media(settings: DemoSettings) -> list[Path]:
                            f"{shift.start_s:g} s")
             write_camera_feed(SynthSettings(), path, seconds=seconds + 4 * index, seed=100 + index,
                               width=settings.feed_width, height=settings.feed_height, fps=settings.feed_fps,
-                              shift=shift)
+                              shift=shift, idle_share=settings.idle_share)
         feeds.append(path)
     return feeds
 
@@ -148,25 +159,45 @@ def _alias_exists(alias: str) -> bool:
     return alias_version(RegistrySettings(), alias) is not None
 
 
+def _served_classes(alias: str) -> list[str]:
+    import tempfile
+
+    from models.bundle import ModelBundle
+    from models.registry import RegistrySettings, resolve_bundle_dir
+
+    with tempfile.TemporaryDirectory(prefix="actionstream-demo-") as directory:
+        return ModelBundle.load(resolve_bundle_dir(alias, RegistrySettings(), Path(directory))).classes
+
+
+def _data_classes(data_dir: Path) -> list[str]:
+    return (data_dir / "ucfTrainTestlist" / "classInd.txt").read_text().split()[1::2]
+
+
 def prepare_model(settings: DemoSettings) -> str:
     """The model reference the processes serve: a bundle directory or a registry alias; with the default
     alias missing, train a small model on the synthetic set and promote it."""
     if Path(settings.model).is_dir():
         return str(Path(settings.model).resolve())  # the processes may resolve it from elsewhere
-    if _alias_exists(settings.model):
+    exists = _alias_exists(settings.model)
+    if exists and (settings.model != DEFAULT_MODEL
+                   or _served_classes(settings.model) == _data_classes(settings.data_dir)):
         return settings.model
     if settings.model != DEFAULT_MODEL:
         raise typer.BadParameter(f"no bundle directory and no registry alias {settings.model!r}", param_hint="--model")
+    from actionstream.demo_loop import BASE_ALIAS
     from models.registry import set_alias
     from training.config import load_config
     from training.pipeline import run_training
 
-    typer.echo(f"no @{DEFAULT_MODEL} model in the registry: training one on the synthetic set (a few minutes)")
+    reason = "knows other classes than the synthetic set" if exists else "is missing"
+    typer.echo(f"the @{DEFAULT_MODEL} model {reason}: training one on the synthetic set (a few minutes)")
     config = load_config([], [f"data.synthetic_dir={settings.data_dir}"])
-    outcome = run_training(config, Path("var/runs") / time.strftime("demo-%Y%m%d-%H%M%S"), track=True, progress=True)
+    outcome = run_training(config, Path("var/runs") / time.strftime("demo-%Y%m%d-%H%M%S"), track=True,
+                           progress=sys.stderr.isatty())
     if outcome.model_version is None:
         raise RuntimeError("training registered no model version")
     set_alias(config.tracking, outcome.model_version, DEFAULT_MODEL)
+    set_alias(config.tracking, outcome.model_version, BASE_ALIAS)  # the monitoring loop starts from it
     typer.echo(f"trained version {outcome.model_version} (test {outcome.test_results['smart']}); now @{DEFAULT_MODEL}")
     return DEFAULT_MODEL
 
@@ -188,12 +219,36 @@ def start_processes(settings: DemoSettings, model: str) -> _Processes:
     honcho = ManagedProcess("honcho", settings.work_dir.resolve())
     if honcho.is_running():
         raise ServiceError(f"a demo's processes are already running (pid file {honcho.pid_file})")
+    # Concurrency 0 leaves the cameras out and every other process on its usual port.
     honcho.start(
         [sys.executable, "-m", "honcho", "start", "--no-colour", "-f", str(settings.procfile),
-         "-p", str(settings.metrics_port)],
+         "-p", str(settings.metrics_port), "-c", f"{settings.camera_process}=0"],
         env=processes_env(settings, model),
     )
-    return _Processes(honcho, settings.stop_timeout_s)
+    return _Processes(honcho, ManagedProcess("honcho-cameras", settings.work_dir.resolve()), settings.stop_timeout_s)
+
+
+def start_cameras_when_ready(settings: DemoSettings, processes: _Processes, model: str) -> None:
+    """Wait until the workers own their partitions and serve their model, then start the cameras: frames
+    published earlier would queue up in front of workers still starting and delay every later window."""
+    from honcho.environ import parse_procfile
+
+    from actionstream.readiness import Endpoint, wait_until_ready
+    from infra.prometheus.targets import HONCHO_PORT_STEP
+
+    names = list(parse_procfile(settings.procfile.read_text()).processes)
+    port_of = {name: settings.metrics_port + index * HONCHO_PORT_STEP for index, name in enumerate(names)}
+    endpoints = [Endpoint(name, f"127.0.0.1:{port_of[name]}") for name in settings.ready_processes]
+    try:
+        waited = wait_until_ready(endpoints, settings.ready_timeout_s, processes.honcho.is_running)
+    except (TimeoutError, RuntimeError) as error:
+        raise ServiceError(f"{error}\n{tail(processes.honcho.log_file, 40)}") from error
+    typer.echo(f"workers ready after {waited:.0f} s ({', '.join(settings.ready_processes)}): starting the cameras")
+    processes.cameras.start(
+        [sys.executable, "-m", "honcho", "start", "--no-colour", "-f", str(settings.procfile),
+         "-p", str(port_of[settings.camera_process]), settings.camera_process],
+        env=processes_env(settings, model),
+    )
 
 
 def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
@@ -305,6 +360,7 @@ def run_demo(settings: DemoSettings) -> None:
         until = " or until the loop has run" if settings.loop is not None and settings.seconds is None else ""
         typer.echo(f"running {settings.procfile} (model {model}) for {settings.run_seconds:g} s{until}; "
                    f"logs in {processes.honcho.log_file}")
+        start_cameras_when_ready(settings, processes, model)
         events: list[ActionEvent] = []
 
         def show(event: ActionEvent) -> None:
@@ -323,11 +379,14 @@ def run_demo(settings: DemoSettings) -> None:
                               topic_name(Topic.INCIDENTS, settings.site, kafka.topic_prefix),
                               topic_name(Topic.LABELS, settings.site, kafka.topic_prefix))
         typer.echo("summary:")
-        typer.echo("\n".join(summarize(events, truths, counts, since, elapsed, settings.truth_min_share).lines()))
+        summary = summarize(events, truths, counts, since, elapsed, settings.truth_min_share,
+                            settings.event_min_overlap_s)
+        typer.echo("\n".join(summary.lines()))
         typer.echo("\n".join(alert_lines(monitoring, since)))
         if watcher is not None and base_version is not None:
             typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, kafka, since)))
             watcher.close()
+        typer.echo(summary.json_line())  # last, for scripts
     finally:
         started.stop_all()
 

@@ -4,6 +4,7 @@ summary."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -46,12 +47,14 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
 
     output = result.stdout + result.stderr
-    honcho_log = tmp_path / "var/demo/honcho.log"
-    diagnostics = output + "\n--- honcho.log ---\n" + (honcho_log.read_text() if honcho_log.exists() else "(none)")
+    logs = [tmp_path / "var/demo/honcho.log", tmp_path / "var/demo/honcho-cameras.log"]  # the cameras start apart
+    diagnostics = output + "".join(f"\n--- {log.name} ---\n" + (log.read_text() if log.exists() else "(none)")
+                                   for log in logs)
     assert result.returncode == 0, diagnostics
     # Every Procfile process ran under honcho and stopped cleanly on its SIGTERM.
     assert all(f"{name}.1 stopped (rc=0)" in diagnostics
                for name in ("cameras", "selector", "classifier", "labeller", "features", "archive")), diagnostics
+    assert "workers ready after" in result.stdout, diagnostics  # before the cameras publish
     event_lines = [line for line in result.stdout.splitlines() if re.match(r"cam[01] +\d\d:\d\d:\d\d\+4s ", line)]
     assert event_lines, diagnostics
     summary = result.stdout.split("summary:\n", 1)[1]
@@ -59,7 +62,10 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
     assert counts["cameras"] == "2" and int(counts["frames"]) >= 2 * 8 * 10, summary
     assert int(counts["clips"]) >= int(counts["events"]) >= len(event_lines) > 0, summary
     assert "accuracy=" in summary and "latency processing p50=" in summary and "deadletters=" in summary
-    outcomes = dict(re.findall(r"(\w+)=(\d+)", summary.splitlines()[3]))
+    assert summary.splitlines()[1].startswith("recall=") and "detection delay" in summary.splitlines()[2]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])  # the last line, for scripts
+    assert figures["cameras"] == 2 and figures["processing_p99_ms"] is not None, summary
+    outcomes = dict(re.findall(r"(\w+)=(\d+)", summary.splitlines()[5]))
     assert int(outcomes["outcomes"]) >= int(counts["events"]) and int(outcomes["labels"]) > 0, summary
     # Services it did not start are still up; what it started (the feeds, honcho and its processes) is gone.
     assert broker.status().running and rtsp_server.status().running
