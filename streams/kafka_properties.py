@@ -4,10 +4,13 @@ is handed its connection and credentials without putting the password on a comma
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 # Only the owner may read a file that holds a password.
 _OWNER_ONLY = 0o600
+# librdkafka keys are lowercase dotted names; anything else is a broken line (maybe a stray password).
+_KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
 def read_properties(path: Path) -> dict[str, str]:
@@ -17,7 +20,7 @@ def read_properties(path: Path) -> dict[str, str]:
         if not line or line.startswith("#"):
             continue
         key, separator, value = line.partition("=")
-        if not separator:
+        if not separator or not _KEY.match(key.strip()):
             # The line itself may hold a secret: name the place, never the content.
             raise ValueError(f"{path}:{number}: not a key=value line")
         properties[key.strip()] = value.strip()
