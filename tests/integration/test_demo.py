@@ -40,6 +40,9 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
         "ACTIONSTREAM_CLASSIFIER__GROUP_ID": f"classifier-{unique}",
         "ACTIONSTREAM_CLASSIFIER__TRANSACTIONAL_ID": f"classifier-{unique}",
         "OMP_NUM_THREADS": "1",
+        "ACTIONSTREAM_MONITORING_PROMETHEUS_PORT": str(free_port()),
+        "ACTIONSTREAM_MONITORING_ALERTMANAGER_PORT": str(free_port()),
+        "ACTIONSTREAM_MONITORING_RECEIVER_PORT": str(free_port()),
     }
     # --no-drift: a bundle directory cannot be retrained and promoted (the loop's demo needs the registry).
     command = [sys.executable, "-m", "actionstream", "demo", "--cameras", "2", "--seconds", "30", "--site", "demo",
@@ -71,6 +74,10 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
     assert broker.status().running and rtsp_server.status().running
     assert not list(rtsp_server.state_dir.glob("publish-demo_cam*.pid"))
     assert not (tmp_path / "var/demo/honcho.pid").exists()
+    # Prometheus and Alertmanager ran beside the processes, and are gone too.
+    assert re.search(r"^alerts fired", summary, re.MULTILINE), summary
+    assert (tmp_path / "var/monitoring/prometheus.log").exists()
+    assert not list((tmp_path / "var/monitoring").glob("*.pid"))
     assert (tmp_path / "var/data/synthetic/ucfTrainTestlist/classInd.txt").exists()
     settings = StreamsSettings(kafka=KafkaSettings(bootstrap_servers=broker.settings.bootstrap_servers,
                                                    topic_prefix=prefix))
