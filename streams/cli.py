@@ -74,12 +74,18 @@ def cameras_run(
     from streams.broker_monitor import MONITOR
     from streams.cameras.adapter import CameraAdapter
     from streams.cameras.config import load_site_config
+    from streams.cameras.registry import CameraError, check_camera
     from streams.cameras.report import LiveReport, summary_lines
     from streams.health import HEALTH, serve_health
     from streams.topics import ensure_topics
 
     settings = StreamsSettings()
     site_config = load_site_config(config)
+    try:
+        for camera in site_config.cameras:
+            check_camera(camera)
+    except CameraError as error:
+        raise typer.BadParameter(str(error), param_hint="--config") from None
     _ensure_broker(settings, start_broker)
     open_cluster = settings.kafka.security_protocol == "PLAINTEXT"
     if open_cluster if create_topics is None else create_topics:

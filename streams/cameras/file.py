@@ -10,6 +10,7 @@ from streams.cameras.registry import open_container
 
 class FileCamera:
     live = False
+    schemes = frozenset({"", "file"})
 
     def __init__(self, config: CameraConfig, resilience: ResilienceSettings) -> None:
         self.config = config

@@ -10,6 +10,7 @@ from streams.cameras.registry import open_container
 
 class RtspCamera:
     live = True
+    schemes = frozenset({"rtsp", "rtsps"})
 
     def __init__(self, config: CameraConfig, resilience: ResilienceSettings) -> None:
         self.config = config

@@ -10,6 +10,7 @@ from streams.cameras.registry import open_container
 
 class UsbCamera:
     live = True
+    schemes = frozenset({""})  # a V4L2 device path
 
     def __init__(self, config: CameraConfig, resilience: ResilienceSettings) -> None:
         self.config = config

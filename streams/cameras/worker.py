@@ -17,10 +17,12 @@ from streams.cameras.config import CameraConfig, ResilienceSettings
 from streams.cameras.encode_stage import EncodeStage, SampledVideoFrame
 from streams.cameras.registry import CameraError, CameraSource, create_camera
 from streams.cameras.sampler import PtsSampler
+from streams.cameras.urls import MaskCredentials, mask_credentials
 from streams.producer import ReliableProducer
 from streams.schemas import CameraState, CameraStatus
 
 logger = logging.getLogger(__name__)
+logger.addFilter(MaskCredentials())  # FFmpeg's errors name the URL, password included
 
 # Frames of presentation time used to decide whether reference frames alone reach the sampling rate.
 _NONREF_PROBE_SECONDS = 2.0
@@ -113,6 +115,7 @@ class CameraWorker(threading.Thread):
                 setattr(self._stats, name, getattr(self._stats, name) + amount)
 
     def _set_state(self, state: CameraState, reason: str) -> None:
+        reason = mask_credentials(reason)  # the status topic is read by sites and dashboards
         with self._lock:
             if self._stats.state == state and self._stats.reason == reason:
                 return

@@ -10,14 +10,27 @@ import pytest
 
 from streams.cameras import registry
 from streams.cameras.config import CameraConfig, ResilienceSettings
-from streams.cameras.registry import CameraError, camera_kinds, create_camera, open_container, register_camera_kind
+from streams.cameras.registry import (
+    CameraError,
+    accepted_schemes,
+    camera_kinds,
+    create_camera,
+    open_container,
+    register_camera_kind,
+)
 
-RESILIENCE = ResilienceSettings()
+RESILIENCE = ResilienceSettings(open_timeout_s=2.0)
+
+
+def _missing_source(kind: str) -> str:
+    """A source of the kind's own scheme that does not exist (a path, or a closed port)."""
+    scheme = min(accepted_schemes(kind))
+    return f"{scheme}://127.0.0.1:9/nonexistent" if scheme else "/nonexistent/source"
 
 
 @pytest.mark.parametrize("kind", camera_kinds())
 def test_every_kind_creates_a_camera_source(kind: str) -> None:
-    config = CameraConfig(id="cam1", kind=kind, url="/nonexistent/source")
+    config = CameraConfig(id="cam1", kind=kind, url=_missing_source(kind))
     camera = create_camera(config, RESILIENCE)
     assert isinstance(camera.live, bool)
     assert callable(camera.open)
@@ -25,15 +38,15 @@ def test_every_kind_creates_a_camera_source(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", camera_kinds())
 def test_every_kind_reports_a_missing_source_as_camera_error(kind: str) -> None:
-    camera = create_camera(CameraConfig(id="cam1", kind=kind, url="/nonexistent/source"), RESILIENCE)
-    with pytest.raises(CameraError, match="no such file or device"):
+    camera = create_camera(CameraConfig(id="cam1", kind=kind, url=_missing_source(kind)), RESILIENCE)
+    with pytest.raises(CameraError, match=r"no such file or device|Connection refused"):
         camera.open()
 
 
 def test_builtin_kinds_and_liveness() -> None:
     assert {"rtsp", "file", "usb"} <= set(camera_kinds())
     live = {
-        kind: create_camera(CameraConfig(id="c", kind=kind, url="x"), RESILIENCE).live
+        kind: create_camera(CameraConfig(id="c", kind=kind, url=_missing_source(kind)), RESILIENCE).live
         for kind in ("rtsp", "file", "usb")
     }
     assert live == {"rtsp": True, "file": False, "usb": True}
