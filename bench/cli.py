@@ -164,6 +164,29 @@ def pipeline(
     }))
 
 
+@bench_app.command("parity")
+def parity(
+    model: str = typer.Option("production", "--model", help="Bundle directory, registry alias or models:/ URI."),
+    data: Path = typer.Option(Path("var/data/synthetic"), "--data", help="UCF101-layout set: its test split is "
+                              "streamed."),
+    cameras: int = typer.Option(3, "--cameras", help="File cameras the test clips are spread over."),
+    gap_s: float = typer.Option(4.0, "--gap-s", help="Seconds of idle scene between clips."),
+    tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
+) -> None:
+    """Live vs offline accuracy: the test split through the whole pipeline, each clip against the window that
+    overlaps it most, compared with `actionstream evaluate`'s prediction for it."""
+    from bench.parity import ParitySettings, run_parity
+    from infra.services import ensure_broker
+    from models.registry import RegistrySettings, resolve_bundle_dir
+
+    settings = ParitySettings(data=data, model=model, cameras=cameras, gap_s=gap_s, tracking_uri=tracking_uri)
+    ensure_broker(settings.bootstrap_servers)
+    result = run_parity(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri)))
+    for line in result.disagreements:
+        typer.echo(f"disagreement {line}")
+    typer.echo(result.json_line())
+
+
 @bench_app.command("drift")
 def drift(
     windows: int = typer.Option(250, "--windows", help="Monitored windows per unshifted control camera."),

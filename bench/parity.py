@@ -1,0 +1,261 @@
+"""`bench parity`: is the live stream as accurate as `actionstream evaluate` on the same clips?
+
+The test split of a UCF101-layout set is streamed through the whole pipeline: file cameras (each test clip
+once, clips spread over the cameras, separated by idle scene frames so that no window mixes two clips) ->
+adapter -> selector worker (stages 1 and 2) -> classifier -> outcomes. Each clip is scored against the window
+that overlaps it most, and compared with the offline prediction of the same model on the same clip
+(`training.evaluate`, the SMART selector): agreement is the share of clips where both say the same, and both
+accuracies are against the clip's class. A skew between training and serving (JPEG round trip, resize path,
+candidate timing, window alignment, selection) shows as agreement below 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from actionstream.readiness import Endpoint, wait_until_ready
+from infra.process import ManagedProcess, tail
+from streams.reader import TopicReader
+from streams.schemas import FrameHeaders, WindowOutcome
+from streams.settings import KafkaSettings
+from streams.topics import Topic, ensure_topics, topic_name
+
+SITE = "parity"
+
+
+@dataclass(frozen=True)
+class ParitySettings:
+    data: Path = Path("var/data/synthetic")
+    model: str = "production"
+    cameras: int = 3  # clips spread over them: the run lasts about clips * (clip + gap) / cameras seconds
+    gap_s: float = 4.0  # idle scene between clips: one window length, so no window holds two clips
+    sample_fps: float = 8.0
+    ready_timeout_s: float = 180.0
+    drain_s: float = 60.0  # after the feeds end: longest wait for the last outcomes
+    bootstrap_servers: str = "127.0.0.1:9092"
+    tracking_uri: str = "sqlite:///var/mlflow/mlflow.db"
+    cache_dir: Path = Path("var/features")
+    work_dir: Path = Path("var/bench/parity")
+    seed: int = 0  # of the idle scenes
+
+
+@dataclass(frozen=True)
+class ClipSpan:
+    """Where one test clip plays in a camera's feed, seconds from its first frame."""
+
+    camera: str
+    video_id: str
+    label: str
+    offline: str  # the offline prediction for it
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class ParityResult:
+    clips: int
+    agreement: float
+    stream_accuracy: float
+    offline_accuracy: float
+    unmatched: int  # clips no window overlapped (counted as disagreement and error)
+    disagreements: list[str] = field(default_factory=list)  # "video: offline X, stream Y"
+
+    def json_line(self) -> str:
+        return json.dumps({"bench": "parity", "clips": self.clips, "agreement": round(self.agreement, 4),
+                           "stream_accuracy": round(self.stream_accuracy, 4),
+                           "offline_accuracy": round(self.offline_accuracy, 4), "unmatched": self.unmatched})
+
+
+def score_parity(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
+                 origins: dict[str, float]) -> ParityResult:
+    """Each clip against the window of its camera that overlaps it most (capture time = origin + feed time)."""
+    agree = correct = unmatched = 0
+    disagreements = []
+    for span in spans:
+        start, end = origins[span.camera] + span.start_s, origins[span.camera] + span.end_s
+        overlaps = [(min(end, window.window_end) - max(start, window.window_start), window)
+                    for window in windows.get(span.camera, [])]
+        overlap, best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
+        stream = best.label if best is not None and overlap > 0 else None
+        unmatched += stream is None
+        agree += stream == span.offline
+        correct += stream == span.label
+        if stream != span.offline:
+            disagreements.append(f"{span.video_id}: offline {span.offline}, stream {stream}")
+    offline_correct = sum(span.offline == span.label for span in spans)
+    count = max(len(spans), 1)
+    return ParityResult(len(spans), agree / count, correct / count, offline_correct / count, unmatched, disagreements)
+
+
+def offline_predictions(settings: ParitySettings, bundle_dir: Path) -> list[tuple[Path, str, str, str]]:
+    """(video path, video id, class, offline prediction) for each test clip, as `actionstream evaluate` scores it."""
+    from models.bundle import ModelBundle
+    from training.evaluate import build_scorer, evaluate_strategy, extract_evaluation_features
+    from training.smart_settings import FeatureSettings
+    from training.ucf101 import Ucf101Index
+
+    bundle = ModelBundle.load(bundle_dir)
+    items = Ucf101Index.from_folder(settings.data).test
+    features = FeatureSettings(num_candidates=bundle.manifest.num_candidates,
+                               top_k_names=bundle.manifest.architecture.top_k_names, cache_dir=settings.cache_dir)
+    data = extract_evaluation_features(bundle_dir, bundle, items, features, progress=sys.stderr.isatty())
+    scorer = build_scorer(bundle, items, features.num_candidates)
+    result = evaluate_strategy("smart", bundle, scorer, data, bundle.manifest.num_frames, len(bundle.classes))
+    return [(item.path, item.video_id, item.class_name, bundle.classes[int(prediction)])
+            for item, prediction in zip(items, result.predictions, strict=True)]
+
+
+def _decoded(path: Path) -> Iterator[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yield frame.to_ndarray(format="rgb24")
+
+
+def write_parity_feed(clips: list[tuple[Path, str, str, str]], camera: str, path: Path, gap_s: float,
+                      seed: int) -> list[ClipSpan]:
+    """One camera's feed: idle scene, then each clip followed by idle scene; returns where each clip plays."""
+    import av
+
+    from training.synth import SynthSettings, build_scene, encode_video
+
+    with av.open(str(clips[0][0])) as container:
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        fps = float(stream.average_rate or 25)
+    synth = SynthSettings(width=width, height=height, fps=fps, idle_class=True, num_classes=2)
+    gap_frames = round(gap_s * fps)
+    rng = np.random.default_rng(seed)
+    spans: list[ClipSpan] = []
+
+    def idle() -> Iterator[np.ndarray]:
+        assert synth.idle_index is not None
+        scene = build_scene(synth.idle_index, synth, rng, num_frames=gap_frames)
+        buffer = np.empty((height, width, 3), dtype=np.uint8)
+        for index in range(gap_frames):
+            scene.render_into(index, buffer)
+            yield buffer
+
+    def frames() -> Iterator[np.ndarray]:
+        written = 0
+        yield from idle()
+        written += gap_frames
+        for video, video_id, label, offline in clips:
+            count = 0
+            for frame in _decoded(video):
+                yield frame
+                count += 1
+            spans.append(ClipSpan(camera, video_id, label, offline, written / fps, (written + count) / fps))
+            written += count
+            yield from idle()
+            written += gap_frames
+
+    gop = str(round(fps))
+    encode_video(frames(), path, codec="libx264", width=width, height=height, fps=fps,
+                 codec_options={"preset": "veryfast", "g": gop, "keyint_min": gop, "sc_threshold": "0", "bf": "0"})
+    return spans
+
+
+class ParityBench:
+    def __init__(self, settings: ParitySettings, bundle_dir: Path) -> None:
+        self.settings = settings
+        self.bundle_dir = bundle_dir
+        settings.work_dir.mkdir(parents=True, exist_ok=True)
+        self.kafka = KafkaSettings(bootstrap_servers=settings.bootstrap_servers,
+                                   topic_prefix=f"parity{uuid.uuid4().hex[:6]}.")
+
+    def _env(self, metrics_port: int) -> dict[str, str]:
+        return {"ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+                "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": self.kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{SITE}"]',
+                "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_MODEL__FOLLOW_UPDATES": "false",
+                "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
+                "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / self.kafka.topic_prefix)}
+
+    def _start(self, name: str, args: list[str], metrics_port: int) -> ManagedProcess:
+        process = ManagedProcess(name, self.settings.work_dir / "logs")
+        process.start([sys.executable, "-m", "actionstream", *args, *(
+            ["--metrics-port", str(metrics_port)] if name != "cameras" else [])], env=self._env(metrics_port))
+        return process
+
+    def run(self, spans: list[ClipSpan], feeds: dict[str, Path]) -> ParityResult:
+        from bench.soak import free_port
+
+        settings = self.settings
+        ensure_topics(self.kafka, [SITE])
+        ports = {name: free_port() for name in ("selector", "classifier", "cameras")}
+        processes = [self._start(name, ["selector" if name == "selector" else "classifier", "run"], ports[name])
+                     for name in ("selector", "classifier")]
+        try:
+            wait_until_ready([Endpoint(name, f"127.0.0.1:{ports[name]}") for name in ("selector", "classifier")],
+                             settings.ready_timeout_s, lambda: all(process.is_running() for process in processes))
+            config = settings.work_dir / f"cameras-{self.kafka.topic_prefix}yaml"
+            config.write_text(yaml.safe_dump({"site": SITE, "cameras": [
+                {"id": camera, "kind": "file", "url": str(path.resolve()), "realtime": True, "loop": False,
+                 "sample_fps": settings.sample_fps} for camera, path in feeds.items()]}))
+            feed_s = max(span.end_s for span in spans) + settings.gap_s
+            adapter = self._start("cameras", ["cameras", "run", "--config", str(config), "--seconds",
+                                              f"{feed_s + 5:.0f}"], ports["cameras"])
+            while adapter.is_running():
+                time.sleep(1.0)
+            windows = self._drain(processes, expected_s=feed_s)
+        finally:
+            for process in processes:
+                process.stop()
+        return score_parity(spans, windows, self._origins())
+
+    def _outcomes(self) -> dict[str, list[WindowOutcome]]:
+        windows: dict[str, list[WindowOutcome]] = {}
+        with TopicReader(self.kafka, topic_name(Topic.OUTCOMES, prefix=self.kafka.topic_prefix), 0.0) as reader:
+            for message in reader.drain():
+                outcome = WindowOutcome.model_validate_json(message.value() or b"")
+                windows.setdefault(outcome.camera, []).append(outcome)
+        return windows
+
+    def _drain(self, processes: list[ManagedProcess], expected_s: float) -> dict[str, list[WindowOutcome]]:
+        """Wait until the outcomes stop growing (the last windows close after the idle-close time)."""
+        deadline, seen, still_since = time.monotonic() + self.settings.drain_s, -1, time.monotonic()
+        windows = self._outcomes()
+        while time.monotonic() < deadline:
+            for process in processes:
+                if not process.is_running():
+                    raise RuntimeError(f"{process.name} exited:\n{tail(process.log_file, 30)}")
+            windows = self._outcomes()
+            count = sum(len(found) for found in windows.values())
+            if count != seen:
+                seen, still_since = count, time.monotonic()
+            elif time.monotonic() - still_since > 15.0:  # longer than stage 2's idle close (10 s)
+                break
+            time.sleep(2.0)
+        return windows
+
+    def _origins(self) -> dict[str, float]:
+        """Capture time of each camera's first frame: feed time 0 (a paced file's anchor stays put)."""
+        origins: dict[str, float] = {}
+        with TopicReader(self.kafka, topic_name(Topic.FRAMES, SITE, self.kafka.topic_prefix), 0.0) as reader:
+            for message in reader.drain():
+                headers = FrameHeaders.from_headers(message.headers())
+                origins[headers.camera] = min(origins.get(headers.camera, headers.capture_time), headers.capture_time)
+        return origins
+
+
+def run_parity(settings: ParitySettings, bundle_dir: Path) -> ParityResult:
+    clips = offline_predictions(settings, bundle_dir)
+    spans: list[ClipSpan] = []
+    feeds: dict[str, Path] = {}
+    for index in range(settings.cameras):
+        camera = f"cam{index}"
+        mine = clips[index::settings.cameras]
+        if mine:
+            feeds[camera] = settings.work_dir / "feeds" / f"{camera}.mp4"
+            spans += write_parity_feed(mine, camera, feeds[camera], settings.gap_s, settings.seed + index)
+    return ParityBench(settings, bundle_dir).run(spans, feeds)
