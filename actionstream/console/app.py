@@ -48,7 +48,8 @@ class ConsoleApp:
         self.reports = ReportIndex(options.reports_dir)
         self.charts = PrometheusCharts(options.prometheus_url, options.prometheus_timeout_s, options.chart_minutes,
                                        options.chart_step_s)
-        self.models = ModelPanel(settings.model.registry, settings.kafka, options.production_alias)
+        self.models = ModelPanel(settings.model.registry, settings.kafka, options.production_alias,
+                                 options.publish_timeout_s)
 
     def asgi(self) -> Starlette:
         routes = [
@@ -141,6 +142,9 @@ class ConsoleApp:
             update = await run_in_threadpool(self.models.promote, version)
         except UnknownVersion as error:
             return JSONResponse({"error": str(error)}, status_code=404)
+        except Exception as error:  # registry or Kafka away: say which step failed, keep serving
+            logger.warning("promotion of version %s failed: %s", version, error)
+            return JSONResponse({"error": f"promotion of version {version} failed: {error}"}, status_code=503)
         logger.info("console moved @%s to %s version %s", update.alias, update.model, update.version)
         return JSONResponse({"model": update.model, "alias": update.alias, "version": update.version})
 

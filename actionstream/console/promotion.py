@@ -9,11 +9,13 @@ import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import Producer
 from pydantic import SecretStr
 
 from models.registry import RegistrySettings, alias_version, find_versions, set_alias
 from streams.schemas import ModelUpdate
 from streams.settings import KafkaSettings
+from streams.topics import Topic, topic_name
 
 
 class UnknownVersion(ValueError):
@@ -43,6 +45,7 @@ class ModelPanel:
     registry: RegistrySettings
     kafka: KafkaSettings
     alias: str
+    publish_timeout_s: float
 
     def overview(self) -> dict[str, Any]:
         return {"model": self.registry.registered_model, "alias": self.alias,
@@ -51,11 +54,19 @@ class ModelPanel:
 
     def promote(self, version: str) -> ModelUpdate:
         """Point the alias at `version` and announce it; the previous production version is a rollback away."""
-        from processors.serving import publish_model_update  # loads the serving runtime: only on a promotion
-
         if version not in find_versions(self.registry, {}):
             raise UnknownVersion(f"{self.registry.registered_model} has no version {version!r}")
         set_alias(self.registry, version, self.alias)
         update = ModelUpdate(model=self.registry.registered_model, alias=self.alias, version=version)
-        publish_model_update(self.kafka, update)
+        announce(self.kafka, update, self.publish_timeout_s)
         return update
+
+
+def announce(kafka: KafkaSettings, update: ModelUpdate, timeout_s: float) -> None:
+    """The record `processors.serving.publish_model_update` writes (same topic, key and producer guarantees),
+    written here because importing that module would load the serving runtime (torch) into the console."""
+    producer = Producer({**kafka.client_config(), "enable.idempotence": True, "acks": "all"})
+    producer.produce(topic_name(Topic.MODEL_UPDATES, prefix=kafka.topic_prefix), value=update.to_json_bytes(),
+                     key=update.key())
+    if producer.flush(timeout_s):
+        raise RuntimeError(f"model update {update.model}/{update.version} was not acknowledged in {timeout_s:g} s")

@@ -20,6 +20,8 @@ class ConsoleOptions(BaseModel):
     admin_token: SecretStr | None = Field(None, description="Bearer token that allows the one write action "
                                           "(moving the production alias); None: the console is read-only.")
     production_alias: str = Field("production", description="Registry alias that the write action moves.")
+    publish_timeout_s: float = Field(30.0, gt=0, description="Longest wait for Kafka to acknowledge the "
+                                     "model-updates record of a promotion.")
     prometheus_url: str = Field("http://127.0.0.1:9090", description="Prometheus server queried for the charts.")
     prometheus_timeout_s: float = Field(2.0, gt=0, description="Longest wait for one Prometheus query.")
     chart_minutes: float = Field(15.0, gt=0, description="Time range of the latency and throughput charts.")

@@ -147,7 +147,6 @@ def _camera_view(view: CameraView) -> dict[str, Any]:
         "state": status.state if status else "unknown",
         "reason": status.reason if status else "no status published yet",
         "status_at": status.at if status else None,
-        "frames_published": status.frames_published if status else None,
         "gaps": status.gaps if status else None,
         "reconnects": status.reconnects if status else None,
         "thumbnails": [{"seq": thumbnail.seq, "capture_time": thumbnail.capture_time, "score": thumbnail.score}

@@ -63,8 +63,9 @@ function renderCameras(cameras) {
       el("h3", {}, el("span", { text: `${camera.site}/${camera.camera}` }),
         el("span", { class: `badge ${camera.state}`, text: camera.state })),
       el("p", { class: "reason", text: camera.reason }),
-      camera.frames_published === null ? null : el("p", { class: "counts",
-        text: `frames ${camera.frames_published}, gaps ${camera.gaps}, reconnects ${camera.reconnects}` }),
+      // Status records come on changes only: their counts are as of the last change, hence "since".
+      camera.status_at === null ? null : el("p", { class: "counts",
+        text: `since ${clock(camera.status_at)}; reconnects ${camera.reconnects}, gaps ${camera.gaps}` }),
       thumbs,
       el("p", { class: "last", text: last ? `last: ${last.label} ${percent(last.confidence)} at ${clock(last.window_end)}`
                                         : "no action yet" })));
