@@ -6,6 +6,10 @@ lateness. A frame older than every open window is late: counted and dropped. A c
 its open windows closed, marked incomplete, once `idle_close_s` wall-clock seconds passed since its last frame
 arrived. The state is a small JSON document (frame ids and times, not the frames), stored in a changelog-backed
 table so another worker resumes it.
+
+The document carries its format version so that workers of two releases can share the table during a rolling
+upgrade: within a version changes are additive (a reader ignores fields it does not know); a reader refuses a
+version newer than its own rather than misread it (a breaking change needs a new version and a new table).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import math
 from dataclasses import dataclass, field
 
 from processors.settings import Stage2Settings
+
+WINDOW_STATE_VERSION = 1  # documents written before the field existed have the same layout: version 1
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,7 @@ class CameraWindows:
         return (math.floor((min(later) - settings.window_s) / settings.hop_s) + 1) * settings.hop_s
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"next_start": self.next_start, "watermark": self.watermark,
+        return json.dumps({"version": WINDOW_STATE_VERSION, "next_start": self.next_start, "watermark": self.watermark,
                            "frames": [[seq, time] for seq, time in self.frames.items()],
                            "last_arrival": self.last_arrival}).encode()
 
@@ -112,6 +118,10 @@ class CameraWindows:
         if not data:
             return cls()
         state = json.loads(data)
+        version = state.get("version", 1)
+        if version > WINDOW_STATE_VERSION:
+            raise ValueError(f"window state version {version} is newer than this worker reads "
+                             f"({WINDOW_STATE_VERSION}): upgrade the worker")
         return cls(state["next_start"], float(state["watermark"]), {int(seq): float(t) for seq, t in state["frames"]},
                    state.get("last_arrival"))
 
