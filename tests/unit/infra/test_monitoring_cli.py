@@ -64,3 +64,11 @@ def test_alerts_lists_what_fired_once(env: dict[str, str], tmp_path: Path) -> No
     [line] = result.output.splitlines()
     assert line.endswith(" CameraDown [critical]: camera lobby/door is down")
     assert runner.invoke(monitoring_app, ["alerts", "--minutes", "0"], env=env).output.startswith("no alert fired")
+
+
+def test_monitoring_is_an_actionstream_command() -> None:
+    from actionstream.cli import app
+
+    result = runner.invoke(app, ["monitoring", "--help"])
+    assert result.exit_code == 0, result.output
+    assert all(command in result.output for command in ("start", "stop", "status", "alerts"))
