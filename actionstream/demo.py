@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 import typer
 import yaml
 
+from actionstream.console.cli import console_url
 from actionstream.demo_loop import LoopSettings, LoopWatcher
 from actionstream.demo_monitoring import alert_lines, start_monitoring
 from actionstream.demo_report import CameraTruth, event_line, summarize, verdict_of
@@ -65,6 +66,7 @@ class DemoSettings:
     ready_timeout_s: float = 180.0  # workers join their groups and load their models (slow on a busy machine)
     ready_processes: tuple[str, ...] = ("selector", "classifier")
     stop_timeout_s: float = 30.0
+    keep_open: bool = False  # after the summary, leave the stack and the console running until Ctrl-C
     loop: LoopSettings | None = field(default_factory=LoopSettings)  # None: no drifting camera
 
     @property
@@ -253,7 +255,7 @@ def start_cameras_when_ready(settings: DemoSettings, processes: _Processes, mode
 
 def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
                   show: Callable[[ActionEvent], None], watcher: LoopWatcher | None = None,
-                  after_update_s: float = 0.0) -> None:
+                  after_update_s: float = 0.0, keep_running: bool = False) -> None:
     """Show events (and the loop's steps) for `seconds` or until the loop has run, stop the processes, then
     show what they committed while stopping."""
     from actionstream.demo_topics import parse_event
@@ -268,6 +270,8 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
             watcher.poll()
             if watcher.done(time.time(), after_update_s):
                 break
+    if keep_running:  # --keep-open: the processes stay up behind the console
+        return
     typer.echo("stopping the processes")
     processes.stop()
     for message in reader.drain():  # the classifier commits its last batch when stopped
@@ -360,6 +364,8 @@ def run_demo(settings: DemoSettings) -> None:
         until = " or until the loop has run" if settings.loop is not None and settings.seconds is None else ""
         typer.echo(f"running {settings.procfile} (model {model}) for {settings.run_seconds:g} s{until}; "
                    f"logs in {processes.honcho.log_file}")
+        if (console := console_url(settings.procfile, settings.metrics_port)) is not None:
+            typer.echo(f"console: {console}")
         start_cameras_when_ready(settings, processes, model)
         events: list[ActionEvent] = []
 
@@ -370,7 +376,7 @@ def run_demo(settings: DemoSettings) -> None:
         watcher = LoopWatcher(kafka, since, typer.echo) if settings.loop is not None else None
         with TopicReader(kafka, topic_name(Topic.ACTIONS, settings.site, kafka.topic_prefix), since) as reader:
             stream_events(reader, processes, settings.run_seconds, show, watcher,
-                          settings.loop.after_update_s if settings.loop is not None else 0.0)
+                          settings.loop.after_update_s if settings.loop is not None else 0.0, settings.keep_open)
         elapsed = time.time() - since
         counts = count_topics(kafka, since, topic_name(Topic.FRAMES, settings.site, kafka.topic_prefix),
                               topic_name(Topic.CLIPS, prefix=kafka.topic_prefix),
@@ -387,8 +393,21 @@ def run_demo(settings: DemoSettings) -> None:
             typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, kafka, since)))
             watcher.close()
         typer.echo(summary.json_line())  # last, for scripts
+        if settings.keep_open:
+            wait_for_interrupt(processes, console)
     finally:
         started.stop_all()
+
+
+def wait_for_interrupt(processes: _Processes, console: str | None) -> None:
+    """--keep-open: hold the stack and the processes up until Ctrl-C (or until a process exits)."""
+    typer.echo(f"the stack keeps running{f' (console: {console})' if console else ''}; Ctrl-C stops everything")
+    try:
+        while processes.is_running():
+            time.sleep(1.0)
+        typer.echo(f"a process of the Procfile exited:\n{tail(processes.honcho.log_file, 20)}")
+    except KeyboardInterrupt:
+        typer.echo("Ctrl-C: stopping")
 
 
 def demo(
@@ -402,10 +421,12 @@ def demo(
     metrics_port: int = typer.Option(9464, help="First Prometheus port; each Procfile process gets 100 more."),
     drift: bool = typer.Option(True, help="One camera's scene drifts mid-run and the monitoring loop retrains "
                                "and promotes a model for it (needs a registry alias as --model)."),
+    keep_open: bool = typer.Option(False, "--keep-open", help="After the summary, leave the stack, the processes "
+                                   "and the console running until Ctrl-C."),
 ) -> None:
     """Run the main job on embedded defaults and stop everything it started."""
     run_demo(DemoSettings(cameras=cameras, seconds=seconds, site=site, model=model, metrics_port=metrics_port,
-                          loop=LoopSettings() if drift else None))
+                          loop=LoopSettings() if drift else None, keep_open=keep_open))
 
 
 def register(app: typer.Typer) -> None:

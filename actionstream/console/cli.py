@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import typer
 
 logger = logging.getLogger(__name__)
+
+PROCFILE_PROCESS = "console"  # the console's process name in the Procfile
+
+
+def console_url(procfile: Path, base_port: int) -> str | None:
+    """Where the Procfile's console listens when honcho runs it with `-p base_port`; None: no console process."""
+    from infra.prometheus.targets import procfile_targets  # honcho's port numbering, in one place
+
+    ports = {target.process: target.address for target in procfile_targets(procfile, base_port)}
+    return f"http://{ports[PROCFILE_PROCESS]}" if PROCFILE_PROCESS in ports else None
 
 
 def console(

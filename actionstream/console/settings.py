@@ -22,7 +22,8 @@ class ConsoleOptions(BaseModel):
     production_alias: str = Field("production", description="Registry alias that the write action moves.")
     publish_timeout_s: float = Field(30.0, gt=0, description="Longest wait for Kafka to acknowledge the "
                                      "model-updates record of a promotion.")
-    prometheus_url: str = Field("http://127.0.0.1:9090", description="Prometheus server queried for the charts.")
+    prometheus_url: str = Field("http://127.0.0.1:9390", description="Prometheus server queried for the charts "
+                                "(default: the local stack's, infra/prometheus/settings.py).")
     prometheus_timeout_s: float = Field(2.0, gt=0, description="Longest wait for one Prometheus query.")
     chart_minutes: float = Field(15.0, gt=0, description="Time range of the latency and throughput charts.")
     chart_step_s: float = Field(15.0, gt=0, description="Resolution of the charts.")
