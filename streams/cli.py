@@ -42,7 +42,7 @@ def topics_create(
 
     settings = StreamsSettings()
     _ensure_broker(settings, start_broker)
-    for change in ensure_topics(settings.kafka, site):
+    for change in ensure_topics(settings.kafka, site, retention=settings.retention):
         typer.echo(f"{change.action:<9} {change.name}")
 
 
@@ -89,7 +89,7 @@ def cameras_run(
     _ensure_broker(settings, start_broker)
     open_cluster = settings.kafka.security_protocol == "PLAINTEXT"
     if open_cluster if create_topics is None else create_topics:
-        ensure_topics(settings.kafka, [site_config.site])
+        ensure_topics(settings.kafka, [site_config.site], retention=settings.retention)
     if settings.metrics_port:
         serve_health(settings.metrics_port)
     MONITOR.watch(settings.kafka)

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.broker_health import BrokerHealthSettings
 from streams.kafka_properties import read_properties
+from streams.retention import SiteRetention
 
 
 class KafkaSettings(BaseModel):
@@ -122,3 +123,6 @@ class StreamsSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     producer: ProducerSettings = Field(default_factory=ProducerSettings)
     metrics_port: int = Field(9464, description="Prometheus metrics HTTP port (0: do not serve).")
+    retention: dict[str, SiteRetention] = Field(
+        default_factory=dict, description="Per site: how long its topics keep records (streams/retention.py)."
+    )

@@ -4,8 +4,10 @@ idempotent creation through the AdminClient."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -18,6 +20,9 @@ from confluent_kafka.admin import (
 )
 
 from streams.settings import KafkaSettings
+
+if TYPE_CHECKING:
+    from streams.retention import SiteRetention
 
 logger = logging.getLogger(__name__)
 
@@ -105,12 +110,17 @@ def topic_name(topic: Topic, site: str | None = None, prefix: str = "") -> str:
     return f"{prefix}{topic.value}"
 
 
-def catalogue_topics(sites: list[str], prefix: str = "") -> dict[str, TopicSpec]:
-    """Every concrete topic name for the given sites, with its spec."""
+def catalogue_topics(sites: list[str], prefix: str = "",
+                     retention: Mapping[str, SiteRetention] | None = None) -> dict[str, TopicSpec]:
+    """Every concrete topic name for the given sites, with its spec (a site's own retention where it has one)."""
     names: dict[str, TopicSpec] = {}
     for spec in CATALOGUE:
         for site in sites if spec.per_site else [None]:
-            names[topic_name(spec.topic, site, prefix)] = spec
+            site_retention = (retention or {}).get(site) if site else None
+            retention_ms = site_retention.topic_retention_ms(spec.topic) if site_retention else None
+            compacted = spec.retention_ms is None  # latest-state topics keep every key's last record
+            names[topic_name(spec.topic, site, prefix)] = spec if retention_ms is None or compacted \
+                else replace(spec, retention_ms=retention_ms)
     return names
 
 
@@ -120,13 +130,14 @@ class TopicChange:
     action: str  # "created", "updated", "unchanged"
 
 
-def ensure_topics(kafka: KafkaSettings, sites: list[str], timeout_s: float = 30.0) -> list[TopicChange]:
+def ensure_topics(kafka: KafkaSettings, sites: list[str], timeout_s: float = 30.0,
+                  retention: Mapping[str, SiteRetention] | None = None) -> list[TopicChange]:
     """Create missing topics and bring existing ones to the catalogue's config and partition count.
 
     Idempotent: a second call changes nothing. Partitions are only ever increased (Kafka cannot shrink).
     """
     admin = AdminClient(kafka.client_config())
-    wanted = catalogue_topics(sites, kafka.topic_prefix)
+    wanted = catalogue_topics(sites, kafka.topic_prefix, retention)
     existing = admin.list_topics(timeout=timeout_s).topics
     changes: list[TopicChange] = []
 

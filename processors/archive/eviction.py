@@ -1,21 +1,23 @@
-"""Which segments to delete: those wholly past the label horizon, then the oldest until the archive fits its
-disk cap. A segment is judged by its time span, so a camera's frames and the windows built on them leave
-together."""
+"""Which segments to delete: those wholly past the label horizon (a site's own, where it has one), then the oldest
+until the archive fits its disk cap. A segment is judged by its time span, so a camera's frames and the windows
+built on them leave together."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from processors.archive.storage import Segment
 
 
 def plan_eviction(segments: Sequence[Segment], now: float, horizon_s: float, segment_s: float,
-                  max_bytes: int) -> list[Segment]:
+                  max_bytes: int, site_horizons_s: Mapping[str, float] | None = None) -> list[Segment]:
     """The segments to delete, oldest first."""
-    cutoff = now - horizon_s
+    def expired(segment: Segment) -> bool:
+        return segment.start + segment_s <= now - (site_horizons_s or {}).get(segment.site, horizon_s)
+
     ordered = sorted(segments, key=lambda segment: (segment.start, str(segment.path)))
-    expired = [segment for segment in ordered if segment.start + segment_s <= cutoff]
-    kept = [segment for segment in ordered if segment.start + segment_s > cutoff]
+    past = [segment for segment in ordered if expired(segment)]
+    kept = [segment for segment in ordered if not expired(segment)]
     total = sum(segment.size for segment in kept)
     over_cap: list[Segment] = []
     for segment in kept:
@@ -23,4 +25,4 @@ def plan_eviction(segments: Sequence[Segment], now: float, horizon_s: float, seg
             break
         over_cap.append(segment)
         total -= segment.size
-    return expired + over_cap
+    return past + over_cap

@@ -18,6 +18,8 @@ class ArchiveRecorder:
     def __init__(self, settings: ArchiveSettings) -> None:
         self.options = settings.archive
         self.sites = set(settings.sites)
+        self.site_horizons_s = {site: retention.archive_s for site, retention in settings.retention.items()
+                                if retention.archive_s is not None}
         self.writer = SegmentWriter()
 
     def add_frame(self, value: bytes | None) -> bool:
@@ -60,7 +62,7 @@ class ArchiveRecorder:
         """Delete the segments past the horizon, then the oldest while the archive is over its cap."""
         self.writer.close()  # no handle may keep writing into a deleted file
         doomed = plan_eviction(list_segments(self.options.root), now, self.options.horizon_s,
-                               self.options.segment_s, self.options.max_bytes)
+                               self.options.segment_s, self.options.max_bytes, self.site_horizons_s)
         for segment in doomed:
             segment.path.unlink(missing_ok=True)
         return doomed

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from processors.settings import Stage2Settings
+from streams.retention import SiteRetention
 from streams.settings import KafkaSettings, ProducerSettings
 
 
@@ -38,4 +39,7 @@ class ArchiveSettings(BaseSettings):
     sites: list[str] = Field(default_factory=lambda: ["demo"], description="Sites whose frames and labels to keep.")
     stage2: Stage2Settings = Field(default_factory=Stage2Settings)
     archive: ArchiveOptions = Field(default_factory=ArchiveOptions)
+    retention: dict[str, SiteRetention] = Field(
+        default_factory=dict, description="Per site: `archive_h` replaces the horizon for its segments."
+    )
     metrics_port: int = Field(9467, description="Prometheus port of this process (0: none).")

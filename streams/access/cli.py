@@ -59,13 +59,14 @@ def sites_add(
     """Create the site's SCRAM user and ACLs (its own topics and group prefix only), write its properties file."""
     from streams.topics import ensure_topics
 
-    kafka = StreamsSettings().kafka
+    settings = StreamsSettings()
+    kafka = settings.kafka
     try:
         principal = site_principal(name, kafka.topic_prefix)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="NAME") from None
     if create_topics:
-        ensure_topics(kafka, [name])
+        ensure_topics(kafka, [name], retention=settings.retention)
     _add(kafka, principal, _password(password_file), out)
 
 

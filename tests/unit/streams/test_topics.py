@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from streams.retention import SiteRetention
 from streams.topics import CATALOGUE, Topic, catalogue_topics, spec_for, topic_name
 
 
@@ -75,3 +76,13 @@ def test_catalogue_topics_for_two_sites() -> None:
 
 def test_catalogue_topics_without_sites_has_only_shared_topics() -> None:
     assert set(catalogue_topics([])) == {spec.topic.value for spec in CATALOGUE if not spec.per_site}
+
+
+def test_a_site_retention_changes_only_that_sites_own_deleting_topics() -> None:
+    retention = {"lobby": SiteRetention(frames_h=0.5, actions_h=24, archive_h=1)}
+    topics = catalogue_topics(["lobby", "hall"], "p.", retention)
+    assert topics["p.frames.lobby"].config()["retention.ms"] == str(1_800_000)
+    assert topics["p.actions.lobby"].config()["retention.ms"] == str(86_400_000)
+    assert topics["p.frames.hall"] == spec_for(Topic.FRAMES)
+    assert topics["p.labels.lobby"] == spec_for(Topic.LABELS)
+    assert topics["p.camera-status.lobby"].config()["cleanup.policy"] == "compact"

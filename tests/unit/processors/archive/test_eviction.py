@@ -9,6 +9,7 @@ from processors.archive.eviction import plan_eviction
 from processors.archive.recorder import ArchiveRecorder
 from processors.archive.settings import ArchiveOptions, ArchiveSettings
 from processors.archive.storage import Kind, Segment, list_segments, read_entries
+from streams.retention import SiteRetention
 from tests.support.features import make_scored_frame
 
 
@@ -21,6 +22,20 @@ def test_segments_wholly_past_the_horizon_go() -> None:
     # cutoff 1000 - 850 = 150: [120, 180) still holds data younger than the horizon
     doomed = plan_eviction(segments, now=1000.0, horizon_s=850.0, segment_s=60, max_bytes=10**9)
     assert [segment.start for segment in doomed] == [0, 60]
+
+
+def test_a_site_with_its_own_retention_leaves_earlier() -> None:
+    short = [Segment(Kind.FRAMES, "short", "c", start, Path(f"short-{start}.seg"), 10) for start in (0, 600)]
+    default = [_segment(start, 10) for start in (0, 600)]
+    doomed = plan_eviction(short + default, now=1000.0, horizon_s=900.0, segment_s=60, max_bytes=10**9,
+                           site_horizons_s={"short": 300.0})
+    assert [(segment.site, segment.start) for segment in doomed] == [("s", 0), ("short", 0), ("short", 600)]
+
+
+def test_the_recorder_takes_each_sites_archive_retention() -> None:
+    settings = ArchiveSettings(sites=["s", "t"], retention={"s": SiteRetention(archive_h=0.5),
+                                                            "t": SiteRetention(frames_h=1)})
+    assert ArchiveRecorder(settings).site_horizons_s == {"s": 1800.0}
 
 
 def test_over_the_cap_the_oldest_go_first() -> None:
