@@ -164,11 +164,12 @@ def _alias_exists(alias: str) -> bool:
 def _served_classes(alias: str) -> list[str]:
     import tempfile
 
-    from models.bundle import ModelBundle
+    from models.bundle import MANIFEST_FILE, Manifest
     from models.registry import RegistrySettings, resolve_bundle_dir
 
     with tempfile.TemporaryDirectory(prefix="actionstream-demo-") as directory:
-        return ModelBundle.load(resolve_bundle_dir(alias, RegistrySettings(), Path(directory))).classes
+        bundle_dir = resolve_bundle_dir(alias, RegistrySettings(), Path(directory))
+        return Manifest.model_validate_json((bundle_dir / MANIFEST_FILE).read_text()).classes
 
 
 def _data_classes(data_dir: Path) -> list[str]:
@@ -313,6 +314,8 @@ def run_demo(settings: DemoSettings) -> None:
     from streams.topics import Topic, ensure_topics, topic_name
     from training.synth_feed import timeline_path
 
+    # MLflow's artifact download bars, here and in the processes (they inherit it), only on a terminal.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", str(sys.stderr.isatty()).lower())
     started = _StartedServices()
     kafka = StreamsSettings().kafka
     try:
