@@ -28,7 +28,7 @@ import typer
 import yaml
 
 from actionstream.console.cli import console_url
-from actionstream.demo_loop import LoopSettings, LoopWatcher
+from actionstream.demo_loop import LoopSettings, LoopWatcher, SceneSwitch
 from actionstream.demo_monitoring import alert_lines, start_monitoring
 from actionstream.demo_report import CameraTruth, event_line, summarize, verdict_of
 from infra.process import ManagedProcess, ServiceError, tail
@@ -116,31 +116,30 @@ def prepare_media(settings: DemoSettings) -> list[Path]:
     """The training set (used by `actionstream train`) and one looping recording per camera; each
     recording has its timeline (which action plays when) beside it."""
     from training.synth import SynthSettings, generate_dataset
-    from training.synth_feed import timeline_path, write_camera_feed
 
     synth = SynthSettings(idle_class=True)  # the model learns "no action" as the class idle
     class_list = settings.data_dir / "ucfTrainTestlist" / "classInd.txt"
     if not class_list.exists() or class_list.read_text().split()[1::2] != synth.class_names:
         typer.echo(f"generating the synthetic data set in {settings.data_dir}")
         generate_dataset(synth, settings.data_dir, progress=sys.stderr.isatty())
-    feeds = []
-    for index in range(settings.cameras):
-        name = f"cam{index}-{settings.feed_width}x{settings.feed_height}-idle{settings.idle_share:g}"
-        seconds, shift = settings.feed_seconds, None
-        if settings.loop is not None and index == settings.loop.camera:
-            # Long enough not to loop back to the unshifted scene during the run.
-            shift, seconds = settings.loop.feed_shift(), settings.run_seconds + 30.0
-            name += f"-{'-'.join(shift.kinds)}-at{shift.start_s:g}s-{seconds:g}s"
-        path = settings.work_dir / "feeds" / f"{name}.mp4"
-        if not (path.exists() and timeline_path(path).exists()):
-            if shift is not None:
-                typer.echo(f"rendering cam{index}'s feed: its scene turns {' and '.join(shift.kinds)} after "
-                           f"{shift.start_s:g} s")
-            write_camera_feed(SynthSettings(), path, seconds=seconds + 4 * index, seed=100 + index,
-                              width=settings.feed_width, height=settings.feed_height, fps=settings.feed_fps,
-                              shift=shift, idle_share=settings.idle_share)
-        feeds.append(path)
-    return feeds
+    return [camera_feed(settings, index) for index in range(settings.cameras)]
+
+
+def camera_feed(settings: DemoSettings, index: int, loop: LoopSettings | None = None) -> Path:
+    """One camera's looping recording (rendered once); with `loop`, its shifted twin: the same script (seed),
+    seen as the loop's shift makes it look."""
+    from training.synth import SynthSettings
+    from training.synth_feed import timeline_path, write_camera_feed
+
+    shift = loop.feed_shift() if loop is not None else None
+    name = (f"cam{index}-{settings.feed_width}x{settings.feed_height}-idle{settings.idle_share:g}"
+            + (f"-{'-'.join(shift.kinds)}" if shift is not None else ""))
+    path = settings.work_dir / "feeds" / f"{name}.mp4"
+    if not (path.exists() and timeline_path(path).exists()):
+        write_camera_feed(SynthSettings(), path, seconds=settings.feed_seconds + 4 * index, seed=100 + index,
+                          width=settings.feed_width, height=settings.feed_height, fps=settings.feed_fps,
+                          shift=shift, idle_share=settings.idle_share)
+    return path
 
 
 def write_cameras_file(settings: DemoSettings, urls: list[str]) -> Path:
@@ -283,7 +282,7 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
 
 
 def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str, CameraTruth], base_version: str,
-                 kafka: KafkaSettings, since: float) -> list[str]:
+                 kafka: KafkaSettings, since: float, shift_at: float) -> list[str]:
     """Each camera's drift status, the HTML reports of the run, the drifted camera's accuracy before and after."""
     from actionstream.demo_loop_report import accuracy_line, camera_accuracy, status_lines
     from actionstream.demo_topics import read_outcomes
@@ -297,8 +296,8 @@ def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str,
     camera = f"cam{settings.loop.camera}"
     truth = truths[camera]
     outcomes = read_outcomes(kafka, topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix), since)
-    phases = camera_accuracy(outcomes, camera, truth, truth.origin + settings.loop.start_s, base_version,
-                             watcher.state.promoted_version(), settings.truth_min_share)
+    phases = camera_accuracy(outcomes, camera, truth, shift_at, base_version, watcher.state.promoted_version(),
+                             settings.truth_min_share)
     return [*lines, accuracy_line(camera, phases)]
 
 
@@ -314,6 +313,9 @@ def run_demo(settings: DemoSettings) -> None:
     from streams.topics import Topic, ensure_topics, topic_name
     from training.synth_feed import timeline_path
 
+    if settings.loop is not None and settings.loop.camera >= settings.cameras:
+        raise typer.BadParameter(f"the drifting camera cam{settings.loop.camera} is not among the "
+                                 f"{settings.cameras} cameras", param_hint="--cameras")
     # MLflow's artifact download bars, here and in the processes (they inherit it), only on a terminal.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", str(sys.stderr.isatty()).lower())
     started = _StartedServices()
@@ -346,14 +348,17 @@ def run_demo(settings: DemoSettings) -> None:
                 raise typer.BadParameter("the monitoring loop promotes through the registry: serve a registry "
                                          "alias, or run with --no-drift", param_hint="--model")
             settings.loop.reset_state()
-            typer.echo(f"monitoring loop: cam{settings.loop.camera} turns {' and '.join(settings.loop.kinds)} "
-                       f"{settings.loop.start_s:g} s after its feed starts; @{model} starts at version {base_version}")
-        urls, truths = [], {}
+            shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
+            typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {' and '.join(settings.loop.kinds)} "
+                       f"{settings.loop.start_s:g} s after the cameras start (at a loop of its feed); @{model} "
+                       f"starts at version {base_version}")
+        urls, truths, publishers = [], {}, []
         for index, feed in enumerate(feeds):
             publisher = FeedPublisher(rtsp_settings, f"{settings.site}/cam{index}", feed)
             origin = time.time()  # the loop starts now: the truth's time zero for this camera
             publisher.start()
             started.add(f"camera feed {publisher.url}", publisher)
+            publishers.append(publisher)
             urls.append(publisher.url)
             truths[f"cam{index}"] = CameraTruth.from_timeline(timeline_path(feed), origin)
         write_cameras_file(settings, urls)
@@ -370,6 +375,16 @@ def run_demo(settings: DemoSettings) -> None:
         if (console := console_url(settings.procfile, settings.metrics_port)) is not None:
             typer.echo(f"console: {console}")
         start_cameras_when_ready(settings, processes, model)
+        shift_at = None
+        if settings.loop is not None:
+            camera, looks = settings.loop.camera, " and ".join(settings.loop.kinds)
+            truth = truths[f"cam{camera}"]
+            shift_at = settings.loop.switch_time(truth.origin, truth.duration_s, time.time())
+            shifted = FeedPublisher(rtsp_settings, f"{settings.site}/cam{camera}", shifted_feed)
+            switch = SceneSwitch(publishers[camera], shifted, shift_at,
+                                 lambda: typer.echo(f"SCENE SHIFT   cam{camera}'s scene turns {looks} now"))
+            switch.start()
+            started.add(f"scene switch of cam{camera}", switch)
         events: list[ActionEvent] = []
 
         def show(event: ActionEvent) -> None:
@@ -392,8 +407,8 @@ def run_demo(settings: DemoSettings) -> None:
                             settings.event_min_overlap_s)
         typer.echo("\n".join(summary.lines()))
         typer.echo("\n".join(alert_lines(monitoring, since)))
-        if watcher is not None and base_version is not None:
-            typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, kafka, since)))
+        if watcher is not None and base_version is not None and shift_at is not None:
+            typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, kafka, since, shift_at)))
             watcher.close()
         typer.echo(summary.json_line())  # last, for scripts
         if settings.keep_open:

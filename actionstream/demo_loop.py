@@ -2,16 +2,21 @@
 about it on the loop's topics (drift-reports, retrain-requests, retrain-results, model-updates).
 
 `LoopSettings` says which camera drifts, how and when, and tunes the loop's processes for a run of minutes
-(`process_env`: shorter drift windows and baselines, a larger labelled share); `LoopWatcher` reads the four
-topics while the processes run and prints each step as it happens.
+(`process_env`: shorter drift windows and baselines, a larger labelled share); `SceneSwitch` replaces the
+camera's looping feed by its shifted twin (same script, another look) at a loop boundary, so the camera's
+truth holds across the switch; `LoopWatcher` reads the four topics while the processes run and prints each
+step as it happens.
 """
 
 from __future__ import annotations
 
+import math
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -32,8 +37,9 @@ class LoopSettings(BaseModel):
     camera: int = Field(0, ge=0, description="Index of the camera whose scene drifts.")
     kinds: list[ShiftKind] = Field(default_factory=lambda: ["brightness", "noise"],
                                    description="The shift: darker and noisier by default (or background, blur).")
-    start_s: float = Field(80.0, gt=0, description="Feed time of the shift: after the drift job has captured the "
-                           "camera's baseline (two drift windows once the processes are up).")
+    start_s: float = Field(70.0, gt=0, description="The scene switches at the first loop boundary of the camera's "
+                           "feed from this many seconds on: after the drift job has captured the camera's baseline "
+                           "(two drift windows once the processes are up).")
     sizes: ShiftSettings = Field(default_factory=ShiftSettings)
     after_update_s: float = Field(60.0, ge=0, description="Run on after a promotion, to measure the new model.")
     timeout_s: float = Field(480.0, gt=0, description="Longest run of the processes waiting for the loop.")
@@ -51,7 +57,13 @@ class LoopSettings(BaseModel):
                             "baselines of an earlier run would make the unshifted scene look drifted).")
 
     def feed_shift(self) -> FeedShift:
-        return FeedShift(kinds=self.kinds, start_s=self.start_s, sizes=self.sizes)
+        """The shifted twin's shift: from its first frame on."""
+        return FeedShift(kinds=self.kinds, start_s=0.0, sizes=self.sizes)
+
+    def switch_time(self, origin: float, feed_s: float, cameras_started: float) -> float:
+        """When the scene switches: the first loop boundary of a feed of `feed_s` s published since `origin`
+        that is `start_s` or more after the cameras started (the twin starts its script where the feed does)."""
+        return origin + math.ceil((cameras_started + self.start_s - origin) / feed_s) * feed_s
 
     def process_env(self) -> dict[str, str]:
         """What the Procfile's drift job, labeller, archive export and retrain worker read for the demo."""
@@ -94,6 +106,36 @@ def reset_production(kafka: KafkaSettings, alias: str) -> str | None:
         set_alias(registry, base, alias)
         publish_model_update(kafka, ModelUpdate(model=registry.registered_model, alias=alias, version=base))
     return base
+
+
+class Publisher(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> bool: ...
+
+
+class SceneSwitch:
+    """At `at` (epoch seconds), on a timer thread: stop the camera's publisher and start its shifted twin on
+    the same RTSP path; the camera reconnects as after any outage."""
+
+    def __init__(self, current: Publisher, shifted: Publisher, at: float, announce: Callable[[], None]) -> None:
+        self.current, self.shifted, self.at = current, shifted, at
+        self._announce = announce
+        self._timer = threading.Timer(max(0.0, at - time.time()), self._switch)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def _switch(self) -> None:
+        self.current.stop()
+        self.shifted.start()
+        self._announce()
+
+    def stop(self) -> bool:
+        self._timer.cancel()
+        if self._timer.is_alive():
+            self._timer.join()
+        return self.shifted.stop()
 
 
 class LoopWatcher:

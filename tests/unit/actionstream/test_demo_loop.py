@@ -112,3 +112,10 @@ def test_the_loop_settings_reach_the_processes_through_their_settings_roots(monk
     retrain = RetrainSettings()
     assert retrain.promotion.min_new_examples == loop.min_new_examples
     assert retrain.retrain.labelled_since == "evidence"
+
+
+def test_the_scene_switches_at_the_first_loop_of_the_feed_after_the_baseline_time() -> None:
+    loop = LoopSettings(start_s=70.0)
+    # A 40 s feed published since 1000; the cameras started at 1030: not before 1100, at a loop boundary.
+    assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1030.0) == 1120.0
+    assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1010.0) == 1080.0
