@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
+from types import FrameType
 
 import typer
 
@@ -32,11 +34,13 @@ def console(
     from actionstream.console.live import LiveHub
     from actionstream.console.settings import ConsoleSettings
     from actionstream.console.state import ConsoleState
+    from streams.broker_monitor import MONITOR
 
     settings = ConsoleSettings()
     if port:
         settings = settings.model_copy(update={"console": settings.console.model_copy(update={"port": port})})
     options = settings.console
+    MONITOR.watch(settings.kafka)  # broker outages logged and exported like every long-running process
     state = ConsoleState(options.thumbnails, options.recent_events, options.recent_updates)
     hub = LiveHub()
     app = ConsoleApp(settings, state, hub, ConsoleFeed(settings, state, hub)).asgi()
@@ -44,8 +48,16 @@ def console(
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     mode = "read-only" if options.admin_token is None else "promotions allowed with the admin token"
     logger.info("console on http://%s:%d (%s)", options.host, options.port, mode)
+    # uvicorn re-raises the signal that stopped it once its graceful shutdown is done: with this handler the
+    # re-raised SIGTERM or SIGINT ends the process normally (exit 0, a clean stop to honcho; no Ctrl-C traceback).
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _stopped)
     uvicorn.run(app, host=options.host, port=options.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=options.shutdown_grace_s)
+
+
+def _stopped(signum: int, _frame: FrameType | None) -> None:
+    logger.info("console stopped (%s)", signal.Signals(signum).name)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,6 +24,9 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from infra.process import ManagedProcess, port_is_open, tail
+from infra.prometheus.settings import MonitoringSettings
+from infra.prometheus.stack import MonitoringStack
+from infra.prometheus.targets import ScrapeTarget
 from infra.rtsp.publisher import FeedPublisher
 from models.registry import alias_version, set_alias
 from processors.drift.reports import ReportStore
@@ -53,6 +56,16 @@ def browser() -> Iterator[WebDriver]:
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def monitoring(tmp_path: Path) -> Iterator[MonitoringStack]:
+    """Debian's Prometheus (and the rest of the project's stack), started by the test when it needs it."""
+    stack = MonitoringStack(MonitoringSettings(
+        prometheus_port=free_port(), alertmanager_port=free_port(), receiver_port=free_port(),
+        state_dir=tmp_path / "monitoring", scrape_interval_s=1.0, evaluation_interval_s=1.0))
+    yield stack
+    stack.stop()
 
 
 class _Page:
@@ -98,7 +111,7 @@ def _non_blank(path: Path) -> float:
 
 def test_console_shows_cameras_live_actions_drift_reports_and_guards_promotion(
     streams_settings: StreamsSettings, tiny_bundle: Path, tmp_path: Path, browser: WebDriver,
-    publish: Callable[..., FeedPublisher], processes: Callable[..., ManagedProcess],
+    publish: Callable[..., FeedPublisher], processes: Callable[..., ManagedProcess], monitoring: MonitoringStack,
 ) -> None:
     # The pipeline serves the bundle directory, so it starts while the registry is filled for the model panel.
     env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_MODEL__FOLLOW_UPDATES="false")
@@ -106,8 +119,9 @@ def test_console_shows_cameras_live_actions_drift_reports_and_guards_promotion(
     config = tmp_path / "cameras.yaml"
     config.write_text(yaml.safe_dump({"site": SITE, "cameras": [
         {"id": CAMERA, "kind": "rtsp", "url": publisher.url, "sample_fps": 8.0}]}))
-    started = [processes("selector", ["selector", "run"], env), processes("classifier", ["classifier", "run"], env),
-               processes("cameras", ["cameras", "run", "--config", str(config)], env)]
+    metrics_ports = {"selector": free_port(), "classifier": free_port()}
+    started = [processes(name, [name, "run", "--metrics-port", str(port)], env) for name, port in metrics_ports.items()]
+    started.append(processes("cameras", ["cameras", "run", "--config", str(config)], env))
     tracking = TrackingSettings(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}", artifact_root=tmp_path / "art",
                                 experiment="console", registered_model="console-model")
     first, second = register_bundle(tracking, tiny_bundle), register_bundle(tracking, tiny_bundle)
@@ -117,7 +131,7 @@ def test_console_shows_cameras_live_actions_drift_reports_and_guards_promotion(
         **env, "ACTIONSTREAM_MODEL__REGISTRY__TRACKING_URI": tracking.tracking_uri,
         "ACTIONSTREAM_MODEL__REGISTRY__REGISTERED_MODEL": tracking.registered_model,
         "ACTIONSTREAM_CONSOLE__REPORTS_DIR": str(reports_dir), "ACTIONSTREAM_CONSOLE__ADMIN_TOKEN": TOKEN,
-        "ACTIONSTREAM_CONSOLE__PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}"}))
+        "ACTIONSTREAM_CONSOLE__PROMETHEUS_URL": monitoring.settings.prometheus_url}))
     url = f"http://127.0.0.1:{port}"
     page = _Page(browser, started)
     deadline = time.monotonic() + 30
@@ -129,6 +143,8 @@ def test_console_shows_cameras_live_actions_drift_reports_and_guards_promotion(
     page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, f"{camera_card} .badge.up"), 90, "the camera shown up")
     page.wait(lambda d: "Prometheus not reachable" in d.find_element(By.ID, "charts").text, 20,
               "the charts to say Prometheus is not reachable")
+    # Prometheus comes up while the page is open: the charts fill in at their next refresh.
+    monitoring.start([ScrapeTarget(name, f"127.0.0.1:{port}") for name, port in metrics_ports.items()])
     seen = set(page.feed_ids())
     page.wait(lambda d: set(page.feed_ids()) - seen, 120, "an action event on the page")
     # Arrived without a reload: only the live feed adds entries marked fresh.
@@ -149,6 +165,11 @@ def test_console_shows_cameras_live_actions_drift_reports_and_guards_promotion(
     page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, f'#drift tr[data-camera="{CAMERA}"] a.report'), 30,
               "the drift report link")
     assert "drift" in browser.find_element(By.CSS_SELECTOR, f'#drift tr[data-camera="{CAMERA}"] .badge').text
+
+    page.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#charts .chart canvas")) == 3 and all(
+        "no data" not in legend.text for legend in d.find_elements(By.CSS_SELECTOR, "#charts .chart .legend")), 60,
+        "latency and throughput charts with data from Prometheus")
+    assert "p99" in browser.find_element(By.CSS_SELECTOR, "#charts .chart .legend").text
 
     screenshot = tmp_path / "console.png"
     assert browser.save_screenshot(str(screenshot))
