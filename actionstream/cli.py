@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "streams.cli",
     "streams.labels_cli",
     "streams.access.cli",
+    "processors.purge",  # adds `sites purge` to the sites commands above
     "training.cli",
     "training.synth_cli",
     "training.data_cli",

@@ -61,6 +61,12 @@ class PartitionedParquet:
                         merged.num_rows)
         return removed
 
+    def replace(self, part: Path, table: pa.Table) -> Path:
+        """Rewrite one part with fewer rows (a purge); the new part keeps the hour, so compaction is unchanged."""
+        written = self._write(table.cast(self.schema), f"{part.name.split('-', 1)[0]}-{uuid.uuid4().hex}")
+        part.unlink(missing_ok=True)
+        return written
+
     def _write(self, table: pa.Table, stem: str) -> Path:
         final = self.directory / f"{stem}.parquet"
         staging = self.directory / f".{stem}.parquet.tmp"

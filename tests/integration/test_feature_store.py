@@ -10,15 +10,19 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import Producer
 from typer.testing import CliRunner
 
 from actionstream.cli import app
 from feature_store.client import FeatureClient
+from feature_store.purge import purge_site_rows
 from feature_store.schema import VIEW
 from feature_store.settings import FeatureStoreSettings
 from processors.features.aggregates import AggregatorSettings, WindowAggregator, WindowFacts, to_table
@@ -179,3 +183,24 @@ def test_the_commands_apply_and_show_a_camera(feature_client: FeatureClient) -> 
     lines = shown.output.splitlines()
     assert lines[0] == f"s/{camera}"
     assert "  brightness       120.000" in lines and "  frames           4" in lines
+
+
+def test_a_site_purge_deletes_its_rows_online_and_offline(feature_client: FeatureClient) -> None:
+    purged, kept = f"purged-{uuid.uuid4().hex[:6]}", f"kept-{uuid.uuid4().hex[:6]}"
+    camera, old = _camera(), pd.Timestamp("2026-01-01", tz="UTC").timestamp()
+    feature_client.push(_windows(purged, camera, [old, time.time() - 10.0], [80, 90]))
+    feature_client.push(_windows(kept, camera, [time.time() - 10.0], [70]))
+
+    def offline_starts(site: str) -> list[float]:
+        history = pa.concat_tables([pq.read_table(part) for part in feature_client.history.parts()])
+        return sorted(history.filter(pc.equal(history["site"], site))["window_start"].to_pylist())
+
+    first = purge_site_rows(feature_client.settings, purged, before=datetime(2026, 2, 1, tzinfo=UTC))
+    assert (first.offline_rows, first.online_rows) == (1, 0)  # online holds the latest window, which is newer
+    assert offline_starts(purged) == [pytest.approx(time.time() - 10.0, abs=5.0)]
+    everything = purge_site_rows(feature_client.settings, purged)
+    assert everything.offline_rows == 1 and everything.online_rows > 0
+    assert offline_starts(purged) == []
+    assert all(value is None for value in feature_client.online(purged, camera).values())
+    assert feature_client.online(kept, camera)["brightness"] == pytest.approx(70.0)
+    assert len(offline_starts(kept)) == 1
