@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export HF_HUB_OFFLINE := 1
 
-.PHONY: setup system-deps demo lint test test-unit test-integration bench soak clean
+.PHONY: setup system-deps demo lint deploy-lint fuzz test test-unit test-integration bench soak clean
 
 setup: system-deps $(STAMP)
 	$(BIN)/actionstream broker fetch >/dev/null
@@ -39,7 +39,28 @@ demo: setup
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: setup lint
+# Deployment files checked without a container engine: hadolint (PyPI), the compose file loaded the way
+# `docker compose config` loads it (compose-go, infra/compose/check), the CI workflow by actionlint.
+TOOLS := .tools/bin
+ACTIONLINT_VERSION := v1.7.12
+# The dev extra's hadolint; CI's lint job passes one installed alone.
+HADOLINT ?= $(BIN)/hadolint
+$(TOOLS)/actionlint:
+	GOBIN=$(abspath $(TOOLS)) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+$(TOOLS)/composecheck: infra/compose/check/main.go infra/compose/check/go.mod infra/compose/check/go.sum
+	cd infra/compose/check && GOBIN=$(abspath $(TOOLS)) go install .
+
+deploy-lint: $(TOOLS)/actionlint $(TOOLS)/composecheck
+	$(HADOLINT) Dockerfile Dockerfile.gpu
+	$(TOOLS)/composecheck infra/compose/compose.yaml >/dev/null
+	$(TOOLS)/actionlint .github/workflows/ci.yml
+
+# Many more generated inputs for every decoder than `make test` runs (hypothesis profile `fuzz`, tests/conftest.py).
+fuzz: $(STAMP)
+	$(BIN)/pytest -q tests/unit/fuzz --hypothesis-profile fuzz --hypothesis-show-statistics
+
+test: setup lint deploy-lint
 	$(BIN)/pytest -q
 
 test-unit: setup

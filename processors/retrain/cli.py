@@ -30,12 +30,17 @@ def retrain_run(
 
 
 @retrain_app.command("guard")
-def retrain_guard() -> None:
+def retrain_guard(
+    metrics_port: int = typer.Option(0, help="Port of /metrics, /healthz and /readyz; 0: none."),
+) -> None:
     """Watch each promotion on live drift reports and roll it back to the parent version when the label-free
     estimate or observed accuracy drops below the parent's; runs until SIGTERM or Ctrl-C."""
     from processors.classifier_cli import stop_on_signals
     from processors.retrain.guard import GuardSettings, RollbackGuard
+    from streams.health import serve_health
 
+    if metrics_port:
+        serve_health(metrics_port, "partitions")
     with stop_on_signals() as stop:
         RollbackGuard(GuardSettings()).run(stop)
 

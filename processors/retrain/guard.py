@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.registry import set_alias
 from processors.retrain.rollback import RollbackPolicy, RollbackSettings, RollbackState, Verdict
+from streams.health import HEALTH
 from streams.schemas import DriftReport, ModelUpdate, RetrainResult, RetrainTimings
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
@@ -70,7 +71,7 @@ class RollbackGuard:
                              "enable.auto.commit": False, "auto.offset.reset": "earliest",
                              "isolation.level": "read_committed"})
         producer = Producer({**self.settings.kafka.client_config(), "enable.idempotence": True, "acks": "all"})
-        consumer.subscribe([self.reports_topic, self.results_topic])
+        consumer.subscribe([self.reports_topic, self.results_topic], on_assign=HEALTH.on_assign)
         logger.info("rollback guard: %s and %s; promotions watched for %.0f s", self.reports_topic,
                     self.results_topic, self.settings.rollback.watch_s)
         last_commit = time.monotonic()
