@@ -134,7 +134,7 @@ CameraState = Literal["up", "down", "reconnecting"]
 
 
 class CameraStatus(Event):
-    """Latest state of a camera, on the compacted camera-status topic (key: site/camera)."""
+    """Latest state of a camera, on the compacted camera-status.<site> topic (key: site/camera)."""
 
     schema_version: Literal[1] = Field(1, alias="schema")
     site: str
