@@ -162,6 +162,15 @@ def platform_principals(prefix: str = "") -> tuple[Principal, ...]:
             _group("actionstream-retrain"),
             _transactional_id(f"{prefix}actionstream-retrain"),
         )),
+        # Reads by explicit assignment (no group); writes only a promotion's model update.
+        Principal("actionstream-console", "ops console", (
+            _every_site(Topic.CAMERA_STATUS, READ, prefix),
+            _every_site(Topic.ACTIONS, READ, prefix),
+            _topic(Topic.CLIPS, READ, prefix),
+            _topic(Topic.DRIFT_REPORTS, READ, prefix),
+            _topic(Topic.RETRAIN_RESULTS, READ, prefix),
+            _topic(Topic.MODEL_UPDATES, READ_WRITE, prefix),
+        )),
     )
 
 
