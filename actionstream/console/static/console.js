@@ -161,10 +161,10 @@ async function loadModels() {
     }
     list.append(item);
   }
-  root.replaceChildren(
+  root.replaceChildren(el("div", {},
     el("p", { text: `${models.model} in production: ` + (models.production ? `version ${models.production}` : "none") }),
     models.read_only ? el("p", { class: "muted", text: "Read-only console: no admin token configured." }) : null,
-    list);
+    list));
 }
 
 async function promote(version) {
