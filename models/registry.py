@@ -106,6 +106,14 @@ def bundle_uri(reference: str, settings: RegistrySettings) -> str:
     return f"{MODEL_URI_PREFIX}{settings.registered_model}@{reference}"
 
 
+def served_alias(reference: str, settings: RegistrySettings) -> tuple[str, str] | None:
+    """(registered model, alias) a serving reference follows; None for a local directory or a fixed version."""
+    if Path(reference).is_dir():
+        return None
+    name, alias, _ = _parse_model_uri(bundle_uri(reference, settings))
+    return (name, alias) if alias is not None else None
+
+
 def _parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     """`models:/name@alias` or `models:/name/version` -> (name, alias, version)."""
     body = uri.removeprefix(MODEL_URI_PREFIX)

@@ -47,6 +47,13 @@ class Baselines:
         held = self._profiles.get(key)
         return held[1] if held is not None and held[0] == model_version else None
 
+    def reset(self) -> None:
+        """Forget every camera's baseline and capture: the next windows make new ones."""
+        self._profiles.clear()
+        self._captures.clear()
+        shutil.rmtree(self.directory, ignore_errors=True)
+        logger.info("camera baselines reset: captured again from the next windows")
+
     def offer(self, site: str, camera: str, model_version: str, start: float, window: WindowSample,
               calibration: Calibration | None) -> ReferenceProfile | None:
         """Takes a window of a camera without a baseline for this model version; returns the baseline once

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 from pydantic import BaseModel, Field, ValidationError
 
+from models.registry import served_alias
 from processors import metrics
 from processors.deadletters import send_dead_letter
 from processors.drift.baselines import Baselines
@@ -44,6 +45,7 @@ from streams.records import ScoredFrame
 from streams.schemas import (
     DriftReport,
     InvalidMessage,
+    ModelUpdate,
     RetrainRequest,
     RetrainResult,
     WindowOutcome,
@@ -63,6 +65,7 @@ class JobState(BaseModel):
     policy: PolicyState = Field(default_factory=PolicyState)
     closed_until: dict[str, float] = Field(default_factory=dict)
     labels: dict[str, dict[str, LabelledWindow]] = Field(default_factory=dict)
+    served: str | None = Field(None, description="'<model>/<version>' the served alias was last moved to.")
 
 
 @dataclass
@@ -91,6 +94,7 @@ class DriftJob:
         self.reports_topic = topic_name(Topic.DRIFT_REPORTS, prefix=prefix)
         self.requests_topic = topic_name(Topic.RETRAIN_REQUESTS, prefix=prefix)
         self.results_topic = topic_name(Topic.RETRAIN_RESULTS, prefix=prefix)
+        self.updates_topic = topic_name(Topic.MODEL_UPDATES, prefix=prefix)
         self.deadletter_topic = topic_name(Topic.DEADLETTER, prefix=prefix)
         self.state_path = self.options.state_dir / STATE_FILE
         state = JobState.model_validate_json(self.state_path.read_text()) if self.state_path.exists() else JobState()
@@ -102,6 +106,8 @@ class DriftJob:
         self.baselines = Baselines(settings.drift, self.options.baseline_windows, self.options.baseline_outcomes,
                                    self.options.state_dir / "baselines")
         self.verdicts = VerdictChanges()
+        self._watched = served_alias(settings.model.reference, settings.model.registry)  # (model, alias) or None
+        self._served = state.served  # None: the configured reference as resolved at start
         self._versions: dict[str, str] = {}  # site/camera -> model version of its latest outcome
         self._next: dict[Offset, int] = {}  # next offset to read per partition
 
@@ -115,7 +121,8 @@ class DriftJob:
         })
         producer = Producer({**self.settings.kafka.client_config(), **self.settings.producer.client_config()})
         html = ReportWorker(self.settings.reports, self.settings.drift, self.options.report_queue)
-        consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics, self.results_topic],
+        consumer.subscribe([self.frames_topic, self.outcomes_topic, *self.label_topics, self.results_topic,
+                            self.updates_topic],
                            on_assign=HEALTH.on_assign,
                            on_revoke=lambda member, _partitions: self._revoked(member, producer))
         logger.info("drift job: %s, %s and %s -> %s (windows of %g s, closed %g s after their end)", self.frames_topic,
@@ -158,6 +165,8 @@ class DriftJob:
                 self._take_outcome(message.value(), at, offset)
             elif topic == self.results_topic:
                 self._take_result(message.value())
+            elif topic == self.updates_topic:
+                self._take_update(message.value())
             else:
                 self._take_label(message.value(), self.label_topics[topic])
         except InvalidMessage as error:
@@ -180,7 +189,7 @@ class DriftJob:
         frame = ScoredFrame.from_bytes(message.value())
         self._known(frame.site, frame.camera)
         check_frame(frame, self.settings.drift.quality_columns)
-        profile = self.catalog.reference(self._versions.get(f"{frame.site}/{frame.camera}")).profile
+        profile = self.catalog.reference(self._versions.get(f"{frame.site}/{frame.camera}", self._served)).profile
         if len(frame.features) == 0 or (profile is not None and len(frame.features) != profile.embeddings.shape[1]):
             expected = f", the training profile has {profile.embeddings.shape[1]}" if profile is not None else ""
             raise InvalidMessage(f"scored frame {frame.camera}/{frame.seq}: X_i of {len(frame.features)} values"
@@ -208,7 +217,7 @@ class DriftJob:
             self._late()
 
     def _take_label(self, value: bytes | None, site: str) -> None:
-        joined = join_label(value, self.outcomes, self.catalog.reference(None).classes)
+        joined = join_label(value, self.outcomes, self.catalog.reference(self._served).classes)
         if joined.outcome.site != site:
             raise InvalidMessage(f"label on the topic of site {site} for a window of site {joined.outcome.site}")
         self.labels.add(joined)
@@ -225,6 +234,25 @@ class DriftJob:
         if any(opened.request_id == result.request_id for opened in self.policy.state.open.values()):
             logger.info("retrain request %s closed: %s", result.request_id, result.outcome)
             self.policy.close(result.request_id)
+
+    def _take_update(self, value: bytes | None) -> None:
+        """The served alias moved (a promotion or a rollback): the cameras' baselines and the persistence of the
+        old model's windows say nothing about the new one, so baselines are captured again and the policy's
+        window history starts afresh; the new model's training profile is loaded now."""
+        try:
+            update = ModelUpdate.model_validate_json(value or b"")
+        except ValidationError as error:  # the retrain worker's record, not our input: no dead letter
+            logger.warning("drift job: ignoring a malformed model update: %s", error.errors()[:1])
+            return
+        version = f"{update.model}/{update.version}"
+        if self._watched != (update.model, update.alias) or version == self._served:
+            return
+        logger.info("model %s now serves as @%s: camera baselines are captured again, policy windows restart",
+                    version, update.alias)
+        self._served = version
+        self.baselines.reset()
+        self.policy.restart_windows()
+        self.catalog.reference(version)
 
     def _late(self) -> None:
         self.stats.late += 1
@@ -302,7 +330,7 @@ class DriftJob:
 
     def _save_state(self) -> None:
         state = JobState(policy=self.policy.state, closed_until=self.windows.closed_until(),
-                         labels=self.labels.state())
+                         labels=self.labels.state(), served=self._served)
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.state_path.with_suffix(".tmp")
         with partial.open("w") as out:

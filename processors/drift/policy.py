@@ -137,6 +137,11 @@ class RetrainPolicy:
                 decision.requests.append(self._request(report, cause, now))
         return decision
 
+    def restart_windows(self) -> None:
+        """A new model serves: windows of the old one no longer count towards persistence (open requests,
+        cool-downs and the daily cap stay)."""
+        self.state.history = {}
+
     def close(self, request_id: str) -> None:
         """The retrain worker finished the request (promoted, refused or failed): its cause may request again
         once the cool-down has passed."""

@@ -11,6 +11,7 @@ from models.registry import (
     find_versions,
     register_version,
     resolve_bundle_dir,
+    served_alias,
     set_alias,
     set_version_tags,
     version_tags,
@@ -45,3 +46,11 @@ def test_versions_aliases_and_lineage_tags(tmp_path: Path) -> None:
     assert version_tags(settings, first) == {"origin": "unit"}
     assert find_versions(settings, {"retrain.request_id": "r-1"}) == ["2"]
     assert find_versions(settings, {"retrain.request_id": "r-2"}) == []
+
+
+def test_the_alias_a_serving_reference_follows(tmp_path: Path) -> None:
+    settings = RegistrySettings(registered_model="m")
+    assert served_alias("production", settings) == ("m", "production")
+    assert served_alias("models:/other@shadow", settings) == ("other", "shadow")
+    assert served_alias("models:/m/3", settings) is None  # a fixed version follows nothing
+    assert served_alias(str(tmp_path), settings) is None

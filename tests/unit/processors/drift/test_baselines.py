@@ -44,3 +44,15 @@ def test_a_baseline_waits_for_enough_outcomes(tmp_path: Path, settings: DriftSet
     assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, outcomes=30), None) is None
     captured = baselines.offer("s", "a", "m/1", 60.0, make_window(rng, outcomes=30), None)
     assert captured is not None and sum(captured.label_counts.values()) == 60
+
+
+def test_a_reset_forgets_baselines_and_captures_even_after_a_restart(tmp_path: Path, settings: DriftSettings) -> None:
+    rng = np.random.default_rng(2)
+    baselines = Baselines(settings, windows_needed=1, outcomes_needed=10, directory=tmp_path / "baselines")
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng), None) is not None
+    baselines.reset()  # a promotion (or a rollback to the same version)
+    assert baselines.get("s", "a", "m/1") is None
+    restarted = Baselines(settings, windows_needed=1, outcomes_needed=10, directory=tmp_path / "baselines")
+    assert restarted.get("s", "a", "m/1") is None
+    captured = restarted.offer("s", "a", "m/1", 60.0, make_window(rng), None)
+    assert captured is not None and captured.name == "s/a@60"

@@ -153,3 +153,14 @@ def test_state_survives_a_restart() -> None:
         policy.observe(_report(index=index), _at(index))
     restored = RetrainPolicy(policy.settings, PolicyState.model_validate_json(policy.state.model_dump_json()))
     assert "still open" in restored.observe(_report(index=3), _at(3)).held["data_drift"]
+
+
+def test_a_new_model_restarts_the_persistence_windows_only() -> None:
+    policy = _policy()
+    for index in range(2):
+        policy.observe(_report(index=index), _at(index))
+    policy.restart_windows()  # the two old-model windows no longer count
+    assert policy.observe(_report(index=2), _at(2)).held["data_drift"] == (
+        "persistence: 1 of the last 1 windows, 3 needed")
+    policy.observe(_report(index=3), _at(3))
+    assert policy.observe(_report(index=4), _at(4)).publish
