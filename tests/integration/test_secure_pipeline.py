@@ -1,6 +1,7 @@
 """The stream on the secure broker (SCRAM over TLS, ACLs) with least-privilege principals: the site's camera
 adapter, the selector and the classifier each connect as their own user; the site reads its actions. No password
-appears in any process's log, /metrics page or dead-letter record, in plain, URL-encoded or base64 form."""
+appears in any process's (or the broker's) log, /metrics page or dead-letter record, in plain, URL-encoded or
+base64 form."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from confluent_kafka import Consumer, Producer
 from typer.testing import CliRunner
 
 from actionstream.cli import app
+from infra.kafka.broker import KafkaBroker
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
 from streams.kafka_properties import read_properties
@@ -59,7 +61,7 @@ def _site_actions(site: KafkaSettings, topic: str, group: str, wanted: int, time
 
 
 def test_pipeline_on_least_privilege_principals_leaks_no_secret(
-    secure_admin: KafkaSettings, tiny_bundle: Path, tmp_path: Path,
+    secure_broker: KafkaBroker, secure_admin: KafkaSettings, tiny_bundle: Path, tmp_path: Path,
     publish: Callable[..., FeedPublisher], processes: Callable[..., ManagedProcess],
 ) -> None:
     site_file, platform_dir = tmp_path / "site.properties", tmp_path / "platform"
@@ -104,7 +106,8 @@ def test_pipeline_on_least_privilege_principals_leaks_no_secret(
     assert sum(letter.key() == b"garbage" for letter in letters) == GARBAGE_FRAMES
     for process in started:
         process.stop(timeout_s=20.0)
-    logs = [process.log_file.read_text(errors="replace") for process in started]
+    logs = [path.read_text(errors="replace") for path in (*(process.log_file for process in started),
+                                                          secure_broker.state_dir / "server.log")]
     letter_bytes = [b"".join([letter.value() or b"", *(value or b"" for _name, value in letter.headers() or [])])
                     for letter in letters]
     assert all("actionstream_" in page for page in metrics_pages) and all(logs)
