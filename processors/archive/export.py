@@ -23,11 +23,11 @@ features.npz (numpy, one row per exported window, T = most frames of any window,
     features [N, T, D] float16 (zero padded), mask [N, T] bool (real frames), capture_times [N, T] float64
     (NaN padded), seqs [N, T] int64 (-1 padded), has_features [N] bool (False: X_i of another size than the
     first window's, e.g. across an encoder change; that row is all padding).
-The training pipeline does not read it: training/features.py caches one .npz per video keyed by the
-training config (encoder backend, precision, preprocessing, curation) and a fingerprint of the video file,
-with the encoder's 1000 ImageNet logits and a curation verdict that scored frames do not carry. Serving-time
-X_i would have to be trusted as equal to the training encoder's, and logits and curation invented, so
-retraining re-encodes the exported videos; features.npz serves checks and models over X_i directly.
+The retrain worker turns it into the training pipeline's feature cache of the labelled windows
+(processors/retrain/archived_features.py): serving computes X_i with the same frozen encoder and
+representation as training, the curation verdict comes from the decoded video, and the ImageNet logits that
+training/features.py also stores are read by nothing after the cache. It also serves checks and models over
+X_i directly.
 """
 
 from __future__ import annotations
