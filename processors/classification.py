@@ -116,8 +116,10 @@ class ClipClassifier:
         )
         shed_frames = len(clip.frames) - len(frames)
         label = top_k[0].label
+        # A background class, or too unsure for an action: no action event (open-set rejection).
+        idle = label in self.settings.idle_labels or top_k[0].confidence < self.settings.min_action_confidence
         outcome = WindowOutcome(
-            outcome="idle" if label in self.settings.idle_labels else "action", event_id=clip.clip_id,
+            outcome="idle" if idle else "action", event_id=clip.clip_id,
             site=clip.site, camera=clip.camera, window_start=clip.window_start, window_end=clip.window_end,
             label=label, confidence=top_k[0].confidence, top_k=top_k,
             frames=[

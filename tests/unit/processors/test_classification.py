@@ -126,3 +126,19 @@ def test_a_window_whose_top_label_is_an_idle_class_is_an_idle_outcome(model: Ser
 
     assert action.outcome.outcome == "action"  # type: ignore[union-attr]
     assert idle.outcome.outcome == "idle" and idle.outcome.label == label  # type: ignore[union-attr]
+
+
+def test_a_window_less_confident_than_the_floor_is_an_idle_outcome_keeping_its_label(model: ServedModel) -> None:
+    clip = make_clip("s1", "cam-1", window_start=1000.0, num_frames=4)
+    now = clip.window_end + 0.1
+    [confident] = ClipClassifier(ClassifierSettings(idle_labels=[]), SHEDDING,
+                                 clock=lambda: now).classify([clip], model)
+    confidence = confident.outcome.confidence  # type: ignore[union-attr]
+    [kept] = ClipClassifier(ClassifierSettings(idle_labels=[], min_action_confidence=confidence), SHEDDING,
+                            clock=lambda: now).classify([clip], model)
+    [rejected] = ClipClassifier(ClassifierSettings(idle_labels=[], min_action_confidence=min(1.0, confidence + 1e-3)),
+                                SHEDDING, clock=lambda: now).classify([clip], model)
+
+    assert kept.outcome.outcome == "action"  # type: ignore[union-attr]
+    assert rejected.outcome.outcome == "idle"  # type: ignore[union-attr]
+    assert rejected.outcome.label == confident.outcome.label  # type: ignore[union-attr]
