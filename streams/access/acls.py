@@ -123,6 +123,7 @@ def platform_principals(prefix: str = "") -> tuple[Principal, ...]:
         Principal("actionstream-classifier", "classifier consumers (transactional)", (
             _topic(Topic.CLIPS, READ, prefix),
             _topic(Topic.OUTCOMES, WRITE, prefix),
+            _topic(Topic.SHADOW_OUTCOMES, WRITE, prefix),
             _every_site(Topic.ACTIONS, WRITE, prefix),
             _every_site(Topic.INCIDENTS, WRITE, prefix),
             _topic(Topic.CLASSIFIER_STATE, READ_WRITE, prefix),
@@ -151,6 +152,7 @@ def platform_principals(prefix: str = "") -> tuple[Principal, ...]:
             _topic(Topic.DRIFT_REPORTS, WRITE, prefix),
             _topic(Topic.RETRAIN_REQUESTS, WRITE, prefix),
             _topic(Topic.RETRAIN_RESULTS, READ, prefix),
+            _topic(Topic.MODEL_UPDATES, READ, prefix),
             _topic(Topic.DEADLETTER, WRITE, prefix),
             _group("actionstream-drift"),
         )),
@@ -159,8 +161,17 @@ def platform_principals(prefix: str = "") -> tuple[Principal, ...]:
             _topic(Topic.RETRAIN_RESULTS, READ_WRITE, prefix),
             _topic(Topic.MODEL_UPDATES, WRITE, prefix),
             _topic(Topic.DEADLETTER, WRITE, prefix),
+            # A candidate in shadow is judged on its outcomes against the site's labels.
+            _topic(Topic.SHADOW_OUTCOMES, READ, prefix),
+            _every_site(Topic.LABELS, READ, prefix),
             _group("actionstream-retrain"),
             _transactional_id(f"{prefix}actionstream-retrain"),
+        )),
+        Principal("actionstream-rollback", "rollback guard (demotes a promoted model that drifts)", (
+            _topic(Topic.DRIFT_REPORTS, READ, prefix),
+            _topic(Topic.RETRAIN_RESULTS, READ, prefix),
+            _topic(Topic.MODEL_UPDATES, WRITE, prefix),
+            _group("actionstream-rollback"),
         )),
         # Reads by explicit assignment (no group); writes only a promotion's model update.
         Principal("actionstream-console", "ops console", (

@@ -3,6 +3,7 @@ never touches a site-specific resource or creates topics outside its own app's n
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from streams.access.acls import (
 )
 from streams.access.admin import acl_bindings
 from streams.access.cli import register
+from streams.topics import Topic, spec_for, topic_name
 
 
 def test_a_site_reaches_only_its_own_topics_and_group_prefix() -> None:
@@ -93,3 +95,41 @@ def test_sites_add_refuses_a_bad_name_before_touching_the_cluster(app: typer.Typ
     result = CliRunner().invoke(app, ["sites", "add", "Bad.Name", "--out", str(tmp_path / "x.properties")])
     assert result.exit_code == 2 and "site name" in result.output
     assert not (tmp_path / "x.properties").exists()
+
+
+# Where each platform principal's process touches topics (the files that name them).
+PROCESS_SOURCES = {
+    "actionstream-selector": ["processors/selector", "processors/serving.py"],
+    "actionstream-classifier": ["processors/classifier_consumer.py", "processors/serving.py"],
+    "actionstream-feature-sink": ["processors/features/sink.py"],
+    "actionstream-archive": ["processors/archive/sink.py"],
+    "actionstream-drift": ["processors/drift/job.py"],
+    "actionstream-retrain": ["processors/retrain/worker.py", "processors/retrain/job.py",
+                             "processors/retrain/shadow_run.py"],
+    "actionstream-rollback": ["processors/retrain/guard.py"],
+    "actionstream-console": ["actionstream/console"],
+}
+_ROOT = Path(__file__).resolve().parents[4]
+
+
+def _topics_named_in(paths: list[str]) -> set[Topic]:
+    files = [file for path in paths for file in
+             ((_ROOT / path).rglob("*.py") if (_ROOT / path).is_dir() else [_ROOT / path])]
+    names = {match for file in files for match in re.findall(r"Topic\.([A-Z_]+)", file.read_text())}
+    return {Topic[name] for name in names}
+
+
+@pytest.mark.parametrize("user", sorted(PROCESS_SOURCES))
+def test_every_topic_a_process_names_is_granted_to_its_principal(user: str) -> None:
+    grants = [grant for grant in platform_principal(user).grants if grant.resource is Resource.TOPIC]
+
+    def granted(topic: Topic) -> bool:
+        name = topic_name(topic, "any-site") if spec_for(topic).per_site else topic_name(topic)
+        return any(name == grant.name if grant.pattern is Pattern.LITERAL else name.startswith(grant.name)
+                   for grant in grants)
+
+    assert [topic for topic in _topics_named_in(PROCESS_SOURCES[user]) if not granted(topic)] == []
+
+
+def test_every_platform_principal_is_checked_against_its_code() -> None:
+    assert sorted(PROCESS_SOURCES) == sorted(principal.user for principal in platform_principals())
