@@ -228,6 +228,8 @@ function drawChart(chart) {
     context.beginPath();
     series.points.forEach(([t, v], i) => (i ? context.lineTo(x(t), y(v)) : context.moveTo(x(t), y(v))));
     context.stroke();
+    context.fillStyle = colour;  // a dot per point: a series of one point draws no line
+    series.points.forEach(([t, v]) => context.fillRect(x(t) - 2, y(v) - 2, 4, 4));
     legend.append(el("span", { style: `color: ${colour}`, text: `${series.name} ` }));
   });
   return box;
