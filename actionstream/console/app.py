@@ -86,7 +86,7 @@ class ConsoleApp:
         return JSONResponse({"sites": self.settings.sites, "cameras": cameras, "events": self.state.events(),
                              "model_updates": self.state.updates(), "retrain_results": self.state.results(),
                              "kafka_error": self.state.kafka_error,
-                             "read_only": self.settings.console.admin_token is None})
+                             "read_only": self.settings.console.read_only})
 
     async def api_live(self, request: Request) -> Response:
         """Server-sent events: `action` with each action event, `camera`, `drift` and `model` when a page
@@ -123,7 +123,7 @@ class ConsoleApp:
         except Exception as error:  # the registry is another service: its failure is shown, not raised
             logger.warning("model registry not readable: %s", error)
             return JSONResponse({"error": f"model registry not readable ({type(error).__name__})"}, status_code=503)
-        return JSONResponse({**overview, "read_only": self.settings.console.admin_token is None})
+        return JSONResponse({**overview, "read_only": self.settings.console.read_only})
 
     async def api_promote(self, request: Request) -> Response:
         """Move the production alias to {"version": "N"}: needs the admin token."""

@@ -46,7 +46,7 @@ def console(
     app = ConsoleApp(settings, state, hub, ConsoleFeed(settings, state, hub)).asgi()
     # uvicorn's start-up lines and per-request access log are noise here; errors still show.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    mode = "read-only" if options.admin_token is None else "promotions allowed with the admin token"
+    mode = "read-only" if options.read_only else "promotions allowed with the admin token"
     logger.info("console on http://%s:%d (%s)", options.host, options.port, mode)
     # uvicorn re-raises the signal that stopped it once its graceful shutdown is done: with this handler the
     # re-raised SIGTERM or SIGINT ends the process normally (exit 0, a clean stop to honcho; no Ctrl-C traceback).

@@ -40,6 +40,10 @@ class ConsoleOptions(BaseModel):
     shutdown_grace_s: int = Field(2, ge=1, description="Open live-feed connections are cut after this long "
                                     "on SIGTERM (they never end on their own).")
 
+    @property
+    def read_only(self) -> bool:
+        return self.admin_token is None or not self.admin_token.get_secret_value()
+
 
 class ConsoleSettings(BaseSettings):
     """Root settings of `actionstream console`; Kafka, sites and the registry read the same variables as the
