@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -77,25 +78,26 @@ class AccessAdmin:
                     raise
             time.sleep(0.1)
 
-    def remove(self, user: str) -> int:
-        """Delete every ACL of the user and its SCRAM credential; returns the ACL entries deleted. Connected
-        clients are refused at their next request and disconnected at their next re-authentication."""
+    def remove(self, user: str) -> Removal:
+        """Delete every ACL of the user and its SCRAM credential. Connected clients are refused at their next
+        request and disconnected at their next re-authentication."""
         principal_filter = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{user}", None,
                                             AclOperation.ANY, AclPermissionType.ANY)
         deleted = sum(len(future.result(self.timeout_s))
                       for future in self._admin.delete_acls([principal_filter]).values())
         deletion = UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512)
+        existed = True
         for future in self._admin.alter_user_scram_credentials([deletion]).values():
             try:
                 future.result(self.timeout_s)
             except KafkaException as error:
                 if error.args[0].code() != _RESOURCE_NOT_FOUND:
                     raise
-        logger.debug("principal %s: %d ACL entries and the SCRAM user removed", user, deleted)
-        return deleted
+                existed = False
+        return Removal(deleted, existed)
 
-    def granted(self, user: str) -> list[AclBinding]:
-        principal_filter = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY, f"User:{user}", None,
-                                            AclOperation.ANY, AclPermissionType.ANY)
-        return list(self._admin.describe_acls(principal_filter).result(self.timeout_s))
 
+@dataclass(frozen=True)
+class Removal:
+    acl_entries: int
+    user_existed: bool

@@ -10,7 +10,14 @@ from pathlib import Path
 import typer
 from pydantic import SecretStr
 
-from streams.access.acls import Principal, platform_principal, platform_principals, render_table, site_principal
+from streams.access.acls import (
+    Principal,
+    platform_principal,
+    platform_principals,
+    render_table,
+    site_group_prefix,
+    site_principal,
+)
 from streams.settings import KafkaSettings, StreamsSettings
 
 sites_app = typer.Typer(help="Sites and platform principals on a secure cluster: users, ACLs, credentials.",
@@ -68,6 +75,7 @@ def sites_add(
     if create_topics:
         ensure_topics(kafka, [name], retention=settings.retention)
     _add(kafka, principal, _password(password_file), out)
+    typer.echo(f"its consumer groups must start with {site_group_prefix(name, kafka.topic_prefix)}")
 
 
 @sites_app.command("remove")
@@ -80,12 +88,15 @@ def sites_remove(name: str = typer.Argument(..., help="Site name.")) -> None:
     kafka = StreamsSettings().kafka
     try:
         user = site_principal(name, kafka.topic_prefix).user
-        deleted = AccessAdmin(kafka).remove(user)
+        removal = AccessAdmin(kafka).remove(user)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="NAME") from None
     except KafkaException as error:
         _fail(error)
-    typer.echo(f"User:{user}: {deleted} ACL entries and the SCRAM user removed")
+    if not removal.user_existed and not removal.acl_entries:
+        typer.echo(f"User:{user}: no such user and no ACL entries (nothing to revoke)")
+        return
+    typer.echo(f"User:{user}: {removal.acl_entries} ACL entries and the SCRAM user removed")
 
 
 @sites_app.command("platform")

@@ -46,6 +46,7 @@ def add_site(secure_admin: KafkaSettings, tmp_path: Path) -> Callable[[str], Sit
         out = tmp_path / f"{site}.properties"
         result = CliRunner().invoke(app, ["sites", "add", site, "--out", str(out)])
         assert result.exit_code == 0, result.output
+        assert f"consumer groups must start with {secure_admin.topic_prefix}site-{site}." in result.output
         assert out.stat().st_mode & 0o077 == 0, "a properties file with a password must be owner-only"
         return Site(site, KafkaSettings(properties_file=out, topic_prefix=secure_admin.topic_prefix))
 
@@ -157,6 +158,8 @@ def test_a_removed_site_loses_access_even_when_connected(
         connected.poll(0.5)
     assert KafkaError._AUTHENTICATION in errors.codes
     assert _authentication_refused(gamma.kafka)
+    again = CliRunner().invoke(app, ["sites", "remove", gamma.name])
+    assert again.exit_code == 0 and "nothing to revoke" in again.output
 
 
 @pytest.fixture(scope="module")
