@@ -12,7 +12,9 @@ from streams.broker_monitor import install_log_filter
 
 QUIET_LIBRARIES = ("onnx_ir", "onnxscript")
 
-app = typer.Typer(help="ActionStream: real-time action recognition on live camera streams.", no_args_is_help=True)
+# Tracebacks never print local variables: they may hold credentials (older typer versions printed them).
+app = typer.Typer(help="ActionStream: real-time action recognition on live camera streams.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
 
 # Each module exposes `register(app)`; heavy imports (torch, av) stay inside the command bodies so that
 # `actionstream --help` and the wire-side commands start fast.

@@ -13,6 +13,11 @@ _OWNER_ONLY = 0o600
 _KEY = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
+class PropertiesFileError(Exception):
+    """Not a ValueError on purpose: pydantic would wrap it in a ValidationError that quotes the settings' input,
+    password included."""
+
+
 def read_properties(path: Path) -> dict[str, str]:
     properties: dict[str, str] = {}
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
@@ -22,7 +27,7 @@ def read_properties(path: Path) -> dict[str, str]:
         key, separator, value = line.partition("=")
         if not separator or not _KEY.match(key.strip()):
             # The line itself may hold a secret: name the place, never the content.
-            raise ValueError(f"{path}:{number}: not a key=value line")
+            raise PropertiesFileError(f"{path}:{number}: not a key=value line")
         properties[key.strip()] = value.strip()
     return properties
 

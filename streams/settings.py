@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from streams.broker_health import BrokerHealthSettings
-from streams.kafka_properties import read_properties
+from streams.kafka_properties import PropertiesFileError, read_properties
 from streams.retention import SiteRetention
 
 
@@ -19,6 +19,9 @@ class KafkaSettings(BaseModel):
 
     Credentials come from the environment (ACTIONSTREAM_KAFKA__SASL_PASSWORD) or from a librdkafka properties file
     (`properties_file`, as written by `actionstream sites add`); fields set explicitly win over the file."""
+
+    # A validation error of this model would otherwise quote its input, which may hold the password.
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     bootstrap_servers: str = Field("127.0.0.1:9092", description="Comma-separated host:port list.")
     topic_prefix: str = Field("", description="Prefix for every topic name, e.g. 'prod.'.")
@@ -46,7 +49,7 @@ class KafkaSettings(BaseModel):
         properties = read_properties(path)
         unknown = sorted(set(properties) - set(_PROPERTY_FIELDS))
         if unknown:
-            raise ValueError(f"{path}: unsupported keys {', '.join(unknown)}")
+            raise PropertiesFileError(f"{path}: unsupported keys {', '.join(unknown)}")
         from_file = {field_name: properties[key] for key, field_name in _PROPERTY_FIELDS.items() if key in properties}
         return {**from_file, **data}
 

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from processors.settings import ProcessorSettings
-from streams.kafka_properties import read_properties, write_properties
+from streams.kafka_properties import PropertiesFileError, read_properties, write_properties
 from streams.settings import KafkaSettings, StreamsSettings
 
 SECRET = "s3cr3t/pa:ss=word"
@@ -40,11 +40,11 @@ def test_settings_set_explicitly_win_over_the_file(tmp_path: Path, monkeypatch: 
 
 
 def test_a_file_with_unknown_keys_or_bad_lines_is_refused_without_echoing_it(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match=re.escape("unsupported keys sasl.kerberos.keytab")) as unknown:
+    with pytest.raises(PropertiesFileError, match=re.escape("unsupported keys sasl.kerberos.keytab")) as unknown:
         KafkaSettings(properties_file=_site_file(tmp_path, **{"sasl.kerberos.keytab": "/k"}))
     broken = tmp_path / "broken.properties"
     broken.write_text(f"sasl.username=site-lobby\n{SECRET}\n")
-    with pytest.raises(ValidationError, match=re.escape("broken.properties:2: not a key=value line")) as bad_line:
+    with pytest.raises(PropertiesFileError, match=re.escape("broken.properties:2: not a key=value line")) as bad_line:
         KafkaSettings(properties_file=broken)
     assert SECRET not in str(unknown.value) + str(bad_line.value)
 
@@ -67,3 +67,18 @@ def test_settings_dumps_and_reprs_hide_the_password(tmp_path: Path, monkeypatch:
     assert roots[0].kafka.sasl_password is not None
     forms = {SECRET, urllib.parse.quote(SECRET, safe=""), base64.b64encode(SECRET.encode()).decode()}
     assert not [form for form in forms for text in texts if form in text]
+
+
+def test_a_settings_error_never_quotes_a_password_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ACTIONSTREAM_KAFKA__SASL_PASSWORD", SECRET)
+    bad = _site_file(tmp_path, **{"sasl.kerberos.keytab": "/k"})
+    monkeypatch.setenv("ACTIONSTREAM_KAFKA__PROPERTIES_FILE", str(bad))
+    with pytest.raises(PropertiesFileError) as bad_file:
+        ProcessorSettings()
+    monkeypatch.delenv("ACTIONSTREAM_KAFKA__PROPERTIES_FILE")
+    monkeypatch.setenv("ACTIONSTREAM_KAFKA__SECURITY_PROTOCOL", "BOGUS")
+    with pytest.raises(ValidationError) as bad_value:
+        StreamsSettings()
+    assert SECRET[:6] not in str(bad_file.value) + str(bad_value.value)
