@@ -7,6 +7,9 @@ that finds the burst sees the class: the situation SMART frame selection is buil
 
 With `idle_class`, the set also holds the class `idle`: clips of scene motion and noise with no action at
 all, so that a model learns to say "nothing happens" (a real camera shows nothing most of the time).
+
+`family` picks the generator: `shapes` (the above, the first family), `articulated` (the second, independent
+family of stick-figure actors, frozen in training.synth_articulated) or `mix` (num_classes of each).
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from pydantic import BaseModel, Field, model_validator
 from tqdm import tqdm
 
 from training.synth_actions import action_kinds
+from training.synth_articulated import ARTICULATED_CLASSES, ArticulatedScene
 from training.synth_scene import ClipScene, NoiseBank
 
 logger = logging.getLogger(__name__)
 
 VideoCodec = Literal["mpeg4", "libx264", "h264"]
+SynthFamily = Literal["shapes", "articulated", "mix"]
 # The class of clips without any action; processors' classifier.idle_labels maps it to an idle outcome.
 IDLE_CLASS = "idle"
 
@@ -50,12 +55,17 @@ class SynthSettings(BaseModel):
     seed: int = Field(0, description="Seed: the same settings give the same data set, frame for frame.")
     codec: VideoCodec = Field("mpeg4", description="Video codec of the .avi files.")
     idle_class: bool = Field(False, description=f"Add the class {IDLE_CLASS!r} (last index): clips with no action.")
+    family: SynthFamily = Field(
+        "shapes", description="Generator family: shapes (first), articulated (second, frozen spec; ignores "
+        "burst_fraction), or mix (num_classes classes of each)."
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> SynthSettings:
-        available = len(action_kinds())
+        available = {"shapes": len(action_kinds()), "articulated": len(ARTICULATED_CLASSES),
+                     "mix": min(len(action_kinds()), len(ARTICULATED_CLASSES))}[self.family]
         if self.num_classes > available:
-            raise ValueError(f"num_classes={self.num_classes} but only {available} action kinds are defined")
+            raise ValueError(f"num_classes={self.num_classes} but the {self.family} family defines only {available}")
         if self.test_groups >= self.groups:
             raise ValueError("test_groups must leave at least one group for training")
         if self.clips_per_class < self.groups:
@@ -69,13 +79,20 @@ class SynthSettings(BaseModel):
 
     @property
     def class_names(self) -> list[str]:
-        actions = [kind.name for kind in action_kinds()[: self.num_classes]]
+        actions = self.action_names
         return [*actions, IDLE_CLASS] if self.idle_class else actions
+
+    @property
+    def action_names(self) -> list[str]:
+        """The action classes in index order (a mix lists the shapes classes, then the articulated ones)."""
+        shapes = [kind.name for kind in action_kinds()[: self.num_classes]]
+        articulated = list(ARTICULATED_CLASSES[: self.num_classes])
+        return {"shapes": shapes, "articulated": articulated, "mix": shapes + articulated}[self.family]
 
     @property
     def idle_index(self) -> int | None:
         """The class index of the idle class, None without one."""
-        return self.num_classes if self.idle_class else None
+        return len(self.action_names) if self.idle_class else None
 
     @property
     def num_frames(self) -> int:
@@ -100,19 +117,28 @@ def build_scene(
     num_frames: int | None = None,
     noise: NoiseBank | None = None,
     background: np.ndarray | None = None,
-) -> ClipScene:
+) -> ClipScene | ArticulatedScene:
     """The random script of one clip, to render frame by frame (long feeds never hold a whole clip).
 
-    `class_index` is an action kind, or `settings.idle_index` for a clip without action. `background` (uint8
-    [H, W, 3] within the noise headroom) replaces the random one, e.g. a shifted scene."""
+    `class_index` is an action class, or `settings.idle_index` for a clip without action. `noise` and
+    `background` (uint8 [H, W, 3] within the noise headroom, e.g. a shifted scene) apply to shapes scenes."""
     if not 0 <= class_index < len(settings.class_names):
         raise ValueError(f"class_index {class_index} outside 0..{len(settings.class_names) - 1}")
+    frames = num_frames if num_frames is not None else settings.num_frames
+    is_idle = class_index == settings.idle_index
+    shapes_classes = settings.num_classes if settings.family == "mix" else len(settings.action_names)
+    if settings.family == "articulated" or (settings.family == "mix" and class_index >= shapes_classes):
+        if background is not None:
+            raise ValueError("a replacement background applies to shapes scenes only")
+        articulated_index = class_index - (shapes_classes if settings.family == "mix" else 0)
+        return ArticulatedScene(None if is_idle else articulated_index, width=settings.width,
+                                height=settings.height, fps=settings.fps, num_frames=frames, rng=rng)
     return ClipScene(
-        None if class_index == settings.idle_index else action_kinds()[class_index],
+        None if is_idle else action_kinds()[class_index],
         width=settings.width,
         height=settings.height,
         fps=settings.fps,
-        num_frames=num_frames if num_frames is not None else settings.num_frames,
+        num_frames=frames,
         burst_fraction=settings.burst_fraction,
         rng=rng,
         noise=noise,

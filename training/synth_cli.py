@@ -22,16 +22,19 @@ def synth(
     seed: int = typer.Option(0, "--seed", help="Random seed; the same options give the same files."),
     codec: str = typer.Option("mpeg4", "--codec", help="Video codec of the .avi files: mpeg4, libx264 or h264."),
     idle_class: bool = typer.Option(False, "--idle-class", help="Add the class 'idle': clips with no action."),
+    family: str = typer.Option("shapes", "--family",
+                               help="Generator: shapes (first family), articulated (stick figures, frozen spec) "
+                                    "or mix (--classes of each)."),
 ) -> None:
     """Render a synthetic action data set in the UCF101 layout, with a per-frame truth mask per clip."""
     from training.synth import generate_dataset
 
     settings = _settings(
         num_classes=classes, clips_per_class=clips_per_class, width=width, height=height, fps=fps,
-        seconds=seconds, seed=seed, codec=codec, idle_class=idle_class,
+        seconds=seconds, seed=seed, codec=codec, idle_class=idle_class, family=family,
     )
     root = generate_dataset(settings, out)
-    typer.echo(f"wrote {len(settings.class_names) * settings.clips_per_class} clips to {root}")
+    typer.echo(f"wrote {len(settings.class_names) * settings.clips_per_class} {family} clips to {root}")
 
 
 def synth_feed(
