@@ -19,7 +19,7 @@ from streams.schemas import FrameHeaders
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
 from tests.integration.conftest import SITE, consume_all, free_port, processor_env
-from tests.unit.fuzz.hostile import JPEG, SOF_OFFSET, scored_frame
+from tests.unit.fuzz.hostile import JPEG, declaring, scored_frame
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +27,8 @@ pytestmark = pytest.mark.integration
 def _hostile_frames() -> list[tuple[bytes, list[tuple[str, bytes]]]]:
     headers = FrameHeaders(site=SITE, camera="cam-x", seq=1, capture_time=time.time(), ingest_time=time.time(),
                            width=16, height=16).to_headers()
-    bomb = JPEG[:SOF_OFFSET + 5] + (60_000).to_bytes(2) + (60_000).to_bytes(2) + JPEG[SOF_OFFSET + 9:]
     return [
-        (bomb, headers),  # a JPEG bomb behind honest-looking headers
+        (declaring(60_000, 60_000), headers),  # a JPEG bomb behind honest-looking headers
         (JPEG[:40], headers),  # truncated
         (JPEG, [*headers, ("seq", b"2")]),  # duplicated header
         (JPEG, [(name, b"nan" if name == "capture_time" else value) for name, value in headers]),

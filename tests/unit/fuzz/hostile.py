@@ -24,7 +24,12 @@ def small_jpeg(size: int = 16, seed: int = 0) -> bytes:
 
 
 JPEG = small_jpeg()
-SOF_OFFSET = JPEG.index(b"\xff\xc0")
+_SOF_OFFSET = JPEG.index(b"\xff\xc0")
+
+
+def declaring(width: int, height: int) -> bytes:
+    """The small JPEG with its frame header declaring another size (a decoder bomb when large)."""
+    return JPEG[:_SOF_OFFSET + 5] + struct.pack(">HH", height, width) + JPEG[_SOF_OFFSET + 9:]
 
 
 def scored_frame(seq: int = 1) -> ScoredFrame:
@@ -76,8 +81,7 @@ def hostile_jpegs(draw: st.DrawFn) -> bytes:
         return draw(st.binary(max_size=512))
     if kind == "mutated":
         return _mutated(JPEG, draw)
-    height, width = draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF))
-    return JPEG[:SOF_OFFSET + 5] + struct.pack(">HH", height, width) + JPEG[SOF_OFFSET + 9:]
+    return declaring(draw(st.integers(0, 0xFFFF)), draw(st.integers(0, 0xFFFF)))
 
 
 @st.composite
