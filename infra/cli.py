@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -16,6 +17,11 @@ from infra.settings import BrokerSettings, RtspServerSettings
 
 broker_app = typer.Typer(help="The local one-node Kafka broker (KRaft).", no_args_is_help=True)
 rtsp_app = typer.Typer(help="The local RTSP server that test and demo cameras stream through.", no_args_is_help=True)
+
+
+class SecurityMode(StrEnum):
+    PLAINTEXT = "plaintext"
+    SCRAM = "scram"
 
 
 def _fail(error: ServiceError) -> None:
@@ -34,12 +40,14 @@ def broker_fetch() -> None:
 
 @broker_app.command("start")
 def broker_start(
-    security: str = typer.Option(None, help="plaintext (the demo's default) or scram: SASL/SCRAM-SHA-512, "
-                                 "ACLs, a super user whose client properties go to <state dir>/admin.properties."),
+    security: SecurityMode = typer.Option(None, help="plaintext (the demo's default) or scram: SASL/SCRAM-SHA-512, "
+                                          "ACLs, a super user whose client properties go to "
+                                          "<state dir>/admin.properties."),
     tls: bool = typer.Option(None, "--tls/--no-tls", help="With scram: TLS with certificates from a local CA."),
 ) -> None:
     """Start the broker (fetching it first if needed) and wait until it accepts requests."""
-    overrides = {key: value for key, value in {"security": security, "tls": tls}.items() if value is not None}
+    overrides = {key: value for key, value in {"security": security and security.value, "tls": tls}.items()
+                 if value is not None}
     broker = KafkaBroker(BrokerSettings(**overrides))
     try:
         status = broker.start()

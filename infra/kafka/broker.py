@@ -143,6 +143,10 @@ class KafkaBroker:
     def start(self) -> BrokerStatus:
         """Start the broker unless it already runs, and wait until it answers metadata requests."""
         if self._process.is_running():
+            running = self.security.recorded_mode()
+            if running != self.security.mode:  # it answers only in the mode it was started in
+                raise ServiceError(f"the broker runs in {running} mode, not {self.security.mode}: "
+                                   "stop it first (`actionstream broker stop`)")
             self.wait_ready()
             return self.status()
         if port_is_open(self.settings.host, self.settings.port):

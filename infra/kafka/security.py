@@ -46,11 +46,16 @@ class BrokerSecurity:
         if not formatted:
             mode_file.write_text(self.mode)
             return
-        recorded = mode_file.read_text().strip() if mode_file.exists() else "plaintext"
+        recorded = self.recorded_mode()
         if recorded.startswith("scram") != self.secure:
             raise ValueError(f"the broker data in {self.state_dir} was created in {recorded} mode, not {self.mode}: "
                              "start it in that mode, or `actionstream broker reset` first")
         mode_file.write_text(self.mode)
+
+    def recorded_mode(self) -> str:
+        """The mode the broker was last started in."""
+        mode_file = self.state_dir / _MODE_FILE
+        return mode_file.read_text().strip() if mode_file.exists() else "plaintext"
 
     def admin_password(self) -> SecretStr:
         """The configured password, else the one generated at first start (kept, owner-only, beside the data)."""

@@ -84,3 +84,11 @@ def test_data_formatted_without_a_super_user_cannot_start_secure(tmp_path: Path)
     broker = KafkaBroker(BrokerSettings(state_dir=tmp_path, security="scram"))
     with pytest.raises(ServiceError, match="created in plaintext mode, not scram"):
         broker._format_storage()
+
+
+def test_a_running_broker_is_not_restarted_in_another_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "security.mode").write_text("scram")
+    broker = KafkaBroker(BrokerSettings(state_dir=tmp_path))
+    monkeypatch.setattr(broker._process, "is_running", lambda: True)
+    with pytest.raises(ServiceError, match="runs in scram mode, not plaintext"):
+        broker.start()
