@@ -64,6 +64,8 @@ def sites_add(
     create_topics: bool = typer.Option(True, help="Create the site's topics (a site cannot create topics)."),
 ) -> None:
     """Create the site's SCRAM user and ACLs (its own topics and group prefix only), write its properties file."""
+    from confluent_kafka import KafkaException
+
     from streams.topics import ensure_topics
 
     settings = StreamsSettings()
@@ -73,7 +75,10 @@ def sites_add(
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="NAME") from None
     if create_topics:
-        ensure_topics(kafka, [name], retention=settings.retention)
+        try:
+            ensure_topics(kafka, [name], retention=settings.retention)
+        except KafkaException as error:
+            _fail(error)
     _add(kafka, principal, _password(password_file), out)
     typer.echo(f"its consumer groups must start with {site_group_prefix(name, kafka.topic_prefix)}")
 
