@@ -10,22 +10,31 @@ import typer
 bench_app = typer.Typer(help="Benchmarks; each ends with one JSON line.", no_args_is_help=True)
 
 
-def _bundle_and_bench_data(model: str, tracking_uri: str, data: Path) -> Path:
-    """The model bundle's folder, with the benchmark set generated for its classes when missing."""
-    from bench.selection import ensure_bench_data
+FAMILY_HELP = "Synthetic family of the bench set: shapes (first), articulated (second) or mix."
+DATA_HELP = ("Synthetic set with truth masks; default var/data/synthetic-bench[-FAMILY], generated (unseen seed) "
+             "when missing.")
+
+
+def _bundle_and_bench_data(model: str, tracking_uri: str, data: Path | None, family: str) -> tuple[Path, Path]:
+    """The model bundle's folder and the bench set's, the set generated for the bundle's classes when missing."""
+    from bench.selection import default_bench_dir, ensure_bench_data
     from models.bundle import ModelBundle
     from models.registry import RegistrySettings, resolve_bundle_dir
 
     bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
-    ensure_bench_data(data, len(ModelBundle.load(bundle_dir).classes))
-    return bundle_dir
+    data = data if data is not None else default_bench_dir(family)
+    try:
+        ensure_bench_data(data, ModelBundle.load(bundle_dir).classes, family)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--family") from None
+    return bundle_dir, data
 
 
 @bench_app.command("selection")
 def selection(
     model: str = typer.Option("candidate", "--model", help="Bundle directory, registry alias or models:/ URI."),
-    data: Path = typer.Option(Path("var/data/synthetic-bench"), "--data",
-                              help="Synthetic set with truth masks; generated (unseen seed) when missing."),
+    data: Path | None = typer.Option(None, "--data", help=DATA_HELP),
+    family: str = typer.Option("shapes", "--family", help=FAMILY_HELP),
     frames: list[int] = typer.Option([2, 8, 4], "--frames", help="Budgets n; the last one is the final JSON line."),
     candidates: int = typer.Option(32, "--candidates", help="T: candidate frames per clip."),
     tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
@@ -34,7 +43,7 @@ def selection(
     """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy."""
     from bench.selection import format_table, run_selection_bench
 
-    bundle_dir = _bundle_and_bench_data(model, tracking_uri, data)
+    bundle_dir, data = _bundle_and_bench_data(model, tracking_uri, data, family)
     lines = run_selection_bench(bundle_dir, data, frames, candidates, cache_dir)
     for line in lines:
         typer.echo(format_table(line))
@@ -45,11 +54,8 @@ def selection(
 @bench_app.command("encoder")
 def encoder(
     model: str = typer.Option("candidate", "--model", help="Bundle directory, registry alias or models:/ URI."),
-    data: Path = typer.Option(
-        Path("var/data/synthetic-bench"),
-        "--data",
-        help="Evaluation set (all its clips); generated (unseen seed) when missing.",
-    ),
+    data: Path | None = typer.Option(None, "--data", help=f"Evaluation set (all its clips). {DATA_HELP}"),
+    family: str = typer.Option("shapes", "--family", help=FAMILY_HELP),
     batch: int = typer.Option(32, "--batch", help="Images per encoder call."),
     repeats: int = typer.Option(7, "--repeats", help="Timed passes over the batch, the backends taking turns."),
     threads: int = typer.Option(0, "--threads", help="Threads per backend; 0 = runtime default."),
@@ -59,7 +65,7 @@ def encoder(
     """Encoder img/s for torch eager, ONNX Runtime fp32 and int8, with int8 agreement, speed-up and accuracy drop."""
     from bench.encoder import format_report, run_encoder_bench
 
-    bundle_dir = _bundle_and_bench_data(model, tracking_uri, data)
+    bundle_dir, data = _bundle_and_bench_data(model, tracking_uri, data, family)
     result = run_encoder_bench(bundle_dir, data, batch, repeats, threads, cache_dir)
     for line in format_report(result):
         typer.echo(line)

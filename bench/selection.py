@@ -25,11 +25,23 @@ logger = logging.getLogger(__name__)
 BENCH_SEED = 1000  # the training set uses seed 0: a different seed gives unseen clips
 
 
-def ensure_bench_data(directory: Path, num_classes: int) -> Path:
-    from training.synth import SynthSettings, generate_dataset
+def default_bench_dir(family: str) -> Path:
+    """var/data/synthetic-bench for the first family (where it always was), with the family's name otherwise."""
+    return Path("var/data/synthetic-bench" if family == "shapes" else f"var/data/synthetic-bench-{family}")
+
+
+def ensure_bench_data(directory: Path, classes: list[str], family: str = "shapes") -> Path:
+    """Generate the bench set of `family` for a model's `classes` (unseen seed) unless `directory` has one."""
+    from training.synth import IDLE_CLASS, SynthSettings, generate_dataset
 
     if not (directory / "ucfTrainTestlist").exists():
-        generate_dataset(SynthSettings(num_classes=num_classes, seed=BENCH_SEED), directory)
+        actions = [name for name in classes if name != IDLE_CLASS]
+        settings = SynthSettings(num_classes=len(actions) // 2 if family == "mix" else len(actions),
+                                 idle_class=IDLE_CLASS in classes, family=family, seed=BENCH_SEED)
+        if settings.class_names != classes:
+            raise ValueError(f"the model's classes {classes} are not those of the {family} family "
+                             f"{settings.class_names}: pick the family it was trained on")
+        generate_dataset(settings, directory)
     return directory
 
 

@@ -74,3 +74,13 @@ def test_encoder_bench_times_three_backends(bundle_and_data: tuple[Path, Path], 
     assert line["int8_recipe"]["calibration_frames"] == 4
     assert set(line["smart_accuracy"]) == {"fp32", "int8"}
     assert "ImageNet top-1 agreement" in result.stdout  # the readable summary before the JSON line
+
+
+def test_bench_refuses_a_family_the_model_was_not_trained_on(bundle_and_data: tuple[Path, Path],
+                                                              tmp_path: Path) -> None:
+    bundle_dir, _ = bundle_and_data
+    result = CliRunner().invoke(app, ["bench", "selection", "--model", str(bundle_dir), "--family", "articulated",
+                                      "--data", str(tmp_path / "bench")])
+    assert result.exit_code != 0
+    assert "not those of the articulated family" in result.output
+    assert not (tmp_path / "bench").exists()
