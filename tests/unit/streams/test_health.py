@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,11 @@ def test_a_check_nobody_required_does_not_block_readiness() -> None:
     health = Health()
     health.passed("model")
     assert health.report() == (True, {})
+
+
+def test_no_process_serves_metrics_without_its_health_endpoints() -> None:
+    """Every entry point serves /metrics through serve_health, never prometheus_client's bare server."""
+    root = Path(__file__).resolve().parents[3]
+    offenders = [str(path.relative_to(root)) for package in ("actionstream", "streams", "processors", "infra")
+                 for path in (root / package).rglob("*.py") if "start_http_server" in path.read_text()]
+    assert offenders == []
