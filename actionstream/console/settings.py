@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.prometheus.settings import MonitoringSettings
 from processors.settings import ServingModelSettings
 from streams.settings import KafkaSettings
 
@@ -22,8 +23,9 @@ class ConsoleOptions(BaseModel):
     production_alias: str = Field("production", description="Registry alias that the write action moves.")
     publish_timeout_s: float = Field(30.0, gt=0, description="Longest wait for Kafka to acknowledge the "
                                      "model-updates record of a promotion.")
-    prometheus_url: str = Field("http://127.0.0.1:9390", description="Prometheus server queried for the charts "
-                                "(default: the local stack's, infra/prometheus/settings.py).")
+    prometheus_url: str = Field(default_factory=lambda: MonitoringSettings().prometheus_url,
+                                description="Prometheus server queried for the charts (default: the local "
+                                "stack's, `actionstream monitoring start`, ACTIONSTREAM_MONITORING_*).")
     prometheus_timeout_s: float = Field(2.0, gt=0, description="Longest wait for one Prometheus query.")
     chart_minutes: float = Field(15.0, gt=0, description="Time range of the latency and throughput charts.")
     chart_step_s: float = Field(15.0, gt=0, description="Resolution of the charts.")
