@@ -445,10 +445,13 @@ def demo(
                                "and promotes a model for it (needs a registry alias as --model)."),
     keep_open: bool = typer.Option(False, "--keep-open", help="After the summary, leave the stack, the processes "
                                    "and the console running until Ctrl-C."),
+    min_confidence: float = typer.Option(0.6, min=0.0, max=1.0, help="A window whose top action is less "
+                                         "confident is idle (open-set rejection); 0 for an untrained model."),
 ) -> None:
     """Run the main job on embedded defaults and stop everything it started."""
     run_demo(DemoSettings(cameras=cameras, seconds=seconds, site=site, model=model, metrics_port=metrics_port,
-                          loop=LoopSettings() if drift else None, keep_open=keep_open))
+                          loop=LoopSettings() if drift else None, keep_open=keep_open,
+                          min_action_confidence=min_confidence))
 
 
 def register(app: typer.Typer) -> None:
