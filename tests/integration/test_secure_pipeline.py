@@ -1,7 +1,7 @@
 """The stream on the secure broker (SCRAM over TLS, ACLs) with least-privilege principals: the site's camera
-adapter, the selector and the classifier each connect as their own user; the site reads its actions. No password
-appears in any process's (or the broker's) log, /metrics page or dead-letter record, in plain, URL-encoded or
-base64 form."""
+adapter, the selector, the classifier and the archive sink each connect as their own user; the site reads its
+actions. No password appears in any process's (or the broker's) log, /metrics page or dead-letter record, in
+plain, URL-encoded or base64 form."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from actionstream.cli import app
 from infra.kafka.broker import KafkaBroker
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
+from processors.archive.storage import Kind, list_segments
 from streams.kafka_properties import read_properties
 from streams.schemas import ActionEvent
 from streams.settings import KafkaSettings, StreamsSettings
@@ -67,13 +68,14 @@ def test_pipeline_on_least_privilege_principals_leaks_no_secret(
     site_file, platform_dir = tmp_path / "site.properties", tmp_path / "platform"
     for args in (["sites", "add", SITE, "--out", str(site_file)],
                  ["sites", "platform", "--out-dir", str(platform_dir),
-                  "--process", "actionstream-selector", "--process", "actionstream-classifier"]):
+                  "--process", "actionstream-selector", "--process", "actionstream-classifier",
+                  "--process", "actionstream-archive"]):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 0, result.output
     prefix = secure_admin.topic_prefix
     site = KafkaSettings(properties_file=site_file, topic_prefix=prefix)
     base = processor_env(StreamsSettings(kafka=secure_admin), str(tiny_bundle))
-    metrics_ports = {name: free_port() for name in ("cameras", "selector", "classifier")}
+    metrics_ports = {name: free_port() for name in ("cameras", "selector", "classifier", "archive")}
 
     def env(name: str, properties: Path) -> dict[str, str]:
         return {**base, "ACTIONSTREAM_KAFKA__PROPERTIES_FILE": str(properties),
@@ -88,6 +90,8 @@ def test_pipeline_on_least_privilege_principals_leaks_no_secret(
         processes("classifier", ["classifier", "run"],
                   env("classifier", platform_dir / "actionstream-classifier.properties")),
         processes("cameras", ["cameras", "run", "--config", str(config)], env("cameras", site_file)),
+        processes("archive", ["archive", "sink"], {**env("archive", platform_dir / "actionstream-archive.properties"),
+                                                   "ACTIONSTREAM_ARCHIVE__ROOT": str(tmp_path / "archive")}),
     ]
     # Garbage from the site reaches the dead-letter topic through the selector, with its reason headers.
     producer = Producer(site.client_config())
@@ -98,6 +102,10 @@ def test_pipeline_on_least_privilege_principals_leaks_no_secret(
     events = _site_actions(site, topic_name(Topic.ACTIONS, SITE, prefix), f"{prefix}site-{SITE}.test", 3, 150,
                            started)
     assert all(event.camera == "cam-1" for event in events)
+    deadline = time.monotonic() + 30.0  # the archive sink keeps the site's frames and outcomes (flushed every 2 s)
+    while {segment.kind for segment in list_segments(tmp_path / "archive", site=SITE)} != {Kind.FRAMES, Kind.OUTCOMES}:
+        assert time.monotonic() < deadline, tail(started[-1].log_file, 25)
+        time.sleep(1.0)
     assert all(process.is_running() for process in started)
 
     metrics_pages = [urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
