@@ -6,7 +6,9 @@ adapter -> selector worker (stages 1 and 2) -> classifier -> outcomes. Each clip
 that overlaps it most, and compared with the offline prediction of the same model on the same clip
 (`training.evaluate`, the SMART selector): agreement is the share of clips where both say the same, and both
 accuracies are against the clip's class. A skew between training and serving (JPEG round trip, resize path,
-candidate timing, window alignment, selection) shows as agreement below 1.
+candidate timing, window alignment, selection) shows as agreement below 1. The second comparison runs the
+offline model on exactly the frames that window held (its scored frames' JPEGs, encoded and selected afresh):
+`window_agreement` below 1 is a skew inside the stream's own computation, the rest comes from the frames.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
@@ -25,9 +28,13 @@ import yaml
 from actionstream.readiness import Endpoint, wait_until_ready
 from infra.process import ManagedProcess, tail
 from streams.reader import TopicReader
+from streams.records import ScoredFrame
 from streams.schemas import FrameHeaders, WindowOutcome
 from streams.settings import KafkaSettings
 from streams.topics import Topic, ensure_topics, topic_name
+
+if TYPE_CHECKING:
+    from models.runtime import SmartRuntime
 
 SITE = "parity"
 
@@ -68,32 +75,56 @@ class ParityResult:
     offline_accuracy: float
     unmatched: int  # clips no window overlapped (counted as disagreement and error)
     disagreements: list[str] = field(default_factory=list)  # "video: offline X, stream Y"
+    window_agreement: float | None = None  # stream vs offline on exactly the window's frames
 
     def json_line(self) -> str:
         return json.dumps({"bench": "parity", "clips": self.clips, "agreement": round(self.agreement, 4),
                            "stream_accuracy": round(self.stream_accuracy, 4),
-                           "offline_accuracy": round(self.offline_accuracy, 4), "unmatched": self.unmatched})
+                           "offline_accuracy": round(self.offline_accuracy, 4), "unmatched": self.unmatched,
+                           "window_agreement": None if self.window_agreement is None
+                           else round(self.window_agreement, 4)})
 
 
-def score_parity(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
-                 origins: dict[str, float]) -> ParityResult:
-    """Each clip against the window of its camera that overlaps it most (capture time = origin + feed time)."""
-    agree = correct = unmatched = 0
+def best_window(span: ClipSpan, windows: dict[str, list[WindowOutcome]], origin: float) -> WindowOutcome | None:
+    """The window of the clip's camera that overlaps the clip most, None when none overlaps it."""
+    start, end = origin + span.start_s, origin + span.end_s
+    overlaps = [(min(end, window.window_end) - max(start, window.window_start), window)
+                for window in windows.get(span.camera, [])]
+    overlap, best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
+    return best if overlap > 0 else None
+
+
+def score_parity(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]], origins: dict[str, float],
+                 window_offline: dict[str, str] | None = None) -> ParityResult:
+    """Each clip against the window of its camera that overlaps it most (capture time = origin + feed time);
+    `window_offline` holds the offline label on exactly a window's frames, by window id."""
+    agree = correct = unmatched = window_agree = 0
     disagreements = []
     for span in spans:
-        start, end = origins[span.camera] + span.start_s, origins[span.camera] + span.end_s
-        overlaps = [(min(end, window.window_end) - max(start, window.window_start), window)
-                    for window in windows.get(span.camera, [])]
-        overlap, best = max(overlaps, key=lambda pair: pair[0], default=(0.0, None))
-        stream = best.label if best is not None and overlap > 0 else None
+        best = best_window(span, windows, origins[span.camera])
+        stream = best.label if best is not None else None
         unmatched += stream is None
+        if best is not None and window_offline is not None:
+            window_agree += window_offline.get(best.event_id) == stream
         agree += stream == span.offline
         correct += stream == span.label
         if stream != span.offline:
             disagreements.append(f"{span.video_id}: offline {span.offline}, stream {stream}")
     offline_correct = sum(span.offline == span.label for span in spans)
     count = max(len(spans), 1)
-    return ParityResult(len(spans), agree / count, correct / count, offline_correct / count, unmatched, disagreements)
+    return ParityResult(len(spans), agree / count, correct / count, offline_correct / count, unmatched, disagreements,
+                        None if window_offline is None else window_agree / count)
+
+
+def offline_on_window_frames(runtime: SmartRuntime, frames: list[ScoredFrame]) -> str:
+    """The model's label for one window computed offline on its candidate frames' JPEGs: fp32 encoder, SMART
+    selection and classifier, as `actionstream evaluate` runs them."""
+    from streams.codec import decode_jpeg
+
+    images = np.stack([decode_jpeg(frame.jpeg) for frame in sorted(frames, key=lambda frame: frame.capture_time)])
+    representation = runtime.encode(images)
+    selected = runtime.select(representation)
+    return runtime.classes[int(np.argmax(runtime.classify(representation[selected])))]
 
 
 def offline_predictions(settings: ParitySettings, bundle_dir: Path) -> list[tuple[Path, str, str, str]]:
@@ -211,7 +242,30 @@ class ParityBench:
         finally:
             for process in processes:
                 process.stop()
-        return score_parity(spans, windows, self._origins())
+        origins = self._origins()
+        return score_parity(spans, windows, origins, self._window_offline(spans, windows, origins))
+
+    def _window_offline(self, spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
+                        origins: dict[str, float]) -> dict[str, str]:
+        """The offline label on exactly the frames each clip's best window held (from scored-frames)."""
+        scored: dict[str, list[ScoredFrame]] = {}
+        topic = topic_name(Topic.SCORED_FRAMES, prefix=self.kafka.topic_prefix)
+        with TopicReader(self.kafka, topic, 0.0) as reader:
+            for message in reader.drain():
+                frame = ScoredFrame.from_bytes(message.value())
+                scored.setdefault(frame.camera, []).append(frame)
+        from models.runtime import SmartRuntime
+
+        runtime = SmartRuntime.from_directory(self.bundle_dir)
+        labels = {}
+        for span in spans:
+            if (window := best_window(span, windows, origins[span.camera])) is None:
+                continue
+            held = [frame for frame in scored.get(span.camera, [])
+                    if window.window_start <= frame.capture_time < window.window_end]
+            if held:
+                labels[window.event_id] = offline_on_window_frames(runtime, held)
+        return labels
 
     def _outcomes(self) -> dict[str, list[WindowOutcome]]:
         windows: dict[str, list[WindowOutcome]] = {}

@@ -32,11 +32,14 @@ def test_each_clip_meets_its_most_overlapping_window() -> None:
                  _window("cam0", 12.0, "wave"), _window("cam0", 14.0, "idle")],
         "cam1": [_window("cam1", 4.0, "jump")],
     }
-    result = score_parity(spans, windows, {"cam0": ORIGIN, "cam1": ORIGIN + 10.0, "cam2": ORIGIN})
+    # Offline on exactly the windows' frames: cam0's first window agrees with the stream, its second does not.
+    window_offline = {"cam0-4.0": "walk", "cam0-12.0": "jump"}
+    result = score_parity(spans, windows, {"cam0": ORIGIN, "cam1": ORIGIN + 10.0, "cam2": ORIGIN}, window_offline)
 
     # cam1's clip plays at 14-18 s on its clock: no overlap with its only window (4-8 s).
     assert (result.clips, result.unmatched) == (4, 2)
     assert result.agreement == 0.25 and result.stream_accuracy == 0.5 and result.offline_accuracy == 0.75
     assert result.disagreements[0] == "wave/b: offline jump, stream wave"
     assert json.loads(result.json_line()) == {"bench": "parity", "clips": 4, "agreement": 0.25,
-                                              "stream_accuracy": 0.5, "offline_accuracy": 0.75, "unmatched": 2}
+                                              "stream_accuracy": 0.5, "offline_accuracy": 0.75, "unmatched": 2,
+                                              "window_agreement": 0.25}
