@@ -5,7 +5,9 @@
   body naming each check: e.g. `model` (the served model is loaded) and `partitions` (the consumer group's
   assignment arrived, with its state restored where the process keeps state). A worker that the group left
   without partitions (more workers than partitions) is ready: it is a hot standby.
-- `GET /metrics`: the Prometheus page, as prometheus_client's own server serves it.
+- `GET /metrics`: the Prometheus page, as prometheus_client's own server serves it; behind basic authentication
+  when the platform's HTTP credential is configured (streams/http_auth.py). The two health paths stay open: they
+  name checks only.
 
 Like the broker monitor, one HEALTH per process: the entry point requires checks and serves them, the code that
 knows (a consumer's assignment callback, a model loader) marks them passed.
@@ -21,6 +23,8 @@ from http.server import ThreadingHTTPServer
 from typing import Any
 
 from prometheus_client import MetricsHandler
+
+from streams.http_auth import CHALLENGE, BasicAuth, HttpAuthSettings
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +76,7 @@ class _Handler(MetricsHandler):
     """prometheus_client's /metrics handler with the two health paths in front of it."""
 
     health: Health = HEALTH
+    auth: BasicAuth | None = None
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -80,12 +85,16 @@ class _Handler(MetricsHandler):
         elif path == READINESS_PATH:
             ready, checks = self.health.report()
             self._reply(200 if ready else 503, {"ready": ready, "checks": checks})
+        elif self.auth is not None and self.auth.authenticate(self.headers.get("Authorization")) is None:
+            self._reply(401, {"error": "authentication required"}, {"WWW-Authenticate": CHALLENGE})
         else:
             super().do_GET()
 
-    def _reply(self, status: int, document: dict[str, Any]) -> None:
+    def _reply(self, status: int, document: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         body = json.dumps(document).encode()
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -95,11 +104,15 @@ class _Handler(MetricsHandler):
         """Probes every few seconds are not news: no access log."""
 
 
-def serve_health(port: int, *required: str, health: Health = HEALTH) -> ThreadingHTTPServer:
+def serve_health(port: int, *required: str, health: Health = HEALTH,
+                 auth: BasicAuth | HttpAuthSettings | None = None) -> ThreadingHTTPServer:
     """Serve /healthz, /readyz and /metrics on `port` from a daemon thread (replaces prometheus_client's
-    start_http_server); `required` are the readiness checks this process waits for."""
+    start_http_server); `required` are the readiness checks this process waits for. `auth` guards /metrics;
+    None: the platform credential of the environment (HttpAuthSettings), which every entry point shares."""
     health.require(*required)
-    handler = type("HealthHandler", (_Handler,), {"health": health})
+    if not isinstance(auth, BasicAuth):
+        auth = (auth or HttpAuthSettings()).basic_auth()
+    handler = type("HealthHandler", (_Handler,), {"health": health, "auth": auth})
     server = ThreadingHTTPServer(("", port), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"health-{port}", daemon=True).start()
