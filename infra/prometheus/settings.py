@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.http_auth import HttpAuthSettings
+
 RULES_DIR = Path(__file__).resolve().parent
 PROCFILE = RULES_DIR.parents[1] / "Procfile"
 
@@ -36,6 +38,10 @@ class MonitoringSettings(BaseSettings):
     resolve_timeout_s: float = Field(60.0, gt=0, description="Alertmanager: an alert not re-sent for this long "
                                      "is resolved.")
     retention: str = Field("1d", description="Prometheus TSDB retention (--storage.tsdb.retention.time).")
+    retention_size: str = Field("1GB", pattern=r"^[0-9]+(B|KB|MB|GB|TB|PB|EB)$", description="Disk cap of the "
+                                "TSDB (--storage.tsdb.retention.size): the oldest blocks go first beyond it.")
+    http_auth: HttpAuthSettings = Field(default_factory=HttpAuthSettings, description="The credential the "
+                                        "scrapes send when the endpoints require one (ACTIONSTREAM_HTTP_AUTH__*).")
     start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for each part to answer.")
 
     @property

@@ -73,6 +73,7 @@ class MonitoringStack:
             "prometheus": [self._executable(s.prometheus), f"--config.file={prometheus_yml}",
                            f"--storage.tsdb.path={self.state_dir / 'prometheus-data'}",
                            f"--storage.tsdb.retention.time={s.retention}",
+                           f"--storage.tsdb.retention.size={s.retention_size}",
                            f"--web.listen-address={s.host}:{s.prometheus_port}"],
         }
 
