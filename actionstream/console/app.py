@@ -18,30 +18,37 @@ from pathlib import Path
 from prometheus_client import make_asgi_app
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from actionstream.console.access import ConsoleAccess, RequireLogin, viewer_of
 from actionstream.console.feed import ConsoleFeed
 from actionstream.console.live import LiveHub
 from actionstream.console.prometheus import PrometheusCharts, PrometheusUnreachable
 from actionstream.console.promotion import ModelPanel, TokenRefused, UnknownVersion, check_token
-from actionstream.console.reports import ReportIndex
+from actionstream.console.reports import ReportIndex, file_prefix
 from actionstream.console.settings import ConsoleSettings
 from actionstream.console.state import ConsoleState
+from streams.health import HEALTH, Health
 
 logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
+# The page sends the admin token here: with security on, Authorization carries the viewer's basic credentials.
+ADMIN_TOKEN_HEADER = "x-admin-token"
 
 
 class ConsoleApp:
     """The routes over the state, the hub and the outside services they read."""
 
     def __init__(self, settings: ConsoleSettings, state: ConsoleState, hub: LiveHub,
-                 feed: ConsoleFeed | None = None) -> None:
+                 feed: ConsoleFeed | None = None, health: Health = HEALTH) -> None:
         options = settings.console
         self.settings = settings
+        self.health = health
+        self.access = ConsoleAccess(settings.http_auth.username, settings.http_auth.secret(), options.site_passwords)
         self.state = state
         self.hub = hub
         self.feed = feed
@@ -54,6 +61,8 @@ class ConsoleApp:
     def asgi(self) -> Starlette:
         routes = [
             Route("/", self.index),
+            Route("/healthz", self.healthz),
+            Route("/readyz", self.readyz),
             Route("/api/state", self.api_state),
             Route("/api/live", self.api_live),
             Route("/api/charts", self.api_charts),
@@ -64,7 +73,8 @@ class ConsoleApp:
             Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
             Mount("/metrics", make_asgi_app()),
         ]
-        return Starlette(routes=routes, lifespan=self._lifespan)
+        return Starlette(routes=routes, lifespan=self._lifespan,
+                         middleware=[Middleware(RequireLogin, access=self.access)])
 
     @contextlib.asynccontextmanager
     async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
@@ -79,12 +89,24 @@ class ConsoleApp:
     async def index(self, _request: Request) -> Response:
         return FileResponse(STATIC_DIR / "index.html")
 
-    async def api_state(self, _request: Request) -> Response:
-        cameras = self.state.cameras()
+    async def healthz(self, _request: Request) -> Response:
+        return JSONResponse({"live": True})
+
+    async def readyz(self, _request: Request) -> Response:
+        ready, checks = self.health.report()
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    async def api_state(self, request: Request) -> Response:
+        viewer = viewer_of(request)
+        cameras = [camera for camera in self.state.cameras() if viewer.sees(camera["site"])]
         for camera in cameras:
             camera["reports"] = self.reports.for_camera(camera["site"], camera["camera"])
-        return JSONResponse({"sites": self.settings.sites, "cameras": cameras, "events": self.state.events(),
-                             "model_updates": self.state.updates(), "retrain_results": self.state.results(),
+        return JSONResponse({"sites": [site for site in self.settings.sites if viewer.sees(site)],
+                             "cameras": cameras,
+                             "events": [event for event in self.state.events() if viewer.sees(event["site"])],
+                             "model_updates": self.state.updates(),
+                             "retrain_results": [result for result in self.state.results()
+                                                 if viewer.sees(result["site"])],
                              "kafka_error": self.state.kafka_error,
                              "read_only": self.settings.console.read_only})
 
@@ -93,6 +115,7 @@ class ConsoleApp:
         should reload the state. A comment line every `sse_keepalive_s` keeps the connection open."""
         queue = self.hub.subscribe()
         keepalive = self.settings.console.sse_keepalive_s
+        viewer = viewer_of(request)
 
         async def stream() -> AsyncIterator[str]:
             try:
@@ -103,7 +126,8 @@ class ConsoleApp:
                     except TimeoutError:
                         yield ": keepalive\n\n"
                         continue
-                    yield message.encode()
+                    if viewer.sees(message.data.get("site")):
+                        yield message.encode()
             finally:
                 self.hub.unsubscribe(queue)
 
@@ -126,9 +150,12 @@ class ConsoleApp:
         return JSONResponse({**overview, "read_only": self.settings.console.read_only})
 
     async def api_promote(self, request: Request) -> Response:
-        """Move the production alias to {"version": "N"}: needs the admin token."""
+        """Move the production alias to {"version": "N"}: needs the admin token (X-Admin-Token, or
+        Authorization: Bearer where the console asks for no login)."""
+        token = request.headers.get(ADMIN_TOKEN_HEADER)
+        authorization = f"Bearer {token}" if token is not None else request.headers.get("authorization")
         try:
-            check_token(self.settings.console.admin_token, request.headers.get("authorization"))
+            check_token(self.settings.console.admin_token, authorization)
         except TokenRefused as refused:
             headers = {"WWW-Authenticate": "Bearer"} if refused.status == 401 else None
             return JSONResponse({"error": str(refused)}, status_code=refused.status, headers=headers)
@@ -150,13 +177,17 @@ class ConsoleApp:
 
     async def thumbnail(self, request: Request) -> Response:
         params = request.path_params
+        # Another site's frame is "no such frame": a site's user learns nothing of other sites' cameras.
+        if not viewer_of(request).sees(params["site"]):
+            return Response("no such frame", status_code=404)
         jpeg = self.state.thumbnail(params["site"], params["camera"], params["seq"])
         if jpeg is None:
             return Response("no such frame (thumbnails keep the last selected frames only)", status_code=404)
         return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
     async def report(self, request: Request) -> Response:
-        path = self.reports.resolve(request.path_params["name"])
-        if path is None:
+        name, site = request.path_params["name"], viewer_of(request).site
+        path = self.reports.resolve(name)
+        if path is None or (site is not None and not name.startswith(file_prefix(site, ""))):
             return Response("no such report", status_code=404)
         return FileResponse(path, media_type="text/html")

@@ -35,18 +35,28 @@ def console(
     from actionstream.console.settings import ConsoleSettings
     from actionstream.console.state import ConsoleState
     from streams.broker_monitor import MONITOR
+    from streams.health import HEALTH
 
     settings = ConsoleSettings()
     if port:
         settings = settings.model_copy(update={"console": settings.console.model_copy(update={"port": port})})
     options = settings.console
+    if settings.kafka.security_protocol != "PLAINTEXT" and settings.http_auth.secret() is None:
+        # Fail closed: a secure cluster's console would otherwise show every site to anyone who reaches it.
+        raise typer.BadParameter("the cluster is secured but the console has no login: set "
+                                 "ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE (or ACTIONSTREAM_HTTP_AUTH__PASSWORD)")
     MONITOR.watch(settings.kafka)  # broker outages logged and exported like every long-running process
     state = ConsoleState(options.thumbnails, options.recent_events, options.recent_updates)
     hub = LiveHub()
+    # Ready while the broker answers and the feed reads its topics (/readyz, as every long-running process).
+    HEALTH.probe("broker", lambda: MONITOR.reachable)
+    HEALTH.probe("feed", lambda: state.kafka_error is None)
     app = ConsoleApp(settings, state, hub, ConsoleFeed(settings, state, hub)).asgi()
     # uvicorn's start-up lines and per-request access log are noise here; errors still show.
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     mode = "read-only" if options.read_only else "promotions allowed with the admin token"
+    if settings.http_auth.secret() is not None or options.site_passwords:
+        mode += f", login required ({len(options.site_passwords)} site users)"
     logger.info("console on http://%s:%d (%s)", options.host, options.port, mode)
     # uvicorn re-raises the signal that stopped it once its graceful shutdown is done: with this handler the
     # re-raised SIGTERM or SIGINT ends the process normally (exit 0, a clean stop to honcho; no Ctrl-C traceback).

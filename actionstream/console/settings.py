@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.prometheus.settings import MonitoringSettings
 from processors.settings import ServingModelSettings
+from streams.http_auth import HttpAuthSettings
 from streams.settings import KafkaSettings
 
 
@@ -20,6 +21,9 @@ class ConsoleOptions(BaseModel):
     port: int = Field(8050, ge=1, le=65535, description="HTTP port of the console.")
     admin_token: SecretStr | None = Field(None, description="Bearer token that allows the one write action "
                                           "(moving the production alias); None: the console is read-only.")
+    site_passwords: dict[str, SecretStr] = Field(default_factory=dict, description="Console users of the sites "
+                                                 "(user name = site name), each seeing only its own site; JSON, "
+                                                 'e.g. {"site-a": "..."}. Any of them turns authentication on.')
     production_alias: str = Field("production", description="Registry alias that the write action moves.")
     publish_timeout_s: float = Field(30.0, gt=0, description="Longest wait for Kafka to acknowledge the "
                                      "model-updates record of a promotion.")
@@ -57,3 +61,6 @@ class ConsoleSettings(BaseSettings):
     sites: list[str] = Field(default_factory=lambda: ["demo"], description="Sites whose actions topics are shown.")
     model: ServingModelSettings = Field(default_factory=ServingModelSettings)
     console: ConsoleOptions = Field(default_factory=ConsoleOptions)
+    http_auth: HttpAuthSettings = Field(default_factory=HttpAuthSettings, description="The platform credential "
+                                        "(ACTIONSTREAM_HTTP_AUTH__*): the operator's view of every site, and "
+                                        "Prometheus's scrapes of /metrics.")

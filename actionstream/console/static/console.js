@@ -171,7 +171,7 @@ async function promote(version) {
   const result = document.getElementById("promote-result");
   const token = document.getElementById("token").value;
   const response = await fetch("/api/models/promote", {
-    method: "POST", headers: { "Content-Type": "application/json", "Authorization": `Bearer ${token}` },
+    method: "POST", headers: { "Content-Type": "application/json", "X-Admin-Token": token },
     body: JSON.stringify({ version: version }),
   });
   const body = await response.json();
