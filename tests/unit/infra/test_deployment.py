@@ -31,8 +31,8 @@ def test_every_procfile_process_is_a_compose_service_running_the_same_command() 
         assert services[name]["command"][:2] == subcommand
 
 
-# The console's web app serves /metrics on its own port and no readiness endpoint.
-HTTP_CHECKS = {"console": ("/metrics", 8050)}
+# The console's web app serves /readyz (and /metrics) on its own port.
+HTTP_CHECKS = {"console": ("/readyz", 8050)}
 
 
 def test_every_process_serving_metrics_is_checked_for_readiness_and_scraped() -> None:
