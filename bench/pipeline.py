@@ -1,30 +1,47 @@
 """`bench pipeline`: the whole stream in real time. K synthetic RTSP cameras -> adapter -> selector worker
-(stages 1 and 2) -> classifier -> actions, on this machine's broker and RTSP server.
+(stages 1 and 2) -> classifier -> outcomes, on this machine's broker and RTSP server.
 
-Per K: processing latency (action publish - window end) p50/p99 after a warm-up, end-to-end latency, windows
-lost (a clip with no action event) and duplicate events (read_committed). Separately, stage-1 efficiency:
-a backlog of frames drained by a selector worker, against the same encoder backend run standalone on the
-same frames, measured one after the other in the same run.
+Per K, once the workers have loaded their model and own their partitions: processing latency (when a
+read_committed subscriber sees the window's outcome - window end) p50/p99 after a warm-up, end-to-end latency,
+windows lost, duplicated and shed against the windows the published frames call for, consumer-lag growth, and
+CPU ms per frame per process (the harness's ffmpeg publishers apart) with the selector's split by phase; K counts
+only if all of these hold (pipeline_accounting.k_failures). Separately, stage-1 efficiency: a backlog of frames
+drained by a selector worker, against the same encoder backend run standalone on the same frames, measured one
+after the other in the same run.
 """
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import yaml
 from confluent_kafka import Producer
 
+from bench.pipeline_accounting import (
+    TrialResult,
+    TrialWindow,
+    VerdictBounds,
+    WindowGrid,
+    expected_windows,
+    k_failures,
+    lag_growth_s,
+    trial_result,
+)
+from bench.pipeline_cpu import CpuAccount, CpuSnapshot, cpu_account, main_thread_ticks, phase_cpu_seconds, tree_ticks
+from bench.pipeline_probes import LagSampler, OutcomeSubscriber, is_ready, scrape
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
 from infra.settings import RtspServerSettings
+from processors.settings import Stage2Settings
 from streams.reader import TopicReader
-from streams.records import Clip, ScoredFrame
-from streams.schemas import ActionEvent, FrameHeaders
+from streams.records import ScoredFrame
+from streams.schemas import FrameHeaders
 from streams.settings import KafkaSettings
 from streams.topics import Topic, ensure_topics, topic_name
 
@@ -35,55 +52,43 @@ SITE = "bench"
 class PipelineBenchSettings:
     cameras: list[int] = field(default_factory=lambda: [4, 8, 12])
     seconds: float = 45.0
-    warmup_s: float = 15.0  # windows ending earlier are not counted (workers loading, groups joining)
-    drain_s: float = 30.0  # after the cameras stop: longest wait for the last events
+    warmup_s: float = 10.0  # windows ending earlier are not timed (groups settling, first batches)
+    close_margin_s: float = 1.0  # windows ending this close to the cameras' stop close as idle: not timed
+    ready_timeout_s: float = 240.0  # longest wait for the workers' model and partitions before cameras start
+    drain_s: float = 30.0  # after the cameras stop: longest wait for the last outcomes
+    lag_sample_s: float = 2.0  # the selector reports its lag every 2 s
     sample_fps: float = 8.0
     feed_width: int = 640
     feed_height: int = 360
     feed_fps: float = 25.0
     backlog_frames: int = 1200
-    p99_bound_s: float = 1.0
+    bounds: VerdictBounds = field(default_factory=VerdictBounds)
+    stage2: Stage2Settings = field(default_factory=Stage2Settings)  # the workers' defaults: the same windows
     model: str = "production"
     precision: str = "fp32"  # encoder precision for stage 1 and the standalone run (int8: ONNX Runtime static)
     bootstrap_servers: str = "127.0.0.1:9092"
     work_dir: Path = Path("var/bench/pipeline")
 
+    @property
+    def grid(self) -> WindowGrid:
+        return WindowGrid(self.stage2.window_s, self.stage2.hop_s, self.stage2.min_frames)
+
 
 @dataclass(frozen=True)
-class TrialResult:
-    cameras: int
-    processing_p50_ms: float
-    processing_p99_ms: float
-    end_to_end_p50_ms: float
-    end_to_end_p99_ms: float
-    events: int
-    clips: int
-    lost: int
-    duplicates: int
-    shed: int
+class TrialReport:
+    result: TrialResult
+    cpu: CpuAccount
+    failures: list[str]  # why K does not count; empty: it does
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self.result), "counts": not self.failures, "failures": self.failures,
+                "cpu": self.cpu.as_dict()}
 
 
-def percentile_ms(values: list[float], q: float) -> float:
-    return round(float(np.percentile(values, q)) * 1000, 1) if values else float("nan")
-
-
-def trial_result(cameras: int, clips: list[Clip], events: list[ActionEvent], counted_from: float) -> TrialResult:
-    """Latency over events of windows ending after the warm-up; losses and duplicates over everything."""
-    clip_ids = {clip.clip_id for clip in clips}
-    event_ids = [event.event_id for event in events]
-    counted = [event for event in events if event.window_end >= counted_from]
-    return TrialResult(
-        cameras=cameras,
-        processing_p50_ms=percentile_ms([event.latency.processing for event in counted], 50),
-        processing_p99_ms=percentile_ms([event.latency.processing for event in counted], 99),
-        end_to_end_p50_ms=percentile_ms([event.latency.end_to_end for event in counted], 50),
-        end_to_end_p99_ms=percentile_ms([event.latency.end_to_end for event in counted], 99),
-        events=len(event_ids),
-        clips=len(clip_ids),
-        lost=len(clip_ids - set(event_ids)),
-        duplicates=len(event_ids) - len(set(event_ids)),
-        shed=sum(event.shed for event in events),
-    )
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def read_topic(kafka: KafkaSettings, topic: str) -> list[bytes]:
@@ -102,11 +107,14 @@ class PipelineBench:
         return KafkaSettings(bootstrap_servers=self.settings.bootstrap_servers,
                              topic_prefix=f"bench{uuid.uuid4().hex[:6]}.")
 
-    def _env(self, kafka: KafkaSettings) -> dict[str, str]:
+    def _env(self, kafka: KafkaSettings, metrics_port: int = 0) -> dict[str, str]:
+        stage2 = self.settings.stage2  # the windows the bench expects are the ones the workers make
         return {"ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
                 "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{SITE}"]',
-                "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_METRICS_PORT": "0",
+                "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
                 "ACTIONSTREAM_MODEL__PRECISION": self.settings.precision,
+                "ACTIONSTREAM_STAGE2__WINDOW_S": str(stage2.window_s), "ACTIONSTREAM_STAGE2__HOP_S": str(stage2.hop_s),
+                "ACTIONSTREAM_STAGE2__MIN_FRAMES": str(stage2.min_frames),
                 "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / kafka.topic_prefix)}
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
@@ -192,52 +200,102 @@ class PipelineBench:
 
     # Real-time trials ---------------------------------------------------------------------------------------
 
-    def trial(self, cameras: int, rtsp: RtspServer) -> TrialResult:
+    def trial(self, cameras: int, rtsp: RtspServer) -> TrialReport:
         settings, kafka = self.settings, self._kafka()
         ensure_topics(kafka, [SITE])
         publishers = [FeedPublisher(rtsp.settings, f"{kafka.topic_prefix}cam{index}", feed)
                       for index, feed in enumerate(self.feeds(cameras))]
-        env = self._env(kafka)
-        processes: list[ManagedProcess] = []
+        ports = {name: free_port() for name in ("selector", "classifier", "cameras")}
+        workers: dict[str, ManagedProcess] = {}
+        subscriber: OutcomeSubscriber | None = None
         try:
             for publisher in publishers:
                 publisher.start()
-            processes.append(self._start("selector", ["selector", "run"], env))
-            processes.append(self._start("classifier", ["classifier", "run"], env))
+            for name in ("selector", "classifier"):
+                workers[name] = self._start(name, [name, "run"], self._env(kafka, ports[name]))
+            self._wait_ready(workers, ports)
+            subscriber = OutcomeSubscriber(kafka, topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix))
+            subscriber.start()
             config = settings.work_dir / f"cameras-{kafka.topic_prefix}yaml"
             config.write_text(yaml.safe_dump({"site": SITE, "cameras": [
                 {"id": f"cam{index}", "kind": "rtsp", "url": publisher.url, "sample_fps": settings.sample_fps}
                 for index, publisher in enumerate(publishers)]}))
             started = time.time()
-            adapter = self._start("cameras", ["cameras", "run", "--config", str(config)], env)
-            time.sleep(settings.seconds)
-            adapter.stop()
-            self._drain(kafka, processes)
+            workers["cameras"] = self._start("cameras", ["cameras", "run", "--config", str(config)],
+                                             self._env(kafka, ports["cameras"]))
+            time.sleep(settings.warmup_s)
+            before = self._cpu_snapshot(workers, ports["selector"])
+            sampler = LagSampler([ports["selector"], ports["classifier"]], settings.lag_sample_s)
+            sampler.start()
+            time.sleep(max(0.0, started + settings.seconds - time.time()))
+            after = self._cpu_snapshot(workers, ports["selector"])
+            lags = sampler.stop()
+            workers.pop("cameras").stop()
+            captures = self._captures(kafka)
+            expected = expected_windows(((camera, capture) for camera, capture, _ in captures), settings.grid)
+            self._drain(subscriber, expected, workers)
+            seen = subscriber.stop()
         finally:
-            for process in processes:
+            if subscriber is not None and subscriber.is_alive():
+                subscriber.stop()
+            for process in workers.values():
                 process.stop()
             for publisher in publishers:
                 publisher.stop()
-        clips = [Clip.from_bytes(value) for value in read_topic(kafka, topic_name(Topic.CLIPS,
-                                                                                   prefix=kafka.topic_prefix))]
-        events = [ActionEvent.model_validate_json(value)
-                  for value in read_topic(kafka, topic_name(Topic.ACTIONS, SITE, kafka.topic_prefix))]
-        return trial_result(cameras, clips, events, started + settings.warmup_s)
+        frames_per_s = cameras * settings.sample_fps
+        inputs_per_s = {"stage1": frames_per_s, "stage2": frames_per_s, "classifier": cameras / settings.stage2.hop_s}
+        growth = {stage: lag_growth_s(samples, inputs_per_s.get(stage, frames_per_s))
+                  for stage, samples in lags.items()}
+        span = TrialWindow(started + settings.warmup_s, after.taken_at - settings.close_margin_s)
+        result = trial_result(cameras, expected, seen, settings.grid, span, growth)
+        timed_frames = sum(1 for _, _, ingest in captures if before.taken_at <= ingest <= after.taken_at)
+        cpu = cpu_account(before, after, timed_frames)
+        return TrialReport(result, cpu, k_failures(result, settings.bounds))
 
-    def _drain(self, kafka: KafkaSettings, processes: list[ManagedProcess]) -> None:
-        """Wait until every clip has its event (or the drain time is up) before stopping the workers."""
-        deadline = time.monotonic() + self.settings.drain_s
+    def _wait_ready(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> None:
+        """Cameras start once every worker has its model loaded and owns its partitions: no start-up backlog."""
+        deadline = time.monotonic() + self.settings.ready_timeout_s
+        waiting = set(workers)
+        while waiting:
+            for name in list(waiting):
+                if not workers[name].is_running():
+                    raise RuntimeError(f"{name} exited:\n{tail(workers[name].log_file, 30)}")
+                if is_ready(ports[name]):
+                    waiting.discard(name)
+            if waiting and time.monotonic() > deadline:
+                raise RuntimeError(f"{', '.join(sorted(waiting))} not ready after {self.settings.ready_timeout_s:g} s")
+            time.sleep(1.0)
+
+    def _captures(self, kafka: KafkaSettings) -> list[tuple[str, float, float]]:
+        """(camera, capture time, ingest time) of every frame the adapter published."""
+        with TopicReader(kafka, topic_name(Topic.FRAMES, SITE, kafka.topic_prefix), since=0.0) as reader:
+            headers = [FrameHeaders.from_headers(message.headers()) for message in reader.drain()]
+        return [(meta.camera, meta.capture_time, meta.ingest_time) for meta in headers]
+
+    def _cpu_snapshot(self, workers: dict[str, ManagedProcess], selector_port: int) -> CpuSnapshot:
+        from infra.kafka.broker import KafkaBroker
+        from infra.settings import BrokerSettings
+
+        pids = {"adapter": workers["cameras"].pid(), "selector": workers["selector"].pid(),
+                "classifier": workers["classifier"].pid(), "broker JVM": KafkaBroker(BrokerSettings()).status().pid}
+        ticks = {name: tree_ticks(pid) for name, pid in pids.items() if pid is not None}
+        selector_pid = pids["selector"]
+        return CpuSnapshot(time.time(), ticks, main_thread_ticks(selector_pid) if selector_pid else 0,
+                           phase_cpu_seconds(scrape(selector_port)))
+
+    def _drain(self, subscriber: OutcomeSubscriber, expected: set[tuple[str, int]],
+               workers: dict[str, ManagedProcess]) -> None:
+        """Wait until every expected window has its outcome (or the drain time is up): a camera's last windows
+        close as idle, `idle_close_s` after its last frame."""
+        grid, deadline = self.settings.grid, time.monotonic() + self.settings.drain_s
         while time.monotonic() < deadline:
-            clips = {Clip.from_bytes(value).clip_id
-                     for value in read_topic(kafka, topic_name(Topic.CLIPS, prefix=kafka.topic_prefix))}
-            events = {ActionEvent.model_validate_json(value).event_id
-                      for value in read_topic(kafka, topic_name(Topic.ACTIONS, SITE, kafka.topic_prefix))}
-            if clips <= events:
+            seen = {grid.key(item.outcome.camera, item.outcome.window_start) for item in list(subscriber.seen)}
+            if expected <= seen:
                 return
-            for process in processes:
+            for process in workers.values():
                 if not process.is_running():
                     raise RuntimeError(f"{process.name} exited:\n{tail(process.log_file, 30)}")
-            time.sleep(2.0)
+            time.sleep(1.0)
 
 
 def rtsp_server() -> RtspServer:

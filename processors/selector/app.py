@@ -33,6 +33,7 @@ from processors import metrics
 from processors.selector.consumer import GaplessConsumer
 from processors.selector.discovery import FramesTopicDiscovery
 from processors.selector.offsets import Verdict, verdict
+from processors.selector.phases import Phase, timed
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.selector.selection import build_clip
 from processors.selector.windows import CameraWindows, ClosedWindow, expected_candidates
@@ -212,8 +213,13 @@ class SelectorApp:
             by_record = {id(record): event for record, event in zip(records, events, strict=True)}
             for refusal in refused:
                 await self._dead_letter(by_record[id(refusal.record)], "stage1", refusal.reason)
+            with timed(Phase.PACK):
+                payloads = [(frame.key(), frame.to_bytes()) for frame in scored]
+            # Timed across the sends: a send suspends the agent only when the producer's buffer is full.
+            with timed(Phase.PRODUCE):
+                for key, value in payloads:
+                    await self.scored.send(key=key, value=value)
             for frame in scored:
-                await self.scored.send(key=frame.key(), value=frame.to_bytes())
                 metrics.HOP_SECONDS.labels(hop="score").observe(frame.scored_time - frame.ingest_time)
             metrics.RECORDS_OUT.labels(stage="stage1").inc(len(scored))
 
@@ -234,7 +240,8 @@ class SelectorApp:
             else:
                 await self._apply(event, f"{frame.site}/{frame.camera}", frame)
             # Written after the state it covers, to the same changelog partition (the record's).
-            self.windows[_offset_key(message.partition)] = str(message.offset).encode()
+            with timed(Phase.CHANGELOG):
+                self.windows[_offset_key(message.partition)] = str(message.offset).encode()
 
     async def _in_order(self, tp: TP, offset: int) -> bool:
         """Whether the record is the next one after the last applied: earlier ones are replays (dropped); a
@@ -268,36 +275,45 @@ class SelectorApp:
     async def _apply(self, event: EventT, camera: str, frame: ScoredFrame | None) -> None:
         """One frame (or, with none, an idle tick) into its camera's windows; clips for the windows it closes."""
         settings = self.settings.stage2
-        state = CameraWindows.from_bytes(self.windows.get(camera))
+        with timed(Phase.STATE):
+            state = CameraWindows.from_bytes(self.windows.get(camera))
         if frame is None:
-            closed, evicted = state.close_idle(time.time(), settings)
+            with timed(Phase.STATE):
+                closed, evicted = state.close_idle(time.time(), settings)
             if closed:
                 logger.info("stage2: %s idle, closing windows %s", camera, [window.start for window in closed])
         else:
             if state.next_start is None:
                 logger.info("stage2: first frame of %s (seq %d) on partition %d", camera, frame.seq,
                             event.message.partition)
-            admission = state.add(frame.seq, frame.capture_time, settings, arrival=time.time())
+            with timed(Phase.STATE):
+                admission = state.add(frame.seq, frame.capture_time, settings, arrival=time.time())
             if admission.accepted:
-                self.windows[_frame_key(camera, frame.seq)] = event.message.value
+                with timed(Phase.CHANGELOG):
+                    self.windows[_frame_key(camera, frame.seq)] = event.message.value
                 self._open_frames += 1
             elif admission.reason == "late":
                 metrics.LATE_FRAMES.inc()
             else:
                 metrics.DUPLICATES.labels(stage="stage2").inc()
-            closed, evicted = state.close_ready(settings)
+            with timed(Phase.STATE):
+                closed, evicted = state.close_ready(settings)
         for window in closed:
             await self._emit(camera, window)
-        self.windows[camera] = state.to_bytes()
-        for seq in evicted:
-            self.windows.pop(_frame_key(camera, seq), None)
+        with timed(Phase.STATE):
+            encoded = state.to_bytes()
+        with timed(Phase.CHANGELOG):
+            self.windows[camera] = encoded
+            for seq in evicted:
+                self.windows.pop(_frame_key(camera, seq), None)
         self._open_frames = max(0, self._open_frames - len(evicted))
         metrics.OPEN_WINDOWS.set(self._open_frames)
 
     async def _emit(self, camera: str, window: ClosedWindow) -> None:
         settings = self.settings.stage2
         self.holder.swap_if_ready()  # a new version starts with a whole window
-        frames = [ScoredFrame.from_bytes(self.windows[_frame_key(camera, seq)]) for seq in window.seqs]
+        with timed(Phase.SELECT):
+            frames = [ScoredFrame.from_bytes(self.windows[_frame_key(camera, seq)]) for seq in window.seqs]
         if len(frames) < settings.min_frames:
             metrics.WINDOWS.labels(outcome="too_few_frames").inc()
             return
@@ -310,7 +326,9 @@ class SelectorApp:
         )
         # Wait for the broker's ack before the window state moves on: a worker killed in between then replays
         # the window (same clip id, dropped downstream) instead of losing it.
-        delivery = await self.clips.send(key=clip.key(), value=clip.to_bytes())
+        with timed(Phase.SELECT):
+            value = clip.to_bytes()
+        delivery = await self.clips.send(key=clip.key(), value=value)
         await delivery
         metrics.WINDOWS.labels(outcome="incomplete" if clip.incomplete else "complete").inc()
         metrics.HOP_SECONDS.labels(hop="select").observe(clip.closed_time - clip.window_end)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.representation import frame_representation
 from models.runtime import SmartRuntime
+from processors.selector.phases import Phase, timed
 from processors.settings import Stage1Settings
 from streams.codec import JpegDecodeError, decode_jpeg
 from streams.records import FrameRef, ScoredFrame
@@ -56,7 +58,8 @@ def decode_records(records: list[FrameRecord], image_size: int, limits: Stage1Se
                 raise InvalidMessage(f"oversized frame record: {len(record.value)} > {limits.max_frame_bytes} bytes")
             if meta.width * meta.height > limits.max_frame_pixels:
                 raise InvalidMessage(f"oversized frame: {meta.width}x{meta.height} declared")
-            rgb = decode_jpeg(record.value, (image_size, image_size))
+            with timed(Phase.DECODE):
+                rgb = decode_jpeg(record.value, (image_size, image_size))
         except (InvalidMessage, JpegDecodeError) as error:
             refused.append(Refused(record, str(error)))
             continue
@@ -72,19 +75,26 @@ def quality_stats(rgb: np.ndarray) -> tuple[float, float]:
 
 
 def score_frames(runtime: SmartRuntime, model_version: str, frames: list[DecodedFrame]) -> list[ScoredFrame]:
-    """One encoder pass for the batch; X_i travels as float16 (half the bytes, no effect on the selectors)."""
+    """One encoder pass for the batch; X_i travels as float16 (half the bytes, no effect on the selectors).
+    `runtime.encode`'s two steps are run here one by one, so that each is timed as its own phase."""
     if not frames:
         return []
-    representation = runtime.encode(np.stack([frame.rgb for frame in frames]))
-    deltas = runtime.frame_scores(representation)
-    scored_time = time.time()
-    scored: list[ScoredFrame] = []
-    for frame, features, delta in zip(frames, representation, deltas, strict=True):
-        brightness, sharpness = quality_stats(frame.rgb)
-        scored.append(ScoredFrame(
-            site=frame.meta.site, camera=frame.meta.camera, seq=frame.meta.seq,
-            capture_time=frame.meta.capture_time, ingest_time=frame.meta.ingest_time, scored_time=scored_time,
-            source=frame.source, delta=float(delta), brightness=brightness, sharpness=sharpness,
-            model_version=model_version, jpeg=frame.jpeg, features=features.astype(np.float16),
-        ))
+    with timed(Phase.PREPROCESS):
+        tensor = runtime.bundle.preprocessing(np.stack([frame.rgb for frame in frames]))
+    with timed(Phase.ENCODE):
+        output = runtime.backend.run(tensor)
+        representation = frame_representation(output.features, output.logits, runtime.bundle.name_table,
+                                              runtime.bundle.manifest.architecture.top_k_names)
+    with timed(Phase.PACK):
+        deltas = runtime.frame_scores(representation)
+        scored_time = time.time()
+        scored: list[ScoredFrame] = []
+        for frame, features, delta in zip(frames, representation, deltas, strict=True):
+            brightness, sharpness = quality_stats(frame.rgb)
+            scored.append(ScoredFrame(
+                site=frame.meta.site, camera=frame.meta.camera, seq=frame.meta.seq,
+                capture_time=frame.meta.capture_time, ingest_time=frame.meta.ingest_time, scored_time=scored_time,
+                source=frame.source, delta=float(delta), brightness=brightness, sharpness=sharpness,
+                model_version=model_version, jpeg=frame.jpeg, features=features.astype(np.float16),
+            ))
     return scored

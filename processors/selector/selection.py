@@ -9,6 +9,7 @@ import torch
 
 from models.runtime import SmartRuntime
 from models.selectors.selection import fuse_scores, top_n_in_time_order
+from processors.selector.phases import Phase, timed
 from processors.selector.windows import ClosedWindow
 from processors.settings import SheddingSettings
 from processors.shedding import frames_to_keep
@@ -26,7 +27,15 @@ def build_clip(
 ) -> Clip:
     """Select the window's top-n frames by s_i = delta_i * gamma_i, in time order. When the window closes
     late (the stage is behind), n shrinks toward the shedding floor instead of the window being dropped."""
-    now = time.time() if now is None else now
+    with timed(Phase.SELECT):
+        return _build_clip(runtime, model_version, window, frames, budget, expected_candidates, shedding,
+                           time.time() if now is None else now)
+
+
+def _build_clip(
+    runtime: SmartRuntime, model_version: str, window: ClosedWindow, frames: list[ScoredFrame], budget: int,
+    expected_candidates: int, shedding: SheddingSettings, now: float,
+) -> Clip:
     representation = np.stack([frame.features for frame in frames]).astype(np.float32)
     delta = torch.tensor([frame.delta for frame in frames], dtype=torch.float32)
     gamma = torch.from_numpy(runtime.global_scores(representation, window_seed(window)))

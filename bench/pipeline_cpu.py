@@ -1,0 +1,145 @@
+"""`bench pipeline`'s CPU accounting: CPU ms per published frame for each process of the stream, from
+/proc/<pid>/stat (utime + stime) over the trial, and the split inside the selector worker from the phase
+counters it exports (processors/selector/phases.py).
+
+A process is counted with its descendants alive at the end of the trial; a descendant that exits during
+the trial takes its CPU with it (none of the stream's processes starts any).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+PHASE_CPU_METRIC = "actionstream_phase_cpu_seconds"  # the parser drops a counter's _total suffix
+
+Ticks = dict[int, int]  # pid -> utime + stime, in clock ticks
+
+
+def stat_cpu_ticks(stat_text: str) -> int:
+    """utime + stime of a /proc/<pid>/stat line. The command name (field 2, in parentheses) may hold spaces
+    and parentheses itself, so the fields are counted from the last ')': utime and stime are fields 14, 15."""
+    fields = stat_text[stat_text.rindex(")") + 1:].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def _read_ticks(path: Path) -> int | None:
+    try:
+        return stat_cpu_ticks(path.read_text())
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None  # exited meanwhile
+
+
+def process_tree(pid: int, proc: Path = Path("/proc")) -> list[int]:
+    """The process and its live descendants (from every thread's children list)."""
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        for children in (proc / str(current) / "task").glob("*/children"):
+            try:
+                pending.extend(int(child) for child in children.read_text().split())
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return tree
+
+
+def tree_ticks(pid: int, proc: Path = Path("/proc")) -> Ticks:
+    ticks = {member: _read_ticks(proc / str(member) / "stat") for member in process_tree(pid, proc)}
+    return {member: value for member, value in ticks.items() if value is not None}
+
+
+def main_thread_ticks(pid: int, proc: Path = Path("/proc")) -> int:
+    """The main thread's own CPU (its task has the process's id): the selector's event loop."""
+    return _read_ticks(proc / str(pid) / "task" / str(pid) / "stat") or 0
+
+
+def ticks_delta(before: Ticks, after: Ticks) -> int:
+    """CPU ticks spent over the interval by the processes alive at its end (one started meanwhile from 0)."""
+    return sum(value - before.get(pid, 0) for pid, value in after.items())
+
+
+def phase_cpu_seconds(metrics_text: str) -> dict[tuple[str, str, str], float]:
+    """(stage, phase, thread) -> CPU seconds, from a selector worker's /metrics text."""
+    return {
+        (sample.labels["stage"], sample.labels["phase"], sample.labels["thread"]): sample.value
+        for family in text_string_to_metric_families(metrics_text) if family.name == PHASE_CPU_METRIC
+        for sample in family.samples if sample.name.endswith("_total")
+    }
+
+
+@dataclass(frozen=True)
+class CpuRow:
+    part: str
+    ms_per_frame: float
+
+
+def ms_per_frame(seconds: float, frames: int) -> float:
+    return round(seconds * 1000 / frames, 3) if frames else float("nan")
+
+
+def process_rows(process_ticks: Mapping[str, int], frames: int) -> list[CpuRow]:
+    return [CpuRow(name, ms_per_frame(ticks / CLOCK_TICKS_PER_S, frames)) for name, ticks in process_ticks.items()]
+
+
+def selector_rows(process_ticks: int, event_loop_ticks: int, phases: Mapping[tuple[str, str, str], float],
+                  frames: int) -> list[CpuRow]:
+    """The selector's CPU split: each timed phase (both of its threads together), then the event loop's
+    untimed rest (Faust fetching and delivering records of both stages, commits, timers) and the other
+    threads' untimed rest (the encoder's intra-op threads, Kafka client threads). The rows add up to the
+    process's CPU."""
+    merged: dict[str, float] = {}
+    for (stage, phase, _thread), seconds in phases.items():
+        merged[f"{stage} {phase}"] = merged.get(f"{stage} {phase}", 0.0) + seconds
+    loop_timed = sum(seconds for (_, _, thread), seconds in phases.items() if thread == "event_loop")
+    worker_timed = sum(seconds for (_, _, thread), seconds in phases.items() if thread != "event_loop")
+    loop_s = event_loop_ticks / CLOCK_TICKS_PER_S
+    others_s = (process_ticks - event_loop_ticks) / CLOCK_TICKS_PER_S
+    rows = [CpuRow(part, ms_per_frame(seconds, frames)) for part, seconds in sorted(merged.items())]
+    rows.append(CpuRow("event loop untimed (consume: Faust fetch/delivery, commits)",
+                       ms_per_frame(loop_s - loop_timed, frames)))
+    rows.append(CpuRow("other threads untimed (encoder intra-op, Kafka clients)",
+                       ms_per_frame(others_s - worker_timed, frames)))
+    return rows
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    taken_at: float
+    processes: dict[str, Ticks]  # process name -> its tree's ticks
+    event_loop: int  # the selector's main thread, ticks
+    phases: dict[tuple[str, str, str], float]  # the selector's phase counters, CPU seconds
+
+
+@dataclass(frozen=True)
+class CpuAccount:
+    """CPU ms per published frame between two snapshots, per process and inside the selector."""
+
+    frames: int
+    seconds: float
+    processes: list[CpuRow]
+    selector: list[CpuRow]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"frames": self.frames, "seconds": round(self.seconds, 1),
+                "processes_ms_per_frame": {row.part: row.ms_per_frame for row in self.processes},
+                "selector_ms_per_frame": {row.part: row.ms_per_frame for row in self.selector}}
+
+    def table(self) -> list[str]:
+        lines = [f"CPU over {self.seconds:.0f} s, {self.frames} frames published (ms per frame):"]
+        lines += [f"  {row.part:<64} {row.ms_per_frame:8.3f}" for row in self.processes]
+        lines.append("  selector, by phase:")
+        lines += [f"    {row.part:<62} {row.ms_per_frame:8.3f}" for row in self.selector]
+        return lines
+
+
+def cpu_account(before: CpuSnapshot, after: CpuSnapshot, frames: int) -> CpuAccount:
+    spent = {name: ticks_delta(before.processes.get(name, {}), ticks) for name, ticks in after.processes.items()}
+    phases = {key: seconds - before.phases.get(key, 0.0) for key, seconds in after.phases.items()}
+    return CpuAccount(frames, after.taken_at - before.taken_at, process_rows(spent, frames),
+                      selector_rows(spent.get("selector", 0), after.event_loop - before.event_loop, phases, frames))

@@ -1,0 +1,82 @@
+"""The pipeline bench's CPU accounting: /proc stat text, process trees, the selector's phase counters and the
+split of its CPU into rows that add up to the process's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+from bench.pipeline_cpu import (
+    CLOCK_TICKS_PER_S,
+    CpuSnapshot,
+    cpu_account,
+    phase_cpu_seconds,
+    stat_cpu_ticks,
+    ticks_delta,
+    tree_ticks,
+)
+
+
+def _stat(pid: int, command: str, utime: int, stime: int) -> str:
+    # Fields 3-13, then utime (14), stime (15), then the rest, as the kernel writes them.
+    return f"{pid} ({command}) S 1 {pid} {pid} 0 -1 4194304 100 0 0 0 {utime} {stime} 7 9 20 0 3 0 1355776\n"
+
+
+def test_utime_and_stime_are_read_after_a_command_name_with_spaces_and_parentheses() -> None:
+    assert stat_cpu_ticks(_stat(42, "java", 1200, 34)) == 1234
+    assert stat_cpu_ticks(_stat(43, "a) S 1 (b", 5, 6)) == 11
+
+
+def test_this_process_stat_parses() -> None:
+    assert stat_cpu_ticks(Path(f"/proc/{os.getpid()}/stat").read_text()) >= 0
+
+
+def _fake_proc(root: Path, processes: dict[int, tuple[int, list[int]]]) -> Path:
+    """pid -> (ticks, children): stat files and each main thread's children list."""
+    for pid, (ticks, children) in processes.items():
+        task = root / str(pid) / "task" / str(pid)
+        task.mkdir(parents=True)
+        (root / str(pid) / "stat").write_text(_stat(pid, "python", ticks, 0))
+        (task / "children").write_text(" ".join(map(str, children)))
+    return root
+
+
+def test_a_process_counts_with_its_live_descendants(tmp_path: Path) -> None:
+    proc = _fake_proc(tmp_path, {10: (100, [11]), 11: (50, [12]), 12: (5, []), 20: (999, [])})
+    assert tree_ticks(10, proc) == {10: 100, 11: 50, 12: 5}
+
+
+def test_the_delta_counts_processes_alive_at_the_end_and_a_new_one_from_zero() -> None:
+    assert ticks_delta({10: 100, 11: 50, 13: 70}, {10: 160, 11: 55, 14: 8}) == 60 + 5 + 8
+
+
+def test_phase_counters_are_read_from_the_metrics_page() -> None:
+    registry = CollectorRegistry()
+    counter = Counter("actionstream_phase_cpu_seconds_total", "doc", ("stage", "phase", "thread"), registry=registry)
+    counter.labels("stage1", "encoder", "worker").inc(2.5)
+    counter.labels("stage2", "state", "event_loop").inc(0.25)
+    assert phase_cpu_seconds(generate_latest(registry).decode()) == {
+        ("stage1", "encoder", "worker"): 2.5, ("stage2", "state", "event_loop"): 0.25}
+
+
+def test_the_selector_rows_add_up_to_its_process_cpu() -> None:
+    tick = 1 / CLOCK_TICKS_PER_S
+    before = CpuSnapshot(100.0, {"selector": {7: 0}, "broker JVM": {9: 0}}, 0,
+                         {("stage1", "encoder", "worker"): 1.0})
+    # 1000 frames; the selector spent 5 s (2 s on its event loop), the broker 1 s.
+    phases = {("stage1", "encoder", "worker"): 3.0, ("stage1", "produce", "event_loop"): 0.5,
+              ("stage2", "state", "event_loop"): 0.5}
+    after = CpuSnapshot(145.0, {"selector": {7: round(5 / tick)}, "broker JVM": {9: round(1 / tick)}},
+                        round(2 / tick), phases)
+    account = cpu_account(before, after, frames=1000)
+    assert account.seconds == 45.0
+    assert {row.part: row.ms_per_frame for row in account.processes} == {"selector": 5.0, "broker JVM": 1.0}
+    selector = {row.part: row.ms_per_frame for row in account.selector}
+    assert selector["stage1 encoder"] == 2.0
+    assert selector["event loop untimed (consume: Faust fetch/delivery, commits)"] == 1.0
+    assert selector["other threads untimed (encoder intra-op, Kafka clients)"] == 1.0
+    assert sum(selector.values()) == pytest.approx(5.0)
+    assert "  selector, by phase:" in account.table()
