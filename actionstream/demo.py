@@ -352,8 +352,13 @@ def run_demo(settings: DemoSettings) -> None:
                 raise typer.BadParameter("the monitoring loop promotes through the registry: serve a registry "
                                          "alias, or run with --no-drift", param_hint="--model")
             settings.loop.reset_state()
+            from actionstream.demo_loop import skip_backlog
+            from processors.archive.settings import ArchiveSettings
+            from processors.drift.job_settings import DriftJobSettings
+
+            skip_backlog(kafka, [DriftJobSettings().job.group_id, ArchiveSettings().archive.group_id])
             shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
-            typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {' and '.join(settings.loop.kinds)} "
+            typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {settings.loop.looks()} "
                        f"{settings.loop.start_s:g} s after the cameras start (at a loop of its feed); @{model} "
                        f"starts at version {base_version}")
         urls, truths, publishers = [], {}, []
@@ -381,7 +386,7 @@ def run_demo(settings: DemoSettings) -> None:
         start_cameras_when_ready(settings, processes, model)
         shift_at = None
         if settings.loop is not None:
-            camera, looks = settings.loop.camera, " and ".join(settings.loop.kinds)
+            camera, looks = settings.loop.camera, settings.loop.looks()
             truth = truths[f"cam{camera}"]
             shift_at = settings.loop.switch_time(truth.origin, truth.duration_s, time.time())
             shifted = FeedPublisher(rtsp_settings, f"{settings.site}/cam{camera}", shifted_feed)

@@ -42,7 +42,7 @@ class LoopSettings(BaseModel):
                            "(two drift windows once the processes are up).")
     sizes: ShiftSettings = Field(default_factory=ShiftSettings)
     after_update_s: float = Field(60.0, ge=0, description="Run on after a promotion, to measure the new model.")
-    timeout_s: float = Field(480.0, gt=0, description="Longest run of the processes waiting for the loop.")
+    timeout_s: float = Field(600.0, gt=0, description="Longest run of the processes waiting for the loop.")
     drift_window_s: float = Field(20.0, gt=0, description="Drift window (production default: 60 s).")
     baseline_windows: int = Field(2, ge=1, description="Drift windows of a camera's baseline.")
     baseline_outcomes: int = Field(16, ge=1, description="Window outcomes a baseline needs at least.")
@@ -55,6 +55,12 @@ class LoopSettings(BaseModel):
     min_new_examples: int = Field(8, ge=1, description="Held-out labelled windows a comparison needs.")
     state_dir: Path = Field(Path("var/demo/drift"), description="The drift job's state, fresh for every run (the "
                             "baselines of an earlier run would make the unshifted scene look drifted).")
+
+    def looks(self) -> str:
+        """The shift in words: "darker and noisier"."""
+        words = {"brightness": "darker" if self.sizes.brightness_gain < 1 else "brighter", "noise": "noisier",
+                 "blur": "blurred", "background": "onto a new background"}
+        return " and ".join(words.get(kind, kind) for kind in self.kinds)
 
     def feed_shift(self) -> FeedShift:
         """The shifted twin's shift: from its first frame on."""
@@ -106,6 +112,35 @@ def reset_production(kafka: KafkaSettings, alias: str) -> str | None:
         set_alias(registry, base, alias)
         publish_model_update(kafka, ModelUpdate(model=registry.registered_model, alias=alias, version=base))
     return base
+
+
+def skip_backlog(kafka: KafkaSettings, group_ids: list[str], timeout_s: float = 30.0) -> int:
+    """Move each group's committed offsets to the end of its partitions: the loop's jobs start on this run's
+    records, not on what an earlier run left unread (its drift state is gone; its frames are not this run's
+    scene). Run while the groups have no members. Returns the partitions moved."""
+    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient(kafka.client_config())
+    ends = Consumer({**kafka.client_config(), "group.id": "actionstream-demo-watermarks", "enable.auto.commit": False})
+    moved = 0
+    try:
+        for group_id in group_ids:
+            request = [ConsumerGroupTopicPartitions(group_id)]
+            committed = admin.list_consumer_group_offsets(request)[group_id].result(timeout_s).topic_partitions or []
+            behind = []
+            for partition in committed:
+                _, high = ends.get_watermark_offsets(TopicPartition(partition.topic, partition.partition),
+                                                     timeout=timeout_s)
+                if partition.offset < high:
+                    behind.append(TopicPartition(partition.topic, partition.partition, high))
+            if behind:
+                admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group_id, behind)])[group_id].result(
+                    timeout_s)
+                moved += len(behind)
+    finally:
+        ends.close()
+    return moved
 
 
 class Publisher(Protocol):

@@ -39,8 +39,11 @@ class LoopState:
     updates: list[tuple[float, ModelUpdate]] = field(default_factory=list)  # (seen at, update)
 
     def on_report(self, report: DriftReport) -> str | None:
-        """A line when the camera's verdict changes (the first report included); None otherwise, so a camera
-        that stays drifted or fine does not print a line per window."""
+        """A line when the camera's verdict against its own baseline (what the policy acts on) changes, the
+        first report included; None otherwise, so a camera that stays drifted or fine does not print a line per
+        window, and a scene unlike the training data but stable prints none."""
+        if report.reference_kind != "camera":
+            return None
         previous = self.verdicts.get(report.camera)
         self.verdicts[report.camera] = report.verdict
         self.reports[report.camera] = self.reports.get(report.camera, 0) + 1

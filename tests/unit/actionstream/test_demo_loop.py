@@ -28,9 +28,9 @@ ORIGIN = 1000.0
 TRUTH = CameraTruth((Burst(0.0, 4.0, "walk"),), 4.0, ORIGIN)
 
 
-def _report(camera: str, verdict: str, start: float) -> DriftReport:
+def _report(camera: str, verdict: str, start: float, reference_kind: str = "camera") -> DriftReport:
     return DriftReport(
-        report_id=f"{camera}-{start}", site="demo", camera=camera, reference="baseline", reference_kind="camera",
+        report_id=f"{camera}-{start}", site="demo", camera=camera, reference="baseline", reference_kind=reference_kind,
         window_start=start, window_end=start + 20, frames=160, outcomes=10, scores=[], drifted_columns=["brightness"],
         share_drifted=0.33, embedding_mmd2=0.2, embedding_p_value=0.001, estimated_accuracy=0.4,
         reference_accuracy=0.9, observed_accuracy=None, observed_macro_f1=None, labels=0,
@@ -54,6 +54,7 @@ def test_a_camera_prints_a_line_when_its_verdict_changes_not_every_window() -> N
     assert [line is not None for line in lines] == [True, False, True, False, True]
     assert lines[2] is not None and lines[2].startswith("DRIFT ALERT  cam0 drift")
     assert "causes data_drift" in lines[2] and "estimated accuracy 40% (reference 90%)" in lines[2]
+    assert state.on_report(_report("cam1", "drift", 0.0, reference_kind="training")) is None  # not the policy's
     assert status_lines(state, ["cam0", "cam1"]) == ["drift status cam0: ok (5 reports)",
                                                      "drift status cam1: no report (0 reports)"]
 
