@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -429,12 +430,18 @@ def run_demo(settings: DemoSettings) -> None:
 def wait_for_interrupt(processes: _Processes, console: str | None) -> None:
     """--keep-open: hold the stack and the processes up until Ctrl-C (or until a process exits)."""
     typer.echo(f"the stack keeps running{f' (console: {console})' if console else ''}; Ctrl-C stops everything")
+    # Ctrl-C and a plain `kill` both end the wait, so the caller stops what the demo started; set explicitly
+    # because a demo started in the background inherits SIGINT ignored.
+    previous = {stop: signal.signal(stop, signal.default_int_handler) for stop in (signal.SIGINT, signal.SIGTERM)}
     try:
         while processes.is_running():
             time.sleep(1.0)
         typer.echo(f"a process of the Procfile exited:\n{tail(processes.honcho.log_file, 20)}")
     except KeyboardInterrupt:
-        typer.echo("Ctrl-C: stopping")
+        typer.echo("stopping")
+    finally:
+        for stop, handler in previous.items():
+            signal.signal(stop, handler)
 
 
 def demo(
