@@ -140,3 +140,9 @@ class ReportStore:
             project = found[0] if found else self._workspace.create_project(self.settings.project)
             self._project_id = str(project.id)
         self._workspace.add_run(self._project_id, snapshot, name=name)
+        # Run ids are UUIDv7, so their order is the order they were added in.
+        runs = sorted(self._workspace.list_runs(self._project_id), key=lambda run: run.int)
+        for run in runs[:max(0, len(runs) - self.settings.max_workspace_runs)]:
+            logger.info("removing drift snapshot %s from the workspace (cap: %d runs)", run,
+                        self.settings.max_workspace_runs)
+            self._workspace.delete_run(self._project_id, run)

@@ -61,3 +61,5 @@ class ReportSettings(BaseModel):
     max_bytes: int = Field(500 * 1024 * 1024, ge=1, description="Most bytes of HTML reports kept.")
     workspace_dir: Path | None = Field(Path("var/evidently"), description="Evidently workspace (None: none).")
     project: str = Field("actionstream-drift", description="Workspace project the snapshots go to.")
+    max_workspace_runs: int = Field(1000, ge=1, description="Most snapshots kept in the workspace project (each "
+                                    "0.1-0.3 MB: about 250 MB at most); the oldest go first.")

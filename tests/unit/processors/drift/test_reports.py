@@ -64,6 +64,24 @@ def test_reports_go_to_html_and_the_workspace(rendered: tuple[WindowDrift, dict[
     assert len(workspace.list_runs(project.id)) == 2
 
 
+@pytest.mark.slow
+def test_the_workspace_keeps_the_newest_runs_under_its_cap(rendered: tuple[WindowDrift, dict[str, Any]],
+                                                           tmp_path: Path) -> None:
+    from evidently.ui.workspace import Workspace
+
+    settings = ReportSettings(reports_dir=tmp_path / "reports", workspace_dir=tmp_path / "evidently",
+                              max_workspace_runs=3)
+    store = ReportStore(settings)
+    store.save(rendered[1], "first")
+    workspace = Workspace(str(settings.workspace_dir))
+    (project,) = workspace.search_project(settings.project)
+    first = sorted(workspace.list_runs(project.id), key=lambda run: run.int)
+    store.save(rendered[1], "second")
+    kept = set(workspace.list_runs(project.id))
+    assert len(first) == 2 and len(kept) == 3
+    assert first[0] not in kept and first[1] in kept  # the oldest run went; the second save's two are kept
+
+
 class _FakeSnapshot:
     def __init__(self, size: int) -> None:
         self.size = size
