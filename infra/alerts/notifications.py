@@ -4,6 +4,7 @@ Alertmanager's API lists only the alerts active now, so what fired during a run 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,26 @@ def records_of(payload: dict[str, Any], received_at: float) -> list[AlertRecord]
     ]
 
 
-def append_records(path: Path, records: list[AlertRecord]) -> None:
+def append_records(path: Path, records: list[AlertRecord], max_bytes: int | None = None) -> None:
+    """Append; a file grown past `max_bytes` keeps its newest lines, half the cap, so that it is not rewritten at
+    every notification once full."""
     with path.open("a") as out:
         for record in records:
             out.write(json.dumps(asdict(record), sort_keys=True) + "\n")
+    if max_bytes is not None and path.stat().st_size > max_bytes:
+        _keep_newest(path, max_bytes // 2)
+
+
+def _keep_newest(path: Path, budget: int) -> None:
+    kept: list[str] = []
+    for line in reversed(path.read_text().splitlines(keepends=True)):
+        budget -= len(line.encode())
+        if budget < 0:
+            break
+        kept.append(line)
+    staging = path.with_name(f".{path.name}.tmp")
+    staging.write_text("".join(reversed(kept)))
+    os.replace(staging, path)  # a reader sees the old file or the new one, never half of it
 
 
 def read_records(path: Path, since: float = 0.0) -> list[AlertRecord]:

@@ -17,9 +17,10 @@ logger = logging.getLogger(__name__)
 
 
 class AlertReceiver(ThreadingHTTPServer):
-    def __init__(self, address: tuple[str, int], out: Path) -> None:
+    def __init__(self, address: tuple[str, int], out: Path, max_bytes: int | None = None) -> None:
         super().__init__(address, _Handler)
         self.out = out
+        self.max_bytes = max_bytes  # disk cap of the notifications file
         self.write_lock = threading.Lock()  # whole lines from concurrent notifications
 
 
@@ -34,7 +35,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         records = records_of(payload, received_at=time.time())
         with self.server.write_lock:
-            append_records(self.server.out, records)
+            append_records(self.server.out, records, self.server.max_bytes)
         for record in records:
             logger.info("%s %s: %s", record.status, record.alertname, record.summary)
         self.send_response(200)
@@ -54,10 +55,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
     parser.add_argument("--port", type=int, required=True, help="Port to listen on.")
     parser.add_argument("--out", type=Path, required=True, help="JSON-lines file the alerts are appended to.")
+    parser.add_argument("--max-bytes", type=int, default=None,
+                        help="Disk cap of that file: beyond it the oldest lines go (default: none).")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    server = AlertReceiver((args.host, args.port), args.out)
+    server = AlertReceiver((args.host, args.port), args.out, args.max_bytes)
     logger.info("recording alert notifications from http://%s:%d to %s", args.host, args.port, args.out)
     try:
         server.serve_forever()

@@ -40,6 +40,8 @@ class MonitoringSettings(BaseSettings):
     retention: str = Field("1d", description="Prometheus TSDB retention (--storage.tsdb.retention.time).")
     retention_size: str = Field("1GB", pattern=r"^[0-9]+(B|KB|MB|GB|TB|PB|EB)$", description="Disk cap of the "
                                 "TSDB (--storage.tsdb.retention.size): the oldest blocks go first beyond it.")
+    notifications_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Disk cap of the notifications "
+                                         "file; beyond it the oldest alerts go.")
     http_auth: HttpAuthSettings = Field(default_factory=HttpAuthSettings, description="The credential the "
                                         "scrapes send when the endpoints require one (ACTIONSTREAM_HTTP_AUTH__*).")
     start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for each part to answer.")

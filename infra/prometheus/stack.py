@@ -65,7 +65,8 @@ class MonitoringStack:
         s = self.settings
         return {
             "alert-receiver": [sys.executable, "-m", "infra.alerts.receiver", "--host", s.host,
-                               "--port", str(s.receiver_port), "--out", str(s.notifications_file.resolve())],
+                               "--port", str(s.receiver_port), "--out", str(s.notifications_file.resolve()),
+                               "--max-bytes", str(s.notifications_max_bytes)],
             "alertmanager": [self._executable(s.alertmanager), f"--config.file={alertmanager_yml}",
                              f"--storage.path={self.state_dir / 'alertmanager-data'}",
                              f"--web.listen-address={s.host}:{s.alertmanager_port}",
