@@ -31,7 +31,7 @@ class FeatureClient:
 
         self.settings = settings
         self.declared = declarations(settings.offline_dir, timedelta(seconds=settings.ttl_s))
-        self.history = PartitionedParquet(settings.offline_dir, ARROW_SCHEMA)
+        self.history = PartitionedParquet(settings.offline_dir, ARROW_SCHEMA, settings.offline_max_bytes)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         config = RepoConfig(repo_path=REPO_DIR, **settings.repo_config())
         self.store = FeatureStore(repo_path=str(REPO_DIR), config=config)

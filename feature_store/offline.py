@@ -2,7 +2,8 @@
 batch, not on the history (Feast's file store reads and rewrites one whole file per offline push).
 
 Parts are written under a dot name and renamed into place, so a reader never sees half a file. The parts
-of an hour that has passed are compacted into one file, so the part count stays bounded for readers.
+of an hour that has passed are compacted into one file, so the part count stays bounded for readers. Beyond
+its disk cap the oldest hours go (after each compaction), the newest part and the schema part never.
 """
 
 from __future__ import annotations
@@ -19,18 +20,20 @@ import pyarrow.parquet as pq
 logger = logging.getLogger(__name__)
 
 _HOUR = "%Y%m%dT%H"  # part names start with their UTC hour: the compaction unit
+_SCHEMA_PART = "00000000T00-schema"
 
 
 class PartitionedParquet:
-    def __init__(self, directory: Path, schema: pa.Schema) -> None:
+    def __init__(self, directory: Path, schema: pa.Schema, max_bytes: int | None = None) -> None:
         self.directory = directory
         self.schema = schema
+        self.max_bytes = max_bytes  # disk cap of the parts together; None: none
 
     def ensure(self) -> None:
         """An empty part with the schema, so that readers (and Feast's schema checks) work before any push."""
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.parts():
-            self._write(self.schema.empty_table(), "00000000T00-schema")
+            self._write(self.schema.empty_table(), _SCHEMA_PART)
 
     def parts(self) -> list[Path]:
         return sorted(self.directory.glob("*.parquet"))
@@ -59,6 +62,23 @@ class PartitionedParquet:
             removed += len(parts)
             logger.info("offline history: %d parts of hour %s compacted (%d rows)", len(parts), hour,
                         merged.num_rows)
+        return removed + self.trim()
+
+    def trim(self) -> int:
+        """Remove the oldest parts while the history is over its disk cap; returns the parts removed."""
+        if self.max_bytes is None:
+            return 0
+        parts = [part for part in self.parts() if part.stem != _SCHEMA_PART]  # names sort by hour
+        sizes = {part: part.stat().st_size for part in parts}
+        total, removed = sum(sizes.values()), 0
+        for part in parts[:-1]:
+            if total <= self.max_bytes:
+                break
+            part.unlink(missing_ok=True)
+            total -= sizes[part]
+            removed += 1
+        if removed:
+            logger.info("offline history over its cap (%d bytes): %d oldest parts removed", self.max_bytes, removed)
         return removed
 
     def replace(self, part: Path, table: pa.Table) -> Path:

@@ -36,6 +36,8 @@ class FeatureStoreSettings(BaseModel):
     data_dir: Path = Field(Path("var/feature_store"), description="Registry, SQLite online store and parquet "
                            "history live here.")
     online: OnlineStoreSettings = Field(default_factory=OnlineStoreSettings)
+    offline_max_bytes: int = Field(2 * 1024**3, ge=1, description="Disk cap of the offline history (parquet "
+                                   "parts); the oldest hours go first.")
     ttl_s: float = Field(7 * 86400.0, gt=0, description="A point-in-time read looks back at most this long.")
     registry_cache_ttl_s: int = Field(60, ge=0, description="How long a reader trusts its copy of the registry.")
 
