@@ -32,7 +32,7 @@ from bench.pipeline_accounting import (
     lag_growth_s,
     trial_result,
 )
-from bench.pipeline_cpu import CpuAccount, CpuSnapshot, cpu_account, main_thread_ticks, phase_cpu_seconds, tree_ticks
+from bench.pipeline_cpu import CpuAccount, CpuSnapshot, cpu_account, main_thread_ticks, phase_seconds, tree_ticks
 from bench.pipeline_probes import LagSampler, OutcomeSubscriber, is_ready, scrape
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
@@ -279,9 +279,9 @@ class PipelineBench:
         pids = {"adapter": workers["cameras"].pid(), "selector": workers["selector"].pid(),
                 "classifier": workers["classifier"].pid(), "broker JVM": KafkaBroker(BrokerSettings()).status().pid}
         ticks = {name: tree_ticks(pid) for name, pid in pids.items() if pid is not None}
-        selector_pid = pids["selector"]
+        selector_pid, metrics_text = pids["selector"], scrape(selector_port)
         return CpuSnapshot(time.time(), ticks, main_thread_ticks(selector_pid) if selector_pid else 0,
-                           phase_cpu_seconds(scrape(selector_port)))
+                           phase_seconds(metrics_text, "cpu"), phase_seconds(metrics_text, "wall"))
 
     def _drain(self, subscriber: OutcomeSubscriber, expected: set[tuple[str, int]],
                workers: dict[str, ManagedProcess]) -> None:

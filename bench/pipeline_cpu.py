@@ -16,7 +16,7 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 
 CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-PHASE_CPU_METRIC = "actionstream_phase_cpu_seconds"  # the parser drops a counter's _total suffix
+PHASE_METRIC = "actionstream_phase_{kind}_seconds"  # kind: cpu or wall; the parser drops a counter's _total
 
 Ticks = dict[int, int]  # pid -> utime + stime, in clock ticks
 
@@ -64,11 +64,15 @@ def ticks_delta(before: Ticks, after: Ticks) -> int:
     return sum(value - before.get(pid, 0) for pid, value in after.items())
 
 
-def phase_cpu_seconds(metrics_text: str) -> dict[tuple[str, str, str], float]:
-    """(stage, phase, thread) -> CPU seconds, from a selector worker's /metrics text."""
+PhaseSeconds = dict[tuple[str, str, str], float]  # (stage, phase, thread) -> seconds
+
+
+def phase_seconds(metrics_text: str, kind: str = "cpu") -> PhaseSeconds:
+    """The selector's phase counters of one kind (cpu or wall), from its /metrics text."""
+    name = PHASE_METRIC.format(kind=kind)
     return {
         (sample.labels["stage"], sample.labels["phase"], sample.labels["thread"]): sample.value
-        for family in text_string_to_metric_families(metrics_text) if family.name == PHASE_CPU_METRIC
+        for family in text_string_to_metric_families(metrics_text) if family.name == name
         for sample in family.samples if sample.name.endswith("_total")
     }
 
@@ -77,6 +81,7 @@ def phase_cpu_seconds(metrics_text: str) -> dict[tuple[str, str, str], float]:
 class CpuRow:
     part: str
     ms_per_frame: float
+    wall_ms_per_frame: float | None = None  # phases: the wall-clock time they took (the encoder's other threads)
 
 
 def ms_per_frame(seconds: float, frames: int) -> float:
@@ -88,7 +93,7 @@ def process_rows(process_ticks: Mapping[str, int], frames: int) -> list[CpuRow]:
 
 
 def selector_rows(process_ticks: int, event_loop_ticks: int, phases: Mapping[tuple[str, str, str], float],
-                  frames: int) -> list[CpuRow]:
+                  frames: int, phase_walls: Mapping[tuple[str, str, str], float] | None = None) -> list[CpuRow]:
     """The selector's CPU split: each timed phase (both of its threads together), then the event loop's
     untimed rest (Faust fetching and delivering records of both stages, commits, timers) and the other
     threads' untimed rest (the encoder's intra-op threads, Kafka client threads). The rows add up to the
@@ -96,11 +101,16 @@ def selector_rows(process_ticks: int, event_loop_ticks: int, phases: Mapping[tup
     merged: dict[str, float] = {}
     for (stage, phase, _thread), seconds in phases.items():
         merged[f"{stage} {phase}"] = merged.get(f"{stage} {phase}", 0.0) + seconds
+    walls: dict[str, float] = {}
+    for (stage, phase, _thread), seconds in (phase_walls or {}).items():
+        walls[f"{stage} {phase}"] = walls.get(f"{stage} {phase}", 0.0) + seconds
     loop_timed = sum(seconds for (_, _, thread), seconds in phases.items() if thread == "event_loop")
     worker_timed = sum(seconds for (_, _, thread), seconds in phases.items() if thread != "event_loop")
     loop_s = event_loop_ticks / CLOCK_TICKS_PER_S
     others_s = (process_ticks - event_loop_ticks) / CLOCK_TICKS_PER_S
-    rows = [CpuRow(part, ms_per_frame(seconds, frames)) for part, seconds in sorted(merged.items())]
+    rows = [CpuRow(part, ms_per_frame(seconds, frames),
+                   ms_per_frame(walls[part], frames) if part in walls else None)
+            for part, seconds in sorted(merged.items())]
     rows.append(CpuRow("event loop untimed (consume: Faust fetch/delivery, commits)",
                        ms_per_frame(loop_s - loop_timed, frames)))
     rows.append(CpuRow("other threads untimed (encoder intra-op, Kafka clients)",
@@ -113,7 +123,8 @@ class CpuSnapshot:
     taken_at: float
     processes: dict[str, Ticks]  # process name -> its tree's ticks
     event_loop: int  # the selector's main thread, ticks
-    phases: dict[tuple[str, str, str], float]  # the selector's phase counters, CPU seconds
+    phases: PhaseSeconds  # the selector's phase counters, CPU seconds
+    phase_walls: PhaseSeconds  # and wall-clock seconds
 
 
 @dataclass(frozen=True)
@@ -128,18 +139,24 @@ class CpuAccount:
     def as_dict(self) -> dict[str, object]:
         return {"frames": self.frames, "seconds": round(self.seconds, 1),
                 "processes_ms_per_frame": {row.part: row.ms_per_frame for row in self.processes},
-                "selector_ms_per_frame": {row.part: row.ms_per_frame for row in self.selector}}
+                "selector_ms_per_frame": {row.part: row.ms_per_frame for row in self.selector},
+                "selector_wall_ms_per_frame": {row.part: row.wall_ms_per_frame for row in self.selector
+                                               if row.wall_ms_per_frame is not None}}
 
     def table(self) -> list[str]:
         lines = [f"CPU over {self.seconds:.0f} s, {self.frames} frames published (ms per frame):"]
         lines += [f"  {row.part:<64} {row.ms_per_frame:8.3f}" for row in self.processes]
-        lines.append("  selector, by phase:")
-        lines += [f"    {row.part:<62} {row.ms_per_frame:8.3f}" for row in self.selector]
+        lines.append("  selector, by phase (CPU; wall-clock time in the phase):")
+        lines += [f"    {row.part:<62} {row.ms_per_frame:8.3f}"
+                  + ("" if row.wall_ms_per_frame is None else f"   (wall {row.wall_ms_per_frame:.3f})")
+                  for row in self.selector]
         return lines
 
 
 def cpu_account(before: CpuSnapshot, after: CpuSnapshot, frames: int) -> CpuAccount:
     spent = {name: ticks_delta(before.processes.get(name, {}), ticks) for name, ticks in after.processes.items()}
     phases = {key: seconds - before.phases.get(key, 0.0) for key, seconds in after.phases.items()}
+    walls = {key: seconds - before.phase_walls.get(key, 0.0) for key, seconds in after.phase_walls.items()}
     return CpuAccount(frames, after.taken_at - before.taken_at, process_rows(spent, frames),
-                      selector_rows(spent.get("selector", 0), after.event_loop - before.event_loop, phases, frames))
+                      selector_rows(spent.get("selector", 0), after.event_loop - before.event_loop, phases, frames,
+                                    walls))

@@ -13,7 +13,7 @@ from bench.pipeline_cpu import (
     CLOCK_TICKS_PER_S,
     CpuSnapshot,
     cpu_account,
-    phase_cpu_seconds,
+    phase_seconds,
     stat_cpu_ticks,
     ticks_delta,
     tree_ticks,
@@ -58,25 +58,30 @@ def test_phase_counters_are_read_from_the_metrics_page() -> None:
     counter = Counter("actionstream_phase_cpu_seconds_total", "doc", ("stage", "phase", "thread"), registry=registry)
     counter.labels("stage1", "encoder", "worker").inc(2.5)
     counter.labels("stage2", "state", "event_loop").inc(0.25)
-    assert phase_cpu_seconds(generate_latest(registry).decode()) == {
-        ("stage1", "encoder", "worker"): 2.5, ("stage2", "state", "event_loop"): 0.25}
+    wall = Counter("actionstream_phase_wall_seconds_total", "doc", ("stage", "phase", "thread"), registry=registry)
+    wall.labels("stage1", "encoder", "worker").inc(4.0)
+    text = generate_latest(registry).decode()
+    assert phase_seconds(text, "cpu") == {("stage1", "encoder", "worker"): 2.5, ("stage2", "state", "event_loop"): 0.25}
+    assert phase_seconds(text, "wall") == {("stage1", "encoder", "worker"): 4.0}
 
 
 def test_the_selector_rows_add_up_to_its_process_cpu() -> None:
     tick = 1 / CLOCK_TICKS_PER_S
     before = CpuSnapshot(100.0, {"selector": {7: 0}, "broker JVM": {9: 0}}, 0,
-                         {("stage1", "encoder", "worker"): 1.0})
+                         {("stage1", "encoder", "worker"): 1.0}, {("stage1", "encoder", "worker"): 2.0})
     # 1000 frames; the selector spent 5 s (2 s on its event loop), the broker 1 s.
     phases = {("stage1", "encoder", "worker"): 3.0, ("stage1", "produce", "event_loop"): 0.5,
               ("stage2", "state", "event_loop"): 0.5}
     after = CpuSnapshot(145.0, {"selector": {7: round(5 / tick)}, "broker JVM": {9: round(1 / tick)}},
-                        round(2 / tick), phases)
+                        round(2 / tick), phases, {("stage1", "encoder", "worker"): 12.0})
     account = cpu_account(before, after, frames=1000)
     assert account.seconds == 45.0
     assert {row.part: row.ms_per_frame for row in account.processes} == {"selector": 5.0, "broker JVM": 1.0}
     selector = {row.part: row.ms_per_frame for row in account.selector}
     assert selector["stage1 encoder"] == 2.0
+    assert account.as_dict()["selector_wall_ms_per_frame"] == {"stage1 encoder": 10.0}
     assert selector["event loop untimed (consume: Faust fetch/delivery, commits)"] == 1.0
     assert selector["other threads untimed (encoder intra-op, Kafka clients)"] == 1.0
     assert sum(selector.values()) == pytest.approx(5.0)
-    assert "  selector, by phase:" in account.table()
+    encoder_line = next(line for line in account.table() if line.strip().startswith("stage1 encoder"))
+    assert encoder_line.endswith(" 2.000   (wall 10.000)")
