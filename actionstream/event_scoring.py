@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from actionstream.demo_report import CameraTruth
-from streams.schemas import ActionEvent
+if TYPE_CHECKING:  # demo_report builds its summary from this module
+    from actionstream.demo_report import CameraTruth
+    from streams.schemas import ActionEvent
 
 EventVerdict = Literal["true", "false", "unclear"]
 
