@@ -23,7 +23,9 @@ class TopicReader:
         self.topic = topic
         self._consumer = Consumer({
             **kafka.client_config(),
-            "group.id": f"actionstream-reader-{uuid.uuid4().hex[:8]}",
+            # Never joined, but librdkafka still looks up its coordinator: on a secure cluster the group must be
+            # one the principal may describe, and a platform principal's groups start with its user name.
+            "group.id": f"{kafka.sasl_username or 'actionstream'}-reader-{uuid.uuid4().hex[:8]}",
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
