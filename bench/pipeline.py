@@ -278,10 +278,12 @@ class PipelineBench:
 
         pids = {"adapter": workers["cameras"].pid(), "selector": workers["selector"].pid(),
                 "classifier": workers["classifier"].pid(), "broker JVM": KafkaBroker(BrokerSettings()).status().pid}
+        taken_at, selector_pid = time.time(), pids["selector"]
         ticks = {name: tree_ticks(pid) for name, pid in pids.items() if pid is not None}
-        selector_pid, metrics_text = pids["selector"], scrape(selector_port)
-        return CpuSnapshot(time.time(), ticks, main_thread_ticks(selector_pid) if selector_pid else 0,
-                           phase_seconds(metrics_text, "cpu"), phase_seconds(metrics_text, "wall"))
+        event_loop = main_thread_ticks(selector_pid) if selector_pid else 0
+        metrics_text = scrape(selector_port)  # the phase counters lag the ticks by the scrape's wait, at most
+        return CpuSnapshot(taken_at, ticks, event_loop, phase_seconds(metrics_text, "cpu"),
+                           phase_seconds(metrics_text, "wall"))
 
     def _drain(self, subscriber: OutcomeSubscriber, expected: set[tuple[str, int]],
                workers: dict[str, ManagedProcess]) -> None:

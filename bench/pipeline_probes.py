@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 LAG_METRIC = "actionstream_consumer_lag"
 
 
-def scrape(port: int, timeout_s: float = 2.0) -> str:
-    """A worker's /metrics, with the platform credential the workers inherit from this environment, if any."""
+def scrape(port: int, timeout_s: float = 15.0) -> str:
+    """A worker's /metrics, with the platform credential the workers inherit from this environment, if any.
+    The timeout is generous: on a loaded machine a busy worker's metrics thread waited over 2 s for the GIL."""
     request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
     auth = HttpAuthSettings()
     if (secret := auth.secret()) is not None:
