@@ -197,10 +197,10 @@ class LoopWatcher:
         while (message := updates.poll(0.0)) is not None:
             self.echo(self.state.on_update(ModelUpdate.model_validate_json(message.value() or b""), time.time()))
 
-    def done(self, now: float, after_update_s: float) -> bool:
-        """The loop ran: a refusal or failure arrived, or a promotion was announced `after_update_s` ago (time
-        for the promoted model to classify the drifted camera's windows)."""
-        if not self.state.finished():
+    def done(self, camera: str, now: float, after_update_s: float) -> bool:
+        """The loop ran for `camera`: its request was refused or failed, or a promotion was announced
+        `after_update_s` ago (time for the promoted model to classify the drifted camera's windows)."""
+        if not self.state.finished(camera):
             return False
         if self.state.promoted_version() is None:
             return True

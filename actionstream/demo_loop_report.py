@@ -64,9 +64,11 @@ class LoopState:
         return (f"model update  {update.model} version {update.version} is now @{update.alias}: the selector and "
                 f"classifier switch at their next window")
 
-    def finished(self) -> bool:
-        """A retrain result arrived (promotion, refusal or failure): the loop ran once end to end."""
-        return bool(self.results)
+    def finished(self, camera: str) -> bool:
+        """A request for `camera` has its result (promotion, refusal or failure), or a candidate was promoted:
+        the loop ran once end to end for the drifted camera (another camera's refused request does not end it)."""
+        for_camera = {request.request_id for request in self.requests if camera in request.cameras}
+        return any(result.request_id in for_camera or result.outcome == "promoted" for result in self.results)
 
     def promoted_version(self) -> str | None:
         promoted = [result for result in self.results if result.outcome == "promoted"]

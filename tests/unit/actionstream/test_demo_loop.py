@@ -18,6 +18,7 @@ from streams.schemas import (
     ModelComparison,
     ModelUpdate,
     RetrainData,
+    RetrainRequest,
     RetrainResult,
     RetrainTimings,
     WindowOutcome,
@@ -77,12 +78,19 @@ def test_a_result_prints_the_evaluation_and_the_decision_with_its_reasons() -> N
     assert "new data: candidate 75% vs production 25% on 12 (gain +50%" in lines[1]
     assert "McNemar p=0.0156" in lines[1] and "base test: not evaluated" in lines[2]
     assert lines[3] == "REFUSED       version 2 (production was 1): forgetting: base test dropped 5 points"
-    assert state.finished() and state.promoted_version() is None
+    assert not state.finished("cam0")  # a result of no request of cam0's
+    request = RetrainRequest(request_id="0123456789", site="demo", cause="data_drift", reason="brightness",
+                             evidence=[], report_ids=[], cameras=["cam0"], data_start=0.0, data_end=60.0,
+                             model_version="1")
+    assert state.on_request(request).startswith("RETRAIN REQUEST 01234567 cause data_drift, cameras cam0")
+    assert state.finished("cam0") and not state.finished("cam1")
+    assert state.promoted_version() is None
 
 
 def test_a_promotion_names_the_version_serving_switches_to() -> None:
     state = LoopState()
     state.on_result(_result("promoted", ["better on the new data"]))
+    assert state.finished("cam0")
     line = state.on_update(ModelUpdate(model="m", alias="production", version="2"), seen_at=5.0)
     assert state.promoted_version() == "2" and "version 2 is now @production" in line
 
