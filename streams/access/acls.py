@@ -173,7 +173,8 @@ def platform_principals(prefix: str = "") -> tuple[Principal, ...]:
             _topic(Topic.MODEL_UPDATES, WRITE, prefix),
             _group("actionstream-rollback"),
         )),
-        # Reads by explicit assignment (no group); writes only a promotion's model update.
+        # Reads by explicit assignment; writes only a promotion's model update. The group is never joined, but
+        # the client looks up its coordinator, which needs describe on it.
         Principal("actionstream-console", "ops console", (
             _every_site(Topic.CAMERA_STATUS, READ, prefix),
             _every_site(Topic.ACTIONS, READ, prefix),
@@ -181,6 +182,7 @@ def platform_principals(prefix: str = "") -> tuple[Principal, ...]:
             _topic(Topic.DRIFT_REPORTS, READ, prefix),
             _topic(Topic.RETRAIN_RESULTS, READ, prefix),
             _topic(Topic.MODEL_UPDATES, READ_WRITE, prefix),
+            _group("actionstream-console"),
         )),
     )
 
