@@ -1,16 +1,19 @@
-"""The remaining platform workers on the secure broker (SCRAM over TLS, ACLs), each as its own least-privilege
+"""The remaining platform processes on the secure broker (SCRAM over TLS, ACLs), each as its own least-privilege
 principal: the feature sink, the drift job and the retrain worker join their groups (ready), read a record
 from their inputs and write a dead letter for it, with no authorization error; their /metrics pages ask for
-the platform's HTTP credential."""
+the platform's HTTP credential. The console reads every site on its principal and shows a site's user only
+that site."""
 
 from __future__ import annotations
 
 import base64
+import json
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Producer
@@ -19,6 +22,7 @@ from typer.testing import CliRunner
 from actionstream.cli import app
 from infra.process import ManagedProcess, tail
 from streams.deadletter import reason_of
+from streams.schemas import CameraStatus
 from streams.settings import KafkaSettings, StreamsSettings
 from streams.topics import Topic, topic_name
 from tests.integration.conftest import SITE, consume_all, free_port, processor_env
@@ -26,6 +30,8 @@ from tests.integration.conftest import SITE, consume_all, free_port, processor_e
 pytestmark = pytest.mark.integration
 
 HTTP_PASSWORD = "metrics-secret-9"
+SITE_PASSWORD = "site-console-secret-3"
+OTHER_SITE = "other"
 # Process name -> (command, principal, input topic of the garbage record, dead-letter stage).
 WORKERS = {
     "features": (["features", "sink"], "actionstream-feature-sink", Topic.SCORED_FRAMES, "feature-sink"),
@@ -115,3 +121,51 @@ def test_feature_sink_drift_job_and_retrain_worker_on_their_own_principals(
     for name, process in started.items():
         log = process.log_file.read_text(errors="replace").lower()
         assert "authorization" not in log and "not authorized" not in log, f"{name}:\n{tail(process.log_file, 30)}"
+
+
+def _state(url: str, user: str, password: str) -> dict[str, Any]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    request = urllib.request.Request(url + "/api/state", headers={"Authorization": f"Basic {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return dict(json.loads(response.read()))
+
+
+def test_console_on_its_own_principal_shows_a_site_user_only_its_site(
+    secure_admin: KafkaSettings, tmp_path: Path, processes: Callable[..., ManagedProcess],
+) -> None:
+    site_file, platform_dir = tmp_path / "site.properties", tmp_path / "platform"
+    for args in (["sites", "add", SITE, "--out", str(site_file)],
+                 ["sites", "add", OTHER_SITE, "--out", str(tmp_path / "other.properties")],
+                 ["sites", "platform", "--out-dir", str(platform_dir), "--process", "actionstream-console"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 0, result.output
+    password_file = tmp_path / "http.password"
+    password_file.write_text(HTTP_PASSWORD)
+    prefix, port = secure_admin.topic_prefix, free_port()
+    console = processes("console", ["console", "--port", str(port)], {
+        "ACTIONSTREAM_KAFKA__PROPERTIES_FILE": str(platform_dir / "actionstream-console.properties"),
+        "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": prefix,
+        "ACTIONSTREAM_SITES": json.dumps([SITE, OTHER_SITE]),
+        "ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE": str(password_file),
+        "ACTIONSTREAM_CONSOLE__SITE_PASSWORDS": json.dumps({SITE: SITE_PASSWORD}),
+        "ACTIONSTREAM_CONSOLE__PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}",
+    })
+    # Each camera's status from its own site's principal (a site may write only its own status topic).
+    for site, properties in ((SITE, site_file), (OTHER_SITE, tmp_path / "other.properties")):
+        producer = Producer(KafkaSettings(properties_file=properties, topic_prefix=prefix).client_config())
+        status = CameraStatus(site=site, camera="cam-1", state="up", reason="streaming")
+        producer.produce(topic_name(Topic.CAMERA_STATUS, site, prefix), value=status.to_json_bytes(), key=status.key())
+        assert producer.flush(30) == 0
+
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60.0
+    while _get(url + "/readyz") != 200 or len(_state(url, "actionstream", HTTP_PASSWORD)["cameras"]) < 2:
+        assert console.is_running(), tail(console.log_file, 30)
+        assert time.monotonic() < deadline, f"console never showed both sites\n{tail(console.log_file, 30)}"
+        time.sleep(0.5)
+    assert _get(url + "/api/state") == 401
+    assert _get(url + "/metrics", HTTP_PASSWORD) == 200
+    seen = _state(url, SITE, SITE_PASSWORD)
+    assert seen["sites"] == [SITE] and [camera["site"] for camera in seen["cameras"]] == [SITE]
+    console.stop(timeout_s=20.0)
+    log = console.log_file.read_text(errors="replace").lower()
+    assert "authorization" not in log and HTTP_PASSWORD not in log and SITE_PASSWORD not in log, log
