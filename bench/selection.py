@@ -1,6 +1,7 @@
 """`actionstream bench selection`: every selection strategy side by side on a synthetic set the training
 never saw (T candidates, n in {2,4,8}): accuracy, macro-F1, share of selected frames inside the action
-burst (from the truth masks), and classifier FLOPs per clip from torch.utils.flop_counter."""
+burst (from the truth masks), classifier FLOPs per clip from torch.utils.flop_counter, and total GFLOPs per
+window: the encoder on every frame a strategy touches, its selectors and the classifier."""
 
 from __future__ import annotations
 
@@ -54,10 +55,34 @@ def burst_masks(data_root: Path, items: list[VideoItem]) -> dict[str, np.ndarray
     return masks
 
 
-def selector_flops_per_window(bundle: ModelBundle, num_candidates: int) -> int:
+def selector_flops_per_window(bundle: ModelBundle, num_candidates: int) -> dict[str, int]:
+    """FLOPs of the single-frame and the global selector over one window of T candidates."""
     frames = torch.zeros(1, num_candidates, bundle.manifest.architecture.representation_dim)
     mask = torch.ones(1, num_candidates, dtype=torch.bool)
-    return count_flops(lambda: (bundle.single(frames), bundle.global_(frames, mask)))
+    return {"single": count_flops(lambda: bundle.single(frames)),
+            "global": count_flops(lambda: bundle.global_(frames, mask))}
+
+
+# The selectors each strategy runs over the T candidates (the others pick frames without looking at them).
+_SELECTORS_RUN = {"smart": ("single", "global"), "single": ("single",), "global": ("global",)}
+
+
+def window_flops(strategy: str, classifier_kind: str, num_candidates: int, budget: int, encoder_per_frame: int,
+                 selectors: dict[str, int], classifier_per_clip: float) -> float:
+    """Total FLOPs per window: encoder frames + selectors + classifier.
+
+    A selector scores all T candidates, so it needs the encoder on all T. Without a selector, the `shared`
+    classifier still needs encoder features of the frames it classifies (n, or T for dense), while the `heavy`
+    classifier runs its own network on raw frames and needs no encoder at all.
+    """
+    selectors_run = _SELECTORS_RUN.get(strategy, ())
+    if selectors_run:
+        encoded = num_candidates
+    elif classifier_kind == "heavy":
+        encoded = 0
+    else:
+        encoded = num_candidates if strategy == "dense" else budget
+    return encoded * encoder_per_frame + sum(selectors[name] for name in selectors_run) + classifier_per_clip
 
 
 def run_selection_bench(
@@ -89,9 +114,12 @@ def run_selection_bench(
             for name, result in results.items()
         }
         flops = {name: result.classifier_flops_per_clip for name, result in results.items()}
+        kind = bundle.manifest.architecture.classifier_kind
+        total = {name: window_flops(name, kind, num_candidates, budget, encoder_flops, selector_flops, flops[name])
+                 for name in results}
         lines.append({
             "bench": "selection", "T": num_candidates, "n": budget, "clips": len(data.labels),
-            "classifier": bundle.manifest.architecture.classifier_kind,
+            "classifier": kind,
             "acc": {name: round(result.accuracy, 4) for name, result in results.items()},
             "macro_f1": {name: round(result.macro_f1, 4) for name, result in results.items()},
             "in_burst": {name: round(value, 4) for name, value in in_burst.items()},
@@ -99,15 +127,17 @@ def run_selection_bench(
             "flops_dense_over_smart": round(flops["dense"] / flops["smart"], 3),
             "encoder_flops_per_frame": encoder_flops,
             "selector_flops_per_window": selector_flops,
-            "window_flops_smart": num_candidates * encoder_flops + selector_flops + flops["smart"],
+            "window_gflops": {name: round(value / 1e9, 4) for name, value in total.items()},
         })
     return lines
 
 
 def format_table(line: dict[str, Any]) -> str:
     rows = [f"T={line['T']} n={line['n']} ({line['clips']} clips, {line['classifier']} classifier)",
-            f"{'selector':<9} {'acc':>7} {'macroF1':>8} {'in_burst':>9} {'clf GFLOPs/clip':>16}"]
+            f"{'selector':<9} {'acc':>7} {'macroF1':>8} {'in_burst':>9} {'clf GFLOPs/clip':>16} "
+            f"{'total GFLOPs/window':>20}"]
     for name in line["acc"]:
         rows.append(f"{name:<9} {line['acc'][name]:>7.3f} {line['macro_f1'][name]:>8.3f} "
-                    f"{line['in_burst'][name]:>9.3f} {line['classifier_flops_per_clip'][name] / 1e9:>16.6f}")
+                    f"{line['in_burst'][name]:>9.3f} {line['classifier_flops_per_clip'][name] / 1e9:>16.6f} "
+                    f"{line['window_gflops'][name]:>20.4f}")
     return "\n".join(rows)
