@@ -37,17 +37,19 @@ class LoopSettings(BaseModel):
     camera: int = Field(0, ge=0, description="Index of the camera whose scene drifts.")
     kinds: list[ShiftKind] = Field(default_factory=lambda: ["brightness", "noise"],
                                    description="The shift: darker and noisier by default (or background, blur).")
-    start_s: float = Field(70.0, gt=0, description="The scene switches at the first loop boundary of the camera's "
+    start_s: float = Field(130.0, gt=0, description="The scene switches at the first loop boundary of the camera's "
                            "feed from this many seconds on: after the drift job has captured the camera's baseline "
-                           "(two drift windows once the processes are up).")
+                           "(its first whole drift window once the cameras are up).")
     sizes: ShiftSettings = Field(default_factory=ShiftSettings)
     after_update_s: float = Field(60.0, ge=0, description="Run on after a promotion, to measure the new model.")
-    timeout_s: float = Field(600.0, gt=0, description="Longest run of the processes waiting for the loop.")
-    drift_window_s: float = Field(20.0, gt=0, description="Drift window (production default: 60 s).")
-    baseline_windows: int = Field(2, ge=1, description="Drift windows of a camera's baseline.")
-    baseline_outcomes: int = Field(16, ge=1, description="Window outcomes a baseline needs at least.")
-    persistence_k: int = Field(3, ge=1, description="A cause must hold in k of the last m drift windows ...")
-    persistence_m: int = Field(4, ge=1, description="... of a camera.")
+    timeout_s: float = Field(900.0, gt=0, description="Longest run of the processes waiting for the loop.")
+    # A drift window must see a whole loop of a feed (40-52 s): each synthetic clip has its own background, so
+    # 20 s windows drift against a 40 s baseline on every camera (measured: all four alerted before the shift).
+    drift_window_s: float = Field(60.0, gt=0, description="Drift window (the production default).")
+    baseline_windows: int = Field(1, ge=1, description="Drift windows of a camera's baseline.")
+    baseline_outcomes: int = Field(24, ge=1, description="Window outcomes a baseline needs at least.")
+    persistence_k: int = Field(2, ge=1, description="A cause must hold in k of the last m drift windows ...")
+    persistence_m: int = Field(3, ge=1, description="... of a camera.")
     label_share: float = Field(0.8, gt=0, le=1, description="Share of all windows the labeller labels.")
     test_block_s: float = Field(12.0, gt=0, description="Archive export: time blocks of the held-out labelled "
                                 "windows (production default: 120 s, more than the demo's drifted minutes).")
