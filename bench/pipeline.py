@@ -32,8 +32,16 @@ from bench.pipeline_accounting import (
     lag_growth_s,
     trial_result,
 )
-from bench.pipeline_cpu import CpuAccount, CpuSnapshot, cpu_account, main_thread_ticks, phase_seconds, tree_ticks
-from bench.pipeline_probes import LagSampler, OutcomeSubscriber, is_ready, scrape
+from bench.pipeline_cpu import (
+    CpuAccount,
+    CpuSnapshot,
+    cpu_account,
+    frames_scored,
+    main_thread_ticks,
+    phase_seconds,
+    tree_ticks,
+)
+from bench.pipeline_probes import GroupLag, LagSampler, OutcomeSubscriber, is_ready, scrape
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
@@ -46,6 +54,8 @@ from streams.settings import KafkaSettings
 from streams.topics import Topic, ensure_topics, topic_name
 
 SITE = "bench"
+SELECTOR_APP_ID = "actionstream-selector"  # Faust's group: the topic prefix, then the app id
+CLASSIFIER_GROUP = "classifier"  # after the trial's topic prefix: no other classifier shares the group
 
 
 @dataclass(frozen=True)
@@ -115,6 +125,8 @@ class PipelineBench:
                 "ACTIONSTREAM_MODEL__PRECISION": self.settings.precision,
                 "ACTIONSTREAM_STAGE2__WINDOW_S": str(stage2.window_s), "ACTIONSTREAM_STAGE2__HOP_S": str(stage2.hop_s),
                 "ACTIONSTREAM_STAGE2__MIN_FRAMES": str(stage2.min_frames),
+                "ACTIONSTREAM_APP_ID": SELECTOR_APP_ID,
+                "ACTIONSTREAM_CLASSIFIER__GROUP_ID": f"{kafka.topic_prefix}{CLASSIFIER_GROUP}",
                 "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / kafka.topic_prefix)}
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
@@ -225,7 +237,7 @@ class PipelineBench:
                                              self._env(kafka, ports["cameras"]))
             time.sleep(settings.warmup_s)
             before = self._cpu_snapshot(workers, ports["selector"])
-            sampler = LagSampler([ports["selector"], ports["classifier"]], settings.lag_sample_s)
+            sampler = LagSampler(self._group_lag(kafka), settings.lag_sample_s)
             sampler.start()
             time.sleep(max(0.0, started + settings.seconds - time.time()))
             after = self._cpu_snapshot(workers, ports["selector"])
@@ -251,6 +263,15 @@ class PipelineBench:
         timed_frames = sum(1 for _, _, ingest in captures if before.taken_at <= ingest <= after.taken_at)
         cpu = cpu_account(before, after, timed_frames)
         return TrialReport(result, cpu, k_failures(result, settings.bounds))
+
+    @staticmethod
+    def _group_lag(kafka: KafkaSettings) -> GroupLag:
+        prefix, selector_group = kafka.topic_prefix, f"{kafka.topic_prefix}{SELECTOR_APP_ID}"
+        return GroupLag(kafka, {
+            "stage1": (selector_group, topic_name(Topic.FRAMES, SITE, prefix)),
+            "stage2": (selector_group, topic_name(Topic.SCORED_FRAMES, prefix=prefix)),
+            "classifier": (f"{prefix}{CLASSIFIER_GROUP}", topic_name(Topic.CLIPS, prefix=prefix)),
+        })
 
     def _wait_ready(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> None:
         """Cameras start once every worker has its model loaded and owns its partitions: no start-up backlog."""
@@ -283,7 +304,7 @@ class PipelineBench:
         event_loop = main_thread_ticks(selector_pid) if selector_pid else 0
         metrics_text = scrape(selector_port)  # the phase counters lag the ticks by the scrape's wait, at most
         return CpuSnapshot(taken_at, ticks, event_loop, phase_seconds(metrics_text, "cpu"),
-                           phase_seconds(metrics_text, "wall"))
+                           phase_seconds(metrics_text, "wall"), frames_scored(metrics_text))
 
     def _drain(self, subscriber: OutcomeSubscriber, expected: set[tuple[str, int]],
                workers: dict[str, ManagedProcess]) -> None:

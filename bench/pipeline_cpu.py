@@ -67,6 +67,13 @@ def ticks_delta(before: Ticks, after: Ticks) -> int:
 PhaseSeconds = dict[tuple[str, str, str], float]  # (stage, phase, thread) -> seconds
 
 
+def frames_scored(metrics_text: str) -> float:
+    """Frames stage 1 published, from a selector worker's /metrics text."""
+    return sum(sample.value for family in text_string_to_metric_families(metrics_text)
+               if family.name == "actionstream_records_out" for sample in family.samples
+               if sample.name.endswith("_total") and sample.labels.get("stage") == "stage1")
+
+
 def phase_seconds(metrics_text: str, kind: str = "cpu") -> PhaseSeconds:
     """The selector's phase counters of one kind (cpu or wall), from its /metrics text."""
     name = PHASE_METRIC.format(kind=kind)
@@ -125,19 +132,22 @@ class CpuSnapshot:
     event_loop: int  # the selector's main thread, ticks
     phases: PhaseSeconds  # the selector's phase counters, CPU seconds
     phase_walls: PhaseSeconds  # and wall-clock seconds
+    scored: float  # frames stage 1 scored so far
 
 
 @dataclass(frozen=True)
 class CpuAccount:
-    """CPU ms per published frame between two snapshots, per process and inside the selector."""
+    """CPU ms per frame between two snapshots: per process, per frame published; inside the selector, per frame
+    it scored (a stage that falls behind scores fewer than were published)."""
 
     frames: int
+    scored: int
     seconds: float
     processes: list[CpuRow]
     selector: list[CpuRow]
 
     def as_dict(self) -> dict[str, object]:
-        return {"frames": self.frames, "seconds": round(self.seconds, 1),
+        return {"frames": self.frames, "frames_scored": self.scored, "seconds": round(self.seconds, 1),
                 "processes_ms_per_frame": {row.part: row.ms_per_frame for row in self.processes},
                 "selector_ms_per_frame": {row.part: row.ms_per_frame for row in self.selector},
                 "selector_wall_ms_per_frame": {row.part: row.wall_ms_per_frame for row in self.selector
@@ -146,7 +156,7 @@ class CpuAccount:
     def table(self) -> list[str]:
         lines = [f"CPU over {self.seconds:.0f} s, {self.frames} frames published (ms per frame):"]
         lines += [f"  {row.part:<64} {row.ms_per_frame:8.3f}" for row in self.processes]
-        lines.append("  selector, by phase (CPU; wall-clock time in the phase):")
+        lines.append(f"  selector per frame it scored ({self.scored}), by phase (CPU; wall-clock time in the phase):")
         lines += [f"    {row.part:<62} {row.ms_per_frame:8.3f}"
                   + ("" if row.wall_ms_per_frame is None else f"   (wall {row.wall_ms_per_frame:.3f})")
                   for row in self.selector]
@@ -157,6 +167,7 @@ def cpu_account(before: CpuSnapshot, after: CpuSnapshot, frames: int) -> CpuAcco
     spent = {name: ticks_delta(before.processes.get(name, {}), ticks) for name, ticks in after.processes.items()}
     phases = {key: seconds - before.phases.get(key, 0.0) for key, seconds in after.phases.items()}
     walls = {key: seconds - before.phase_walls.get(key, 0.0) for key, seconds in after.phase_walls.items()}
-    return CpuAccount(frames, after.taken_at - before.taken_at, process_rows(spent, frames),
-                      selector_rows(spent.get("selector", 0), after.event_loop - before.event_loop, phases, frames,
+    scored = round(after.scored - before.scored)
+    return CpuAccount(frames, scored, after.taken_at - before.taken_at, process_rows(spent, frames),
+                      selector_rows(spent.get("selector", 0), after.event_loop - before.event_loop, phases, scored,
                                     walls))

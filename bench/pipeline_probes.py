@@ -1,5 +1,11 @@
 """`bench pipeline`'s live probes during a trial: a read_committed subscriber on the outcomes topic (latency
-where a consumer sees the window's result) and a sampler of the workers' consumer-lag gauges."""
+where a consumer sees the window's result) and a sampler of each stage's consumer lag.
+
+The lag is the partition ends minus the group's committed offsets, not the workers' own gauges: Faust reads
+ahead into its buffers, so its position (what the selector's gauge reports) stays near the end while the
+backlog waits in memory (measured: a gauge lag of 0 with windows 45 s late); a worker commits only what it
+processed.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,8 @@ import threading
 import time
 import urllib.request
 
-from prometheus_client.parser import text_string_to_metric_families
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from bench.pipeline_accounting import SeenOutcome
 from streams.http_auth import HttpAuthSettings
@@ -18,8 +25,6 @@ from streams.schemas import InvalidMessage, WindowOutcome
 from streams.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
-
-LAG_METRIC = "actionstream_consumer_lag"
 
 
 def scrape(port: int, timeout_s: float = 15.0) -> str:
@@ -43,10 +48,38 @@ def is_ready(port: int) -> bool:
         return False
 
 
-def consumer_lags(metrics_text: str) -> dict[str, float]:
-    """stage -> records waiting in Kafka, from a worker's /metrics text."""
-    return {sample.labels["stage"]: sample.value for family in text_string_to_metric_families(metrics_text)
-            if family.name == LAG_METRIC for sample in family.samples}
+def committed_lag(ends: dict[tuple[str, int], int], committed: dict[tuple[str, int], int]) -> int:
+    """Records after the group's committed offsets; a partition with no commit yet lags by all its records."""
+    return sum(max(0, end - max(committed.get(partition, 0), 0)) for partition, end in ends.items())
+
+
+class GroupLag:
+    """Each stage's lag: its consumer group and input topic (stage -> (group, topic))."""
+
+    def __init__(self, kafka: KafkaSettings, stages: dict[str, tuple[str, str]]) -> None:
+        self._stages = stages
+        self._admin = AdminClient(kafka.client_config())
+        # Watermarks only: this consumer never joins a group or commits.
+        self._consumer = Consumer({**kafka.client_config(), "group.id": "actionstream-bench-lag",
+                                   "enable.auto.commit": False})
+
+    def _ends(self, topic: str) -> dict[tuple[str, int], int]:
+        partitions = self._consumer.list_topics(topic, timeout=10.0).topics[topic].partitions
+        return {(topic, partition): self._consumer.get_watermark_offsets(TopicPartition(topic, partition),
+                                                                         timeout=10.0)[1]
+                for partition in partitions}
+
+    def _committed(self, group: str, topic: str) -> dict[tuple[str, int], int]:
+        request = ConsumerGroupTopicPartitions(group)
+        result = self._admin.list_consumer_group_offsets([request])[group].result()
+        return {(item.topic, item.partition): item.offset for item in result.topic_partitions if item.topic == topic}
+
+    def sample(self) -> dict[str, float]:
+        return {stage: float(committed_lag(self._ends(topic), self._committed(group, topic)))
+                for stage, (group, topic) in self._stages.items()}
+
+    def close(self) -> None:
+        self._consumer.close()
 
 
 class OutcomeSubscriber(threading.Thread):
@@ -79,27 +112,29 @@ class OutcomeSubscriber(threading.Thread):
 
 
 class LagSampler(threading.Thread):
-    """Samples each worker's consumer-lag gauges every `interval_s` until stopped."""
+    """Samples each stage's committed lag every `interval_s` until stopped."""
 
-    def __init__(self, metrics_ports: list[int], interval_s: float) -> None:
+    def __init__(self, lag: GroupLag, interval_s: float) -> None:
         super().__init__(name="lag-sampler", daemon=True)
-        self._ports = metrics_ports
+        self._lag = lag
         self._interval_s = interval_s
         self._stopping = threading.Event()
         self.samples: dict[str, list[float]] = {}
 
     def run(self) -> None:
-        while not self._stopping.wait(self._interval_s):
-            for port in self._ports:
+        try:
+            while not self._stopping.wait(self._interval_s):
                 try:
-                    lags = consumer_lags(scrape(port))
-                except OSError as error:
-                    logger.warning("lag of the worker on port %d unavailable: %s", port, error)
+                    lags = self._lag.sample()
+                except KafkaException as error:
+                    logger.warning("consumer lag unavailable: %s", error)
                     continue
                 for stage, records in lags.items():
                     self.samples.setdefault(stage, []).append(records)
+        finally:
+            self._lag.close()
 
     def stop(self) -> dict[str, list[float]]:
         self._stopping.set()
-        self.join(timeout=10.0)
+        self.join(timeout=30.0)
         return self.samples

@@ -13,6 +13,7 @@ from bench.pipeline_cpu import (
     CLOCK_TICKS_PER_S,
     CpuSnapshot,
     cpu_account,
+    frames_scored,
     phase_seconds,
     stat_cpu_ticks,
     ticks_delta,
@@ -65,15 +66,23 @@ def test_phase_counters_are_read_from_the_metrics_page() -> None:
     assert phase_seconds(text, "wall") == {("stage1", "encoder", "worker"): 4.0}
 
 
+def test_frames_scored_are_stage_1_s_published_records() -> None:
+    registry = CollectorRegistry()
+    records = Counter("actionstream_records_out_total", "doc", ("stage",), registry=registry)
+    records.labels("stage1").inc(96)
+    records.labels("stage2").inc(3)
+    assert frames_scored(generate_latest(registry).decode()) == 96
+
+
 def test_the_selector_rows_add_up_to_its_process_cpu() -> None:
     tick = 1 / CLOCK_TICKS_PER_S
     before = CpuSnapshot(100.0, {"selector": {7: 0}, "broker JVM": {9: 0}}, 0,
-                         {("stage1", "encoder", "worker"): 1.0}, {("stage1", "encoder", "worker"): 2.0})
-    # 1000 frames; the selector spent 5 s (2 s on its event loop), the broker 1 s.
+                         {("stage1", "encoder", "worker"): 1.0}, {("stage1", "encoder", "worker"): 2.0}, 500.0)
+    # 1000 frames published and scored; the selector spent 5 s (2 s on its event loop), the broker 1 s.
     phases = {("stage1", "encoder", "worker"): 3.0, ("stage1", "produce", "event_loop"): 0.5,
               ("stage2", "state", "event_loop"): 0.5}
     after = CpuSnapshot(145.0, {"selector": {7: round(5 / tick)}, "broker JVM": {9: round(1 / tick)}},
-                        round(2 / tick), phases, {("stage1", "encoder", "worker"): 12.0})
+                        round(2 / tick), phases, {("stage1", "encoder", "worker"): 12.0}, 1500.0)
     account = cpu_account(before, after, frames=1000)
     assert account.seconds == 45.0
     assert {row.part: row.ms_per_frame for row in account.processes} == {"selector": 5.0, "broker JVM": 1.0}
