@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import SecretStr
 
 from infra.prometheus.config import SCRAPE_PASSWORD_FILE, write_configs
@@ -88,3 +89,17 @@ def test_prometheus_scrapes_a_guarded_metrics_page(tmp_path: Path, guarded_metri
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_the_compose_stack_scrapes_with_the_secret_its_processes_read() -> None:
+    compose_dir = Path(__file__).resolve().parents[3] / "infra" / "compose"
+    services = yaml.safe_load((compose_dir / "compose.yaml").read_text())["services"]
+    (job,) = yaml.safe_load((compose_dir / "prometheus.yml").read_text())["scrape_configs"]
+    secret_path = job["basic_auth"]["password_file"]
+    assert secret_path == "/run/secrets/http_password" and "http_password" in services["prometheus"]["secrets"]
+    served = [name for name, service in services.items()
+              if "ACTIONSTREAM_METRICS_PORT" in service.get("environment", {})]
+    assert {"selector", "classifier", "console"} <= set(served)
+    for name in served:
+        assert services[name]["environment"]["ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE"] == secret_path, name
+        assert "http_password" in services[name]["secrets"], name
