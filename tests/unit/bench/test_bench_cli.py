@@ -56,6 +56,9 @@ def test_selection_bench_ends_with_the_issue_json(bundle_and_data: tuple[Path, P
     assert set(final["acc"]) == set(final["in_burst"]) == set(final["macro_f1"]) == strategies
     assert all(0.0 <= value <= 1.0 for value in final["in_burst"].values())
     assert final["flops_dense_over_smart"] == pytest.approx(8 / 4)
+    # shared classifier: smart encodes all T and adds selectors, uniform encodes only its n frames
+    assert final["window_gflops"]["smart"] > final["window_gflops"]["dense"] > final["window_gflops"]["uniform"]
+    assert "total GFLOPs/window" in result.stdout
     assert json.loads(lines[-2])["n"] == 2
 
 
