@@ -106,9 +106,10 @@ class RollbackGuard:
         if result.candidate_version is None or result.production_version is None:
             return
         promoted = f"{self.model}/{result.candidate_version}"
-        if result.outcome == "promoted":
-            self.policy.promoted(result.request_id, result.site, promoted, f"{self.model}/{result.production_version}",
-                                 result.finished_at)
+        expired = time.time() - result.finished_at >= self.settings.rollback.watch_s  # history at a first start
+        if result.outcome == "promoted" and not expired and self.policy.promoted(
+                result.request_id, result.site, promoted, f"{self.model}/{result.production_version}",
+                result.finished_at):
             logger.info("watching %s (promoted over %s) for %.0f s", promoted, result.production_version,
                         self.settings.rollback.watch_s)
         elif result.outcome == "rolled_back":

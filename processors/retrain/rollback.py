@@ -5,7 +5,8 @@ Pure: `RollbackPolicy` takes drift reports (`observe`) and promotions (`promoted
 per watched promotion, a rollback with its reasons and figures, a confirmation once the watch period passed,
 or nothing yet. The rule: the promoted model's mean label-free estimate, or its observed accuracy (with a
 minimum label count on both sides), is below the parent's by more than a tolerance, by `z` standard errors.
-The parent's figures are those of its last windows before the promotion, on the same cameras.
+The parent's figures are those of its last windows (it stops reporting once replaced), whatever order the two
+topics are read in; drift reports of a version exist only once it serves, so all of the promoted one's count.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ class Watch(BaseModel):
     version: str  # the promoted version, as drift reports name it ("<model>/<version>")
     parent: str
     promoted_at: float
-    parent_figures: LiveFigures
 
 
 class RollbackState(BaseModel):
@@ -76,14 +76,14 @@ class RollbackPolicy:
         if report.observed_accuracy is not None and report.labels:
             figures.set_observed(f"{report.site}/{report.camera}", report.labels, report.observed_accuracy)
 
-    def promoted(self, request_id: str, site: str, version: str, parent: str, at: float) -> None:
-        """Watch a promotion; the parent's figures so far are what the new model is held to."""
+    def promoted(self, request_id: str, site: str, version: str, parent: str, at: float) -> bool:
+        """Watch a promotion: the new model is held to its parent's figures. False for a replayed promotion
+        record (already watched)."""
         if any(watch.version == version for watch in self.state.watches):
-            return  # a replayed promotion record
-        parent_figures = self.state.figures.get(parent, LiveFigures()).model_copy(deep=True)
-        self.state.figures.pop(version, None)  # only windows after the promotion count for the new model
+            return False
         self.state.watches.append(Watch(request_id=request_id, site=site, version=version, parent=parent,
-                                        promoted_at=at, parent_figures=parent_figures))
+                                        promoted_at=at))
+        return True
 
     def forget(self, version: str) -> None:
         """A rollback of `version` is on record already (read back after a restart): its watch ends."""
@@ -102,7 +102,8 @@ class RollbackPolicy:
 
     def _judge(self, watch: Watch, now: float) -> Verdict | None:
         settings = self.settings
-        new, old = self.state.figures.get(watch.version, LiveFigures()), watch.parent_figures
+        new, old = self.state.figures.get(watch.version, LiveFigures()), self.state.figures.get(watch.parent,
+                                                                                                LiveFigures())
         live = compare(new, old)
         reasons = []
         if (min(new.windows, old.windows) >= settings.min_windows and new.estimated is not None

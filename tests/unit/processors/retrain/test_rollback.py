@@ -92,12 +92,16 @@ def test_only_camera_windows_against_the_training_profile_count() -> None:
     assert policy.state.figures[PARENT].windows == 1
 
 
-def test_windows_of_the_promoted_version_before_its_promotion_do_not_count_and_replays_are_ignored() -> None:
+def test_reports_read_before_the_promotion_record_count_and_replays_are_ignored() -> None:
     policy = RollbackPolicy(RollbackSettings())
-    _feed(policy, PROMOTED, np.full(5, 0.1))  # e.g. a shadow-era record of the same version
+    # Two topics read in any order: the promoted model's windows may come in before its promotion record.
+    _feed(policy, PROMOTED, np.full(10, 0.6))
+    assert policy.promoted("req-1", "demo", PROMOTED, PARENT, at=T0)
+    assert not policy.promoted("req-1", "demo", PROMOTED, PARENT, at=T0 + 5)
+    assert len(policy.state.watches) == 1
+    _feed(policy, PARENT, _noisy(0.85, 12, 7))  # and the parent's after it
+    assert [verdict.action for verdict in policy.decide(T0 + 60)] == ["rollback"]
     policy.promoted("req-1", "demo", PROMOTED, PARENT, at=T0)
-    policy.promoted("req-1", "demo", PROMOTED, PARENT, at=T0 + 5)
-    assert PROMOTED not in policy.state.figures and len(policy.state.watches) == 1
     policy.forget(PROMOTED)  # its rollback record, read back after a restart
     assert policy.state.watches == []
 
