@@ -169,7 +169,7 @@ def platform_principals(prefix: str = "") -> tuple[Principal, ...]:
         )),
         Principal("actionstream-rollback", "rollback guard (demotes a promoted model that drifts)", (
             _topic(Topic.DRIFT_REPORTS, READ, prefix),
-            _topic(Topic.RETRAIN_RESULTS, READ, prefix),
+            _topic(Topic.RETRAIN_RESULTS, READ_WRITE, prefix),  # its own rolled_back record
             _topic(Topic.MODEL_UPDATES, WRITE, prefix),
             _group("actionstream-rollback"),
         )),
