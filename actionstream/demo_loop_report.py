@@ -146,11 +146,12 @@ def camera_accuracy(outcomes: Iterable[WindowOutcome], camera: str, truth: Camer
         label = truth.label_of(outcome.window_start, outcome.window_end, min_share)
         if label is None:
             continue
-        if outcome.window_end <= shift_at and outcome.model_version == old_version:
+        version = outcome.model_version.rsplit("/", 1)[-1]  # outcomes name "<registered model>/<version>"
+        if outcome.window_end <= shift_at and version == old_version:
             phase = "before the shift"
-        elif outcome.window_start >= shift_at and outcome.model_version == old_version:
+        elif outcome.window_start >= shift_at and version == old_version:
             phase = f"shifted, version {old_version}"
-        elif outcome.window_start >= shift_at and outcome.model_version == new_version:
+        elif outcome.window_start >= shift_at and version == new_version:
             phase = f"shifted, version {new_version} (promoted)"
         else:
             continue

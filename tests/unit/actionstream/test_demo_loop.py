@@ -42,7 +42,8 @@ def _outcome(start: float, label: str, version: str, camera: str = "cam0") -> Wi
     return WindowOutcome(
         event_id=f"{camera}-{start}-{version}", site="demo", camera=camera, window_start=ORIGIN + start,
         window_end=ORIGIN + start + 4, label=label, confidence=0.8, top_k=[LabelScore(label=label, confidence=0.8)],
-        frames=[], candidates=32, budget=4, shed=False, incomplete=False, selector_version="1", model_version=version,
+        frames=[], candidates=32, budget=4, shed=False, incomplete=False, selector_version="1",
+        model_version=f"actionstream-smart/{version}",  # as the classifier names it
         published_at=ORIGIN + start + 5, latency=HopLatency(ingest=0.1, score=0.1, select=0.1, classify=0.1,
                                                             processing=0.5, end_to_end=1.0),
         outcome="action")
