@@ -18,6 +18,8 @@ head conv also kept fp32: 0.890, no gain); keeping depthwise convolutions fp32 l
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import re
@@ -147,25 +149,27 @@ def quantize_encoder_int8(
     root_logger = logging.getLogger()
     previous_level = root_logger.level
     root_logger.setLevel(max(previous_level, logging.WARNING))
+    # The percentile calibrator prints its range on stdout; commands that end with a JSON line need stdout clean.
     try:
-        quantize_static(
-            str(prepared_path),
-            str(int8_path),
-            reader,
-            quant_format=QuantFormat.QDQ,
-            per_channel=settings.per_channel,
-            activation_type=QuantType.QInt8 if settings.activation_symmetric else QuantType.QUInt8,
-            weight_type=QuantType.QInt8,
-            calibrate_method=methods[settings.method],
-            nodes_to_exclude=excluded,
-            op_types_to_quantize=list(settings.quantized_ops),
-            extra_options={
-                "ActivationSymmetric": settings.activation_symmetric,
-                "WeightSymmetric": True,
-                "CalibPercentile": settings.percentile,
-                "CalibStridedMinMax": calibration_stride(len(reader), settings.batches_per_pass),
-            },
-        )
+        with contextlib.redirect_stdout(io.StringIO()):
+            quantize_static(
+                str(prepared_path),
+                str(int8_path),
+                reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=settings.per_channel,
+                activation_type=QuantType.QInt8 if settings.activation_symmetric else QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                calibrate_method=methods[settings.method],
+                nodes_to_exclude=excluded,
+                op_types_to_quantize=list(settings.quantized_ops),
+                extra_options={
+                    "ActivationSymmetric": settings.activation_symmetric,
+                    "WeightSymmetric": True,
+                    "CalibPercentile": settings.percentile,
+                    "CalibStridedMinMax": calibration_stride(len(reader), settings.batches_per_pass),
+                },
+            )
     finally:
         root_logger.setLevel(previous_level)
         prepared_path.unlink(missing_ok=True)

@@ -58,10 +58,12 @@ def test_int8_keeps_the_fp32_top1(model_dir: Path) -> None:
     assert agreement >= 0.85
 
 
-def test_the_recipe_is_deterministic(model_dir: Path, tmp_path: Path) -> None:
+def test_the_recipe_is_deterministic_and_quiet(model_dir: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
     again = build_int8_encoder(model_dir / ENCODER_ONNX, tmp_path / ENCODER_INT8_ONNX, Preprocessing(),
                                calibration=CALIBRATION)
     assert again.read_bytes() == (model_dir / ENCODER_INT8_ONNX).read_bytes()
+    assert capsys.readouterr().out == ""  # nothing on stdout: commands end with a JSON line
 
 
 @pytest.mark.parametrize(("batches", "most", "expected"), [(64, 4, 4), (6, 4, 3), (7, 4, 1), (2, 4, 2)])
