@@ -33,6 +33,7 @@ from actionstream.demo_loop import LoopSettings, LoopWatcher, SceneSwitch
 from actionstream.demo_monitoring import alert_lines, start_monitoring
 from actionstream.demo_report import CameraTruth, event_line, summarize, verdict_of
 from infra.process import ManagedProcess, ServiceError, tail
+from infra.procfile_runner import STOP_GRACE_ENV
 
 if TYPE_CHECKING:
     from streams.reader import TopicReader
@@ -216,6 +217,8 @@ def processes_env(settings: DemoSettings, model: str) -> dict[str, str]:
         # `actionstream` of this interpreter, also when the virtualenv is not activated
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
+        # honcho's own SIGKILL comes this long after the first process stopped: before the demo's own deadline
+        STOP_GRACE_ENV: str(max(settings.stop_timeout_s - 5.0, 5.0)),
         "ACTIONSTREAM_CLASSIFIER__MIN_ACTION_CONFIDENCE": str(settings.min_action_confidence),
         **(settings.loop.process_env() if settings.loop is not None else {}),
     }
@@ -228,7 +231,7 @@ def start_processes(settings: DemoSettings, model: str) -> _Processes:
         raise ServiceError(f"a demo's processes are already running (pid file {honcho.pid_file})")
     # Concurrency 0 leaves the cameras out and every other process on its usual port.
     honcho.start(
-        [sys.executable, "-m", "honcho", "start", "--no-colour", "-f", str(settings.procfile),
+        [sys.executable, "-m", "infra.procfile_runner", "start", "--no-colour", "-f", str(settings.procfile),
          "-p", str(settings.metrics_port), "-c", f"{settings.camera_process}=0"],
         env=processes_env(settings, model),
     )
@@ -252,7 +255,7 @@ def start_cameras_when_ready(settings: DemoSettings, processes: _Processes, mode
         raise ServiceError(f"{error}\n{tail(processes.honcho.log_file, 40)}") from error
     typer.echo(f"workers ready after {waited:.0f} s ({', '.join(settings.ready_processes)}): starting the cameras")
     processes.cameras.start(
-        [sys.executable, "-m", "honcho", "start", "--no-colour", "-f", str(settings.procfile),
+        [sys.executable, "-m", "infra.procfile_runner", "start", "--no-colour", "-f", str(settings.procfile),
          "-p", str(port_of[settings.camera_process]), settings.camera_process],
         env=processes_env(settings, model),
     )
