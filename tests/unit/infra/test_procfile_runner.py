@@ -10,7 +10,6 @@ from pathlib import Path
 from infra.procfile_runner import STOP_GRACE_ENV
 
 # `quick` ends at once, which makes honcho stop the rest; `slow` needs 6 s to stop after SIGTERM.
-PROCFILE = "quick: sleep 1\nslow: exec python3 slow.py\n"
 SLOW_STOPPER = """\
 import signal, sys, time
 signal.signal(signal.SIGTERM, lambda *_: (time.sleep(6), sys.exit(0)))
@@ -20,11 +19,11 @@ time.sleep(60)
 
 def test_a_slow_stop_within_the_grace_period_is_not_killed(tmp_path: Path) -> None:
     procfile = tmp_path / "Procfile"
-    procfile.write_text(PROCFILE)
-    (tmp_path / "slow.py").write_text(SLOW_STOPPER)
+    stopper = tmp_path / "slow.py"
+    stopper.write_text(SLOW_STOPPER)
+    procfile.write_text(f"quick: sleep 1\nslow: exec {sys.executable} {stopper}\n")
     result = subprocess.run(
-        [sys.executable, "-m", "infra.procfile_runner", "start", "--no-colour", "-f", str(procfile),
-         "-d", str(tmp_path)],
+        [sys.executable, "-m", "infra.procfile_runner", "start", "--no-colour", "-f", str(procfile)],
         env={**os.environ, STOP_GRACE_ENV: "20"}, capture_output=True, text=True, timeout=60,
     )
     assert "slow.1 stopped (rc=0)" in result.stdout, result.stdout
