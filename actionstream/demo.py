@@ -359,12 +359,16 @@ def run_demo(settings: DemoSettings) -> None:
             from actionstream.demo_loop import skip_backlog
             from processors.archive.settings import ArchiveSettings
             from processors.drift.job_settings import DriftJobSettings
+            from processors.retrain.guard import GuardSettings
+            from processors.retrain.settings import RetrainSettings
             from processors.settings import ProcessorSettings
 
-            # A lagging earlier run leaves frames unread: this run's scene would reach the drift job minutes late.
+            # A lagging earlier run leaves frames unread: this run's scene would reach the drift job minutes late;
+            # and a retrain request it left open would be trained (and promoted) on that run's windows.
             processors = ProcessorSettings()
             skip_backlog(kafka, [processors.app_id, processors.classifier.group_id, DriftJobSettings().job.group_id,
-                                 ArchiveSettings().archive.group_id])
+                                 ArchiveSettings().archive.group_id, RetrainSettings().worker.group_id,
+                                 GuardSettings().guard.group_id])
             shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
             typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {settings.loop.looks()} "
                        f"{settings.loop.start_s:g} s after the cameras start (at a loop of its feed); @{model} "
