@@ -119,29 +119,36 @@ def reset_production(kafka: KafkaSettings, alias: str) -> str | None:
 def skip_backlog(kafka: KafkaSettings, group_ids: list[str], timeout_s: float = 30.0) -> int:
     """Move each group's committed offsets to the end of its partitions: the loop's jobs start on this run's
     records, not on what an earlier run left unread (its drift state is gone; its frames are not this run's
-    scene). Run while the groups have no members. Returns the partitions moved."""
-    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
-    from confluent_kafka.admin import AdminClient
+    scene). Run while the groups have no members. Returns the partitions moved.
 
-    admin = AdminClient(kafka.client_config())
-    ends = Consumer({**kafka.client_config(), "group.id": "actionstream-demo-watermarks", "enable.auto.commit": False})
+    A plain consumer of each group reads and commits the offsets (neither joins the group): the admin API's
+    list_consumer_group_offsets can crash the process while a fresh broker's group coordinator is still loading
+    (confluent-kafka-python issue 1982; seen here as a segmentation fault of the demo)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    probe = Consumer({**kafka.client_config(), "group.id": "actionstream-demo-watermarks", "enable.auto.commit": False})
     moved = 0
     try:
+        topics = probe.list_topics(timeout=timeout_s).topics
+        partitions = [TopicPartition(name, index) for name, topic in topics.items() if not name.startswith("__")
+                      for index in topic.partitions]
         for group_id in group_ids:
-            request = [ConsumerGroupTopicPartitions(group_id)]
-            committed = admin.list_consumer_group_offsets(request)[group_id].result(timeout_s).topic_partitions or []
-            behind = []
-            for partition in committed:
-                _, high = ends.get_watermark_offsets(TopicPartition(partition.topic, partition.partition),
-                                                     timeout=timeout_s)
-                if partition.offset < high:
-                    behind.append(TopicPartition(partition.topic, partition.partition, high))
-            if behind:
-                admin.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(group_id, behind)])[group_id].result(
-                    timeout_s)
-                moved += len(behind)
+            group = Consumer({**kafka.client_config(), "group.id": group_id, "enable.auto.commit": False})
+            try:
+                behind = []
+                for partition in group.committed(partitions, timeout=timeout_s):
+                    if partition.offset < 0:  # nothing committed there
+                        continue
+                    _, high = probe.get_watermark_offsets(partition, timeout=timeout_s)
+                    if partition.offset < high:
+                        behind.append(TopicPartition(partition.topic, partition.partition, high))
+                if behind:
+                    group.commit(offsets=behind, asynchronous=False)
+                    moved += len(behind)
+            finally:
+                group.close()
     finally:
-        ends.close()
+        probe.close()
     return moved
 
 

@@ -65,10 +65,13 @@ class LoopState:
                 f"classifier switch at their next window")
 
     def finished(self, camera: str) -> bool:
-        """A request for `camera` has its result (promotion, refusal or failure), or a candidate was promoted:
-        the loop ran once end to end for the drifted camera (another camera's refused request does not end it)."""
+        """A candidate was promoted, or every request for `camera` so far has its result (refused or failed): the
+        loop ran end to end for the drifted camera. A second cause's request of the same camera may still promote;
+        another camera's refused request does not end it."""
+        if any(result.outcome == "promoted" for result in self.results):
+            return True
         for_camera = {request.request_id for request in self.requests if camera in request.cameras}
-        return any(result.request_id in for_camera or result.outcome == "promoted" for result in self.results)
+        return bool(for_camera) and for_camera <= {result.request_id for result in self.results}
 
     def promoted_version(self) -> str | None:
         promoted = [result for result in self.results if result.outcome == "promoted"]

@@ -85,6 +85,8 @@ def test_a_result_prints_the_evaluation_and_the_decision_with_its_reasons() -> N
                              model_version="1")
     assert state.on_request(request).startswith("RETRAIN REQUEST 01234567 cause data_drift, cameras cam0")
     assert state.finished("cam0") and not state.finished("cam1")
+    state.on_request(request.model_copy(update={"request_id": "9876543210", "cause": "estimated_accuracy_drop"}))
+    assert not state.finished("cam0")  # the second cause's request may still promote
     assert state.promoted_version() is None
 
 

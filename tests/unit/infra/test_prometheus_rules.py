@@ -66,3 +66,17 @@ def test_alertmanager_config_sends_resolved_notifications_to_the_receiver() -> N
     receivers = alertmanager_config(settings)["receivers"]
     assert receivers == [{"name": "actionstream-webhook", "webhook_configs": [
         {"url": "http://127.0.0.1:9999/alerts", "send_resolved": True}]}]
+
+
+def test_reference_kinds_named_in_the_rules_are_ones_the_drift_job_exports() -> None:
+    """A label value no process exports passes promtool and never matches (the metric-name check misses it)."""
+    import re
+    import typing
+
+    from processors.drift.policy import PolicyRules
+
+    exported = set(typing.get_args(PolicyRules.model_fields["reference_kind"].annotation))
+    named = {match for path in RULES_DIR.glob("*rules*.yml")
+             for match in re.findall(r'reference_kind="([^"]+)"', path.read_text())}
+    assert named, "the drift alert names the camera reference"
+    assert named <= exported
