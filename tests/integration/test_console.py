@@ -18,6 +18,7 @@ import yaml
 from confluent_kafka import Producer
 from PIL import Image
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -77,10 +78,18 @@ class _Page:
 
     def wait(self, condition: Callable[[WebDriver], object], timeout_s: float, what: str) -> None:
         try:
-            WebDriverWait(self.driver, timeout_s, poll_frequency=0.5).until(condition)
+            # The page re-renders its panels on every refresh, so an element found a moment ago may be gone.
+            WebDriverWait(self.driver, timeout_s, poll_frequency=0.5,
+                          ignored_exceptions=[StaleElementReferenceException]).until(condition)
         except Exception as error:
             logs = "\n".join(f"--- {process.name}\n{tail(process.log_file, 15)}" for process in self.processes)
             raise AssertionError(f"timed out waiting for {what}\n{logs}") from error
+
+    def read(self, selector: str, attribute: str = "textContent") -> str:
+        """One attribute of the first match, read in a single script call (immune to a re-render in between)."""
+        value = self.driver.execute_script(
+            "const e = document.querySelector(arguments[0]); return e ? e[arguments[1]] : '';", selector, attribute)
+        return str(value or "")
 
     def feed_ids(self) -> list[str]:
         return [item.get_attribute("data-event") or "" for item in
@@ -164,12 +173,14 @@ def test_console_shows_cameras_live_actions_drift_reports_and_guards_promotion(
     producer.flush(10)
     page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, f'#drift tr[data-camera="{CAMERA}"] a.report'), 30,
               "the drift report link")
-    assert "drift" in browser.find_element(By.CSS_SELECTOR, f'#drift tr[data-camera="{CAMERA}"] .badge').text
+    # The drift table is re-rendered on every refresh: read the badge in one script call, not a held element.
+    page.wait(lambda d: "drift" in page.read(f'#drift tr[data-camera="{CAMERA}"] .badge'), 10,
+              "the drift badge on the camera's row")
 
     page.wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#charts .chart canvas")) == 3 and all(
         "no data" not in legend.text for legend in d.find_elements(By.CSS_SELECTOR, "#charts .chart .legend")), 60,
         "latency and throughput charts with data from Prometheus")
-    assert "p99" in browser.find_element(By.CSS_SELECTOR, "#charts .chart .legend").text
+    assert "p99" in page.read("#charts .chart .legend")
 
     screenshot = tmp_path / "console.png"
     assert browser.save_screenshot(str(screenshot))
@@ -189,12 +200,10 @@ def test_console_shows_cameras_live_actions_drift_reports_and_guards_promotion(
                for record in consume_all(streams_settings, updates_topic)]
     assert (updates[-1].model, updates[-1].alias, updates[-1].version) == (tracking.registered_model, "production",
                                                                           second)
-    page.wait(lambda d: d.find_elements(By.CSS_SELECTOR, f'#models li[data-version="{second}"]')
-              and "@production" in d.find_element(By.CSS_SELECTOR, f'#models li[data-version="{second}"]').text,
-              30, "the page to show the promoted version")
+    page.wait(lambda d: "@production" in page.read(f'#models li[data-version="{second}"]'), 30,
+              "the page to show the promoted version")
 
-    link = browser.find_element(By.CSS_SELECTOR, f'#drift tr[data-camera="{CAMERA}"] a.report')
-    browser.get(link.get_attribute("href") or "")
+    browser.get(page.read(f'#drift tr[data-camera="{CAMERA}"] a.report', "href"))
     assert "Evidently drift report site-t/cam-1" in browser.page_source
     assert json.loads(httpx.get(f"{url}/api/state", timeout=10).text)["kafka_error"] is None
     assert all(process.is_running() for process in started)

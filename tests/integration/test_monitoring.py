@@ -92,7 +92,9 @@ def test_prometheus_scrapes_the_pipeline_and_an_alert_reaches_the_receiver(
         return bool(result)
 
     _wait_until(frames_scored_seen_by_prometheus, 150, "Prometheus to see stage 1 score frames", logs)
-    assert monitoring.target_health() == {name: "up" for name in ports}
+    # Targets are scraped at staggered offsets: one seen up does not mean all were scraped yet.
+    _wait_until(lambda: monitoring.target_health() == {name: "up" for name in ports}, 30,
+                "every target scraped and up", logs)
 
     exported: set[str] = set()
     for port in ports.values():
