@@ -1,14 +1,20 @@
-"""Video decoding with PyAV: T candidate frames per clip, whole clips, and writing clips back."""
+"""Video decoding with PyAV: T candidate frames per clip, whole clips, and writing clips back.
+
+Frames asked for at a size go through the camera adapter's resize and JPEG round trip
+(`streams.serving_frames`), so training and evaluation see the pixels serving sees."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
+
+from streams.serving_frames import ServingFrames
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,8 @@ def sample_candidate_frames(path: Path, num_candidates: int, size: int | None = 
     """Decode ``path`` and pick ``num_candidates`` frames uniformly over its presentation time.
 
     Two decoding passes (timestamps, then the chosen frames) keep memory at T frames for long clips.
-    A clip shorter than T frames yields repeated frames. ``size`` resizes to size x size.
+    A clip shorter than T frames yields repeated frames. ``size``: size x size frames as stage 1 decodes them
+    from a camera's records (resize + JPEG round trip).
     """
     if num_candidates < 1:
         raise ValueError(f"num_candidates must be >= 1, got {num_candidates}")
@@ -59,16 +66,18 @@ def sample_candidate_frames(path: Path, num_candidates: int, size: int | None = 
 
 
 def read_video_frames(path: Path, size: int | None = None) -> DecodedVideo:
-    """Decode every frame of ``path`` (for short clips: curation, offline augmentation)."""
+    """Decode every frame of ``path`` (for short clips: curation, offline augmentation); ``size`` as in
+    `sample_candidate_frames`."""
     path = Path(path)
     frames: list[np.ndarray] = []
     times: list[float] = []
+    to_rgb = _rgb_converter(size)
     with _open_video(path) as container:
         stream = container.streams.video[0]
         fps = float(stream.average_rate or stream.guessed_rate or 0.0)
         try:
             for frame in container.decode(stream):
-                frames.append(_to_rgb(frame, size))
+                frames.append(to_rgb(frame))
                 times.append(_frame_time(frame, len(times), fps))
         except av.FFmpegError as error:
             raise CorruptVideoError(path, f"decoding failed: {error}") from error
@@ -144,11 +153,12 @@ def _decode_timestamps(path: Path) -> np.ndarray:
 def _decode_selected(path: Path, wanted: set[int], size: int | None) -> dict[int, np.ndarray]:
     selected: dict[int, np.ndarray] = {}
     last_wanted = max(wanted)
+    to_rgb = _rgb_converter(size)
     with _open_video(path) as container:
         try:
             for index, frame in enumerate(container.decode(container.streams.video[0])):
                 if index in wanted:
-                    selected[index] = _to_rgb(frame, size)
+                    selected[index] = to_rgb(frame)
                 if index >= last_wanted:
                     break
         except av.FFmpegError as error:
@@ -165,7 +175,10 @@ def _frame_time(frame: av.VideoFrame, position: int, fps: float) -> float:
     return position / fps if fps > 0 else float(position)
 
 
-def _to_rgb(frame: av.VideoFrame, size: int | None) -> np.ndarray:
-    if size is None:
-        return frame.to_ndarray(format="rgb24")
-    return frame.reformat(width=size, height=size, format="rgb24").to_ndarray()
+def _full_size_rgb(frame: av.VideoFrame) -> np.ndarray:
+    return frame.to_ndarray(format="rgb24")
+
+
+def _rgb_converter(size: int | None) -> Callable[[av.VideoFrame], np.ndarray]:
+    """Full-size RGB, or the serving path at size x size (one JPEG encoder per clip)."""
+    return _full_size_rgb if size is None else ServingFrames(size)
