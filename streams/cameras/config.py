@@ -35,6 +35,9 @@ class CameraConfig(BaseModel):
     interpolation: Interpolation = Field("BILINEAR", description="libswscale resize filter.")
     realtime: bool = Field(True, description="File cameras: pace frames to their timestamps like a live feed.")
     loop: bool = Field(False, description="File cameras: start again at the end instead of ending.")
+    start_grid_s: float = Field(0.0, ge=0, description="Paced file cameras: the replay starts at the next "
+                                "multiple of this many epoch seconds (0: at once), so its windows fall on the "
+                                "same feed times every run.")
     skip_nonref: bool = Field(
         True,
         description="Skip decoding non-reference frames while the reference frames alone still reach sample_fps.",

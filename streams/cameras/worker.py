@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -57,6 +58,7 @@ class _Timeline:
     offset: float = 0.0  # accumulated length of earlier loops of a file camera
     last_relative: float = 0.0
     follow_arrivals: bool = True  # live sources; a paced file's anchor stays where it started
+    start_grid_s: float = 0.0  # paced files: the anchor rounded up to a multiple (replays on fixed windows)
 
     def capture_time(self, pts_time: float, now: float) -> float:
         if self.first_pts is None:
@@ -64,6 +66,8 @@ class _Timeline:
         self.last_relative = self.offset + pts_time - self.first_pts
         if self.anchor is None or (self.follow_arrivals and now - self.last_relative < self.anchor):
             self.anchor = now - self.last_relative
+            if not self.follow_arrivals and self.start_grid_s > 0:
+                self.anchor = math.ceil(self.anchor / self.start_grid_s) * self.start_grid_s
         return self.anchor + self.last_relative
 
     def next_loop(self, frame_interval: float) -> None:
@@ -151,7 +155,7 @@ class CameraWorker(threading.Thread):
     def _run_forever(self) -> str:
         """Stream, reconnecting forever; returns why the camera is down for good."""
         backoff = Backoff(self.resilience)
-        timeline = _Timeline(follow_arrivals=self._source.live)
+        timeline = _Timeline(follow_arrivals=self._source.live, start_grid_s=self.config.start_grid_s)
         while not self._stop_event.is_set():
             try:
                 finished = self._stream_once(timeline, backoff)
@@ -175,7 +179,7 @@ class CameraWorker(threading.Thread):
             metrics.RECONNECTS.labels(**self._labels).inc()
             self._stop_event.wait(backoff.next_delay())
             # Capture time restarts at the wall clock: the outage shows up as a gap in sequence numbers.
-            timeline = _Timeline(follow_arrivals=self._source.live)
+            timeline = _Timeline(follow_arrivals=self._source.live, start_grid_s=self.config.start_grid_s)
         return "adapter stopped"
 
     def _stream_once(self, timeline: _Timeline, backoff: Backoff) -> bool:
