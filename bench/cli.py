@@ -186,16 +186,22 @@ def parity(
     data: Path = typer.Option(Path("var/data/synthetic"), "--data", help="UCF101-layout set: its test split is "
                               "streamed."),
     cameras: int = typer.Option(3, "--cameras", help="File cameras the test clips are spread over."),
-    gap_s: float = typer.Option(4.0, "--gap-s", help="Seconds of idle scene between clips."),
+    gap_s: float = typer.Option(4.0, "--gap-s", help="Least seconds of idle scene between clips (each clip "
+                                "starts on the window grid)."),
+    min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0, help="The classifier's "
+                                         "open-set floor: a window whose top action is less confident is idle "
+                                         "(0: off). Changes the event-level figures, not the agreement."),
     tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
 ) -> None:
     """Live vs offline accuracy: the test split through the whole pipeline, each clip against the window that
-    overlaps it most, compared with `actionstream evaluate`'s prediction for it."""
+    overlaps it most, compared with `actionstream evaluate`'s prediction for it; event-level recall and
+    precision of the same stream."""
     from bench.parity import ParitySettings, run_parity
     from infra.services import ensure_broker
     from models.registry import RegistrySettings, resolve_bundle_dir
 
-    settings = ParitySettings(data=data, model=model, cameras=cameras, gap_s=gap_s, tracking_uri=tracking_uri)
+    settings = ParitySettings(data=data, model=model, cameras=cameras, gap_s=gap_s,
+                              min_action_confidence=min_confidence, tracking_uri=tracking_uri)
     ensure_broker(settings.bootstrap_servers)
     result = run_parity(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri)))
     for line in result.disagreements:

@@ -9,6 +9,10 @@ accuracies are against the clip's class. A skew between training and serving (JP
 candidate timing, window alignment, selection) shows as agreement below 1. The second comparison runs the
 offline model on exactly the frames that window held (its scored frames' JPEGs, encoded and selected afresh):
 `window_agreement` below 1 is a skew inside the stream's own computation, the rest comes from the frames.
+
+Each clip starts on the window grid (`bench/parity_feed.py`), so its window holds exactly its frames. The same
+stream is also scored at event level (`actionstream/event_scoring.py`): each clip's action burst is a true
+action, each action outcome an event, with the classifier's open-set floor `min_action_confidence`.
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import yaml
 
+from actionstream.event_scoring import EventScore, TrueAction, score_events
 from actionstream.readiness import Endpoint, wait_until_ready
+from bench.parity_feed import ClipSpan, ParityClip, clip_burst, write_parity_feed
 from infra.process import ManagedProcess, tail
+from processors.settings import Stage2Settings
 from streams.reader import TopicReader
 from streams.records import ScoredFrame
 from streams.schemas import FrameHeaders, WindowOutcome
@@ -45,6 +51,10 @@ class ParitySettings:
     model: str = "production"
     cameras: int = 3  # clips spread over them: the run lasts about clips * (clip + gap) / cameras seconds
     gap_s: float = 4.0  # idle scene between clips: one window length, so no window holds two clips
+    # Clips start on stage 2's window grid (every hop), so one window holds exactly one clip.
+    grid_s: float = Stage2Settings.model_fields["hop_s"].default
+    min_action_confidence: float = 0.0  # the classifier's open-set floor (0: off, the platform default)
+    event_min_overlap_s: float = 0.25  # an event reports a true action when its window overlaps it this long
     sample_fps: float = 8.0
     ready_timeout_s: float = 180.0
     drain_s: float = 60.0  # after the feeds end: longest wait for the last outcomes
@@ -56,18 +66,6 @@ class ParitySettings:
 
 
 @dataclass(frozen=True)
-class ClipSpan:
-    """Where one test clip plays in a camera's feed, seconds from its first frame."""
-
-    camera: str
-    video_id: str
-    label: str
-    offline: str  # the offline prediction for it
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True)
 class ParityResult:
     clips: int
     agreement: float
@@ -76,13 +74,25 @@ class ParityResult:
     unmatched: int  # clips no window overlapped (counted as disagreement and error)
     disagreements: list[str] = field(default_factory=list)  # "video: offline X, stream Y"
     window_agreement: float | None = None  # stream vs offline on exactly the window's frames
+    events: EventScore | None = None  # event level on the same stream
+    shed_windows: int = 0  # windows the stream classified on fewer frames because it was behind
 
     def json_line(self) -> str:
-        return json.dumps({"bench": "parity", "clips": self.clips, "agreement": round(self.agreement, 4),
-                           "stream_accuracy": round(self.stream_accuracy, 4),
-                           "offline_accuracy": round(self.offline_accuracy, 4), "unmatched": self.unmatched,
-                           "window_agreement": None if self.window_agreement is None
-                           else round(self.window_agreement, 4)})
+        line = {"bench": "parity", "clips": self.clips, "agreement": round(self.agreement, 4),
+                "stream_accuracy": round(self.stream_accuracy, 4),
+                "offline_accuracy": round(self.offline_accuracy, 4), "unmatched": self.unmatched,
+                "window_agreement": None if self.window_agreement is None else round(self.window_agreement, 4),
+                "shed_windows": self.shed_windows}
+        if self.events is not None:
+            line |= {"recall": _rounded(self.events.recall), "precision": _rounded(self.events.precision),
+                     "true_actions": self.events.actions, "reported_actions": self.events.reported,
+                     "true_events": self.events.true_events, "false_events": self.events.false_events,
+                     "unclear_events": self.events.unclear_events}
+        return json.dumps(line)
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
 
 
 def best_window(span: ClipSpan, windows: dict[str, list[WindowOutcome]], origin: float) -> WindowOutcome | None:
@@ -116,6 +126,16 @@ def score_parity(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
                         None if window_offline is None else window_agree / count)
 
 
+def score_parity_events(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]], origins: dict[str, float],
+                        min_overlap_s: float) -> EventScore:
+    """Event level on the parity stream: each clip's burst a true action, each action outcome an event."""
+    actions = [TrueAction(span.camera, span.label, origins[span.camera] + span.burst_s[0],
+                          origins[span.camera] + span.burst_s[1]) for span in spans if span.burst_s is not None]
+    events = [outcome.action_event() for camera_windows in windows.values() for outcome in camera_windows
+              if outcome.outcome == "action"]
+    return score_events(events, sorted(actions, key=lambda action: action.start), min_overlap_s)
+
+
 def offline_on_window_frames(runtime: SmartRuntime, frames: list[ScoredFrame]) -> str:
     """The model's label for one window computed offline on its candidate frames' JPEGs: fp32 encoder, SMART
     selection and classifier, as `actionstream evaluate` runs them."""
@@ -127,8 +147,8 @@ def offline_on_window_frames(runtime: SmartRuntime, frames: list[ScoredFrame]) -
     return runtime.classes[int(np.argmax(runtime.classify(representation[selected])))]
 
 
-def offline_predictions(settings: ParitySettings, bundle_dir: Path) -> list[tuple[Path, str, str, str]]:
-    """(video path, video id, class, offline prediction) for each test clip, as `actionstream evaluate` scores it."""
+def offline_predictions(settings: ParitySettings, bundle_dir: Path) -> list[ParityClip]:
+    """Each test clip with its offline prediction, as `actionstream evaluate` scores it, and its burst."""
     from models.bundle import ModelBundle
     from training.evaluate import build_scorer, evaluate_strategy, extract_evaluation_features
     from training.smart_settings import FeatureSettings
@@ -141,60 +161,9 @@ def offline_predictions(settings: ParitySettings, bundle_dir: Path) -> list[tupl
     data = extract_evaluation_features(bundle_dir, bundle, items, features, progress=sys.stderr.isatty())
     scorer = build_scorer(bundle, items, features.num_candidates)
     result = evaluate_strategy("smart", bundle, scorer, data, bundle.manifest.num_frames, len(bundle.classes))
-    return [(item.path, item.video_id, item.class_name, bundle.classes[int(prediction)])
+    return [ParityClip(item.path, item.video_id, item.class_name, bundle.classes[int(prediction)],
+                       clip_burst(settings.data, item))
             for item, prediction in zip(items, result.predictions, strict=True)]
-
-
-def _decoded(path: Path) -> Iterator[np.ndarray]:
-    import av
-
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            yield frame.to_ndarray(format="rgb24")
-
-
-def write_parity_feed(clips: list[tuple[Path, str, str, str]], camera: str, path: Path, gap_s: float,
-                      seed: int) -> list[ClipSpan]:
-    """One camera's feed: idle scene, then each clip followed by idle scene; returns where each clip plays."""
-    import av
-
-    from training.synth import SynthSettings, build_scene, encode_video
-
-    with av.open(str(clips[0][0])) as container:
-        stream = container.streams.video[0]
-        width, height = stream.codec_context.width, stream.codec_context.height
-        fps = float(stream.average_rate or 25)
-    synth = SynthSettings(width=width, height=height, fps=fps, idle_class=True, num_classes=2)
-    gap_frames = round(gap_s * fps)
-    rng = np.random.default_rng(seed)
-    spans: list[ClipSpan] = []
-
-    def idle() -> Iterator[np.ndarray]:
-        assert synth.idle_index is not None
-        scene = build_scene(synth.idle_index, synth, rng, num_frames=gap_frames)
-        buffer = np.empty((height, width, 3), dtype=np.uint8)
-        for index in range(gap_frames):
-            scene.render_into(index, buffer)
-            yield buffer
-
-    def frames() -> Iterator[np.ndarray]:
-        written = 0
-        yield from idle()
-        written += gap_frames
-        for video, video_id, label, offline in clips:
-            count = 0
-            for frame in _decoded(video):
-                yield frame
-                count += 1
-            spans.append(ClipSpan(camera, video_id, label, offline, written / fps, (written + count) / fps))
-            written += count
-            yield from idle()
-            written += gap_frames
-
-    gop = str(round(fps))
-    encode_video(frames(), path, codec="libx264", width=width, height=height, fps=fps,
-                 codec_options={"preset": "veryfast", "g": gop, "keyint_min": gop, "sc_threshold": "0", "bf": "0"})
-    return spans
 
 
 class ParityBench:
@@ -210,6 +179,7 @@ class ParityBench:
                 "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": self.kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{SITE}"]',
                 "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_MODEL__FOLLOW_UPDATES": "false",
                 "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
+                "ACTIONSTREAM_CLASSIFIER__MIN_ACTION_CONFIDENCE": str(self.settings.min_action_confidence),
                 "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / self.kafka.topic_prefix)}
 
     def _start(self, name: str, args: list[str], metrics_port: int) -> ManagedProcess:
@@ -232,7 +202,8 @@ class ParityBench:
             config = settings.work_dir / f"cameras-{self.kafka.topic_prefix}yaml"
             config.write_text(yaml.safe_dump({"site": SITE, "cameras": [
                 {"id": camera, "kind": "file", "url": str(path.resolve()), "realtime": True, "loop": False,
-                 "sample_fps": settings.sample_fps} for camera, path in feeds.items()]}))
+                 "sample_fps": settings.sample_fps, "start_grid_s": settings.grid_s}
+                for camera, path in feeds.items()]}))
             feed_s = max(span.end_s for span in spans) + settings.gap_s
             adapter = self._start("cameras", ["cameras", "run", "--config", str(config), "--seconds",
                                               f"{feed_s + 5:.0f}"], ports["cameras"])
@@ -243,7 +214,9 @@ class ParityBench:
             for process in processes:
                 process.stop()
         origins = self._origins()
-        return score_parity(spans, windows, origins, self._window_offline(spans, windows, origins))
+        result = score_parity(spans, windows, origins, self._window_offline(spans, windows, origins))
+        return replace(result, events=score_parity_events(spans, windows, origins, settings.event_min_overlap_s),
+                       shed_windows=sum(outcome.shed for found in windows.values() for outcome in found))
 
     def _window_offline(self, spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
                         origins: dict[str, float]) -> dict[str, str]:
@@ -311,5 +284,6 @@ def run_parity(settings: ParitySettings, bundle_dir: Path) -> ParityResult:
         mine = clips[index::settings.cameras]
         if mine:
             feeds[camera] = settings.work_dir / "feeds" / f"{camera}.mp4"
-            spans += write_parity_feed(mine, camera, feeds[camera], settings.gap_s, settings.seed + index)
+            spans += write_parity_feed(mine, camera, feeds[camera], settings.gap_s, settings.grid_s,
+                                       settings.seed + index)
     return ParityBench(settings, bundle_dir).run(spans, feeds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench.parity import ClipSpan, score_parity
+from bench.parity import ClipSpan, score_parity, score_parity_events
 from streams.schemas import HopLatency, LabelScore, WindowOutcome
 
 ORIGIN = 5000.0
@@ -42,4 +42,20 @@ def test_each_clip_meets_its_most_overlapping_window() -> None:
     assert result.disagreements[0] == "wave/b: offline jump, stream wave"
     assert json.loads(result.json_line()) == {"bench": "parity", "clips": 4, "agreement": 0.25,
                                               "stream_accuracy": 0.5, "offline_accuracy": 0.75, "unmatched": 2,
-                                              "window_agreement": 0.25}
+                                              "window_agreement": 0.25, "shed_windows": 0}
+
+
+def test_events_on_the_parity_stream() -> None:
+    spans = [
+        ClipSpan("cam0", "walk/a", "walk", "walk", 4.0, 8.0, burst_s=(5.0, 6.0)),  # reported by window 4-8
+        ClipSpan("cam0", "wave/b", "wave", "wave", 12.0, 16.0, burst_s=(15.0, 16.0)),  # window 12-16 says idle
+        ClipSpan("cam0", "idle/c", "idle", "idle", 20.0, 24.0),  # no action; window 20-24 reports one anyway
+    ]
+    windows = {"cam0": [_window("cam0", 2.0, "idle"), _window("cam0", 4.0, "walk"), _window("cam0", 6.0, "walk"),
+                        _window("cam0", 12.0, "idle"), _window("cam0", 20.0, "jump")]}
+
+    events = score_parity_events(spans, windows, {"cam0": ORIGIN}, min_overlap_s=0.25)
+
+    # Window 6-10 overlaps walk's burst (5-6) not at all: a false event, as is the jump in the idle clip.
+    assert (events.actions, events.reported, events.true_events, events.false_events) == (2, 1, 1, 2)
+    assert events.recall == 0.5 and events.precision == 1 / 3
