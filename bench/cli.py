@@ -209,6 +209,32 @@ def parity(
     typer.echo(result.json_line())
 
 
+@bench_app.command("rejection")
+def rejection(
+    model: str = typer.Option("production", "--model", help="Bundle directory, registry alias or models:/ URI."),
+    data: Path = typer.Option(..., "--data", help="UCF101-layout set with an idle class, never the test clips "
+                              "the floor is judged on."),
+    subset: str = typer.Option("train", "--subset", help="train or test split of --data: the validation clips."),
+    cache_dir: Path = typer.Option(Path("var/features"), "--cache-dir", help="Feature cache folder."),
+    tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
+) -> None:
+    """The open-set rejection on validation clips: clip-level recall and precision of the idle class alone and
+    of each confidence floor on the top action; ends with the chosen floor (classifier.min_action_confidence)."""
+    from bench.rejection import choose_floor, rejection_scores, validation_probabilities
+    from models.registry import RegistrySettings, resolve_bundle_dir
+    from processors.settings import ClassifierSettings
+
+    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
+    probabilities, labels, classes = validation_probabilities(bundle_dir, data, subset, cache_dir)
+    idle = [index for index, name in enumerate(classes) if name in ClassifierSettings().idle_labels]
+    if not idle:
+        raise typer.BadParameter(f"the model has no idle class: {classes}", param_hint="--model")
+    scores = rejection_scores(probabilities, labels, idle[0])
+    for score in scores:
+        typer.echo(score.line())
+    typer.echo(choose_floor(scores).json_line(clips=len(labels)))
+
+
 @bench_app.command("drift")
 def drift(
     windows: int = typer.Option(250, "--windows", help="Monitored windows per unshifted control camera."),
