@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 MODEL_URI_PREFIX = "models:/"
 SQLITE_PREFIX = "sqlite:///"
+PARENT_VERSION_TAG = "retrain.parent_version"  # lineage: the version a candidate was compared with (rollback target)
 
 
 class RegistrySettings(BaseModel):

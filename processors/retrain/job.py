@@ -20,6 +20,7 @@ from models.registry import (
     set_version_tags,
     version_tags,
 )
+from models.registry_retention import prune_registry
 from processors.retrain.data import MergedData, merge_training_sets
 from processors.retrain.lineage import (
     REQUEST_TAG,
@@ -86,11 +87,20 @@ class RetrainJob:
         started = time.perf_counter()
         progress = _Progress()
         try:
-            return self._run(request, attempt, progress, started)
+            outcome = self._run(request, attempt, progress, started)
         except Exception as error:  # a failed request is an outcome to report, not a reason to stop the worker
             logger.exception("retrain request %s failed", request.request_id)
-            return JobOutcome(self._failed(request, attempt, progress, started, [f"{type(error).__name__}: {error}"]),
-                              None)
+            outcome = JobOutcome(self._failed(request, attempt, progress, started,
+                                              [f"{type(error).__name__}: {error}"]), None)
+        self._prune_registry()
+        return outcome
+
+    def _prune_registry(self) -> None:
+        """Every request registers a version: keep the registry under its cap (models/registry_retention.py)."""
+        try:
+            prune_registry(self.settings.tracking, self.settings.registry_retention)
+        except Exception:  # a full disk later is better than a request without its result now
+            logger.warning("could not prune the model registry", exc_info=True)
 
     def give_up(self, request: RetrainRequest, attempt: int) -> JobOutcome:
         """The result of a request whose earlier attempts all died with their worker."""

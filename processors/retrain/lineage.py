@@ -11,6 +11,7 @@ import json
 from collections.abc import Mapping
 from enum import Enum
 
+from models.registry import PARENT_VERSION_TAG
 from processors.retrain.shadow import ShadowVerdict
 from streams.schemas import (
     LiveComparison,
@@ -24,7 +25,7 @@ from training.promotion import PairedComparison, PromotionDecision
 
 REQUEST_TAG = "retrain.request_id"
 SITE_TAG = "retrain.site"
-PARENT_TAG = "retrain.parent_version"
+PARENT_TAG = PARENT_VERSION_TAG
 DATA_TAG = "retrain.data"
 OUTCOME_TAG = "retrain.outcome"
 REASONS_TAG = "retrain.reasons"

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.registry_retention import RegistryRetention
 from processors.retrain.shadow import ShadowSettings
 from streams.settings import KafkaSettings
 from training.promotion import PromotionSettings
@@ -57,6 +58,8 @@ class RetrainSettings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="MLflow runs and registry.")
+    registry_retention: RegistryRetention = Field(default_factory=RegistryRetention,
+                                                  description="Disk cap of the registry's versions and artifacts.")
     retrain: RetrainOptions = Field(default_factory=RetrainOptions)
     promotion: PromotionSettings = Field(default_factory=PromotionSettings)
     shadow: ShadowSettings = Field(default_factory=ShadowSettings, description="An accepted candidate's shadow "
