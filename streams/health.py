@@ -22,14 +22,26 @@ from collections.abc import Callable
 from http.server import ThreadingHTTPServer
 from typing import Any
 
+import click
 from prometheus_client import MetricsHandler
 
 from streams.http_auth import CHALLENGE, BasicAuth, HttpAuthSettings
+from streams.settings import StreamsSettings
 
 logger = logging.getLogger(__name__)
 
 LIVENESS_PATH = "/healthz"
 READINESS_PATH = "/readyz"
+
+
+class HttpCredentialMissing(click.ClickException):
+    """A secured cluster without the platform's HTTP credential; a ClickException, so the command prints its one-line
+    reason and exits 1 instead of a traceback."""
+
+
+def _cluster_is_secured() -> bool:
+    """Whether this process talks to a secured cluster, read from the environment every process's settings read."""
+    return StreamsSettings().kafka.security_protocol != "PLAINTEXT"
 
 
 class Health:
@@ -112,6 +124,11 @@ def serve_health(port: int, *required: str, health: Health = HEALTH,
     health.require(*required)
     if not isinstance(auth, BasicAuth):
         auth = (auth or HttpAuthSettings()).basic_auth()
+        if auth is None and _cluster_is_secured():
+            # Fail closed: a secured cluster with an open /metrics page would show every site's camera names.
+            raise HttpCredentialMissing(
+                "the Kafka cluster is secured but no HTTP credential is set, so /metrics would be open: set "
+                "ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE (or ACTIONSTREAM_HTTP_AUTH__PASSWORD)")
     handler = type("HealthHandler", (_Handler,), {"health": health, "auth": auth})
     server = ThreadingHTTPServer(("", port), handler)
     server.daemon_threads = True

@@ -31,6 +31,7 @@ from tests.integration.conftest import SITE, consume_all, free_port, processor_e
 pytestmark = pytest.mark.integration
 
 GARBAGE_FRAMES = 20
+HTTP_PASSWORD = "pipeline-metrics-secret-4"
 
 
 def _secret_forms(secret: str, user: str) -> set[str]:
@@ -74,7 +75,12 @@ def test_pipeline_on_least_privilege_principals_leaks_no_secret(
         assert result.exit_code == 0, result.output
     prefix = secure_admin.topic_prefix
     site = KafkaSettings(properties_file=site_file, topic_prefix=prefix)
-    base = processor_env(StreamsSettings(kafka=secure_admin), str(tiny_bundle))
+    # A secured cluster needs the platform's HTTP credential too: without it the processes refuse to serve /metrics.
+    http_password_file = tmp_path / "http.password"
+    http_password_file.write_text(HTTP_PASSWORD)
+    http_password_file.chmod(0o600)
+    base = processor_env(StreamsSettings(kafka=secure_admin), str(tiny_bundle),
+                         ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE=str(http_password_file))
     metrics_ports = {name: free_port() for name in ("cameras", "selector", "classifier", "archive")}
 
     def env(name: str, properties: Path) -> dict[str, str]:
@@ -108,8 +114,10 @@ def test_pipeline_on_least_privilege_principals_leaks_no_secret(
         time.sleep(1.0)
     assert all(process.is_running() for process in started)
 
-    metrics_pages = [urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-                     for port in metrics_ports.values()]
+    authorization = "Basic " + base64.b64encode(f"actionstream:{HTTP_PASSWORD}".encode()).decode()
+    metrics_pages = [urllib.request.urlopen(urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": authorization}), timeout=10).read().decode()
+        for port in metrics_ports.values()]
     letters = consume_all(StreamsSettings(kafka=secure_admin), topic_name(Topic.DEADLETTER, prefix=prefix))
     assert sum(letter.key() == b"garbage" for letter in letters) == GARBAGE_FRAMES
     for process in started:
@@ -127,3 +135,5 @@ def test_pipeline_on_least_privilege_principals_leaks_no_secret(
             for text in (*logs, *metrics_pages):
                 assert form not in text, f"a password of {properties['sasl.username']} leaked"
             assert not any(form.encode() in letter for letter in letter_bytes)
+    for text in (*logs, *metrics_pages):
+        assert HTTP_PASSWORD not in text, "the HTTP password leaked"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.health import Health, serve_health
+from streams.health import Health, HttpCredentialMissing, serve_health
 
 
 @pytest.fixture
@@ -74,3 +74,25 @@ def test_no_process_serves_metrics_without_its_health_endpoints() -> None:
     offenders = [str(path.relative_to(root)) for package in ("actionstream", "streams", "processors", "infra")
                  for path in (root / package).rglob("*.py") if BARE_SERVER.search(path.read_text())]
     assert offenders == []
+
+
+def test_a_secured_cluster_without_an_http_credential_refuses_to_serve_metrics(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    """Fail closed: SASL towards Kafka with an open /metrics page would show every site's camera names."""
+    monkeypatch.setenv("ACTIONSTREAM_KAFKA__SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+    for name in ("ACTIONSTREAM_HTTP_AUTH__PASSWORD", "ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(HttpCredentialMissing, match="ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE"):
+        serve_health(0, health=Health())
+
+    password_file = tmp_path / "http.password"
+    password_file.write_text("s3cret\n")
+    monkeypatch.setenv("ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE", str(password_file))
+    server = serve_health(0, health=Health())
+    try:
+        status, _ = _get(f"http://127.0.0.1:{server.server_address[1]}/metrics")
+        assert status == 401
+    finally:
+        server.shutdown()
+        server.server_close()
