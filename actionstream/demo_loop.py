@@ -121,34 +121,19 @@ def skip_backlog(kafka: KafkaSettings, group_ids: list[str], timeout_s: float = 
     records, not on what an earlier run left unread (its drift state is gone; its frames are not this run's
     scene). Run while the groups have no members. Returns the partitions moved.
 
-    A plain consumer of each group reads and commits the offsets (neither joins the group): the admin API's
-    list_consumer_group_offsets can crash the process while a fresh broker's group coordinator is still loading
-    (confluent-kafka-python issue 1982; seen here as a segmentation fault of the demo)."""
-    from confluent_kafka import Consumer, TopicPartition
+    Offsets go through plain consumers (streams.committed_offsets): the admin API's offset listing crashed the
+    demo on a fresh broker."""
+    from streams.committed_offsets import CommittedOffsets
 
-    probe = Consumer({**kafka.client_config(), "group.id": "actionstream-demo-watermarks", "enable.auto.commit": False})
     moved = 0
-    try:
-        topics = probe.list_topics(timeout=timeout_s).topics
-        partitions = [TopicPartition(name, index) for name, topic in topics.items() if not name.startswith("__")
-                      for index in topic.partitions]
+    with CommittedOffsets(kafka, timeout_s) as offsets:
+        partitions = offsets.partitions()
         for group_id in group_ids:
-            group = Consumer({**kafka.client_config(), "group.id": group_id, "enable.auto.commit": False})
-            try:
-                behind = []
-                for partition in group.committed(partitions, timeout=timeout_s):
-                    if partition.offset < 0:  # nothing committed there
-                        continue
-                    _, high = probe.get_watermark_offsets(partition, timeout=timeout_s)
-                    if partition.offset < high:
-                        behind.append(TopicPartition(partition.topic, partition.partition, high))
-                if behind:
-                    group.commit(offsets=behind, asynchronous=False)
-                    moved += len(behind)
-            finally:
-                group.close()
-    finally:
-        probe.close()
+            committed = offsets.committed(group_id, partitions)
+            behind = {partition: end for partition, end in offsets.ends(committed).items()
+                      if committed[partition] < end}
+            offsets.commit(group_id, behind)
+            moved += len(behind)
     return moved
 
 

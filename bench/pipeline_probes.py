@@ -15,10 +15,10 @@ import threading
 import time
 import urllib.request
 
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import KafkaException
 
 from bench.pipeline_accounting import SeenOutcome
+from streams.committed_offsets import CommittedOffsets
 from streams.http_auth import HttpAuthSettings
 from streams.reader import TopicReader
 from streams.schemas import InvalidMessage, WindowOutcome
@@ -58,28 +58,19 @@ class GroupLag:
 
     def __init__(self, kafka: KafkaSettings, stages: dict[str, tuple[str, str]]) -> None:
         self._stages = stages
-        self._admin = AdminClient(kafka.client_config())
-        # Watermarks only: this consumer never joins a group or commits.
-        self._consumer = Consumer({**kafka.client_config(), "group.id": "actionstream-bench-lag",
-                                   "enable.auto.commit": False})
-
-    def _ends(self, topic: str) -> dict[tuple[str, int], int]:
-        partitions = self._consumer.list_topics(topic, timeout=10.0).topics[topic].partitions
-        return {(topic, partition): self._consumer.get_watermark_offsets(TopicPartition(topic, partition),
-                                                                         timeout=10.0)[1]
-                for partition in partitions}
-
-    def _committed(self, group: str, topic: str) -> dict[tuple[str, int], int]:
-        request = ConsumerGroupTopicPartitions(group)
-        result = self._admin.list_consumer_group_offsets([request])[group].result()
-        return {(item.topic, item.partition): item.offset for item in result.topic_partitions if item.topic == topic}
+        # Plain consumers, not the admin API's offset listing (it crashes on a fresh broker).
+        self._offsets = CommittedOffsets(kafka, timeout_s=10.0)
 
     def sample(self) -> dict[str, float]:
-        return {stage: float(committed_lag(self._ends(topic), self._committed(group, topic)))
-                for stage, (group, topic) in self._stages.items()}
+        lags = {}
+        for stage, (group, topic) in self._stages.items():
+            partitions = self._offsets.partitions([topic])
+            lags[stage] = float(committed_lag(self._offsets.ends(partitions),
+                                              self._offsets.committed(group, partitions)))
+        return lags
 
     def close(self) -> None:
-        self._consumer.close()
+        self._offsets.close()
 
 
 class OutcomeSubscriber(threading.Thread):

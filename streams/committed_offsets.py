@@ -1,0 +1,106 @@
+"""Consumer groups' committed offsets and the partition ends they trail, read (and moved) with plain consumers.
+
+Why not the admin API: AdminClient.list_consumer_group_offsets can crash the process (a segmentation fault)
+while a fresh broker's group coordinator is still loading (confluent-kafka-python issue 1982). A consumer
+configured with the group's id reads and commits its offsets through the same coordinator without that crash,
+and without joining the group: it never subscribes, so it takes no partitions from the group's members.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from types import TracebackType
+from typing import TypeVar
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from streams.settings import KafkaSettings
+
+Partition = tuple[str, int]  # (topic, partition index)
+Result = TypeVar("Result")
+
+# A fresh broker's group coordinator answers these for a few seconds (seen: a commit at a session's start failed
+# with "Coordinator load in progress"); librdkafka does not retry a synchronous commit by itself.
+_COORDINATOR_STARTING = {KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                         KafkaError.NOT_COORDINATOR}
+_RETRY_S = 0.2
+
+
+class CommittedOffsets:
+    """Committed offsets of any number of groups, and partition ends. One consumer per group, kept for reuse
+    (a sampler asks every few seconds); close() (or the context manager) closes them all."""
+
+    def __init__(self, kafka: KafkaSettings, timeout_s: float = 30.0) -> None:
+        self._kafka = kafka
+        self._timeout_s = timeout_s
+        # Never joins its group; on a secure cluster a principal may only use groups named after its user.
+        self._probe = self._consumer(f"{kafka.sasl_username or 'actionstream'}-offsets-{uuid.uuid4().hex[:8]}")
+        self._groups: dict[str, Consumer] = {}
+
+    def _consumer(self, group_id: str) -> Consumer:
+        return Consumer({**self._kafka.client_config(), "group.id": group_id, "enable.auto.commit": False})
+
+    def _group(self, group_id: str) -> Consumer:
+        if group_id not in self._groups:
+            self._groups[group_id] = self._consumer(group_id)
+        return self._groups[group_id]
+
+    def partitions(self, topics: Iterable[str] | None = None) -> list[Partition]:
+        """Every partition of the given topics (those that exist), or of every topic but Kafka's internal ones."""
+        if topics is None:
+            metadata = self._probe.list_topics(timeout=self._timeout_s).topics
+            return [(name, index) for name, topic in metadata.items() if not name.startswith("__")
+                    for index in topic.partitions]
+        found: list[Partition] = []
+        for name in topics:
+            topic = self._probe.list_topics(name, timeout=self._timeout_s).topics.get(name)
+            if topic is not None and topic.error is None:
+                found.extend((name, index) for index in topic.partitions)
+        return found
+
+    def ends(self, partitions: Iterable[Partition]) -> dict[Partition, int]:
+        """Each partition's high watermark: the offset its next record will get."""
+        return {partition: int(self._probe.get_watermark_offsets(TopicPartition(*partition),
+                                                                 timeout=self._timeout_s)[1])
+                for partition in partitions}
+
+    def committed(self, group_id: str, partitions: Iterable[Partition]) -> dict[Partition, int]:
+        """The group's committed offset of each partition that has one (a partition it never committed is
+        left out)."""
+        wanted = [TopicPartition(topic, index) for topic, index in partitions]
+        if not wanted:
+            return {}
+        found = self._retry(lambda: self._group(group_id).committed(wanted, timeout=self._timeout_s))
+        return {(item.topic, item.partition): item.offset for item in found if item.offset >= 0}
+
+    def commit(self, group_id: str, offsets: Mapping[Partition, int]) -> None:
+        """Set the group's committed offsets (only while the group has no members: a member's next commit
+        would overwrite them)."""
+        if offsets:
+            wanted = [TopicPartition(topic, index, offset) for (topic, index), offset in offsets.items()]
+            self._retry(lambda: self._group(group_id).commit(offsets=wanted, asynchronous=False))
+
+    def _retry(self, call: Callable[[], Result]) -> Result:
+        """The call, repeated while the group coordinator is starting, for at most the timeout."""
+        deadline = time.monotonic() + self._timeout_s
+        while True:
+            try:
+                return call()
+            except KafkaException as error:
+                if error.args[0].code() not in _COORDINATOR_STARTING or time.monotonic() >= deadline:
+                    raise
+            time.sleep(_RETRY_S)
+
+    def close(self) -> None:
+        for consumer in [self._probe, *self._groups.values()]:
+            consumer.close()
+        self._groups.clear()
+
+    def __enter__(self) -> CommittedOffsets:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
