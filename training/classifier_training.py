@@ -47,9 +47,11 @@ class ClassifierTrainer:
         scorer: ClipScorer
         module: nn.Module
         if settings.kind == "shared":
+            from training.attention_mil import train_attention_head
             from training.shared import SharedScorer, train_shared_head
 
-            head, result = train_shared_head(
+            train_head = train_attention_head if settings.frame_weighting == "attention" else train_shared_head
+            head, result = train_head(
                 data, self.num_classes, settings, self.config.optimizer, self.config.scheduler, self.loss,
                 validate, epochs, on_epoch, self.config.seed, self.progress,
             )

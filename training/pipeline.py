@@ -35,6 +35,7 @@ from training.evaluate import StrategyResult, evaluate_strategy
 from training.features import FeatureExtractor, FeatureSet, backend_options
 from training.metrics import classification_report
 from training.oracle import cross_fitted_oracle
+from training.refit import selected_frames_only
 from training.scoring import ClipScorer, end_to_end
 from training.selector_training import train_global_selector, train_single_selector
 from training.ucf101 import Ucf101Index
@@ -149,6 +150,13 @@ def run_training(
         global_fit = train_global_selector(global_, train, config.selectors, config.optimizer, config.scheduler,
                                            lambda: end_to_end_score("smart", scorer), log_epoch, config.seed,
                                            progress)
+        refit_score = None
+        if config.classifier.refit_on_selected:
+            # The loop's next turn: the classifier again, on the frames SMART now picks in each training clip.
+            refit_data = selected_frames_only(train, create_strategy("smart", selector_models, config.seed),
+                                              config.classifier.refit_frames)
+            scorer, refit_fit = trainer.train(refit_data, lambda s: end_to_end_score("smart", s), log_epoch)
+            refit_score = refit_fit.best_score
 
         manifest = Manifest(classes=index.classes, architecture=architecture,
                             num_candidates=features.num_candidates, num_frames=n)
@@ -165,6 +173,8 @@ def run_training(
             "val_end_to_end_classifier": classifier_fit.best_score, "val_end_to_end_single": single_fit.best_score,
             "val_end_to_end_smart": global_fit.best_score,
         })
+        if refit_score is not None:
+            manifest.metrics["val_end_to_end_refit"] = refit_score
         if features.int8_encoder:
             build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,
                                index.train, features, config.seed)

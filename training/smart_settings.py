@@ -39,6 +39,17 @@ class ClassifierSettings(BaseModel):
     epochs: int = Field(40, ge=1, description="Epochs of the shared head.")
     batch_size: int = Field(32, ge=1, description="Frames per batch for the shared head.")
     learning_rate: float = Field(1e-3, gt=0, description="Learning rate (overrides optimizer.lr for this step).")
+    frame_weighting: Literal["clip_label", "attention"] = Field(
+        "clip_label", description="shared head: clip_label trains every frame on the clip's label; attention "
+        "weighs each clip's frames by a learned attention (multiple-instance training, training/attention_mil.py).")
+    attention_hidden_dim: int = Field(128, ge=1, description="Hidden width of the training-only frame attention.")
+    attention_frame_loss_weight: float = Field(
+        1.0, ge=0.0, description="Weight of the attention-weighted per-frame loss beside the pooled clip loss.")
+    clip_batch_size: int = Field(8, ge=1, description="Clips per batch for attention-weighted training.")
+    refit_on_selected: bool = Field(
+        False, description="After the selectors, train the classifier again on the frames SMART selects in each "
+        "training clip (classifier -> oracle -> selectors -> classifier).")
+    refit_frames: int = Field(8, ge=1, description="Frames per training clip SMART selects for the refit.")
     heavy_epochs: int = Field(8, ge=1, description="Epochs of the heavy CNN fine-tuning.")
     heavy_batch_size: int = Field(16, ge=1, description="Frames per batch for the heavy CNN.")
     heavy_learning_rate: float = Field(1e-3, gt=0, description="Learning rate of the heavy CNN.")
