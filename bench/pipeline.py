@@ -165,17 +165,22 @@ class PipelineBench:
                     break
         return [jpegs[index % len(jpegs)] for index in range(self.settings.backlog_frames)]
 
-    def standalone_img_per_s(self, jpegs: list[bytes], batch: int = 32) -> float:
+    def standalone_img_per_s(self, jpegs: list[bytes]) -> float:
+        """The encoder alone on the same frames, run as a worker runs it: its threads, spinning, batches and
+        passes (the workers' default settings)."""
         from models.runtime import SmartRuntime
+        from processors.settings import ServingModelSettings, Stage1Settings
         from streams.codec import decode_jpeg
 
-        runtime = SmartRuntime.from_directory(self.bundle_dir, precision=self.settings.precision)
-        size = runtime.bundle.preprocessing.image_size
+        serving, stage1 = ServingModelSettings(), Stage1Settings()
+        runtime = SmartRuntime.from_directory(self.bundle_dir, precision=self.settings.precision,
+                                              num_threads=serving.num_threads, allow_spinning=serving.allow_spinning)
+        size, batch = runtime.bundle.preprocessing.image_size, stage1.batch_size
         images = np.stack([decode_jpeg(jpeg, (size, size)) for jpeg in jpegs])
-        runtime.encode(images[:batch])  # warm-up
+        runtime.encode(images[:batch], stage1.encoder_batch_size)  # warm-up
         started = time.perf_counter()
         for first in range(0, len(images), batch):
-            runtime.encode(images[first:first + batch])
+            runtime.encode(images[first:first + batch], stage1.encoder_batch_size)
         return len(images) / (time.perf_counter() - started)
 
     def stage1_img_per_s(self, jpegs: list[bytes]) -> float:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.backends import BackendOptions, EncoderBackend, create_backend
+from models.backends import BackendOptions, EncoderBackend, EncoderOutput, create_backend
 from models.bundle import ModelBundle
 from models.classifiers import HeavyClassifier, tsn_consensus
 from models.representation import frame_representation
@@ -29,18 +29,32 @@ class SmartRuntime:
     @classmethod
     def from_directory(
         cls, directory: Path, backend: str = "onnxruntime", precision: str = "fp32", device: str = "cpu",
-        num_threads: int = 0,
+        num_threads: int = 0, allow_spinning: bool = True,
     ) -> SmartRuntime:
-        options = BackendOptions(model_dir=directory, precision=precision, device=device, num_threads=num_threads)
+        options = BackendOptions(model_dir=directory, precision=precision, device=device, num_threads=num_threads,
+                                 allow_spinning=allow_spinning)
         return cls(ModelBundle.load(directory), create_backend(backend, options))
 
     @property
     def classes(self) -> list[str]:
         return self.bundle.classes
 
-    def encode(self, frames: np.ndarray) -> np.ndarray:
-        """RGB uint8 frames [N,H,W,3] -> X [N,D]."""
-        output = self.backend.run(self.bundle.preprocessing(frames))
+    def encode(self, frames: np.ndarray, pass_size: int | None = None) -> np.ndarray:
+        """RGB uint8 frames [N,H,W,3] -> X [N,D], in encoder passes of at most `pass_size` frames (None: one)."""
+        return self.represent(self.run_encoder(self.bundle.preprocessing(frames), pass_size))
+
+    def run_encoder(self, images: np.ndarray, pass_size: int | None = None) -> EncoderOutput:
+        """Preprocessed images [N,3,S,S] through the encoder backend in passes of at most `pass_size` images: on
+        a CPU, small passes cost less per image than one big one (their activations stay in the cache)."""
+        step = pass_size or len(images)
+        outputs = [self.backend.run(images[first:first + step]) for first in range(0, len(images), step)]
+        if len(outputs) == 1:
+            return outputs[0]
+        return EncoderOutput(features=np.concatenate([output.features for output in outputs]),
+                             logits=np.concatenate([output.logits for output in outputs]))
+
+    def represent(self, output: EncoderOutput) -> np.ndarray:
+        """The frame representation X [N,D] of the encoder's output."""
         return frame_representation(output.features, output.logits, self.bundle.name_table,
                                     self.bundle.manifest.architecture.top_k_names)
 

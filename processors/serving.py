@@ -34,7 +34,8 @@ def load_model(settings: ServingModelSettings, reference: str | None = None) -> 
     resolved: ResolvedBundle = resolve_bundle(reference or settings.reference, settings.registry,
                                               _download_dir(settings))
     runtime = SmartRuntime.from_directory(resolved.path, backend=settings.backend, precision=settings.precision,
-                                          device=settings.device, num_threads=settings.num_threads)
+                                          device=settings.device, num_threads=settings.num_threads,
+                                          allow_spinning=settings.allow_spinning)
     logger.info("serving model %s (%s %s on %s)", resolved.version, settings.backend, settings.precision,
                 settings.device)
     return ServedModel(runtime, resolved.version)

@@ -22,13 +22,20 @@ class ServingModelSettings(BaseModel):
     backend: Literal["onnxruntime", "torch", "tensorrt"] = "onnxruntime"
     precision: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
     device: str = Field("cpu", description="cpu or cuda[:N] (torch, tensorrt).")
-    num_threads: int = Field(0, description="Encoder threads; 0: the runtime's default.")
+    # Measured on 2 shared cores (CPU ms per frame): one intra-op thread costs the least; the runtime's default
+    # pool (a thread per core) spinning while idle cost 1.9x as much, the same pool without spinning 1.1x.
+    num_threads: int = Field(1, ge=0, description="Encoder intra-op threads; 0: the runtime's default (one per "
+                             "core). Raise on a machine with idle cores to cut latency.")
+    allow_spinning: bool = Field(False, description="ONNX Runtime: idle encoder threads busy-wait for work.")
     download_dir: Path = Field(Path("var/serving"), description="Where registry bundles are downloaded.")
     follow_updates: bool = Field(True, description="Load versions announced on model-updates without a restart.")
 
 
 class Stage1Settings(BaseModel):
-    batch_size: int = Field(32, ge=1, description="Frames per encoder batch.")
+    batch_size: int = Field(32, ge=1, description="Frames taken from Kafka per stage-1 batch.")
+    # CPU ms per frame of the encoder, measured on 2 cores: passes of 2 frames 5.2 (fp32) and 3.5 (int8), of 32
+    # frames 7.1 and 4.5 (the activations of a big pass no longer fit in the cache). Raise it on a GPU.
+    encoder_batch_size: int = Field(2, ge=1, description="Frames per encoder pass within a stage-1 batch.")
     batch_wait_s: float = Field(0.05, gt=0, description="Longest wait to fill a batch.")
     buffer_records: int = Field(4096, ge=1, description="Records an agent buffers ahead (bounds memory).")
     max_frame_bytes: int = Field(2 * 1024 * 1024, description="Larger frame records are refused (dead letter).")

@@ -29,6 +29,9 @@ class BackendOptions:
     precision: str = "fp32"
     device: str = "cpu"
     num_threads: int = 0  # 0: the runtime's default
+    # ONNX Runtime: idle intra-op threads busy-wait for the next task (its default). Off, they sleep: measured
+    # on 2 shared cores, spinning nearly doubled the encoder's CPU per frame for no throughput.
+    allow_spinning: bool = True
 
 
 class EncoderBackend(Protocol):

@@ -45,7 +45,7 @@ from streams.health import HEALTH
 from streams.records import FrameRef, ScoredFrame
 from streams.schemas import InvalidMessage
 from streams.settings import KafkaSettings
-from streams.topics import Topic, spec_for, topic_name
+from streams.topics import Topic, await_partitions, spec_for, topic_name
 
 logger = logging.getLogger(__name__)
 
@@ -157,9 +157,10 @@ class SelectorApp:
         self._behind = any(lag.values())
 
     def ensure_changelog_topics(self, timeout_s: float = 30.0) -> None:
-        """Create the table's changelog topic and the ticks topic before the worker starts: a topic Faust
-        creates itself can show 0 partitions in the consumer's first metadata snapshot, and the table then
-        refuses every write."""
+        """Create the table's changelog topic and the ticks topic before the worker starts, and wait until the
+        cluster shows all their partitions: a topic that shows 0 partitions in the consumer's first metadata
+        snapshot (Faust's own creation, or ours a moment before) makes the table refuse every write
+        (PartitionsMismatch)."""
         from confluent_kafka.admin import AdminClient, NewTopic
 
         admin = AdminClient(self.settings.kafka.client_config())
@@ -178,6 +179,7 @@ class SelectorApp:
                 if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:  # another worker was faster
                     raise
             logger.info("created changelog topic %s", name)
+        await_partitions(admin, dict.fromkeys(wanted, partitions), timeout_s)
 
     async def _dead_letter(self, event: EventT, stage: str, reason: str) -> None:
         message = event.message
@@ -208,7 +210,7 @@ class SelectorApp:
             decoded, refused = await loop.run_in_executor(self._stage1_pool, decode_records, records, image_size,
                                                           self.settings.stage1)
             scored = await loop.run_in_executor(self._stage1_pool, score_frames, model.runtime, model.version,
-                                                decoded)
+                                                decoded, self.settings.stage1.encoder_batch_size)
             metrics.BATCH_SECONDS.labels(stage="stage1").observe(time.perf_counter() - started)
             by_record = {id(record): event for record, event in zip(records, events, strict=True)}
             for refusal in refused:

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.representation import frame_representation
 from models.runtime import SmartRuntime
 from processors.selector.phases import Phase, timed
 from processors.settings import Stage1Settings
@@ -74,17 +73,17 @@ def quality_stats(rgb: np.ndarray) -> tuple[float, float]:
     return float(luma.mean()), float(laplacian.var())
 
 
-def score_frames(runtime: SmartRuntime, model_version: str, frames: list[DecodedFrame]) -> list[ScoredFrame]:
-    """One encoder pass for the batch; X_i travels as float16 (half the bytes, no effect on the selectors).
-    `runtime.encode`'s two steps are run here one by one, so that each is timed as its own phase."""
+def score_frames(runtime: SmartRuntime, model_version: str, frames: list[DecodedFrame], pass_size: int
+                 ) -> list[ScoredFrame]:
+    """The batch through the encoder in passes of `pass_size` frames; X_i travels as float16 (half the bytes, no
+    effect on the selectors). `runtime.encode`'s steps are run here one by one, so that each is timed as its own
+    phase."""
     if not frames:
         return []
     with timed(Phase.PREPROCESS):
         tensor = runtime.bundle.preprocessing(np.stack([frame.rgb for frame in frames]))
     with timed(Phase.ENCODE):
-        output = runtime.backend.run(tensor)
-        representation = frame_representation(output.features, output.logits, runtime.bundle.name_table,
-                                              runtime.bundle.manifest.architecture.top_k_names)
+        representation = runtime.represent(runtime.run_encoder(tensor, pass_size))
     with timed(Phase.PACK):
         deltas = runtime.frame_scores(representation)
         scored_time = time.time()

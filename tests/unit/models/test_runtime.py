@@ -46,3 +46,28 @@ def test_two_stages_from_frames_to_class_probabilities(runtime: SmartRuntime) ->
     probabilities = runtime.classify(representation[selected])
     assert probabilities.shape == (3,) and probabilities.sum() == pytest.approx(1.0, rel=1e-5)
     assert runtime.classes == ["a", "b", "c"]
+
+
+class PerImageBackend:
+    """Outputs that depend on each image alone, and a record of the pass sizes it was given."""
+
+    name = "per-image"
+    precision = "fp32"
+
+    def __init__(self) -> None:
+        self.pass_sizes: list[int] = []
+
+    def run(self, images: np.ndarray) -> EncoderOutput:
+        self.pass_sizes.append(len(images))
+        means = images.reshape(len(images), -1).mean(axis=1, keepdims=True).astype(np.float32)
+        return EncoderOutput(np.repeat(means, 1280, axis=1), np.repeat(means, 1000, axis=1) * np.arange(1000))
+
+
+def test_encoding_in_passes_matches_one_pass(runtime: SmartRuntime) -> None:
+    frames = np.random.default_rng(1).integers(0, 256, size=(7, 40, 40, 3), dtype=np.uint8)
+    backend = PerImageBackend()
+    runtime.backend = backend
+    whole = runtime.encode(frames)
+    in_passes = runtime.encode(frames, pass_size=3)
+    assert backend.pass_sizes == [7, 3, 3, 1]
+    np.testing.assert_allclose(in_passes, whole, rtol=1e-6)
