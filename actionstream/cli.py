@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import sys
 
 import typer
 
@@ -60,3 +61,5 @@ def _configure_logging(
         for name in QUIET_LIBRARIES:
             logging.getLogger(name).setLevel(logging.WARNING)
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow sets its own level on import
+    # A progress bar in a log file is one growing line per update (registry downloads in `bench`, workers).
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", str(sys.stderr.isatty()).lower())

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import typer
 
@@ -55,6 +56,8 @@ def selector_run(
     # Our logging setup stays (Faust's would replace the root handlers, and the broker log filter on them).
     worker = faust.Worker(selector.app, loglevel=faust_log_level, quiet=True, redirect_stdouts=False,
                           override_logging=False)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its finish writes a cursor escape even when no spinner was drawn: noise in a log
     try:
         worker.execute_from_commandline()
     finally:

@@ -44,6 +44,10 @@ class _NoReadOffsets(defaultdict):  # type: ignore[type-arg]
 
 
 class GaplessConsumer(Consumer):
+    # The service's own lifecycle lines ("Starting...") under Faust's logger tree, so the worker's Faust log
+    # level governs them as it does the consumer they replace (mode names a subclass's logger after its module).
+    logger = logging.getLogger("faust.transport.gapless_consumer")
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_offset = _NoReadOffsets(lambda: None)
