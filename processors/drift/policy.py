@@ -7,6 +7,7 @@ and restore, so a restarted job does not request again what is still open.
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -36,6 +37,10 @@ class PolicyRules(BaseModel):
                               "95%): a window's few outcomes move the estimate by several points by chance alone "
                               "(bench drift: 3 alerts per 1,000 control windows without it).")
     observed_drop: float = Field(0.05, gt=0, description="Observed accuracy this far below the reference accuracy.")
+    observed_z: float = Field(1.645, ge=0, description="The observed drop counts only when it exceeds "
+                              "`observed_drop` by this many binomial standard errors of the observed accuracy "
+                              "(one-sided 95%): on 30-80 labels one window's accuracy swings by 5-9 points by "
+                              "chance (the demo's unshifted cameras raised requests on such swings).")
     min_labels: int = Field(30, ge=1, description="Fewer labelled windows: the observed accuracy is not used.")
     persistence_k: int = Field(3, ge=1, description="A cause must hold in k of the last m windows of a camera.")
     persistence_m: int = Field(5, ge=1)
@@ -109,8 +114,10 @@ def window_flags(report: DriftReport, rules: PolicyRules) -> WindowFlags:
     if (report.reference_accuracy is not None and report.observed_accuracy is not None
             and report.labels >= rules.min_labels):
         drop = report.reference_accuracy - report.observed_accuracy
-        if drop >= rules.observed_drop:
-            flag("observed_accuracy_drop", "observed_accuracy_drop", drop, rules.observed_drop)
+        accuracy = report.observed_accuracy
+        margin = rules.observed_z * math.sqrt(accuracy * (1.0 - accuracy) / report.labels)
+        if drop - margin >= rules.observed_drop:
+            flag("observed_accuracy_drop", "observed_accuracy_drop", drop, rules.observed_drop + margin)
     return WindowFlags(report_id=report.report_id, window_start=report.window_start, window_end=report.window_end,
                        evidence={cause: evidence for cause, evidence in found.items() if cause in rules.causes})
 

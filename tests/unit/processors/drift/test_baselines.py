@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from processors.drift.baselines import Baselines
+from processors.drift.calibration import Calibration
 from processors.drift.settings import DriftSettings
 from tests.unit.processors.drift.conftest import make_window
 
@@ -56,3 +58,20 @@ def test_a_reset_forgets_baselines_and_captures_even_after_a_restart(tmp_path: P
     assert restarted.get("s", "a", "m/1") is None
     captured = restarted.offer("s", "a", "m/1", 60.0, make_window(rng), None)
     assert captured is not None and captured.name == "s/a@60"
+
+
+def test_a_baseline_measures_accuracy_drops_from_the_cameras_own_estimate(tmp_path: Path,
+                                                                         settings: DriftSettings) -> None:
+    """The model's validation accuracy is not what a hard but stable camera drops from: its own estimate is."""
+    rng = np.random.default_rng(3)
+    model = Calibration(temperature=1.3, num_classes=5, samples=500, accuracy=0.95, nll_before=0.7, nll_after=0.6)
+    baselines = Baselines(settings, windows_needed=2, outcomes_needed=10, directory=tmp_path)
+    first, second = make_window(rng), make_window(rng)
+    assert baselines.offer("s", "a", "m/1", 0.0, first, model) is None
+    captured = baselines.offer("s", "a", "m/1", 60.0, second, model)
+    assert captured is not None and captured.calibration is not None
+    own = model.expected_accuracy(np.concatenate([first.top_k, second.top_k]))
+    assert captured.calibration.accuracy == pytest.approx(own) and own < 0.9
+    assert captured.calibration.temperature == model.temperature  # the model's calibration, not a new one
+    restarted = Baselines(settings, windows_needed=2, outcomes_needed=10, directory=tmp_path).get("s", "a", "m/1")
+    assert restarted is not None and restarted.calibration == captured.calibration

@@ -140,6 +140,19 @@ def test_estimated_drop_needs_its_confidence_bound(estimated: float, stderr: flo
         assert evidence["estimated_accuracy_drop"].threshold == pytest.approx(0.05 + 1.645 * (stderr or 0.0))
 
 
+@pytest.mark.parametrize("observed, labels, flagged", [
+    (0.60, 30, True),  # 0.22 - 1.645 * 0.089 = 0.073 >= 0.05
+    (0.70, 30, False),  # 0.12 - 1.645 * 0.084 = -0.018: a swing 30 labels make by chance
+    (0.70, 400, True),  # 0.12 - 1.645 * 0.023 = 0.082: the same drop on many labels
+])
+def test_observed_drop_needs_its_confidence_bound(observed: float, labels: int, flagged: bool) -> None:
+    evidence = window_flags(_report(drift=False, observed=observed, labels=labels), PolicyRules()).evidence
+    assert ("observed_accuracy_drop" in evidence) is flagged
+    if flagged:
+        margin = 1.645 * (observed * (1 - observed) / labels) ** 0.5
+        assert evidence["observed_accuracy_drop"].threshold == pytest.approx(0.05 + margin)
+
+
 def test_prediction_drift_evidence_and_disabled_causes() -> None:
     report = _report(drift=False, prediction=True)
     evidence = window_flags(report, PolicyRules()).evidence["prediction_drift"]
