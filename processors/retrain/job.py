@@ -124,10 +124,11 @@ class RetrainJob:
             raise LookupError(f"no @{options.production_alias} model to compare a candidate with")
         clock = time.perf_counter()
         labelled = self.labelled_source(request, workspace / "labelled")
-        merged = merge_training_sets(options.base_data, labelled, workspace / "data")
+        merged = merge_training_sets(options.base_data, labelled, workspace / "data", options.base_check)
         progress.data = RetrainData(base=str(options.base_data), labelled=str(labelled) if labelled else None,
                                     train_videos=merged.train_videos, labelled_videos=merged.labelled_videos,
-                                    held_out_labelled=len(merged.labelled_test), held_out_base=len(merged.base_test))
+                                    held_out_labelled=len(merged.labelled_test),
+                                    held_out_base=len(merged.base_test) + len(merged.base_check))
         progress.data_s = time.perf_counter() - clock
         if len(merged.labelled_test) < self.settings.promotion.min_new_examples:
             # Nothing could pass the comparison: do not spend a training run on it.
@@ -192,12 +193,16 @@ class RetrainJob:
                    for role, version in (("candidate", candidate), ("production", production))}
         seed = self.settings.retrain.seed
         comparisons = []
-        for items in (merged.labelled_test, merged.base_test):
-            candidate_correct = correct_by_video(bundles["candidate"], items, features, seed)
-            production_correct = correct_by_video(bundles["production"], items, features, seed)
-            shared = sorted(candidate_correct.keys() & production_correct.keys())
-            comparisons.append(PairedComparison.of(np.array([candidate_correct[v] for v in shared], bool),
-                                                   np.array([production_correct[v] for v in shared], bool)))
+        # The base check set is scored apart from the base test: its video ids may repeat the test split's.
+        for item_sets in ([merged.labelled_test], [merged.base_test, merged.base_check]):
+            candidate, production = [], []
+            for items in item_sets:
+                candidate_correct = correct_by_video(bundles["candidate"], items, features, seed)
+                production_correct = correct_by_video(bundles["production"], items, features, seed)
+                shared = sorted(candidate_correct.keys() & production_correct.keys())
+                candidate += [candidate_correct[video] for video in shared]
+                production += [production_correct[video] for video in shared]
+            comparisons.append(PairedComparison.of(np.array(candidate, bool), np.array(production, bool)))
         return decide(comparisons[0], comparisons[1], self.settings.promotion)
 
     def _failed(self, request: RetrainRequest, attempt: int, progress: _Progress, started: float,

@@ -22,6 +22,10 @@ RETRAIN_CONFIG = Path(__file__).resolve().parents[2] / "training" / "configs" / 
 class RetrainOptions(BaseModel):
     base_data: Path = Field(Path("var/data/synthetic"), description="Base training set (UCF101 layout): its "
                             "train split joins every candidate's training data, its test split every comparison.")
+    base_check: Path | None = Field(None, description="More clips of the base distribution (UCF101 layout, none "
+                                    "trained on; both lists are used) that join the base test split in the "
+                                    "forgetting check, where that split alone is too small to tell forgetting "
+                                    "from chance.")
     labelled_dir: Path | None = Field(None, description="A UCF101-layout folder of labelled windows to use "
                                       "instead of an archive export (its test list is the held-out share).")
     labelled_scope: Literal["request_cameras", "site"] = Field(

@@ -40,6 +40,20 @@ def test_a_worse_candidate_and_forgetting_are_each_named() -> None:
     assert "below the required 0.020" in worse.reasons[0]
 
 
+@pytest.mark.parametrize("base, forgets", [
+    (_paired(11, 1, 4, 2), False),  # 3 of 18 clips: -0.167, but 1.645 standard errors are 0.194
+    (_paired(50, 1, 4, 17), False),  # the same 3 clips of 72: -0.042 - 0.050 is within the tolerance
+    (_paired(45, 2, 13, 12), True),  # 11 of 72 clips: -0.153 + 0.083 is beyond it
+])
+def test_forgetting_is_a_drop_beyond_tolerance_and_chance(base: PairedComparison, forgets: bool) -> None:
+    decision = decide(_paired(40, 25, 2, 33), base, SETTINGS)
+    assert decision.promote is not forgets
+    if forgets:
+        assert decision.reasons[0].startswith("forgets the base test: accuracy 0.653 vs 0.806 on 72")
+    strict = decide(_paired(40, 25, 2, 33), base, SETTINGS.model_copy(update={"forgetting_z": 0.0}))
+    assert not strict.promote  # the drop alone: every one of them
+
+
 def test_too_few_new_windows_is_refused() -> None:
     decision = decide(_paired(5, 5, 0, 0), BASE_SAME, SETTINGS)
     assert not decision.promote and decision.reasons[0] == "too few held-out new windows: 10 < 20"

@@ -47,3 +47,14 @@ def test_merge_replaces_an_earlier_attempt_and_works_without_labels(tmp_path: Pa
 
     assert not (tmp_path / "out" / "UCF-101" / "Stale").exists()
     assert (merged.train_videos, merged.labelled_videos, merged.labelled_test) == (1, 0, [])
+
+
+def test_a_base_check_set_joins_the_held_out_base_items_whole(tmp_path: Path) -> None:
+    base = _layout(tmp_path / "base", ["Run"], ["Run/a.avi"], ["Run/c.avi"])
+    check = _layout(tmp_path / "check", ["Run"], ["Run/a.avi"], ["Run/c.avi"])  # other clips, the same names
+
+    merged = merge_training_sets(base, None, tmp_path / "out", base_check=check)
+
+    assert [item.path for item in merged.base_check] == [check / "UCF-101/Run/a.avi", check / "UCF-101/Run/c.avi"]
+    assert [item.video_id for item in merged.base_test] == ["Run/c"]
+    assert [item.video_id for item in Ucf101Index.from_folder(merged.root).train] == ["Run/a"]  # never trained on
