@@ -370,6 +370,7 @@ def run_demo(settings: DemoSettings) -> None:
                                  ArchiveSettings().archive.group_id, RetrainSettings().worker.group_id,
                                  GuardSettings().guard.group_id])
             shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
+            settings.loop.prepare_base_check()
             typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {settings.loop.looks()} "
                        f"{settings.loop.start_s:g} s after the cameras start (at a loop of its feed); @{model} "
                        f"starts at version {base_version}")

@@ -41,7 +41,8 @@ class LoopSettings(BaseModel):
                            "feed from this many seconds on: after the drift job has captured the camera's baseline "
                            "(its first whole drift window once the cameras are up).")
     sizes: ShiftSettings = Field(default_factory=ShiftSettings)
-    after_update_s: float = Field(60.0, ge=0, description="Run on after a promotion, to measure the new model.")
+    after_update_s: float = Field(90.0, ge=0, description="Run on after a promotion, to measure the new model "
+                                  "(60 s gave 18 windows with a clear action on the drifted camera: too few).")
     timeout_s: float = Field(900.0, gt=0, description="Longest run of the processes waiting for the loop.")
     # A drift window must see a whole loop of a feed (40-52 s): each synthetic clip has its own background, so
     # 20 s windows drift against a 40 s baseline on every camera (measured: all four alerted before the shift).
@@ -55,6 +56,12 @@ class LoopSettings(BaseModel):
                                 "windows (production default: 120 s, more than the demo's drifted minutes).")
     test_share: float = Field(0.34, gt=0, lt=1, description="Share of those blocks held out.")
     min_new_examples: int = Field(8, ge=1, description="Held-out labelled windows a comparison needs.")
+    # The synthetic base set's test split has 18 clips: one clip is 5.6 points of the forgetting check.
+    base_check_dir: Path = Field(Path("var/data/synthetic-check"), description="More clips of the base set's "
+                                 "classes (another seed, none trained on) that join its test split in the retrain "
+                                 "worker's forgetting check.")
+    base_check_clips: int = Field(9, ge=3, description="Clips per class of that set.")
+    base_check_seed: int = Field(1, description="Seed of that set (the base set's is 0).")
     state_dir: Path = Field(Path("var/demo/drift"), description="The drift job's state, fresh for every run (the "
                             "baselines of an earlier run would make the unshifted scene look drifted).")
 
@@ -88,7 +95,19 @@ class LoopSettings(BaseModel):
             "ACTIONSTREAM_PROMOTION__MIN_NEW_EXAMPLES": str(self.min_new_examples),
             # The drifted camera's windows since the evidence: older ones show the scene before the shift.
             "ACTIONSTREAM_RETRAIN__LABELLED_SINCE": "evidence",
+            "ACTIONSTREAM_RETRAIN__BASE_CHECK": str(self.base_check_dir),
         }
+
+    def prepare_base_check(self) -> Path:
+        """The base check set, rendered once (again when the base set's classes change)."""
+        from training.synth import SynthSettings, generate_dataset
+
+        synth = SynthSettings(idle_class=True, seed=self.base_check_seed, clips_per_class=self.base_check_clips,
+                              groups=3)
+        class_list = self.base_check_dir / "ucfTrainTestlist" / "classInd.txt"
+        if not class_list.exists() or class_list.read_text().split()[1::2] != synth.class_names:
+            generate_dataset(synth, self.base_check_dir, progress=False)
+        return self.base_check_dir
 
     def reset_state(self) -> None:
         if self.state_dir.exists():

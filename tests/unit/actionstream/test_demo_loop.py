@@ -124,6 +124,7 @@ def test_the_loop_settings_reach_the_processes_through_their_settings_roots(monk
     retrain = RetrainSettings()
     assert retrain.promotion.min_new_examples == loop.min_new_examples
     assert retrain.retrain.labelled_since == "evidence"
+    assert retrain.retrain.base_check == loop.base_check_dir
 
 
 def test_the_scene_switches_at_the_first_loop_of_the_feed_after_the_baseline_time() -> None:
