@@ -57,7 +57,8 @@ class ParitySettings:
     event_min_overlap_s: float = 0.25  # an event reports a true action when its window overlaps it this long
     sample_fps: float = 8.0
     ready_timeout_s: float = 180.0
-    drain_s: float = 60.0  # after the feeds end: longest wait for the last outcomes
+    drain_s: float = 600.0  # after the feeds end: longest wait for the last clips' windows (a loaded selector lags)
+    settle_s: float = 15.0  # then until no outcome came for this long (longer than stage 2's idle close, 10 s)
     bootstrap_servers: str = "127.0.0.1:9092"
     tracking_uri: str = "sqlite:///var/mlflow/mlflow.db"
     cache_dir: Path = Path("var/features")
@@ -209,11 +210,13 @@ class ParityBench:
                                               f"{feed_s + 5:.0f}"], ports["cameras"])
             while adapter.is_running():
                 time.sleep(1.0)
-            windows = self._drain(processes, expected_s=feed_s)
+            origins = self._origins()
+            windows = self._drain(processes, {camera: origins[camera] + max(span.end_s for span in spans
+                                                                            if span.camera == camera)
+                                              for camera in feeds})
         finally:
             for process in processes:
                 process.stop()
-        origins = self._origins()
         result = score_parity(spans, windows, origins, self._window_offline(spans, windows, origins))
         return replace(result, events=score_parity_events(spans, windows, origins, settings.event_min_overlap_s),
                        shed_windows=sum(outcome.shed for found in windows.values() for outcome in found))
@@ -248,11 +251,13 @@ class ParityBench:
                 windows.setdefault(outcome.camera, []).append(outcome)
         return windows
 
-    def _drain(self, processes: list[ManagedProcess], expected_s: float) -> dict[str, list[WindowOutcome]]:
-        """Wait until the outcomes stop growing (the last windows close after the idle-close time)."""
-        deadline, seen, still_since = time.monotonic() + self.settings.drain_s, -1, time.monotonic()
-        windows = self._outcomes()
-        while time.monotonic() < deadline:
+    def _drain(self, processes: list[ManagedProcess], last_clip_ends: dict[str, float]
+               ) -> dict[str, list[WindowOutcome]]:
+        """Wait until each camera has the window of its last clip (capture time `last_clip_ends`), then until the
+        outcomes stop growing: the trailing idle windows close after stage 2's idle close."""
+        settings = self.settings
+        deadline, seen, still_since = time.monotonic() + settings.drain_s, -1, time.monotonic()
+        while True:
             for process in processes:
                 if not process.is_running():
                     raise RuntimeError(f"{process.name} exited:\n{tail(process.log_file, 30)}")
@@ -260,10 +265,11 @@ class ParityBench:
             count = sum(len(found) for found in windows.values())
             if count != seen:
                 seen, still_since = count, time.monotonic()
-            elif time.monotonic() - still_since > 15.0:  # longer than stage 2's idle close (10 s)
-                break
+            last_clips_in = all(any(window.window_end >= end - 1e-3 for window in windows.get(camera, []))
+                                for camera, end in last_clip_ends.items())
+            if (last_clips_in and time.monotonic() - still_since > settings.settle_s) or time.monotonic() > deadline:
+                return windows
             time.sleep(2.0)
-        return windows
 
     def _origins(self) -> dict[str, float]:
         """Capture time of each camera's first frame: feed time 0 (a paced file's anchor stays put)."""
