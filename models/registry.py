@@ -155,5 +155,6 @@ def resolve_bundle(reference: str, settings: RegistrySettings, destination: Path
     source = client.get_model_version_download_uri(name, model_version.version)
     path = Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=str(target),
                                                     tracking_uri=settings.tracking_uri))
-    logger.info("resolved %s (version %s) to %s", uri, model_version.version, path)
+    # DEBUG: every process that serves the bundle logs which version it serves; the download path is detail.
+    logger.debug("resolved %s (version %s) to %s", uri, model_version.version, path)
     return ResolvedBundle(path, f"{name}/{model_version.version}")

@@ -42,6 +42,10 @@ _CONNECTION_FAILURE = re.compile(
     r"|KafkaConnectionError|Connect call failed|coordinator dead|GroupCoordinatorNotAvailable"
     r"|^FAIL |brokers are down"
 )
+# A fresh broker's group and transaction coordinators load their topics for a few seconds; clients retry on their
+# own (librdkafka's "GETPID ... Failed to acquire idempotence PID ...: Coordinator load in progress: retrying"),
+# so the line is start-up detail, not a warning a person can act on.
+_COORDINATOR_LOADING = re.compile(r"Coordinator load in progress|CoordinatorLoadInProgress")
 _RDKAFKA_PREFIX = re.compile(r"^[A-Z]+ \[[^]]*\] \[[^]]*\]: ")  # "FAIL [client#consumer-1] [thrd:...]: "
 
 
@@ -132,16 +136,21 @@ MONITOR = BrokerMonitor()
 
 class BrokerLogFilter(logging.Filter):
     """Holds back Kafka client lines about an unreachable broker, reporting the failure to the monitor
-    instead; during an outage every client line, and while the clients settle after it their warnings."""
+    instead; during an outage every client line, and while the clients settle after it their warnings. A
+    client's retry against a coordinator that is still loading is a DEBUG line, watched or not."""
 
     def __init__(self, monitor: BrokerMonitor = MONITOR) -> None:
         super().__init__()
         self.monitor = monitor
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.monitor.watching or record.name.partition(".")[0] not in _CLIENT_LOGGERS:
+        if record.name.partition(".")[0] not in _CLIENT_LOGGERS:
             return True
         message = record.getMessage()
+        if _COORDINATOR_LOADING.search(message):
+            return _as_debug(record)
+        if not self.monitor.watching:
+            return True
         if _CONNECTION_FAILURE.search(message):
             self.monitor.failed(_RDKAFKA_PREFIX.sub("", message)[:200])
         elif self.monitor.reachable:
@@ -151,6 +160,14 @@ class BrokerLogFilter(logging.Filter):
             return False
         self.monitor.suppressed()
         return False
+
+
+def _as_debug(record: logging.LogRecord) -> bool:
+    """The record at DEBUG: kept (relabelled) only where its logger logs DEBUG lines."""
+    if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+        return False
+    record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+    return True
 
 
 def install_log_filter(monitor: BrokerMonitor = MONITOR) -> None:

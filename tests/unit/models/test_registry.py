@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from models.registry import (
     bundle_uri,
     find_versions,
     register_version,
+    resolve_bundle,
     resolve_bundle_dir,
     served_alias,
     set_alias,
@@ -29,10 +31,11 @@ def test_aliases_become_registry_uris() -> None:
 
 
 @pytest.mark.slow
-def test_versions_aliases_and_lineage_tags(tmp_path: Path) -> None:
+def test_versions_aliases_and_lineage_tags(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     settings = RegistrySettings(tracking_uri=f"sqlite:///{tmp_path / 'db' / 'mlflow.db'}", registered_model="m")
     source = tmp_path / "bundle"
     source.mkdir()
+    (source / "manifest.json").write_text("{}")
     assert alias_version(settings, "production") is None  # no model registered yet
 
     first = register_version(settings, source.as_uri(), tags={"origin": "unit"})
@@ -46,6 +49,12 @@ def test_versions_aliases_and_lineage_tags(tmp_path: Path) -> None:
     assert version_tags(settings, first) == {"origin": "unit"}
     assert find_versions(settings, {"retrain.request_id": "r-1"}) == ["2"]
     assert find_versions(settings, {"retrain.request_id": "r-2"}) == []
+
+    with caplog.at_level(logging.INFO, logger="models.registry"):
+        resolved = resolve_bundle("production", settings, tmp_path / "served")
+    assert resolved.version == "m/1" and (resolved.path / "manifest.json").is_file()
+    # Each process logs the version it serves; the resolve itself is DEBUG detail.
+    assert not [record for record in caplog.records if record.name == "models.registry"]
 
 
 def test_the_alias_a_serving_reference_follows(tmp_path: Path) -> None:

@@ -88,6 +88,23 @@ def test_while_clients_settle_their_warnings_are_held_back_and_errors_pass() -> 
     assert monitor.held == 0  # the outage was reported already
 
 
+@pytest.mark.parametrize("watching", [True, False])
+def test_a_coordinator_still_loading_is_a_debug_line(watching: bool) -> None:
+    message = ("GETPID [actionstream#producer-2] [thrd:main]: Failed to acquire idempotence PID from broker "
+               "127.0.0.1:9092/1: Broker: Coordinator load in progress: retrying")
+    client_logger = logging.getLogger("librdkafka")
+    log_filter = BrokerLogFilter(_Monitor(watching=watching))
+    level = client_logger.level
+    try:
+        client_logger.setLevel(logging.INFO)
+        assert not log_filter.filter(_record("librdkafka", message, logging.WARNING))
+        client_logger.setLevel(logging.DEBUG)  # `--verbose`: kept, at its real level
+        record = _record("librdkafka", message, logging.WARNING)
+        assert log_filter.filter(record) and (record.levelno, record.levelname) == (logging.DEBUG, "DEBUG")
+    finally:
+        client_logger.setLevel(level)
+
+
 def test_a_process_that_watches_no_broker_keeps_every_line() -> None:
     monitor = _Monitor(watching=False)
     assert BrokerLogFilter(monitor).filter(_record("aiokafka.client", "Unable to update metadata from [1]"))
