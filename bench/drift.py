@@ -32,6 +32,7 @@ from bench.drift_data import (
     camera_scene,
     training_specs,
 )
+from processors.drift.baselines import camera_calibration
 from processors.drift.calibration import Calibration, fit_temperature
 from processors.drift.detector import assess
 from processors.drift.policy import PolicySettings, RetrainPolicy
@@ -185,8 +186,8 @@ class DriftBench:
 
     def _camera(self, name: str, baseline: ClipSet) -> Camera:
         sample = window_sample(baseline, self.classifier.probabilities(baseline), self.classes, self.settings.top_k)
-        profile = ReferenceProfile.build("camera", f"{name}/{name}@0", sample, self.settings.drift, self.calibration,
-                                         self.settings.seed)
+        profile = ReferenceProfile.build("camera", f"{name}/{name}@0", sample, self.settings.drift,
+                                         camera_calibration(self.calibration, sample), self.settings.seed)
         return Camera(name, profile, RetrainPolicy(self.settings.policy))
 
     def _observe(self, camera: Camera, clips: ClipSet, start_s: float) -> None:

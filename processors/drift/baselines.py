@@ -26,6 +26,15 @@ class _Capture:
     start: float = 0.0
 
 
+def camera_calibration(calibration: Calibration | None, baseline: WindowSample) -> Calibration | None:
+    """The model's calibration with the camera's own label-free estimate over its baseline as the accuracy that
+    drops are measured from: a camera stably harder than the validation data is not an accuracy drop (measured
+    from the validation accuracy, unshifted demo cameras raised requests every window)."""
+    if calibration is None:
+        return None
+    return replace(calibration, accuracy=calibration.expected_accuracy(baseline.top_k))
+
+
 class Baselines:
     def __init__(self, settings: DriftSettings, windows_needed: int, outcomes_needed: int, directory: Path) -> None:
         self.settings = settings
@@ -58,9 +67,7 @@ class Baselines:
               calibration: Calibration | None) -> ReferenceProfile | None:
         """Takes a window of a camera without a baseline for this model version; returns the baseline once
         enough windows with frames and outcomes came, and enough outcomes in all. It borrows the model's
-        calibration, so reports against it carry the label-free estimate too, with the camera's own estimate over
-        the baseline as the accuracy drops are measured from: a camera that is stably harder than the validation
-        data is not an accuracy drop (it raised requests on unshifted demo cameras every window)."""
+        calibration, so reports against it carry the label-free estimate too (see camera_calibration)."""
         key = f"{site}/{camera}"
         if window.frames < self.settings.min_frames or len(window.labels) < self.settings.min_outcomes:
             return None
@@ -73,9 +80,8 @@ class Baselines:
             return None
         del self._captures[key]
         captured = WindowSample.concat(capture.windows)
-        if calibration is not None:
-            calibration = replace(calibration, accuracy=calibration.expected_accuracy(captured.top_k))
-        profile = ReferenceProfile.build("camera", f"{key}@{capture.start:.0f}", captured, self.settings, calibration)
+        profile = ReferenceProfile.build("camera", f"{key}@{capture.start:.0f}", captured, self.settings,
+                                         camera_calibration(calibration, captured))
         path = self._path(key)
         shutil.rmtree(path, ignore_errors=True)
         profile.save(path)
