@@ -135,7 +135,8 @@ def pipeline(
     model: str = typer.Option("production", "--model", help="Bundle directory, registry alias or models:/ URI."),
     tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
     backlog: int = typer.Option(1200, "--backlog", help="Frames drained through stage 1 for its efficiency."),
-    precision: str = typer.Option("fp32", "--precision", help="Encoder precision: fp32 or int8 (ONNX Runtime)."),
+    precision: str = typer.Option("auto", "--precision", help="Encoder precision: fp32, int8 or auto (the "
+                                  "workers' default: int8 when the bundle carries it)."),
 ) -> None:
     """The largest K that holds in real time (processing p99 <= 1 s where a read_committed subscriber sees the
     outcome, no window lost or duplicated, at most 1 % shed, no growing consumer lag), stage-1 efficiency and
@@ -174,7 +175,7 @@ def pipeline(
         "stage1_efficiency": efficiency, "lost": sum(report.result.lost for report in reports),
         "duplicates": sum(report.result.duplicates for report in reports),
         "stage1_frames_per_s": round(stage1, 1), "encoder_img_per_s": round(standalone, 1),
-        "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": precision,
+        "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": bench.precision,
         "failures": {report.result.cameras: report.failures for report in reports},
         "cpu_ms_per_frame": {report.result.cameras: report.cpu.as_dict() for report in reports},
     }))

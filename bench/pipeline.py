@@ -75,7 +75,7 @@ class PipelineBenchSettings:
     bounds: VerdictBounds = field(default_factory=VerdictBounds)
     stage2: Stage2Settings = field(default_factory=Stage2Settings)  # the workers' defaults: the same windows
     model: str = "production"
-    precision: str = "fp32"  # encoder precision for stage 1 and the standalone run (int8: ONNX Runtime static)
+    precision: str = "auto"  # encoder precision for stage 1 and the standalone run; auto: the workers' choice
     bootstrap_servers: str = "127.0.0.1:9092"
     work_dir: Path = Path("var/bench/pipeline")
 
@@ -109,9 +109,13 @@ def read_topic(kafka: KafkaSettings, topic: str) -> list[bytes]:
 
 class PipelineBench:
     def __init__(self, settings: PipelineBenchSettings, bundle_dir: Path) -> None:
+        from models.runtime import resolve_precision
+
         self.settings = settings
         self.bundle_dir = bundle_dir
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
+        # The precision the workers run (they serve the bundle with ONNX Runtime on the CPU), for the report.
+        self.precision = resolve_precision(settings.precision, "onnxruntime", "cpu", bundle_dir)
 
     def _kafka(self) -> KafkaSettings:
         return KafkaSettings(bootstrap_servers=self.settings.bootstrap_servers,
@@ -122,7 +126,7 @@ class PipelineBench:
         return {"ACTIONSTREAM_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
                 "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{SITE}"]',
                 "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
-                "ACTIONSTREAM_MODEL__PRECISION": self.settings.precision,
+                "ACTIONSTREAM_MODEL__PRECISION": self.precision,
                 "ACTIONSTREAM_STAGE2__WINDOW_S": str(stage2.window_s), "ACTIONSTREAM_STAGE2__HOP_S": str(stage2.hop_s),
                 "ACTIONSTREAM_STAGE2__MIN_FRAMES": str(stage2.min_frames),
                 "ACTIONSTREAM_APP_ID": SELECTOR_APP_ID,
@@ -173,7 +177,7 @@ class PipelineBench:
         from streams.codec import decode_jpeg
 
         serving, stage1 = ServingModelSettings(), Stage1Settings()
-        runtime = SmartRuntime.from_directory(self.bundle_dir, precision=self.settings.precision,
+        runtime = SmartRuntime.from_directory(self.bundle_dir, precision=self.precision,
                                               num_threads=serving.num_threads, allow_spinning=serving.allow_spinning)
         size, batch = runtime.bundle.preprocessing.image_size, stage1.batch_size
         images = np.stack([decode_jpeg(jpeg, (size, size)) for jpeg in jpegs])

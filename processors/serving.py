@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from models.registry import ResolvedBundle, bundle_uri, resolve_bundle
@@ -31,12 +32,14 @@ class ServedModel:
 
 
 def load_model(settings: ServingModelSettings, reference: str | None = None) -> ServedModel:
+    if settings.torch_threads > 0:
+        torch.set_num_threads(settings.torch_threads)  # process-wide: a worker serves one model at a time
     resolved: ResolvedBundle = resolve_bundle(reference or settings.reference, settings.registry,
                                               _download_dir(settings))
     runtime = SmartRuntime.from_directory(resolved.path, backend=settings.backend, precision=settings.precision,
                                           device=settings.device, num_threads=settings.num_threads,
                                           allow_spinning=settings.allow_spinning)
-    logger.info("serving model %s (%s %s on %s)", resolved.version, settings.backend, settings.precision,
+    logger.info("serving model %s (%s %s on %s)", resolved.version, settings.backend, runtime.backend.precision,
                 settings.device)
     return ServedModel(runtime, resolved.version)
 

@@ -20,13 +20,19 @@ class ServingModelSettings(BaseModel):
     reference: str = Field("production", description="Registry alias, models:/ URI or local bundle directory.")
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     backend: Literal["onnxruntime", "torch", "tensorrt"] = "onnxruntime"
-    precision: Literal["fp32", "fp16", "bf16", "int8"] = "fp32"
+    precision: Literal["auto", "fp32", "fp16", "bf16", "int8"] = Field(
+        "auto", description="Encoder precision; auto: int8 with ONNX Runtime on a CPU when the bundle carries the "
+        "int8 encoder, else fp32 (models.runtime.resolve_precision).")
     device: str = Field("cpu", description="cpu or cuda[:N] (torch, tensorrt).")
     # Measured on 2 shared cores (CPU ms per frame): one intra-op thread costs the least; the runtime's default
     # pool (a thread per core) spinning while idle cost 1.9x as much, the same pool without spinning 1.1x.
     num_threads: int = Field(1, ge=0, description="Encoder intra-op threads; 0: the runtime's default (one per "
                              "core). Raise on a machine with idle cores to cut latency.")
     allow_spinning: bool = Field(False, description="ONNX Runtime: idle encoder threads busy-wait for work.")
+    # The selectors and the classifier are small torch models called a few frames at a time: with a second
+    # thread, its OpenMP worker spun between calls, 13x the CPU of one thread in measurement.
+    torch_threads: int = Field(1, ge=0, description="Threads of the torch models (selectors, classifier) in this "
+                               "process; 0: torch's default (one per core).")
     download_dir: Path = Field(Path("var/serving"), description="Where registry bundles are downloaded.")
     follow_updates: bool = Field(True, description="Load versions announced on model-updates without a restart.")
 

@@ -8,8 +8,9 @@ import torch
 
 from models.backends import EncoderOutput
 from models.bundle import Architecture, Manifest, ModelBundle, build_modules
+from models.export import ENCODER_INT8_ONNX
 from models.preprocessing import Preprocessing
-from models.runtime import SmartRuntime
+from models.runtime import SmartRuntime, resolve_precision
 
 
 class ConstantBackend:
@@ -71,3 +72,19 @@ def test_encoding_in_passes_matches_one_pass(runtime: SmartRuntime) -> None:
     in_passes = runtime.encode(frames, pass_size=3)
     assert backend.pass_sizes == [7, 3, 3, 1]
     np.testing.assert_allclose(in_passes, whole, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("asked", "backend", "device", "int8_file", "runs"), [
+    ("auto", "onnxruntime", "cpu", True, "int8"),
+    ("auto", "onnxruntime", "cpu", False, "fp32"),  # a bundle exported without the int8 encoder
+    ("auto", "onnxruntime", "cuda", True, "fp32"),
+    ("auto", "torch", "cpu", True, "fp32"),
+    ("fp32", "onnxruntime", "cpu", True, "fp32"),
+    ("int8", "onnxruntime", "cpu", False, "int8"),  # asked for: the backend says what to export
+])
+def test_auto_precision_is_int8_only_for_onnxruntime_on_a_cpu_with_the_int8_encoder(
+    tmp_path: Path, asked: str, backend: str, device: str, int8_file: bool, runs: str
+) -> None:
+    if int8_file:
+        (tmp_path / ENCODER_INT8_ONNX).write_bytes(b"")
+    assert resolve_precision(asked, backend, device, tmp_path) == runs
