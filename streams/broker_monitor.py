@@ -14,9 +14,10 @@ import re
 import socket
 import threading
 import time
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import REGISTRY, Counter, Gauge
 
 from streams.broker_health import BrokerHealth, BrokerHealthSettings, Change, Report
 
@@ -27,7 +28,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-BROKER_REACHABLE = Gauge("actionstream_broker_reachable", "1 while this process reaches the Kafka broker.")
+# Exported from watch() on: a process that watches no broker has no reachability to report, and its 0 (a gauge's
+# value before any set) fired BrokerUnreachable for the retrain and rollback processes at every demo start.
+BROKER_REACHABLE = Gauge("actionstream_broker_reachable", "1 while this process reaches the Kafka broker.",
+                         registry=None)
 BROKER_OUTAGES = Counter("actionstream_broker_outages_total", "Times the broker became unreachable.")
 SUPPRESSED_LINES = Counter("actionstream_kafka_client_log_suppressed_total",
                            "Kafka client log lines held back: the broker was unreachable.")
@@ -84,7 +88,9 @@ class BrokerMonitor:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._probe_forever, name="broker-monitor", daemon=True)
                 self._thread.start()
-        BROKER_REACHABLE.set(1 if self._health.reachable else 0)
+        BROKER_REACHABLE.set(1 if self._health.reachable else 0)  # until a probe finds otherwise
+        with suppress(ValueError):  # exported already (watch is idempotent)
+            REGISTRY.register(BROKER_REACHABLE)
 
     def failed(self, reason: str) -> None:
         """A client could not reach the broker: probe for a while (the probes decide, so one client's blip

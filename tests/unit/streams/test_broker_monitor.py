@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -103,6 +105,20 @@ def test_a_coordinator_still_loading_is_a_debug_line(watching: bool) -> None:
         assert log_filter.filter(record) and (record.levelno, record.levelname) == (logging.DEBUG, "DEBUG")
     finally:
         client_logger.setLevel(level)
+
+
+def test_the_reachability_gauge_is_exported_once_the_process_watches_a_broker() -> None:
+    """Not before (a 0 there read as an outage), and 1 from the watch until a probe fails. In a process of its own:
+    the registry is per process."""
+    script = ("from prometheus_client import REGISTRY\n"
+              "from streams.broker_monitor import MONITOR\n"
+              "from streams.settings import KafkaSettings\n"
+              "before = REGISTRY.get_sample_value('actionstream_broker_reachable')\n"
+              "for _ in range(2):  # idempotent\n"
+              "    MONITOR.watch(KafkaSettings(bootstrap_servers='127.0.0.1:1'))\n"
+              "print(before, REGISTRY.get_sample_value('actionstream_broker_reachable'))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert result.stdout.split() == ["None", "1.0"]
 
 
 def test_a_process_that_watches_no_broker_keeps_every_line() -> None:
