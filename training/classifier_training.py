@@ -39,6 +39,10 @@ class ClassifierTrainer:
             raise RuntimeError("the classifier is not trained yet")
         return self._module
 
+    def use(self, module: nn.Module) -> None:
+        """Make an earlier fit the classifier again (it validated better than a later one)."""
+        self._module = module
+
     def train(
         self, data: FeatureSet, validate: Callable[[ClipScorer], float] | None,
         on_epoch: EpochCallback | None = None, epochs: int | None = None,

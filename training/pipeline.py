@@ -155,8 +155,13 @@ def run_training(
             # The loop's next turn: the classifier again, on the frames SMART now picks in each training clip.
             refit_data = selected_frames_only(train, create_strategy("smart", selector_models, config.seed),
                                               config.classifier.refit_frames)
+            first_scorer, first_module = scorer, trainer.module
             scorer, refit_fit = trainer.train(refit_data, lambda s: end_to_end_score("smart", s), log_epoch)
             refit_score = refit_fit.best_score
+            if refit_score < global_fit.best_score:  # the same validation metric: keep the better classifier
+                logger.info("refit classifier kept out: validation %.4f < %.4f", refit_score, global_fit.best_score)
+                scorer = first_scorer
+                trainer.use(first_module)
 
         manifest = Manifest(classes=index.classes, architecture=architecture,
                             num_candidates=features.num_candidates, num_frames=n)
