@@ -64,6 +64,9 @@ class LoopSettings(BaseModel):
     base_check_seed: int = Field(1, description="Seed of that set (the base set's is 0).")
     state_dir: Path = Field(Path("var/demo/drift"), description="The drift job's state, fresh for every run (the "
                             "baselines of an earlier run would make the unshifted scene look drifted).")
+    guard_state_dir: Path = Field(Path("var/demo/rollback"), description="The rollback guard's watch state, fresh "
+                                  "for every run (it watched an earlier run's promotion and rolled back a version "
+                                  "this run's reset had already moved the alias away from).")
 
     def looks(self) -> str:
         """The shift in words: "darker and noisier"."""
@@ -87,6 +90,7 @@ class LoopSettings(BaseModel):
             "ACTIONSTREAM_JOB__BASELINE_WINDOWS": str(self.baseline_windows),
             "ACTIONSTREAM_JOB__BASELINE_OUTCOMES": str(self.baseline_outcomes),
             "ACTIONSTREAM_JOB__STATE_DIR": str(self.state_dir),
+            "ACTIONSTREAM_GUARD__STATE_DIR": str(self.guard_state_dir),
             "ACTIONSTREAM_POLICY__DEFAULTS__PERSISTENCE_K": str(self.persistence_k),
             "ACTIONSTREAM_POLICY__DEFAULTS__PERSISTENCE_M": str(self.persistence_m),
             "ACTIONSTREAM_LABELLER__SHARE": str(self.label_share),
@@ -110,8 +114,9 @@ class LoopSettings(BaseModel):
         return self.base_check_dir
 
     def reset_state(self) -> None:
-        if self.state_dir.exists():
-            shutil.rmtree(self.state_dir)
+        for directory in (self.state_dir, self.guard_state_dir):
+            if directory.exists():
+                shutil.rmtree(directory)
 
 
 def reset_production(kafka: KafkaSettings, alias: str) -> str | None:

@@ -10,6 +10,7 @@ from actionstream.demo_loop_report import LoopState, camera_accuracy, status_lin
 from actionstream.demo_report import Burst, CameraTruth
 from processors.archive.settings import ArchiveSettings
 from processors.drift.job_settings import DriftJobSettings
+from processors.retrain.guard import GuardSettings
 from processors.retrain.settings import RetrainSettings
 from streams.schemas import (
     DriftReport,
@@ -125,6 +126,7 @@ def test_the_loop_settings_reach_the_processes_through_their_settings_roots(monk
     assert retrain.promotion.min_new_examples == loop.min_new_examples
     assert retrain.retrain.labelled_since == "evidence"
     assert retrain.retrain.base_check == loop.base_check_dir
+    assert GuardSettings().guard.state_dir == loop.guard_state_dir
 
 
 def test_the_scene_switches_at_the_first_loop_of_the_feed_after_the_baseline_time() -> None:
