@@ -54,6 +54,9 @@ class ParitySettings:
     # Clips start on stage 2's window grid (every hop), so one window holds exactly one clip.
     grid_s: float = Stage2Settings.model_fields["hop_s"].default
     min_action_confidence: float = 0.0  # the classifier's open-set floor (0: off, the platform default)
+    # Off: a selector that falls behind on a loaded machine would classify fewer frames per window, a skew of
+    # load, not of the model (bench pipeline measures shedding).
+    shedding: bool = False
     event_min_overlap_s: float = 0.25  # an event reports a true action when its window overlaps it this long
     sample_fps: float = 8.0
     ready_timeout_s: float = 180.0
@@ -181,6 +184,7 @@ class ParityBench:
                 "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_MODEL__FOLLOW_UPDATES": "false",
                 "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
                 "ACTIONSTREAM_CLASSIFIER__MIN_ACTION_CONFIDENCE": str(self.settings.min_action_confidence),
+                "ACTIONSTREAM_SHEDDING__ENABLED": str(self.settings.shedding).lower(),
                 "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / self.kafka.topic_prefix)}
 
     def _start(self, name: str, args: list[str], metrics_port: int) -> ManagedProcess:
