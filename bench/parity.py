@@ -79,6 +79,7 @@ class ParityResult:
     disagreements: list[str] = field(default_factory=list)  # "video: offline X, stream Y"
     window_agreement: float | None = None  # stream vs offline on exactly the window's frames
     events: EventScore | None = None  # event level on the same stream
+    events_by_floor: dict[str, tuple[float | None, float | None]] | None = None  # floor -> (recall, precision)
     shed_windows: int = 0  # windows the stream classified on fewer frames because it was behind
 
     def json_line(self) -> str:
@@ -92,6 +93,8 @@ class ParityResult:
                      "true_actions": self.events.actions, "reported_actions": self.events.reported,
                      "true_events": self.events.true_events, "false_events": self.events.false_events,
                      "unclear_events": self.events.unclear_events}
+        if self.events_by_floor is not None:
+            line["events_by_floor"] = self.events_by_floor
         return json.dumps(line)
 
 
@@ -131,13 +134,24 @@ def score_parity(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
 
 
 def score_parity_events(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]], origins: dict[str, float],
-                        min_overlap_s: float) -> EventScore:
-    """Event level on the parity stream: each clip's burst a true action, each action outcome an event."""
+                        min_overlap_s: float, floor: float = 0.0) -> EventScore:
+    """Event level on the parity stream: each clip's burst a true action, each action outcome an event; `floor`
+    turns action outcomes less confident than it idle after the fact (as the classifier's floor would)."""
     actions = [TrueAction(span.camera, span.label, origins[span.camera] + span.burst_s[0],
                           origins[span.camera] + span.burst_s[1]) for span in spans if span.burst_s is not None]
     events = [outcome.action_event() for camera_windows in windows.values() for outcome in camera_windows
-              if outcome.outcome == "action"]
+              if outcome.outcome == "action" and outcome.confidence >= floor]
     return score_events(events, sorted(actions, key=lambda action: action.start), min_overlap_s)
+
+
+def events_by_floor(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]], origins: dict[str, float],
+                    min_overlap_s: float) -> dict[str, tuple[float | None, float | None]]:
+    """(recall, precision) of the same stream under each floor of `bench rejection`: what a floor would do
+    here, shown beside the choice made on validation clips (never made from these test clips)."""
+    from bench.rejection import FLOORS
+
+    scores = {floor: score_parity_events(spans, windows, origins, min_overlap_s, floor) for floor in FLOORS}
+    return {f"{floor:.2f}": (_rounded(score.recall), _rounded(score.precision)) for floor, score in scores.items()}
 
 
 def offline_on_window_frames(runtime: SmartRuntime, frames: list[ScoredFrame]) -> str:
@@ -222,8 +236,12 @@ class ParityBench:
             for process in processes:
                 process.stop()
         result = score_parity(spans, windows, origins, self._window_offline(spans, windows, origins))
-        return replace(result, events=score_parity_events(spans, windows, origins, settings.event_min_overlap_s),
-                       shed_windows=sum(outcome.shed for found in windows.values() for outcome in found))
+        overlap = settings.event_min_overlap_s
+        return replace(result, events=score_parity_events(spans, windows, origins, overlap),
+                       shed_windows=sum(outcome.shed for found in windows.values() for outcome in found),
+                       # Only a run without a floor saw every window's top action.
+                       events_by_floor=events_by_floor(spans, windows, origins, overlap)
+                       if settings.min_action_confidence == 0 else None)
 
     def _window_offline(self, spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
                         origins: dict[str, float]) -> dict[str, str]:

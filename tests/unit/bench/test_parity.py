@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from bench.parity import ClipSpan, score_parity, score_parity_events
+from bench.parity import ClipSpan, events_by_floor, score_parity, score_parity_events
 from streams.schemas import HopLatency, LabelScore, WindowOutcome
 
 ORIGIN = 5000.0
@@ -59,3 +59,13 @@ def test_events_on_the_parity_stream() -> None:
     # Window 6-10 overlaps walk's burst (5-6) not at all: a false event, as is the jump in the idle clip.
     assert (events.actions, events.reported, events.true_events, events.false_events) == (2, 1, 1, 2)
     assert events.recall == 0.5 and events.precision == 1 / 3
+
+
+def test_a_floor_after_the_fact_turns_unsure_actions_idle() -> None:
+    spans = [ClipSpan("cam0", "walk/a", "walk", "walk", 4.0, 8.0, burst_s=(5.0, 6.0))]
+    unsure = _window("cam0", 6.0, "walk").model_copy(update={"confidence": 0.5})
+    windows = {"cam0": [_window("cam0", 4.0, "walk"), unsure]}  # the unsure window misses the burst
+
+    by_floor = events_by_floor(spans, windows, {"cam0": ORIGIN}, min_overlap_s=0.25)
+
+    assert by_floor["0.00"] == (1.0, 0.5) and by_floor["0.60"] == (1.0, 1.0) and by_floor["0.95"] == (0.0, None)
