@@ -54,9 +54,20 @@ def interleaved_pass_seconds(
     return seconds
 
 
+def paired_ratios(seconds: dict[str, list[float]], baseline: str, candidate: str) -> np.ndarray:
+    """Per-repeat baseline time / candidate time: each ratio compares two turns taken under the same load."""
+    return np.asarray(seconds[baseline]) / np.asarray(seconds[candidate])
+
+
 def paired_speedup(seconds: dict[str, list[float]], baseline: str, candidate: str) -> float:
     """Median over repeats of baseline time / candidate time (robust to a load spike in one repeat)."""
-    return float(np.median(np.asarray(seconds[baseline]) / np.asarray(seconds[candidate])))
+    return float(np.median(paired_ratios(seconds, baseline, candidate)))
+
+
+def paired_spread(seconds: dict[str, list[float]], baseline: str, candidate: str) -> list[float]:
+    """Lowest and highest per-repeat ratio: how far the load on a shared machine moved the speed-up."""
+    ratios = paired_ratios(seconds, baseline, candidate)
+    return [round(float(ratios.min()), 2), round(float(ratios.max()), 2)]
 
 
 def run_encoder_bench(
@@ -96,6 +107,7 @@ def run_encoder_bench(
         "bench": "encoder", "batch": batch_size, "threads": num_threads, "repeats": repeats, "img_per_s": speeds,
         "onnx_fp32_over_torch": round(paired_speedup(seconds, "torch_fp32", "onnxruntime_fp32"), 2),
         "int8_speedup_over_onnx_fp32": round(speedup, 2),
+        "int8_speedup_spread": paired_spread(seconds, "onnxruntime_fp32", "onnxruntime_int8"),
         "int8_top1_agreement_imagenet": round(agreement, 4),
         "int8_recipe": read_int8_recipe(bundle_dir),
         "smart_accuracy": {key: round(value, 4) for key, value in accuracy.items()},
@@ -108,9 +120,11 @@ def run_encoder_bench(
 def format_report(result: dict[str, Any]) -> list[str]:
     """The human-readable lines printed before the JSON line."""
     lines = [f"{key:<20} {speed:8.1f} img/s" for key, speed in result["img_per_s"].items()]
+    low, high = result["int8_speedup_spread"]
     lines.append(
         f"int8 vs ONNX fp32: {result['int8_speedup_over_onnx_fp32']:.2f}x the speed (paired, median of "
-        f"{result['repeats']}), ImageNet top-1 agreement {result['int8_top1_agreement_imagenet']:.4f} on "
+        f"{result['repeats']}, range {low:.2f}-{high:.2f}), ImageNet top-1 agreement "
+        f"{result['int8_top1_agreement_imagenet']:.4f} on "
         f"{result['eval_frames']} frames; target met: {result['int8_meets_target']}"
     )
     accuracy = result["smart_accuracy"]

@@ -74,6 +74,8 @@ def test_encoder_bench_times_three_backends(bundle_and_data: tuple[Path, Path], 
     assert all(speed > 0 for speed in line["img_per_s"].values())
     assert 0.0 <= line["int8_top1_agreement_imagenet"] <= 1.0
     assert line["int8_speedup_over_onnx_fp32"] > 0 and isinstance(line["int8_meets_target"], bool)
+    low, high = line["int8_speedup_spread"]
+    assert low <= line["int8_speedup_over_onnx_fp32"] <= high
     assert line["int8_recipe"]["calibration_frames"] == 4
     assert set(line["smart_accuracy"]) == {"fp32", "int8"}
     assert "ImageNet top-1 agreement" in result.stdout  # the readable summary before the JSON line
