@@ -27,7 +27,7 @@ from training.video import CorruptVideoError, sample_candidate_frames
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 2  # 2: frames through the serving path (resize + JPEG round trip)
+CACHE_FORMAT = 3  # 2: frames through the serving path (resize + JPEG round trip); 3: sampler-timed candidates
 
 
 @dataclass(frozen=True)

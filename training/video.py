@@ -106,10 +106,12 @@ def write_video(path: Path, frames: np.ndarray, fps: float, codec: str = DEFAULT
 
 
 def uniform_time_indices(times: np.ndarray, num_samples: int) -> np.ndarray:
-    """Indices of the frames on screen at ``num_samples`` instants spread evenly over the clip.
+    """Indices of one frame in each of ``num_samples`` equal slices of [first pts, last pts + one frame).
 
-    Instant k sits at the centre of the k-th of ``num_samples`` equal slices of [first pts, last pts +
-    one frame); the frame shown then is the last one whose pts is not later.
+    The camera sampler's rule (`streams/cameras/sampler.py`): the first frame whose pts falls in the slice, so a
+    clip replayed on the window grid gives its window the frames `evaluate` takes (the centre of each slice
+    changed 5 of 42 parity predictions). A slice no frame falls in (a clip of fewer than T frames) takes the
+    frame on screen at its start.
     """
     if times.size == 0:
         raise ValueError("no frame times")
@@ -117,8 +119,13 @@ def uniform_time_indices(times: np.ndarray, num_samples: int) -> np.ndarray:
     sorted_times = times[order]
     frame_step = float(np.median(np.diff(sorted_times))) if times.size > 1 else 1.0
     span = sorted_times[-1] - sorted_times[0] + frame_step
-    instants = sorted_times[0] + (np.arange(num_samples) + 0.5) * span / num_samples
-    positions = np.searchsorted(sorted_times, instants, side="right") - 1
+    starts = sorted_times[0] + np.arange(num_samples + 1) * span / num_samples
+    tolerance = 1e-9 * span  # the sampler's own slack against float rounding of pts * fps
+    first_in_slice = np.searchsorted(sorted_times, starts[:-1] - tolerance, side="left")
+    on_screen = np.searchsorted(sorted_times, starts[:-1] + tolerance, side="right") - 1
+    inside = (first_in_slice < times.size) & (
+        sorted_times[np.clip(first_in_slice, 0, times.size - 1)] < starts[1:] - tolerance)
+    positions = np.where(inside, first_in_slice, on_screen)
     return order[np.clip(positions, 0, times.size - 1)].astype(np.int64)
 
 

@@ -18,9 +18,9 @@ def test_samples_t_frames_uniformly_by_time(tmp_path: Path) -> None:
 
     candidates = sample_candidate_frames(path, num_candidates=4)
 
-    # 20 frames at 10 fps span 2 s; instants 0.25, 0.75, 1.25, 1.75 s show frames 2, 7, 12, 17.
-    assert candidates.frame_indices.tolist() == [2, 7, 12, 17]
-    np.testing.assert_allclose(candidates.times, [0.2, 0.7, 1.2, 1.7])
+    # 20 frames at 10 fps span 2 s; the slices start at 0, 0.5, 1, 1.5 s: their first frames are 0, 5, 10, 15.
+    assert candidates.frame_indices.tolist() == [0, 5, 10, 15]
+    np.testing.assert_allclose(candidates.times, [0.0, 0.5, 1.0, 1.5])
     assert candidates.frames.shape == (4, 32, 32, 3)
     assert candidates.frames.dtype == np.uint8
 
@@ -56,8 +56,18 @@ def test_uniform_time_indices_follow_timestamps_not_positions() -> None:
     # Variable frame rate: frame 1 stays on screen from 0.1 s to 1.0 s.
     times = np.array([0.0, 0.1, 1.0, 1.1])
 
-    # Span [0, 1.2) s (last frame lasts the median step, 0.1 s); instants 0.15, 0.45, 0.75, 1.05 s.
-    assert uniform_time_indices(times, 4).tolist() == [1, 1, 1, 2]
+    # Span [0, 1.2) s (last frame lasts the median step, 0.1 s); slices start at 0, 0.3, 0.6, 0.9 s. The
+    # middle two hold no frame: they take frame 1, on screen at their start.
+    assert uniform_time_indices(times, 4).tolist() == [0, 1, 1, 2]
+
+
+def test_uniform_time_indices_take_the_camera_samplers_frames() -> None:
+    # A 4 s clip at 25 fps, 32 candidates: the sampler at 8 fps keeps the first frame of each 0.125 s slot.
+    times = np.arange(100) / 25
+    slots = np.floor(times * 8 + 1e-9).astype(int)
+    first_of_each_slot = [int(np.flatnonzero(slots == slot)[0]) for slot in range(32)]
+
+    assert uniform_time_indices(times, 32).tolist() == first_of_each_slot
 
 
 def test_non_video_file_raises_corrupt_video_error(tmp_path: Path) -> None:

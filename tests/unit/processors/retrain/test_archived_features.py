@@ -58,12 +58,12 @@ def test_labelled_windows_get_their_archived_features_as_cache_files(tmp_path: P
     train = {item.video_id: item for item in Ucf101Index.from_folder(merged.root).train}
     with np.load(cache_file(training_dir, train["walk/labelled_cam0_1000"])) as stored:
         # T=4 of 10 frames, as sample_candidate_frames takes them from the window's video.
-        assert stored["frame_indices"].tolist() == [1, 3, 6, 8]
-        assert np.array_equal(stored["representation"], features[0, [1, 3, 6, 8]].astype(np.float32))
+        assert stored["frame_indices"].tolist() == [0, 3, 5, 8]
+        assert np.array_equal(stored["representation"], features[0, [0, 3, 5, 8]].astype(np.float32))
         assert stored["kept"].dtype == bool and stored["kept"].shape == (4,)
     assert not cache_file(training_dir, train["wave/labelled_cam0_3000"]).exists()  # no X_i: encoded as usual
     assert not cache_file(training_dir, train["walk/base_a"]).exists()  # a base video: not the archive's
     held_out = merged.labelled_test[0]
     with np.load(cache_file(evaluation_dir, held_out)) as stored:
-        assert np.array_equal(stored["representation"], features[2, [1, 3, 6, 8]].astype(np.float32))
+        assert np.array_equal(stored["representation"], features[2, [0, 3, 5, 8]].astype(np.float32))
         assert stored["kept"].all()  # evaluation does not curate
