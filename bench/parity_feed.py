@@ -106,6 +106,8 @@ def write_parity_feed(clips: list[ParityClip], camera: str, path: Path, gap_s: f
         yield from idle(gap_frames)
 
     gop = str(round(fps))
+    # Lossless (qp 0): the stream must see the clips' own pixels, not a second lossy encoding of them.
     encode_video(frames(), path, codec="libx264", width=width, height=height, fps=fps,
-                 codec_options={"preset": "veryfast", "g": gop, "keyint_min": gop, "sc_threshold": "0", "bf": "0"})
+                 codec_options={"preset": "veryfast", "qp": "0", "g": gop, "keyint_min": gop, "sc_threshold": "0",
+                                "bf": "0"})
     return spans

@@ -109,9 +109,9 @@ def uniform_time_indices(times: np.ndarray, num_samples: int) -> np.ndarray:
     """Indices of one frame in each of ``num_samples`` equal slices of [first pts, last pts + one frame).
 
     The camera sampler's rule (`streams/cameras/sampler.py`): the first frame whose pts falls in the slice, so a
-    clip replayed on the window grid gives its window the frames `evaluate` takes (the centre of each slice
-    changed 5 of 42 parity predictions). A slice no frame falls in (a clip of fewer than T frames) takes the
-    frame on screen at its start.
+    clip replayed on the window grid gives its window the frames `evaluate` takes (the frame at each slice's
+    centre was up to one frame later than the sampler's). A slice no frame falls in (a clip of fewer than T
+    frames) takes the frame on screen at its start.
     """
     if times.size == 0:
         raise ValueError("no frame times")
