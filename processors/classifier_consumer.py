@@ -281,7 +281,6 @@ class ClassifierConsumer:
 
     def _transact(self, consumer: Consumer, producer: Producer, batch: list[Message], sorted_batch: _SortedBatch,
                   stop: threading.Event) -> None:
-        timeout_s = self.settings.classifier.transaction_timeout_ms / 1000
         producer.begin_transaction()
         prefix = self.settings.kafka.topic_prefix
         for classified in sorted_batch.events:
@@ -302,8 +301,13 @@ class ClassifierConsumer:
         offsets = _next_offsets(batch)
         group = consumer.consumer_group_metadata()
         attempts = self.settings.classifier.stuck_after_timeouts
-        self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group, timeout_s), stop, attempts)
-        self._retrying(lambda: producer.commit_transaction(timeout_s), stop, attempts)
+        step_s = self._step_timeout_s()
+        self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group, step_s), stop, attempts)
+        self._retrying(lambda: producer.commit_transaction(step_s), stop, attempts)
+
+    def _step_timeout_s(self) -> float:
+        classifier = self.settings.classifier
+        return min(classifier.step_timeout_s, classifier.transaction_timeout_ms / 1000)
 
     def _produce_state(self, producer: Producer, cameras: dict[str, CameraState],
                        transitions: list[Transition]) -> None:
@@ -338,7 +342,7 @@ class ClassifierConsumer:
         producer.begin_transaction()
         self._produce_state(producer, cameras, transitions)
         try:
-            self._retrying(lambda: producer.commit_transaction(timeout_s), stop, attempts)
+            self._retrying(lambda: producer.commit_transaction(self._step_timeout_s()), stop, attempts)
         except _AbortBatch:
             self._retrying(lambda: producer.abort_transaction(timeout_s), stop)
             return  # tried again on the next loop

@@ -88,6 +88,10 @@ class ClassifierSettings(BaseModel):
     group_id: str = Field("actionstream-classifier")
     stuck_after_timeouts: int = Field(1, ge=1, description="Transaction-step timeouts in a row after which the "
                                       "producer is replaced (librdkafka can keep a stale coordinator).")
+    # Measured across a broker restart: adding the offsets hung on the stale coordinator 15 s after the broker was
+    # back, until the step's timeout (then the transaction's, 30 s); so a restart cost the classifier that long.
+    step_timeout_s: float = Field(10.0, gt=0, description="Longest wait for one commit step (offsets, commit) "
+                                  "before it counts as a timeout; at most the transaction timeout.")
     idle_labels: list[str] = Field(default_factory=lambda: ["idle", "background"],
                                    description="Classes that mean no action: such a window is an idle outcome.")
     min_action_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Open-set rejection: a window whose "
