@@ -49,7 +49,7 @@ _CONNECTION_FAILURE = re.compile(
 # A fresh broker's group and transaction coordinators load their topics for a few seconds; clients retry on their
 # own (librdkafka's "GETPID ... Failed to acquire idempotence PID ...: Coordinator load in progress: retrying"),
 # so the line is start-up detail, not a warning a person can act on.
-_COORDINATOR_LOADING = re.compile(r"Coordinator load in progress|CoordinatorLoadInProgress")
+_COORDINATOR_LOADING = re.compile(r"Coordinator load in progress|CoordinatorLoadInProgress|Not coordinator: retrying")
 _RDKAFKA_PREFIX = re.compile(r"^[A-Z]+ \[[^]]*\] \[[^]]*\]: ")  # "FAIL [client#consumer-1] [thrd:...]: "
 
 

@@ -91,9 +91,13 @@ def test_while_clients_settle_their_warnings_are_held_back_and_errors_pass() -> 
 
 
 @pytest.mark.parametrize("watching", [True, False])
-def test_a_coordinator_still_loading_is_a_debug_line(watching: bool) -> None:
-    message = ("GETPID [actionstream#producer-2] [thrd:main]: Failed to acquire idempotence PID from broker "
-               "127.0.0.1:9092/1: Broker: Coordinator load in progress: retrying")
+@pytest.mark.parametrize("message", [
+    "GETPID [actionstream#producer-2] [thrd:main]: Failed to acquire idempotence PID from broker 127.0.0.1:9092/1: "
+    "Broker: Coordinator load in progress: retrying",
+    "GETPID [actionstream#producer-4] [thrd:main]: Failed to acquire transactional PID from broker TxnCoordinator/1: "
+    "Broker: Not coordinator: retrying",
+])
+def test_a_coordinator_still_loading_is_a_debug_line(watching: bool, message: str) -> None:
     client_logger = logging.getLogger("librdkafka")
     log_filter = BrokerLogFilter(_Monitor(watching=watching))
     level = client_logger.level
