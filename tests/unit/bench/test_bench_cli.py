@@ -76,6 +76,8 @@ def test_encoder_bench_times_three_backends(bundle_and_data: tuple[Path, Path], 
     assert line["int8_speedup_over_onnx_fp32"] > 0 and isinstance(line["int8_meets_target"], bool)
     low, high = line["int8_speedup_spread"]
     assert low <= line["int8_speedup_over_onnx_fp32"] <= high
+    cpu_low, cpu_high = line["int8_cpu_speedup_spread"]
+    assert 0 < cpu_low <= line["int8_cpu_speedup_over_onnx_fp32"] <= cpu_high
     assert line["int8_recipe"]["calibration_frames"] == 4
     assert set(line["smart_accuracy"]) == {"fp32", "int8"}
     assert "ImageNet top-1 agreement" in result.stdout  # the readable summary before the JSON line
