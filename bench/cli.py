@@ -186,6 +186,8 @@ def parity(
     model: str = typer.Option("production", "--model", help="Bundle directory, registry alias or models:/ URI."),
     data: Path = typer.Option(Path("var/data/synthetic"), "--data", help="UCF101-layout set: its test split is "
                               "streamed."),
+    subset: str = typer.Option("test", "--subset", help="test, or train: a validation stream of clips the model "
+                               "was not trained on (a set of another seed) to choose --min-confidence on."),
     cameras: int = typer.Option(3, "--cameras", help="File cameras the test clips are spread over."),
     gap_s: float = typer.Option(4.0, "--gap-s", help="Least seconds of idle scene between clips (each clip "
                                 "starts on the window grid)."),
@@ -201,7 +203,10 @@ def parity(
     from infra.services import ensure_broker
     from models.registry import RegistrySettings, resolve_bundle_dir
 
-    settings = ParitySettings(data=data, model=model, cameras=cameras, gap_s=gap_s,
+    if subset not in ("test", "train"):
+        raise typer.BadParameter("test or train", param_hint="--subset")
+    settings = ParitySettings(data=data, subset="test" if subset == "test" else "train", model=model,
+                              cameras=cameras, gap_s=gap_s,
                               min_action_confidence=min_confidence, tracking_uri=tracking_uri)
     ensure_broker(settings.bootstrap_servers)
     result = run_parity(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri)))

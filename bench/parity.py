@@ -23,7 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import yaml
@@ -48,6 +48,7 @@ SITE = "parity"
 @dataclass(frozen=True)
 class ParitySettings:
     data: Path = Path("var/data/synthetic")
+    subset: Literal["test", "train"] = "test"  # train: a validation stream for choosing the floor
     model: str = "production"
     cameras: int = 3  # clips spread over them: the run lasts about clips * (clip + gap) / cameras seconds
     gap_s: float = 4.0  # idle scene between clips: one window length, so no window holds two clips
@@ -173,7 +174,8 @@ def offline_predictions(settings: ParitySettings, bundle_dir: Path) -> list[Pari
     from training.ucf101 import Ucf101Index
 
     bundle = ModelBundle.load(bundle_dir)
-    items = Ucf101Index.from_folder(settings.data).test
+    index = Ucf101Index.from_folder(settings.data)
+    items = index.test if settings.subset == "test" else index.train
     features = FeatureSettings(num_candidates=bundle.manifest.num_candidates,
                                top_k_names=bundle.manifest.architecture.top_k_names, cache_dir=settings.cache_dir)
     data = extract_evaluation_features(bundle_dir, bundle, items, features, progress=sys.stderr.isatty())
