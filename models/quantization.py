@@ -20,6 +20,9 @@ Runtime fp32 in CPU time per image on one thread, paired turns, median of 7 and 
   format 0.913 at 1.53x, quantised adds 0.917 at 1.53x. Wall-clock speed on the loaded machine, two threads:
   symmetric int8 activations 0.900 but 0.93x (signed activations leave the u8s8 fast path); graph
   optimisation below ORT_ENABLE_ALL loses the int8 layout transforms (0.77x at extended, 0.46x at basic).
+- `bench encoder` (two threads, wall clock) on the loaded machine gave the default 1.37x [1.13-1.66] in one run
+  and 1.09x [0.85-1.63] in the next: oversubscribed threads hurt int8's shorter kernels more than fp32's, so
+  compare on one thread or in CPU time (re-measured: 1.52x [1.48-1.54] over 11 paired turns).
 """
 
 from __future__ import annotations
