@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 import sys
 
-import honcho.manager
-from honcho.command import main
-
 STOP_GRACE_ENV = "ACTIONSTREAM_PROCFILE_STOP_GRACE_S"
 DEFAULT_STOP_GRACE_S = 25.0
 
 
 def run(argv: list[str]) -> None:
+    # Imported here: honcho.command configures the root logger when imported, which would give every process that
+    # imports this module (the demo reads STOP_GRACE_ENV) honcho's log format instead of ours.
+    import honcho.manager
+    from honcho.command import main
+
     honcho.manager.KILL_WAIT = float(os.environ.get(STOP_GRACE_ENV, DEFAULT_STOP_GRACE_S))
     main(argv)
 

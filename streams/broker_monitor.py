@@ -46,10 +46,12 @@ _CONNECTION_FAILURE = re.compile(
     r"|KafkaConnectionError|Connect call failed|coordinator dead|GroupCoordinatorNotAvailable"
     r"|^FAIL |brokers are down"
 )
-# A fresh broker's group and transaction coordinators load their topics for a few seconds; clients retry on their
-# own (librdkafka's "GETPID ... Failed to acquire idempotence PID ...: Coordinator load in progress: retrying"),
-# so the line is start-up detail, not a warning a person can act on.
-_COORDINATOR_LOADING = re.compile(r"Coordinator load in progress|CoordinatorLoadInProgress|Not coordinator: retrying")
+# A fresh or restarted broker's group and transaction coordinators load their topics for a few seconds, and its
+# partitions have no leader until it has elected one; clients retry on their own (librdkafka's "GETPID ... Failed to
+# acquire idempotence PID ...: Coordinator load in progress: retrying", and "METADATAUPDATE ... new leader-1 not
+# found in cache" many times a second), so the lines are start-up detail, not warnings a person can act on.
+_COORDINATOR_LOADING = re.compile(r"Coordinator load in progress|CoordinatorLoadInProgress|Not coordinator: retrying"
+                                  r"|new leader-?\d+ not found in cache")
 _RDKAFKA_PREFIX = re.compile(r"^[A-Z]+ \[[^]]*\] \[[^]]*\]: ")  # "FAIL [client#consumer-1] [thrd:...]: "
 
 

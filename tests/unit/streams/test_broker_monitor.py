@@ -96,6 +96,8 @@ def test_while_clients_settle_their_warnings_are_held_back_and_errors_pass() -> 
     "Broker: Coordinator load in progress: retrying",
     "GETPID [actionstream#producer-4] [thrd:main]: Failed to acquire transactional PID from broker TxnCoordinator/1: "
     "Broker: Not coordinator: retrying",
+    "METADATAUPDATE [actionstream#producer-3] [thrd:main]: Partition model-updates(tbhgfho2R+qfgkuowmuP0w)[0]: "
+    "new leader-1 not found in cache",
 ])
 def test_a_coordinator_still_loading_is_a_debug_line(watching: bool, message: str) -> None:
     client_logger = logging.getLogger("librdkafka")
