@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,26 +62,36 @@ def build_reports(profile: ReferenceProfile, window: WindowSample, settings: Dri
     from evidently.presets import DataDriftPreset
 
     sample = window.thinned(settings.max_frames)
-    columns = [*profile.quality, LABEL_COLUMN, CONFIDENCE_COLUMN]
-    tables = DataDefinition(numerical_columns=[*profile.quality, CONFIDENCE_COLUMN],
-                            categorical_columns=[LABEL_COLUMN])
+    reference_data: dict[str, np.ndarray | list[str]] = {
+        **profile.quality, LABEL_COLUMN: _expand(profile.label_counts), CONFIDENCE_COLUMN: profile.confidence}
+    current_data: dict[str, np.ndarray | list[str]] = {
+        **sample.quality, LABEL_COLUMN: sample.labels, CONFIDENCE_COLUMN: sample.confidence}
+    # Evidently refuses a column empty on either side (a window whose outcomes were all shed has no labels): such
+    # a column has nothing to compare, so the report leaves it out rather than failing whole.
+    columns = [column for column in [*profile.quality, LABEL_COLUMN, CONFIDENCE_COLUMN]
+               if len(reference_data[column]) and len(current_data[column])]
+    reference_data = {column: reference_data[column] for column in columns}
+    current_data = {column: current_data[column] for column in columns}
+    tables = DataDefinition(numerical_columns=[column for column in columns if column != LABEL_COLUMN],
+                            categorical_columns=[LABEL_COLUMN] if LABEL_COLUMN in columns else [])
     data = Report([DataDriftPreset(columns=columns, drift_share=settings.drift_share,
                                    per_column_threshold={column: settings.threshold(column) for column in columns})])
     # Embedding columns declared only as embeddings: as numerical columns Evidently would profile each one.
     vectors = DataDefinition(numerical_columns=[], embeddings={EMBEDDINGS: _embedding_columns(profile.embeddings)})
     embeddings = Report([EmbeddingsDrift(
         embeddings_name=EMBEDDINGS, drift_method=MMDDriftMethod(pca_components=settings.embedding.pca_components))])
-    reference_data: dict[str, np.ndarray | list[str]] = {
-        **profile.quality, LABEL_COLUMN: _expand(profile.label_counts), CONFIDENCE_COLUMN: profile.confidence}
-    current_data: dict[str, np.ndarray | list[str]] = {
-        **sample.quality, LABEL_COLUMN: sample.labels, CONFIDENCE_COLUMN: sample.confidence}
-    return {
-        "data": data.run(Dataset.from_pandas(_table(current_data), data_definition=tables),
-                         Dataset.from_pandas(_table(reference_data), data_definition=tables)),
-        "embeddings": embeddings.run(Dataset.from_pandas(_embedding_table(sample.embeddings), data_definition=vectors),
-                                     Dataset.from_pandas(_embedding_table(profile.embeddings),
-                                                         data_definition=vectors)),
-    }
+    # Evidently and the pandas and scipy calls under it warn about their own internals (deprecations, a 0/0 in a
+    # p-value of identical columns): nothing an operator can act on, and one block per report in the log.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        warnings.simplefilter("ignore", category=FutureWarning)
+        return {
+            "data": data.run(Dataset.from_pandas(_table(current_data), data_definition=tables),
+                             Dataset.from_pandas(_table(reference_data), data_definition=tables)),
+            "embeddings": embeddings.run(
+                Dataset.from_pandas(_embedding_table(sample.embeddings), data_definition=vectors),
+                Dataset.from_pandas(_embedding_table(profile.embeddings), data_definition=vectors)),
+        }
 
 
 class VerdictChanges:

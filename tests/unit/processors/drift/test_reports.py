@@ -116,3 +116,16 @@ def test_reports_are_rendered_on_verdict_changes_only() -> None:
     assert [changes.changed("demo/cam1", verdict) for verdict in verdicts] == [
         False, False, True, False, False, False, True, False]
     assert changes.changed("demo/cam2", "drift")  # cameras are tracked apart
+
+
+@pytest.mark.slow
+def test_a_window_without_outcomes_is_reported_on_its_frames() -> None:
+    """Every outcome shed: no label or confidence to compare, so the report covers the frame columns (Evidently
+    raised 'An empty column' and the whole report was lost)."""
+    rng = np.random.default_rng(1)
+    profile = ReferenceProfile.build("training", "model-v3", make_window(rng, frames=600, outcomes=400), SETTINGS)
+    window = make_window(rng, "brightness", frames=90, outcomes=0)
+    reports = build_reports(profile, window, SETTINGS)
+    drifted = {metric["config"]["column"] for metric in reports["data"].dict()["metrics"]
+               if metric["config"].get("type", "").endswith("ValueDrift")}
+    assert drifted == {"brightness", "sharpness", "delta"}
