@@ -32,7 +32,12 @@ class Int8Targets(BaseModel):
     """What a faithful int8 encoder must reach against ONNX Runtime fp32 (issue 11)."""
 
     min_top1_agreement: float = Field(0.9, description="Share of frames whose ImageNet top-1 matches fp32.")
-    min_speedup: float = Field(1.4, description="int8 speed over fp32, measured side by side.")
+    min_speedup: float = Field(1.4, description="int8 speed over fp32 in CPU time, measured side by side.")
+    max_accuracy_drop: float = Field(0.01, description="fp32 minus int8 SMART accuracy on the evaluation set.")
+
+    def met_by(self, top1_agreement: float, cpu_speedup: float, accuracy_drop: float) -> bool:
+        return (top1_agreement >= self.min_top1_agreement and cpu_speedup >= self.min_speedup
+                and accuracy_drop <= self.max_accuracy_drop)
 
 
 @dataclass(frozen=True)
@@ -116,19 +121,23 @@ def run_encoder_bench(
         accuracy[precision] = result.accuracy
     agreement = float((logits["int8"].argmax(axis=1) == logits["fp32"].argmax(axis=1)).mean())
     speedup = paired_speedup(seconds, "onnxruntime_fp32", "onnxruntime_int8")
+    # The target reads the CPU-time ratio: on a shared machine the wall clock also counts the time other
+    # processes hold the cores, and that share differs between two turns however close they are.
+    cpu_speedup = paired_speedup(times.cpu, "onnxruntime_fp32", "onnxruntime_int8")
+    accuracy_drop = accuracy["fp32"] - accuracy["int8"]
     return {
         "bench": "encoder", "batch": batch_size, "threads": num_threads, "repeats": repeats, "img_per_s": speeds,
         "onnx_fp32_over_torch": round(paired_speedup(seconds, "torch_fp32", "onnxruntime_fp32"), 2),
         "int8_speedup_over_onnx_fp32": round(speedup, 2),
         "int8_speedup_spread": paired_spread(seconds, "onnxruntime_fp32", "onnxruntime_int8"),
-        "int8_cpu_speedup_over_onnx_fp32": round(paired_speedup(times.cpu, "onnxruntime_fp32", "onnxruntime_int8"), 2),
+        "int8_cpu_speedup_over_onnx_fp32": round(cpu_speedup, 2),
         "int8_cpu_speedup_spread": paired_spread(times.cpu, "onnxruntime_fp32", "onnxruntime_int8"),
         "int8_top1_agreement_imagenet": round(agreement, 4),
         "int8_recipe": read_int8_recipe(bundle_dir),
         "smart_accuracy": {key: round(value, 4) for key, value in accuracy.items()},
-        "int8_accuracy_drop": round(accuracy["fp32"] - accuracy["int8"], 4),
+        "int8_accuracy_drop": round(accuracy_drop, 4),
         "eval_clips": len(items), "eval_frames": len(logits["fp32"]),
-        "int8_meets_target": agreement >= targets.min_top1_agreement and speedup >= targets.min_speedup,
+        "int8_meets_target": targets.met_by(agreement, cpu_speedup, accuracy_drop),
     }
 
 
@@ -140,12 +149,12 @@ def format_report(result: dict[str, Any]) -> list[str]:
         f"int8 vs ONNX fp32: {result['int8_speedup_over_onnx_fp32']:.2f}x the speed (paired, median of "
         f"{result['repeats']}, range {low:.2f}-{high:.2f}), ImageNet top-1 agreement "
         f"{result['int8_top1_agreement_imagenet']:.4f} on "
-        f"{result['eval_frames']} frames; target met: {result['int8_meets_target']}"
+        f"{result['eval_frames']} frames"
     )
     cpu_low, cpu_high = result["int8_cpu_speedup_spread"]
     lines.append(f"int8 vs ONNX fp32 in CPU time: {result['int8_cpu_speedup_over_onnx_fp32']:.2f}x "
-                 f"(range {cpu_low:.2f}-{cpu_high:.2f})")
+                 f"(range {cpu_low:.2f}-{cpu_high:.2f}); the target reads this ratio")
     accuracy = result["smart_accuracy"]
     lines.append(f"smart accuracy: fp32 {accuracy['fp32']:.4f}, int8 {accuracy['int8']:.4f}, "
-                 f"drop {result['int8_accuracy_drop']:.4f}")
+                 f"drop {result['int8_accuracy_drop']:.4f}; target met: {result['int8_meets_target']}")
     return lines

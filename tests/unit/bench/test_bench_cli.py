@@ -12,6 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from actionstream.cli import app
+from bench.encoder import Int8Targets
 from models.bundle import Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
 from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
@@ -91,3 +92,11 @@ def test_bench_refuses_a_family_the_model_was_not_trained_on(bundle_and_data: tu
     assert result.exit_code != 0
     assert "not those of the articulated family" in result.output
     assert not (tmp_path / "bench").exists()
+
+
+def test_int8_target_needs_agreement_cpu_speedup_and_accuracy() -> None:
+    targets = Int8Targets()
+    assert targets.met_by(top1_agreement=0.92, cpu_speedup=1.52, accuracy_drop=0.0)
+    assert not targets.met_by(top1_agreement=0.89, cpu_speedup=1.52, accuracy_drop=0.0)
+    assert not targets.met_by(top1_agreement=0.92, cpu_speedup=1.25, accuracy_drop=0.0)
+    assert not targets.met_by(top1_agreement=0.92, cpu_speedup=1.52, accuracy_drop=0.02)
