@@ -357,7 +357,7 @@ def run_demo(settings: DemoSettings) -> None:
                 raise typer.BadParameter("the monitoring loop promotes through the registry: serve a registry "
                                          "alias, or run with --no-drift", param_hint="--model")
             settings.loop.reset_state()
-            from actionstream.demo_loop import skip_backlog
+            from actionstream.demo_loop import forget_table_changelogs, skip_backlog
             from processors.archive.settings import ArchiveSettings
             from processors.drift.job_settings import DriftJobSettings
             from processors.retrain.guard import GuardSettings
@@ -370,6 +370,7 @@ def run_demo(settings: DemoSettings) -> None:
             skip_backlog(kafka, [processors.app_id, processors.classifier.group_id, DriftJobSettings().job.group_id,
                                  ArchiveSettings().archive.group_id, RetrainSettings().worker.group_id,
                                  GuardSettings().guard.group_id])
+            forget_table_changelogs(kafka, processors.app_id)  # the selector's stale windows, restored whole
             shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
             settings.loop.prepare_base_check()
             typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {settings.loop.looks()} "

@@ -1,5 +1,5 @@
 """The demo loop's backlog skip on the real broker: a group's committed offsets move to the partition ends, and a
-group that committed nothing stays without offsets."""
+group that committed nothing stays without offsets; an app's table changelogs are emptied, other topics kept."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
 
-from actionstream.demo_loop import skip_backlog
+from actionstream.demo_loop import forget_table_changelogs, skip_backlog
 from streams.settings import StreamsSettings
 from streams.topics import Topic, topic_name
 
@@ -38,3 +39,28 @@ def test_committed_offsets_move_to_the_end(streams_settings: StreamsSettings) ->
     assert skip_backlog(streams_settings.kafka, [lagging, unused]) >= 1
     assert _committed(streams_settings, lagging, partition) == 5
     assert _committed(streams_settings, unused, partition) < 0
+
+
+def test_an_apps_table_changelogs_are_emptied_and_other_topics_kept(streams_settings: StreamsSettings) -> None:
+    kafka = streams_settings.kafka
+    changelog, other = f"{kafka.topic_prefix}app-table-changelog", f"{kafka.topic_prefix}app-ticks"
+    admin = AdminClient(kafka.client_config())
+    for future in admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)
+                                       for name in (changelog, other)]).values():
+        future.result(30)
+    producer = Producer(kafka.client_config())
+    for name in (changelog, other):
+        for index in range(4):
+            producer.produce(name, value=b"state", partition=index % 2)
+    assert producer.flush(30) == 0
+
+    assert forget_table_changelogs(kafka, "app") == 2
+    probe = Consumer({**kafka.client_config(), "group.id": f"probe-{uuid.uuid4().hex[:6]}"})
+    try:
+        for partition in range(2):
+            low, high = probe.get_watermark_offsets(TopicPartition(changelog, partition), timeout=30)
+            assert (low, high) == (2, 2)
+            low, high = probe.get_watermark_offsets(TopicPartition(other, partition), timeout=30)
+            assert (low, high) == (0, 2)
+    finally:
+        probe.close()
