@@ -27,6 +27,7 @@ def selector_run(
 
     from processors.selector.app import SelectorApp
     from processors.selector.kafka_backoff import back_off_failed_metadata_updates
+    from processors.selector.stage1 import READINESS_CHECK
     from processors.serving import ModelHolder
     from processors.settings import ProcessorSettings
     from streams.broker_monitor import MONITOR
@@ -42,7 +43,8 @@ def selector_run(
         overrides["metrics_port"] = metrics_port
     settings = settings.model_copy(update=overrides)
     if settings.metrics_port:
-        serve_health(settings.metrics_port, "model", "partitions")
+        batched = [READINESS_CHECK] if settings.stage1.engine == "batched" else []
+        serve_health(settings.metrics_port, "model", "partitions", *batched)
     MONITOR.watch(settings.kafka)
     back_off_failed_metadata_updates(settings.kafka.metadata_retry_backoff_ms / 1000)
     holder = ModelHolder(settings.model, settings.kafka, role="selector")
@@ -58,9 +60,13 @@ def selector_run(
                           override_logging=False)
     if not sys.stdout.isatty():
         worker.spinner = None  # its finish writes a cursor escape even when no spinner was drawn: noise in a log
+    if selector.stage1 is not None:
+        selector.stage1.start()
     try:
         worker.execute_from_commandline()
     finally:
+        if selector.stage1 is not None:
+            selector.stage1.stop()
         holder.close()
 
 

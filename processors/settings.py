@@ -38,6 +38,9 @@ class ServingModelSettings(BaseModel):
 
 
 class Stage1Settings(BaseModel):
+    engine: Literal["batched", "faust"] = Field(
+        "faust", description="batched: stage 1 on a confluent-kafka consumer and producer in a thread of the worker "
+        "(processors/selector/stage1.py); faust: a Faust agent beside stage 2.")
     batch_size: int = Field(32, ge=1, description="Frames taken from Kafka per stage-1 batch.")
     # CPU ms per frame of the encoder, measured on 2 cores: passes of 2 frames 5.2 (fp32) and 3.5 (int8), of 32
     # frames 7.1 and 4.5 (the activations of a big pass no longer fit in the cache). Raise it on a GPU.
@@ -46,6 +49,9 @@ class Stage1Settings(BaseModel):
     buffer_records: int = Field(4096, ge=1, description="Records an agent buffers ahead (bounds memory).")
     max_frame_bytes: int = Field(2 * 1024 * 1024, description="Larger frame records are refused (dead letter).")
     max_frame_pixels: int = Field(4096 * 4096, description="Frames declaring more pixels are refused.")
+    # As the Faust app's: a killed worker's partitions move to the others after this long without heartbeats.
+    session_timeout_s: float = Field(10.0, gt=0, description="batched engine: consumer group session timeout.")
+    lag_report_s: float = Field(2.0, gt=0, description="batched engine: how often lag and assignment are exported.")
 
 
 class Stage2Settings(BaseModel):
@@ -94,9 +100,10 @@ class ClassifierSettings(BaseModel):
                                   "before it counts as a timeout; at most the transaction timeout.")
     idle_labels: list[str] = Field(default_factory=lambda: ["idle", "background"],
                                    description="Classes that mean no action: such a window is an idle outcome.")
-    min_action_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Open-set rejection: a window whose "
-                                         "top action class is less confident than this is an idle outcome too "
-                                         "(keeping its label); 0 turns it off.")
+    min_action_confidence: float | None = Field(None, ge=0.0, le=1.0, description="Open-set rejection: a window "
+                                                "whose top action class is less confident than this is an idle "
+                                                "outcome too (keeping its label); 0 turns it off; unset: the floor "
+                                                "the served model's training chose on validation.")
     state_restore_timeout_s: float = Field(30.0, gt=0, description="Longest wait to read the per-camera state "
                                            "(last window, open incident) back when partitions are assigned.")
     transaction_timeout_ms: int = 60_000

@@ -36,6 +36,7 @@ from processors.selector.offsets import Verdict, verdict
 from processors.selector.phases import Phase, timed
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.selector.selection import build_clip
+from processors.selector.stage1 import BatchedStage1
 from processors.selector.windows import CameraWindows, ClosedWindow, expected_candidates
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
@@ -117,11 +118,14 @@ class SelectorApp:
         # Model work leaves the event loop, so consumption and heartbeats go on while a batch computes.
         self._stage1_pool = ThreadPoolExecutor(1, thread_name_prefix="stage1")
         self._stage2_pool = ThreadPoolExecutor(1, thread_name_prefix="stage2")
-        self.app.agent(self.frames, name="stage1-score")(self._score)
+        # Stage 1 as a Faust agent, or (batched) a confluent-kafka loop the worker runs on a thread: `stage1`.
+        self.stage1 = BatchedStage1(settings, holder) if settings.stage1.engine == "batched" else None
+        if self.stage1 is None:
+            self.app.agent(self.frames, name="stage1-score")(self._score)
         self.app.agent(self.app.topic(*self.scored.topics, *self.ticks.topics, **raw), name="stage2-select")(
             self._select)
         self.app.timer(2.0)(self._report_assignment)
-        if settings.frames_discovery_s:
+        if settings.frames_discovery_s and self.stage1 is None:
             self.app.timer(settings.frames_discovery_s)(
                 FramesTopicDiscovery(self.app, self.frames, settings.kafka, settings.frames_discovery_s))
         self.app.timer(settings.stage2.idle_check_s)(self._tick_idle_cameras)
@@ -133,10 +137,12 @@ class SelectorApp:
 
     async def _report_assignment(self) -> None:
         """Partitions (cameras) this worker owns and how far behind it is on them, per stage: the split
-        between workers and the backlog in Kafka (the queue in front of each stage) are visible."""
+        between workers and the backlog in Kafka (the queue in front of each stage) are visible. The batched stage
+        1 reports its own."""
         counts: dict[str, int] = {}
-        lag = {"stage1": 0, "stage2": 0}
-        stage_of = {**dict.fromkeys(self.frames.topics, "stage1"), **dict.fromkeys(self.scored.topics, "stage2")}
+        faust_topics = {"stage1": self.frames.topics if self.stage1 is None else (), "stage2": self.scored.topics}
+        stage_of = {topic: stage for stage, topics in faust_topics.items() for topic in topics}
+        lag = dict.fromkeys(set(stage_of.values()), 0)
         for partition in self.app.consumer.assignment():
             counts[partition.topic] = counts.get(partition.topic, 0) + 1
             if partition.topic in stage_of:
@@ -154,7 +160,7 @@ class SelectorApp:
             metrics.ASSIGNED_PARTITIONS.labels(topic=topic).set(counts.get(topic, 0))
         for stage, records in lag.items():
             metrics.CONSUMER_LAG.labels(stage=stage).set(records)
-        self._behind = any(lag.values())
+        self._behind = any(lag.values()) or bool(self.stage1 and self.stage1.lag)
 
     def ensure_changelog_topics(self, timeout_s: float = 30.0) -> None:
         """Create the table's changelog topic and the ticks topic before the worker starts, and wait until the

@@ -27,6 +27,7 @@ PHASE_WALL_SECONDS = Counter("actionstream_phase_wall_seconds_total",
 class Phase(StrEnum):
     """The timed phases, each with its stage as the prefix of its value."""
 
+    CONSUME = "stage1/consume"  # batched engine: records taken from the consumer (wall: the wait for them too)
     DECODE = "stage1/jpeg_decode"  # headers, limits, JPEG decode and resize to the encoder's input size
     PREPROCESS = "stage1/preprocessing"  # the bundle's normalisation to the encoder's input tensor
     ENCODE = "stage1/encoder"  # encoder backend and the frame representation X_i
