@@ -137,6 +137,8 @@ def pipeline(
     backlog: int = typer.Option(1200, "--backlog", help="Frames drained through stage 1 for its efficiency."),
     precision: str = typer.Option("auto", "--precision", help="Encoder precision: fp32, int8 or auto (the "
                                   "workers' default: int8 when the bundle carries it)."),
+    stage1_engine: str = typer.Option("", "--stage1-engine", help="Stage 1 of the selector workers: batched or "
+                                      "faust; default: the workers' default (stage1.engine)."),
 ) -> None:
     """The largest K that holds in real time (processing p99 <= 1 s where a read_committed subscriber sees the
     outcome, no window lost or duplicated, at most 1 % shed, no growing consumer lag), stage-1 efficiency and
@@ -144,9 +146,12 @@ def pipeline(
     from bench.pipeline import PipelineBench, PipelineBenchSettings, rtsp_server
     from infra.services import ensure_broker
     from models.registry import RegistrySettings, resolve_bundle_dir
+    from processors.settings import Stage1Settings
 
+    if stage1_engine not in ("", "batched", "faust"):
+        raise typer.BadParameter("batched or faust", param_hint="--stage1-engine")
     settings = PipelineBenchSettings(cameras=sorted(cameras), seconds=seconds, backlog_frames=backlog,
-                                     precision=precision)
+                                     precision=precision, stage1_engine=stage1_engine or Stage1Settings().engine)
     ensure_broker(settings.bootstrap_servers)
     bench = PipelineBench(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri)))
     jpegs = bench.backlog_jpegs()
@@ -176,6 +181,7 @@ def pipeline(
         "duplicates": sum(report.result.duplicates for report in reports),
         "stage1_frames_per_s": round(stage1, 1), "encoder_img_per_s": round(standalone, 1),
         "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": bench.precision,
+        "stage1_engine": settings.stage1_engine,
         "failures": {report.result.cameras: report.failures for report in reports},
         "cpu_ms_per_frame": {report.result.cameras: report.cpu.as_dict() for report in reports},
     }))

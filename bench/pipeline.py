@@ -46,7 +46,8 @@ from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
 from infra.settings import RtspServerSettings
-from processors.settings import Stage2Settings
+from processors.selector.stage1 import stage1_group_id
+from processors.settings import Stage1Settings, Stage2Settings
 from streams.reader import TopicReader
 from streams.records import ScoredFrame
 from streams.schemas import FrameHeaders
@@ -54,8 +55,10 @@ from streams.settings import KafkaSettings
 from streams.topics import Topic, ensure_topics, topic_name
 
 SITE = "bench"
-SELECTOR_APP_ID = "actionstream-selector"  # Faust's group: the topic prefix, then the app id
-CLASSIFIER_GROUP = "classifier"  # after the trial's topic prefix: no other classifier shares the group
+# Ids of the bench's own, after the trial's topic prefix: on a shared broker (the demo's) no group of another run
+# is joined. Faust's group is the prefix, then the app id.
+SELECTOR_APP_ID = "bench-selector"
+CLASSIFIER_GROUP = "bench-classifier"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,7 @@ class PipelineBenchSettings:
     stage2: Stage2Settings = field(default_factory=Stage2Settings)  # the workers' defaults: the same windows
     model: str = "production"
     precision: str = "auto"  # encoder precision for stage 1 and the standalone run; auto: the workers' choice
+    stage1_engine: str = Stage1Settings().engine  # batched or faust (processors/selector/stage1.py)
     bootstrap_servers: str = "127.0.0.1:9092"
     work_dir: Path = Path("var/bench/pipeline")
 
@@ -127,6 +131,7 @@ class PipelineBench:
                 "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{SITE}"]',
                 "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
                 "ACTIONSTREAM_MODEL__PRECISION": self.precision,
+                "ACTIONSTREAM_STAGE1__ENGINE": self.settings.stage1_engine,
                 "ACTIONSTREAM_STAGE2__WINDOW_S": str(stage2.window_s), "ACTIONSTREAM_STAGE2__HOP_S": str(stage2.hop_s),
                 "ACTIONSTREAM_STAGE2__MIN_FRAMES": str(stage2.min_frames),
                 "ACTIONSTREAM_APP_ID": SELECTOR_APP_ID,
@@ -273,11 +278,12 @@ class PipelineBench:
         cpu = cpu_account(before, after, timed_frames)
         return TrialReport(result, cpu, k_failures(result, settings.bounds))
 
-    @staticmethod
-    def _group_lag(kafka: KafkaSettings) -> GroupLag:
+    def _group_lag(self, kafka: KafkaSettings) -> GroupLag:
         prefix, selector_group = kafka.topic_prefix, f"{kafka.topic_prefix}{SELECTOR_APP_ID}"
+        stage1_group = stage1_group_id(prefix, SELECTOR_APP_ID) if self.settings.stage1_engine == "batched" \
+            else selector_group
         return GroupLag(kafka, {
-            "stage1": (selector_group, topic_name(Topic.FRAMES, SITE, prefix)),
+            "stage1": (stage1_group, topic_name(Topic.FRAMES, SITE, prefix)),
             "stage2": (selector_group, topic_name(Topic.SCORED_FRAMES, prefix=prefix)),
             "classifier": (f"{prefix}{CLASSIFIER_GROUP}", topic_name(Topic.CLIPS, prefix=prefix)),
         })
