@@ -362,12 +362,14 @@ def run_demo(settings: DemoSettings) -> None:
             from processors.drift.job_settings import DriftJobSettings
             from processors.retrain.guard import GuardSettings
             from processors.retrain.settings import RetrainSettings
+            from processors.selector.stage1 import stage1_group_id
             from processors.settings import ProcessorSettings
 
             # A lagging earlier run leaves frames unread: this run's scene would reach the drift job minutes late;
             # and a retrain request it left open would be trained (and promoted) on that run's windows.
             processors = ProcessorSettings()
-            skip_backlog(kafka, [processors.app_id, processors.classifier.group_id, DriftJobSettings().job.group_id,
+            skip_backlog(kafka, [processors.app_id, stage1_group_id(kafka.topic_prefix, processors.app_id),
+                                 processors.classifier.group_id, DriftJobSettings().job.group_id,
                                  ArchiveSettings().archive.group_id, RetrainSettings().worker.group_id,
                                  GuardSettings().guard.group_id])
             forget_table_changelogs(kafka, processors.app_id)  # the selector's stale windows, restored whole
