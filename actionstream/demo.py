@@ -264,7 +264,7 @@ def start_cameras_when_ready(settings: DemoSettings, processes: _Processes, mode
 
 def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
                   show: Callable[[ActionEvent], None], watcher: LoopWatcher | None = None,
-                  after_update_s: float = 0.0, keep_running: bool = False, drifted_camera: str = "") -> None:
+                  after_update_windows: int = 0, keep_running: bool = False, drifted_camera: str = "") -> None:
     """Show events (and the loop's steps) for `seconds` or until the loop has run, stop the processes, then
     show what they committed while stopping."""
     from actionstream.demo_topics import parse_event
@@ -277,7 +277,7 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
             show(event)
         if watcher is not None:
             watcher.poll()
-            if watcher.done(drifted_camera, time.time(), after_update_s):
+            if watcher.done(drifted_camera, after_update_windows):
                 break
     if keep_running:  # --keep-open: the processes stay up behind the console
         return
@@ -376,7 +376,7 @@ def run_demo(settings: DemoSettings) -> None:
             shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
             settings.loop.prepare_base_check()
             typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {settings.loop.looks()} "
-                       f"{settings.loop.start_s:g} s after the cameras start (at a loop of its feed); @{model} "
+                       f"{settings.loop.when()}; @{model} "
                        f"starts at version {base_version}")
         urls, truths, publishers = [], {}, []
         for index, feed in enumerate(feeds):
@@ -420,7 +420,7 @@ def run_demo(settings: DemoSettings) -> None:
         watcher = LoopWatcher(kafka, since, typer.echo) if settings.loop is not None else None
         with TopicReader(kafka, topic_name(Topic.ACTIONS, settings.site, kafka.topic_prefix), since) as reader:
             stream_events(reader, processes, settings.run_seconds, show, watcher,
-                          settings.loop.after_update_s if settings.loop is not None else 0.0, settings.keep_open,
+                          settings.loop.after_update_windows if settings.loop is not None else 0, settings.keep_open,
                           f"cam{settings.loop.camera}" if settings.loop is not None else "")
         elapsed = time.time() - since
         counts = count_topics(kafka, since, topic_name(Topic.FRAMES, settings.site, kafka.topic_prefix),

@@ -37,6 +37,7 @@ class LoopState:
     requests: list[RetrainRequest] = field(default_factory=list)
     results: list[RetrainResult] = field(default_factory=list)
     updates: list[tuple[float, ModelUpdate]] = field(default_factory=list)  # (seen at, update)
+    classified: dict[tuple[str, str], int] = field(default_factory=dict)  # (camera, version) -> windows classified
 
     def on_report(self, report: DriftReport) -> str | None:
         """A line when the camera's verdict against its own baseline (what the policy acts on) changes, the
@@ -63,6 +64,15 @@ class LoopState:
         self.updates.append((seen_at, update))
         return (f"model update  {update.model} version {update.version} is now @{update.alias}: the selector and "
                 f"classifier switch at their next window")
+
+    def on_outcome(self, outcome: WindowOutcome) -> None:
+        version = outcome.model_version.rsplit("/", 1)[-1]  # outcomes name "<registered model>/<version>"
+        self.classified[outcome.camera, version] = self.classified.get((outcome.camera, version), 0) + 1
+
+    def windows_after_promotion(self, camera: str) -> int:
+        """The camera's windows the promoted model classified (0 before a promotion)."""
+        promoted = self.promoted_version()
+        return 0 if promoted is None else self.classified.get((camera, promoted), 0)
 
     def finished(self, camera: str) -> bool:
         """A candidate was promoted, or every request for `camera` so far has its result (refused or failed): the

@@ -64,12 +64,17 @@ class Baselines:
         logger.info("camera baselines reset: captured again from the next windows")
 
     def offer(self, site: str, camera: str, model_version: str, start: float, window: WindowSample,
-              calibration: Calibration | None) -> ReferenceProfile | None:
+              calibration: Calibration | None, served_by: set[str]) -> ReferenceProfile | None:
         """Takes a window of a camera without a baseline for this model version; returns the baseline once
         enough windows with frames and outcomes came, and enough outcomes in all. It borrows the model's
-        calibration, so reports against it carry the label-free estimate too (see camera_calibration)."""
+        calibration, so reports against it carry the label-free estimate too (see camera_calibration).
+
+        Only a window that `model_version` alone served (`served_by`: the versions of its frames and outcomes)
+        is taken: stage 1's delta and X_i come from the model, so the window of a switch mixes two models' values.
+        A demo baseline captured from such a window made every unshifted camera drift on delta after a promotion."""
         key = f"{site}/{camera}"
-        if window.frames < self.settings.min_frames or len(window.labels) < self.settings.min_outcomes:
+        if (served_by != {model_version} or window.frames < self.settings.min_frames
+                or len(window.labels) < self.settings.min_outcomes):
             return None
         capture = self._captures.get(key)
         if capture is None or capture.model_version != model_version:

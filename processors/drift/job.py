@@ -272,7 +272,8 @@ class DriftJob:
                     profiles.append(baseline)
                 else:
                     self.baselines.offer(window.site, window.camera, model.version, window.start, sample,
-                                         model.profile.calibration if model.profile is not None else None)
+                                         model.profile.calibration if model.profile is not None else None,
+                                         window.model_versions)
             for profile in profiles:
                 self._report(window, sample, profile, model.version, producer, html)
         except Exception:  # one window that cannot be assessed must not stop the others

@@ -35,6 +35,11 @@ class ClosedWindow:
     def model_version(self) -> str | None:
         return self.outcomes[-1].model_version if self.outcomes else None
 
+    @property
+    def model_versions(self) -> set[str]:
+        """Every model version that scored a frame or classified a window of it (two around a model switch)."""
+        return {frame.model_version for frame in self.frames} | {outcome.model_version for outcome in self.outcomes}
+
 
 @dataclass
 class _Camera:

@@ -111,7 +111,8 @@ def produce_window(producer: Producer, streams: StreamsSettings, rng: np.random.
                                   brightness=float(sample.quality["brightness"][row]),
                                   sharpness=float(sample.quality["sharpness"][row]),
                                   delta=float(sample.quality["delta"][row]),
-                                  features=sample.embeddings[row].astype(np.float16))
+                                  features=sample.embeddings[row].astype(np.float16),
+                                  model_version=MODEL)  # one model scored and classified the window
         producer.produce(topic_name(Topic.SCORED_FRAMES, prefix=prefix), frame.to_bytes(), frame.key())
     outcomes = [outcome_of(camera, float(begin), label, top_k)
                 for begin, label, top_k in zip(starts, sample.labels, sample.top_k, strict=True)]

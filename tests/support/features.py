@@ -20,11 +20,11 @@ def flat_jpeg(grey: int, size: int = 224) -> bytes:
 
 def make_scored_frame(site: str, camera: str, capture_time: float, *, seq: int = 0, delta: float = 0.5,
                       brightness: float = 100.0, sharpness: float = 50.0, jpeg: bytes | None = None,
-                      features: np.ndarray | None = None) -> ScoredFrame:
+                      features: np.ndarray | None = None, model_version: str = "local:test") -> ScoredFrame:
     return ScoredFrame(
         site=site, camera=camera, seq=seq, capture_time=capture_time, ingest_time=capture_time + 0.01,
         scored_time=capture_time + 0.03, source=FrameRef(f"frames.{site}", 0, seq), delta=delta,
-        brightness=brightness, sharpness=sharpness, model_version="local:test",
+        brightness=brightness, sharpness=sharpness, model_version=model_version,
         jpeg=flat_jpeg(int(brightness)) if jpeg is None else jpeg,
         features=np.zeros(8, dtype=np.float16) if features is None else features,
     )

@@ -99,6 +99,16 @@ def test_a_promotion_names_the_version_serving_switches_to() -> None:
     assert state.promoted_version() == "2" and "version 2 is now @production" in line
 
 
+def test_windows_after_a_promotion_are_counted_per_camera_for_the_promoted_version_only() -> None:
+    state = LoopState()
+    state.on_outcome(_outcome(0.0, "walk", "2"))  # classified by version 2 before it is known as promoted
+    assert state.windows_after_promotion("cam0") == 0
+    state.on_result(_result("promoted", ["better on the new data"]))  # promotes version 2
+    for start, version, camera in [(4.0, "2", "cam0"), (8.0, "1", "cam0"), (12.0, "2", "cam1")]:
+        state.on_outcome(_outcome(start, "walk", version, camera=camera))
+    assert state.windows_after_promotion("cam0") == 2 and state.windows_after_promotion("cam1") == 1
+
+
 def test_the_drifted_cameras_accuracy_is_split_at_the_shift_and_by_model_version() -> None:
     shift_at = ORIGIN + 40.0
     outcomes = [
@@ -129,8 +139,11 @@ def test_the_loop_settings_reach_the_processes_through_their_settings_roots(monk
     assert GuardSettings().guard.state_dir == loop.guard_state_dir
 
 
-def test_the_scene_switches_at_the_first_loop_of_the_feed_after_the_baseline_time() -> None:
-    loop = LoopSettings(start_s=70.0)
-    # A 40 s feed published since 1000; the cameras started at 1030: not before 1100, at a loop boundary.
-    assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1030.0) == 1120.0
-    assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1010.0) == 1080.0
+def test_the_scene_switches_at_the_first_loop_of_the_feed_after_the_baseline_windows() -> None:
+    loop = LoopSettings(drift_window_s=60.0, baseline_windows=2)
+    # Cameras up at 1030: whole drift windows from 1080, the baseline's two at the latest until 1200; a 40 s
+    # feed published since 1000 loops at 1200.
+    assert loop.baseline_end(cameras_started=1030.0) == 1200.0
+    assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1030.0) == 1200.0
+    assert loop.switch_time(origin=1010.0, feed_s=40.0, cameras_started=1030.0) == 1210.0
+    assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1080.0) == 1200.0  # on a boundary

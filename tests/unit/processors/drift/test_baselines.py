@@ -1,4 +1,5 @@
-"""Per-camera baselines: captured from the first sufficient windows, per model version, kept on disk."""
+"""Per-camera baselines: captured from the first sufficient windows that one model version served, per model
+version, kept on disk."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ def test_a_baseline_is_captured_from_sufficient_windows_and_survives_a_restart(t
                                                                               settings: DriftSettings) -> None:
     rng = np.random.default_rng(0)
     baselines = Baselines(settings, windows_needed=2, outcomes_needed=50, directory=tmp_path)
-    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, frames=5), None) is None  # too few frames
-    assert baselines.offer("s", "a", "m/1", 60.0, make_window(rng), None) is None
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, frames=5), None, {"m/1"}) is None  # too few frames
+    assert baselines.offer("s", "a", "m/1", 60.0, make_window(rng), None, {"m/1"}) is None
     assert baselines.get("s", "a", "m/1") is None
-    captured = baselines.offer("s", "a", "m/1", 120.0, make_window(rng), None)
+    captured = baselines.offer("s", "a", "m/1", 120.0, make_window(rng), None, {"m/1"})
     assert captured is not None and captured.kind == "camera" and captured.name == "s/a@60"
     assert captured.embeddings.shape[0] == 240
     assert baselines.get("s", "a", "m/1") is captured
@@ -33,30 +34,40 @@ def test_a_baseline_is_captured_from_sufficient_windows_and_survives_a_restart(t
 def test_a_model_change_restarts_the_capture(tmp_path: Path, settings: DriftSettings) -> None:
     rng = np.random.default_rng(1)
     baselines = Baselines(settings, windows_needed=2, outcomes_needed=50, directory=tmp_path)
-    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng), None) is None
-    assert baselines.offer("s", "a", "m/2", 60.0, make_window(rng), None) is None
-    captured = baselines.offer("s", "a", "m/2", 120.0, make_window(rng), None)
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng), None, {"m/1"}) is None
+    assert baselines.offer("s", "a", "m/2", 60.0, make_window(rng), None, {"m/2"}) is None
+    captured = baselines.offer("s", "a", "m/2", 120.0, make_window(rng), None, {"m/2"})
     assert captured is not None and captured.name == "s/a@60"
     assert baselines.get("s", "a", "m/1") is None and baselines.get("s", "a", "m/2") is captured
+
+
+def test_a_window_two_model_versions_served_is_left_out(tmp_path: Path, settings: DriftSettings) -> None:
+    """Around a promotion a window holds the old model's delta and X_i beside the new one's."""
+    rng = np.random.default_rng(4)
+    baselines = Baselines(settings, windows_needed=2, outcomes_needed=50, directory=tmp_path)
+    assert baselines.offer("s", "a", "m/2", 0.0, make_window(rng), None, {"m/1", "m/2"}) is None
+    assert baselines.offer("s", "a", "m/2", 60.0, make_window(rng), None, {"m/2"}) is None
+    captured = baselines.offer("s", "a", "m/2", 120.0, make_window(rng), None, {"m/2"})
+    assert captured is not None and captured.name == "s/a@60" and captured.embeddings.shape[0] == 240
 
 
 def test_a_baseline_waits_for_enough_outcomes(tmp_path: Path, settings: DriftSettings) -> None:
     rng = np.random.default_rng(2)
     baselines = Baselines(settings, windows_needed=1, outcomes_needed=50, directory=tmp_path)
-    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, outcomes=30), None) is None
-    captured = baselines.offer("s", "a", "m/1", 60.0, make_window(rng, outcomes=30), None)
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng, outcomes=30), None, {"m/1"}) is None
+    captured = baselines.offer("s", "a", "m/1", 60.0, make_window(rng, outcomes=30), None, {"m/1"})
     assert captured is not None and sum(captured.label_counts.values()) == 60
 
 
 def test_a_reset_forgets_baselines_and_captures_even_after_a_restart(tmp_path: Path, settings: DriftSettings) -> None:
     rng = np.random.default_rng(2)
     baselines = Baselines(settings, windows_needed=1, outcomes_needed=10, directory=tmp_path / "baselines")
-    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng), None) is not None
+    assert baselines.offer("s", "a", "m/1", 0.0, make_window(rng), None, {"m/1"}) is not None
     baselines.reset()  # a promotion (or a rollback to the same version)
     assert baselines.get("s", "a", "m/1") is None
     restarted = Baselines(settings, windows_needed=1, outcomes_needed=10, directory=tmp_path / "baselines")
     assert restarted.get("s", "a", "m/1") is None
-    captured = restarted.offer("s", "a", "m/1", 60.0, make_window(rng), None)
+    captured = restarted.offer("s", "a", "m/1", 60.0, make_window(rng), None, {"m/1"})
     assert captured is not None and captured.name == "s/a@60"
 
 
@@ -67,8 +78,8 @@ def test_a_baseline_measures_accuracy_drops_from_the_cameras_own_estimate(tmp_pa
     model = Calibration(temperature=1.3, num_classes=5, samples=500, accuracy=0.95, nll_before=0.7, nll_after=0.6)
     baselines = Baselines(settings, windows_needed=2, outcomes_needed=10, directory=tmp_path)
     first, second = make_window(rng), make_window(rng)
-    assert baselines.offer("s", "a", "m/1", 0.0, first, model) is None
-    captured = baselines.offer("s", "a", "m/1", 60.0, second, model)
+    assert baselines.offer("s", "a", "m/1", 0.0, first, model, {"m/1"}) is None
+    captured = baselines.offer("s", "a", "m/1", 60.0, second, model, {"m/1"})
     assert captured is not None and captured.calibration is not None
     own = model.expected_accuracy(np.concatenate([first.top_k, second.top_k]))
     assert captured.calibration.accuracy == pytest.approx(own) and own < 0.9

@@ -102,3 +102,10 @@ def test_outcomes_read_before_the_frames_do_not_close_the_window_without_them() 
     state.add_frame(make_scored_frame("s", "a", 112.0), FRAMES, 1, now=1.0)
     closed = state.due(now=1.0)
     assert cameras(closed) == ["a", SITE_CAMERA] and len(closed[0].frames) == 1 and len(closed[0].outcomes) == 3
+
+
+def test_a_window_names_every_model_version_that_served_it() -> None:
+    window = ClosedWindow("s", "a", 0.0, 60.0, frames=[make_scored_frame("s", "a", 1.0, model_version="m/1"),
+                                                        make_scored_frame("s", "a", 50.0, model_version="m/2")],
+                          outcomes=[make_outcome("s", "a", 48.0).model_copy(update={"model_version": "m/2"})])
+    assert window.model_versions == {"m/1", "m/2"} and window.model_version == "m/2"
