@@ -36,6 +36,7 @@ from infra.process import ManagedProcess, ServiceError, tail
 from infra.procfile_runner import STOP_GRACE_ENV
 
 if TYPE_CHECKING:
+    from models.bundle import Manifest
     from streams.reader import TopicReader
     from streams.schemas import ActionEvent
     from streams.settings import KafkaSettings
@@ -64,10 +65,9 @@ class DemoSettings:
     truth_min_share: float = 0.6  # a window's truth is the label of at least this share of its action time
     event_min_overlap_s: float = 0.25  # an event reports a true action when its window overlaps it this long
     idle_share: float = 0.4  # share of each feed's clips that show no action (a real camera mostly shows none)
-    # Beside the idle class, a top action less confident than this is idle. Chosen on a validation stream
-    # (`bench parity --subset train`, 126 clips of another seed, never the test split; a model trained on
-    # serving-path frames): 0.6 has the best min(event recall, precision), 0.53/0.54 (0: 0.74/0.34).
-    min_action_confidence: float = 0.6
+    # Beside the idle class, a top action less confident than this is idle. None: the floor the served model's
+    # training chose on its validation clips (stored in the bundle).
+    min_action_confidence: float | None = None
     camera_process: str = "cameras"  # the Procfile process started once the workers are ready
     ready_timeout_s: float = 180.0  # workers join their groups and load their models (slow on a busy machine)
     ready_processes: tuple[str, ...] = ("selector", "classifier")
@@ -166,7 +166,7 @@ def _alias_exists(alias: str) -> bool:
     return alias_version(RegistrySettings(), alias) is not None
 
 
-def _served_classes(alias: str) -> list[str]:
+def _served_manifest(alias: str) -> Manifest:
     import tempfile
 
     from models.bundle import MANIFEST_FILE, Manifest
@@ -174,7 +174,17 @@ def _served_classes(alias: str) -> list[str]:
 
     with tempfile.TemporaryDirectory(prefix="actionstream-demo-") as directory:
         bundle_dir = resolve_bundle_dir(alias, RegistrySettings(), Path(directory))
-        return Manifest.model_validate_json((bundle_dir / MANIFEST_FILE).read_text()).classes
+        return Manifest.model_validate_json((bundle_dir / MANIFEST_FILE).read_text())
+
+
+def _retrain_reason(alias: str, data_dir: Path) -> str | None:
+    """Why the served default model no longer fits the demo, None when it does."""
+    manifest = _served_manifest(alias)
+    if manifest.classes != _data_classes(data_dir):
+        return "knows other classes than the synthetic set"
+    if "min_action_confidence" not in manifest.model_fields_set:
+        return "carries no open-set floor (trained before the floor travelled with the model)"
+    return None
 
 
 def _data_classes(data_dir: Path) -> list[str]:
@@ -187,8 +197,8 @@ def prepare_model(settings: DemoSettings) -> str:
     if Path(settings.model).is_dir():
         return str(Path(settings.model).resolve())  # the processes may resolve it from elsewhere
     exists = _alias_exists(settings.model)
-    if exists and (settings.model != DEFAULT_MODEL
-                   or _served_classes(settings.model) == _data_classes(settings.data_dir)):
+    reason = _retrain_reason(settings.model, settings.data_dir) if exists and settings.model == DEFAULT_MODEL else None
+    if exists and reason is None:
         return settings.model
     if settings.model != DEFAULT_MODEL:
         raise typer.BadParameter(f"no bundle directory and no registry alias {settings.model!r}", param_hint="--model")
@@ -197,8 +207,8 @@ def prepare_model(settings: DemoSettings) -> str:
     from training.config import load_config
     from training.pipeline import run_training
 
-    reason = "knows other classes than the synthetic set" if exists else "is missing"
-    typer.echo(f"the @{DEFAULT_MODEL} model {reason}: training one on the synthetic set (a few minutes)")
+    typer.echo(f"the @{DEFAULT_MODEL} model {reason or 'is missing'}: training one on the synthetic set "
+               "(a few minutes)")
     config = load_config([], [f"data.synthetic_dir={settings.data_dir}"])
     outcome = run_training(config, Path("var/runs") / time.strftime("demo-%Y%m%d-%H%M%S"), track=True,
                            progress=sys.stderr.isatty())
@@ -220,7 +230,8 @@ def processes_env(settings: DemoSettings, model: str) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         # honcho's own SIGKILL comes this long after the first process stopped: before the demo's own deadline
         STOP_GRACE_ENV: str(max(settings.stop_timeout_s - 5.0, 5.0)),
-        "ACTIONSTREAM_CLASSIFIER__MIN_ACTION_CONFIDENCE": str(settings.min_action_confidence),
+        **({"ACTIONSTREAM_CLASSIFIER__MIN_ACTION_CONFIDENCE": str(settings.min_action_confidence)}
+           if settings.min_action_confidence is not None else {}),
         **(settings.loop.process_env() if settings.loop is not None else {}),
     }
 
@@ -474,8 +485,9 @@ def demo(
                                "and promotes a model for it (needs a registry alias as --model)."),
     keep_open: bool = typer.Option(False, "--keep-open", help="After the summary, leave the stack, the processes "
                                    "and the console running until Ctrl-C."),
-    min_confidence: float = typer.Option(0.6, min=0.0, max=1.0, help="A window whose top action is less "
-                                         "confident is idle (open-set rejection); 0 for an untrained model."),
+    min_confidence: float | None = typer.Option(None, min=0.0, max=1.0, help="A window whose top action is "
+                                                "less confident is idle (open-set rejection); default: the floor "
+                                                "the model's training chose; 0 turns it off."),
 ) -> None:
     """Run the main job on embedded defaults and stop everything it started."""
     run_demo(DemoSettings(cameras=cameras, seconds=seconds, site=site, model=model, metrics_port=metrics_port,

@@ -197,9 +197,10 @@ def parity(
     cameras: int = typer.Option(3, "--cameras", help="File cameras the test clips are spread over."),
     gap_s: float = typer.Option(4.0, "--gap-s", help="Least seconds of idle scene between clips (each clip "
                                 "starts on the window grid)."),
-    min_confidence: float = typer.Option(0.0, "--min-confidence", min=0.0, max=1.0, help="The classifier's "
-                                         "open-set floor: a window whose top action is less confident is idle "
-                                         "(0: off). Changes the event-level figures, not the agreement."),
+    min_confidence: float | None = typer.Option(None, "--min-confidence", min=0.0, max=1.0, help="The "
+                                                "classifier's open-set floor: a window whose top action is less "
+                                                "confident is idle (default: the one stored in the bundle; 0: "
+                                                "off). Changes the event-level figures, not the agreement."),
     tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
 ) -> None:
     """Live vs offline accuracy: the test split through the whole pipeline, each clip against the window that
@@ -232,9 +233,10 @@ def rejection(
 ) -> None:
     """The open-set rejection on validation clips: clip-level recall and precision of the idle class alone and
     of each confidence floor on the top action; ends with the chosen floor (classifier.min_action_confidence)."""
-    from bench.rejection import choose_floor, rejection_scores, validation_probabilities
+    from bench.rejection import validation_probabilities
     from models.registry import RegistrySettings, resolve_bundle_dir
     from processors.settings import ClassifierSettings
+    from training.rejection import choose_floor, rejection_scores
 
     bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
     probabilities, labels, classes = validation_probabilities(bundle_dir, data, subset, cache_dir)

@@ -12,7 +12,9 @@ offline model on exactly the frames that window held (its scored frames' JPEGs, 
 
 Each clip starts on the window grid (`bench/parity_feed.py`), so its window holds exactly its frames. The same
 stream is also scored at event level (`actionstream/event_scoring.py`): each clip's action burst is a true
-action, each action outcome an event, with the classifier's open-set floor `min_action_confidence`.
+action, each action outcome an event, under the classifier's open-set floor (the one the model's training chose,
+stored in its bundle, unless `--min-confidence` sets one) and, after the fact, under each floor of
+`training/rejection.py` (an outcome made idle by the floor keeps its label and confidence).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class ParitySettings:
     gap_s: float = 4.0  # idle scene between clips: one window length, so no window holds two clips
     # Clips start on stage 2's window grid (every hop), so one window holds exactly one clip.
     grid_s: float = Stage2Settings.model_fields["hop_s"].default
-    min_action_confidence: float = 0.0  # the classifier's open-set floor (0: off, the platform default)
+    min_action_confidence: float | None = None  # the classifier's open-set floor (None: the bundle's; 0: off)
     # Off: a selector that falls behind on a loaded machine would classify fewer frames per window, a skew of
     # load, not of the model (bench pipeline measures shedding).
     shedding: bool = False
@@ -79,7 +81,8 @@ class ParityResult:
     unmatched: int  # clips no window overlapped (counted as disagreement and error)
     disagreements: list[str] = field(default_factory=list)  # "video: offline X, stream Y"
     window_agreement: float | None = None  # stream vs offline on exactly the window's frames
-    events: EventScore | None = None  # event level on the same stream
+    events: EventScore | None = None  # event level on the same stream, under `floor`
+    floor: float | None = None  # the open-set floor the stream ran with
     events_by_floor: dict[str, tuple[float | None, float | None]] | None = None  # floor -> (recall, precision)
     shed_windows: int = 0  # windows the stream classified on fewer frames because it was behind
 
@@ -89,6 +92,8 @@ class ParityResult:
                 "offline_accuracy": round(self.offline_accuracy, 4), "unmatched": self.unmatched,
                 "window_agreement": None if self.window_agreement is None else round(self.window_agreement, 4),
                 "shed_windows": self.shed_windows}
+        if self.floor is not None:
+            line["floor"] = self.floor
         if self.events is not None:
             line |= {"recall": _rounded(self.events.recall), "precision": _rounded(self.events.precision),
                      "true_actions": self.events.actions, "reported_actions": self.events.reported,
@@ -136,12 +141,16 @@ def score_parity(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
 
 def score_parity_events(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]], origins: dict[str, float],
                         min_overlap_s: float, floor: float = 0.0) -> EventScore:
-    """Event level on the parity stream: each clip's burst a true action, each action outcome an event; `floor`
-    turns action outcomes less confident than it idle after the fact (as the classifier's floor would)."""
+    """Event level on the parity stream: each clip's burst a true action, each window whose top class is an
+    action at least as confident as `floor` an event (what the classifier reports under that floor; an outcome
+    made idle by a floor keeps its label and confidence, so any floor can be scored after the fact)."""
+    from processors.settings import ClassifierSettings
+
+    idle_labels = ClassifierSettings().idle_labels
     actions = [TrueAction(span.camera, span.label, origins[span.camera] + span.burst_s[0],
                           origins[span.camera] + span.burst_s[1]) for span in spans if span.burst_s is not None]
     events = [outcome.action_event() for camera_windows in windows.values() for outcome in camera_windows
-              if outcome.outcome == "action" and outcome.confidence >= floor]
+              if outcome.label not in idle_labels and outcome.confidence >= floor]
     return score_events(events, sorted(actions, key=lambda action: action.start), min_overlap_s)
 
 
@@ -149,7 +158,7 @@ def events_by_floor(spans: list[ClipSpan], windows: dict[str, list[WindowOutcome
                     min_overlap_s: float) -> dict[str, tuple[float | None, float | None]]:
     """(recall, precision) of the same stream under each floor of `bench rejection`: what a floor would do
     here, shown beside the choice made on validation clips (never made from these test clips)."""
-    from bench.rejection import FLOORS
+    from training.rejection import FLOORS
 
     scores = {floor: score_parity_events(spans, windows, origins, min_overlap_s, floor) for floor in FLOORS}
     return {f"{floor:.2f}": (_rounded(score.recall), _rounded(score.precision)) for floor, score in scores.items()}
@@ -199,9 +208,10 @@ class ParityBench:
                 "ACTIONSTREAM_KAFKA__TOPIC_PREFIX": self.kafka.topic_prefix, "ACTIONSTREAM_SITES": f'["{SITE}"]',
                 "ACTIONSTREAM_MODEL__REFERENCE": str(self.bundle_dir), "ACTIONSTREAM_MODEL__FOLLOW_UPDATES": "false",
                 "ACTIONSTREAM_METRICS_PORT": str(metrics_port),
-                "ACTIONSTREAM_CLASSIFIER__MIN_ACTION_CONFIDENCE": str(self.settings.min_action_confidence),
                 "ACTIONSTREAM_SHEDDING__ENABLED": str(self.settings.shedding).lower(),
-                "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / self.kafka.topic_prefix)}
+                "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / self.kafka.topic_prefix),
+                **({"ACTIONSTREAM_CLASSIFIER__MIN_ACTION_CONFIDENCE": str(self.settings.min_action_confidence)}
+                   if self.settings.min_action_confidence is not None else {})}
 
     def _start(self, name: str, args: list[str], metrics_port: int) -> ManagedProcess:
         process = ManagedProcess(name, self.settings.work_dir / "logs")
@@ -239,11 +249,18 @@ class ParityBench:
                 process.stop()
         result = score_parity(spans, windows, origins, self._window_offline(spans, windows, origins))
         overlap = settings.event_min_overlap_s
-        return replace(result, events=score_parity_events(spans, windows, origins, overlap),
+        floor = self._floor()
+        return replace(result, events=score_parity_events(spans, windows, origins, overlap, floor), floor=floor,
                        shed_windows=sum(outcome.shed for found in windows.values() for outcome in found),
-                       # Only a run without a floor saw every window's top action.
-                       events_by_floor=events_by_floor(spans, windows, origins, overlap)
-                       if settings.min_action_confidence == 0 else None)
+                       events_by_floor=events_by_floor(spans, windows, origins, overlap))
+
+    def _floor(self) -> float:
+        """The floor the classifier ran with: the setting, else the one stored in the served bundle."""
+        if self.settings.min_action_confidence is not None:
+            return self.settings.min_action_confidence
+        from models.bundle import MANIFEST_FILE, Manifest
+
+        return Manifest.model_validate_json((self.bundle_dir / MANIFEST_FILE).read_text()).min_action_confidence
 
     def _window_offline(self, spans: list[ClipSpan], windows: dict[str, list[WindowOutcome]],
                         origins: dict[str, float]) -> dict[str, str]:

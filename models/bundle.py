@@ -64,6 +64,10 @@ class Manifest(BaseModel):
     num_candidates: int = Field(description="T: candidate frames per clip the selectors were trained on.")
     num_frames: int = Field(description="n: frames per clip selected for the classifier.")
     metrics: dict[str, float] = Field(default_factory=dict)
+    # Chosen by the training run on its validation clips and served with the model (a site or camera setting,
+    # classifier.min_action_confidence, overrides it); bundles from before it have none: 0, the floor off.
+    min_action_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Open-set floor: a window whose top "
+                                         "action is less confident than this is an idle outcome.")
 
 
 @dataclass

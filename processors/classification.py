@@ -97,6 +97,12 @@ class ClipClassifier:
             images = np.stack(decoded)
         return _Prepared(clip, frames, representation, images)
 
+    def _floor(self, model: ServedModel) -> float:
+        """The open-set floor: this site's setting when set, else the one the model's training chose."""
+        if self.settings.min_action_confidence is not None:
+            return self.settings.min_action_confidence
+        return model.runtime.bundle.manifest.min_action_confidence
+
     def _event(self, item: _Prepared, probabilities: np.ndarray, model: ServedModel) -> Classified:
         clip, frames = item.clip, item.frames
         classes = model.runtime.classes
@@ -117,7 +123,7 @@ class ClipClassifier:
         shed_frames = len(clip.frames) - len(frames)
         label = top_k[0].label
         # A background class, or too unsure for an action: no action event (open-set rejection).
-        idle = label in self.settings.idle_labels or top_k[0].confidence < self.settings.min_action_confidence
+        idle = label in self.settings.idle_labels or top_k[0].confidence < self._floor(model)
         outcome = WindowOutcome(
             outcome="idle" if idle else "action", event_id=clip.clip_id,
             site=clip.site, camera=clip.camera, window_start=clip.window_start, window_end=clip.window_end,

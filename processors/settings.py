@@ -100,9 +100,10 @@ class ClassifierSettings(BaseModel):
                                   "before it counts as a timeout; at most the transaction timeout.")
     idle_labels: list[str] = Field(default_factory=lambda: ["idle", "background"],
                                    description="Classes that mean no action: such a window is an idle outcome.")
-    min_action_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Open-set rejection: a window whose "
-                                         "top action class is less confident than this is an idle outcome too "
-                                         "(keeping its label); 0 turns it off.")
+    min_action_confidence: float | None = Field(None, ge=0.0, le=1.0, description="Open-set rejection: a window "
+                                                "whose top action class is less confident than this is an idle "
+                                                "outcome too (keeping its label); 0 turns it off; unset: the floor "
+                                                "the served model's training chose on validation.")
     state_restore_timeout_s: float = Field(30.0, gt=0, description="Longest wait to read the per-camera state "
                                            "(last window, open incident) back when partitions are assigned.")
     transaction_timeout_ms: int = 60_000

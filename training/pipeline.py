@@ -26,6 +26,7 @@ from models.registry import register_version
 from models.selectors import SelectorModels, create_strategy
 from models.text import NAME_TABLE_FILE, load_or_build_name_table
 from processors.drift.settings import DriftSettings
+from processors.settings import ClassifierSettings
 from training.calibration import build_int8_encoder
 from training.classifier_training import ClassifierTrainer
 from training.config import TrainConfig, save_resolved
@@ -36,6 +37,7 @@ from training.features import FeatureExtractor, FeatureSet, backend_options
 from training.metrics import classification_report
 from training.oracle import cross_fitted_oracle
 from training.refit import selected_frames_only
+from training.rejection import RejectionScore, choose_floor, rejection_scores
 from training.scoring import ClipScorer, end_to_end
 from training.selector_training import train_global_selector, train_single_selector
 from training.ucf101 import Ucf101Index
@@ -80,6 +82,12 @@ def validation_rows(video_ids: list[str], labels: np.ndarray, fraction: float, s
     rng = np.random.default_rng(seed)
     rows = [rng.permutation(np.flatnonzero(labels == label)) for label in np.unique(labels)]
     return np.sort(np.concatenate([part[: max(1, round(fraction * len(part)))] for part in rows]))
+
+
+def validation_floor(probabilities: np.ndarray, labels: np.ndarray, classes: list[str]) -> RejectionScore | None:
+    """The open-set floor the bundle carries, chosen on the validation clips; None without an idle class."""
+    idle = [index for index, name in enumerate(classes) if name in ClassifierSettings().idle_labels]
+    return choose_floor(rejection_scores(probabilities, labels, idle[0])) if idle else None
 
 
 def run_training(
@@ -180,13 +188,18 @@ def run_training(
         })
         if refit_score is not None:
             manifest.metrics["val_end_to_end_refit"] = refit_score
+        validation_probabilities = end_to_end(create_strategy("smart", selector_models, config.seed), scorer,
+                                              validation, n).probabilities
+        if (floor := validation_floor(validation_probabilities, validation.labels, index.classes)) is not None:
+            manifest.min_action_confidence = floor.floor
+            manifest.metrics.update({"val_floor_clip_recall": floor.recall,
+                                     "val_floor_clip_precision": floor.precision})
+            logger.info("open-set floor %.2f chosen on validation (%s)", floor.floor, floor.line())
         if features.int8_encoder:
             build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,
                                index.train, features, config.seed)
         bundle.save(bundle_dir)
         # The drift job's training profile: validation frames and windows, and the calibration they fit.
-        validation_probabilities = end_to_end(create_strategy("smart", selector_models, config.seed), scorer,
-                                              validation, n).probabilities
         drift = DriftSettings()
         drift_sample = folder_sample(validation, index.train, validation_probabilities, index.classes, single,
                                      preprocessing.image_size, drift)

@@ -61,10 +61,11 @@ def test_events_on_the_parity_stream() -> None:
     assert events.recall == 0.5 and events.precision == 1 / 3
 
 
-def test_a_floor_after_the_fact_turns_unsure_actions_idle() -> None:
+def test_any_floor_is_scored_after_the_fact_whatever_floor_the_stream_ran_with() -> None:
     spans = [ClipSpan("cam0", "walk/a", "walk", "walk", 4.0, 8.0, burst_s=(5.0, 6.0))]
-    unsure = _window("cam0", 6.0, "walk").model_copy(update={"confidence": 0.5})
-    windows = {"cam0": [_window("cam0", 4.0, "walk"), unsure]}  # the unsure window misses the burst
+    # The unsure window misses the burst; the stream's own floor made it idle, keeping its label and confidence.
+    unsure = _window("cam0", 6.0, "walk").model_copy(update={"confidence": 0.5, "outcome": "idle"})
+    windows = {"cam0": [_window("cam0", 4.0, "walk"), unsure]}
 
     by_floor = events_by_floor(spans, windows, {"cam0": ORIGIN}, min_overlap_s=0.25)
 

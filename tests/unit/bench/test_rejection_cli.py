@@ -1,5 +1,5 @@
 """`actionstream bench rejection` on an untrained bundle and a tiny synthetic set with an idle class: the
-plumbing and the JSON contract (the figures themselves are test_rejection.py's business)."""
+plumbing and the JSON contract (the figures themselves are tests/unit/training/test_rejection.py's business)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import torch
 from typer.testing import CliRunner
 
 from actionstream.cli import app
-from bench.rejection import FLOORS
 from models.bundle import Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
 from models.export import ENCODER_ONNX, export_encoder_onnx
 from models.preprocessing import Preprocessing
+from training.rejection import FLOORS
 from training.synth import SynthSettings, generate_dataset
 from training.ucf101 import Ucf101Index
 

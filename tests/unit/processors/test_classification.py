@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from prometheus_client import REGISTRY
 
+from models.runtime import SmartRuntime
 from processors.classification import Classified, ClipClassifier, Rejected, observe
 from processors.serving import ServedModel
 from processors.settings import ClassifierSettings, SheddingSettings
@@ -142,3 +145,23 @@ def test_a_window_less_confident_than_the_floor_is_an_idle_outcome_keeping_its_l
     assert kept.outcome.outcome == "action"  # type: ignore[union-attr]
     assert rejected.outcome.outcome == "idle"  # type: ignore[union-attr]
     assert rejected.outcome.label == confident.outcome.label  # type: ignore[union-attr]
+
+
+def test_without_a_site_floor_the_floor_the_model_was_trained_with_applies(model: ServedModel) -> None:
+    clip = make_clip("s1", "cam-1", window_start=1000.0, num_frames=4)
+    now = clip.window_end + 0.1
+    [confident] = ClipClassifier(ClassifierSettings(idle_labels=[]), SHEDDING,
+                                 clock=lambda: now).classify([clip], model)
+    confidence = confident.outcome.confidence  # type: ignore[union-attr]
+    manifest = model.runtime.bundle.manifest.model_copy(update={"min_action_confidence": min(1.0, confidence + 1e-3)})
+    bundle = replace(model.runtime.bundle, manifest=manifest)
+    strict = ServedModel(SmartRuntime(bundle, model.runtime.backend), "tiny/4")
+
+    [rejected] = ClipClassifier(ClassifierSettings(idle_labels=[]), SHEDDING,
+                                clock=lambda: now).classify([clip], strict)
+    [overridden] = ClipClassifier(ClassifierSettings(idle_labels=[], min_action_confidence=0.0), SHEDDING,
+                                  clock=lambda: now).classify([clip], strict)
+
+    assert confident.outcome.outcome == "action"  # type: ignore[union-attr]
+    assert rejected.outcome.outcome == "idle"  # type: ignore[union-attr]
+    assert overridden.outcome.outcome == "action"  # type: ignore[union-attr]

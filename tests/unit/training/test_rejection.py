@@ -1,4 +1,4 @@
-"""bench rejection: clip-level recall and precision per confidence floor, and the floor chosen from them."""
+"""Open-set rejection: clip-level recall and precision per confidence floor, and the floor chosen from them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 
 import numpy as np
 
-from bench.rejection import choose_floor, rejection_scores
+from training.pipeline import validation_floor
+from training.rejection import choose_floor, rejection_scores
 
 IDLE = 2  # classes: walk, wave, idle
 
@@ -39,3 +40,13 @@ def test_a_tie_goes_to_the_lower_floor() -> None:
     assert choose_floor(scores).floor == 0.0
     assert json.loads(scores[1].json_line(clips=2)) == {"bench": "rejection", "clips": 2, "floor": 0.0,
                                                          "recall": 1.0, "precision": 1.0, "idle_kept_idle": 1.0}
+
+
+def test_training_chooses_the_floor_only_for_a_model_with_an_idle_class() -> None:
+    probabilities = np.array([[0.9, 0.05, 0.05], [0.7, 0.2, 0.1], [0.55, 0.25, 0.2], [0.1, 0.1, 0.8]])
+    labels = np.array([0, 0, IDLE, IDLE])  # the idle clip called walk at 0.55: a floor of 0.6 drops it alone
+
+    chosen = validation_floor(probabilities, labels, ["walk", "wave", "idle"])
+
+    assert chosen is not None and (chosen.floor, chosen.recall, chosen.precision) == (0.6, 1.0, 1.0)
+    assert validation_floor(probabilities, labels, ["walk", "wave", "run"]) is None
