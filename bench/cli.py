@@ -143,8 +143,8 @@ def pipeline(
     """The largest K that holds in real time (processing p99 <= 1 s where a read_committed subscriber sees the
     outcome, no window lost or duplicated, at most 1 % shed, no growing consumer lag), stage-1 efficiency and
     CPU ms per frame per process, with the selector's split by phase."""
-    from bench.pipeline import PipelineBench, PipelineBenchSettings, rtsp_server
-    from infra.services import ensure_broker
+    from bench.pipeline import PipelineBenchSettings
+    from bench.pipeline_run import run_pipeline_bench
     from models.registry import RegistrySettings, resolve_bundle_dir
     from processors.settings import Stage1Settings
 
@@ -152,39 +152,8 @@ def pipeline(
         raise typer.BadParameter("batched or faust", param_hint="--stage1-engine")
     settings = PipelineBenchSettings(cameras=sorted(cameras), seconds=seconds, backlog_frames=backlog,
                                      precision=precision, stage1_engine=stage1_engine or Stage1Settings().engine)
-    ensure_broker(settings.bootstrap_servers)
-    bench = PipelineBench(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri)))
-    jpegs = bench.backlog_jpegs()
-    standalone = bench.standalone_img_per_s(jpegs)
-    stage1 = bench.stage1_img_per_s(jpegs)
-    efficiency = round(stage1 / standalone, 3)
-    typer.echo(f"stage 1: {stage1:.1f} frames/s through the worker, encoder alone {standalone:.1f} img/s, "
-               f"efficiency {efficiency}")
-    server = rtsp_server()
-    reports = []
-    for count in settings.cameras:
-        report = bench.trial(count, server)
-        reports.append(report)
-        verdict = "counts" if not report.failures else "does not count: " + "; ".join(report.failures)
-        typer.echo(f"K={count}: processing p50 {report.result.processing_p50_ms} ms, "
-                   f"p99 {report.result.processing_p99_ms} ms; {verdict}")
-        for line in report.cpu.table():
-            typer.echo(line)
-        typer.echo(json.dumps({"trial": "pipeline", **report.as_dict()}))
-    passing = [report.result for report in reports if not report.failures]
-    best = max(passing, key=lambda trial: trial.cameras) if passing else min(
-        (report.result for report in reports), key=lambda trial: trial.cameras)
-    typer.echo(json.dumps({
-        "bench": "pipeline", "cameras": best.cameras if passing else 0,
-        "processing_p50_ms": best.processing_p50_ms, "processing_p99_ms": best.processing_p99_ms,
-        "stage1_efficiency": efficiency, "lost": sum(report.result.lost for report in reports),
-        "duplicates": sum(report.result.duplicates for report in reports),
-        "stage1_frames_per_s": round(stage1, 1), "encoder_img_per_s": round(standalone, 1),
-        "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": bench.precision,
-        "stage1_engine": settings.stage1_engine,
-        "failures": {report.result.cameras: report.failures for report in reports},
-        "cpu_ms_per_frame": {report.result.cameras: report.cpu.as_dict() for report in reports},
-    }))
+    for line in run_pipeline_bench(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))):
+        typer.echo(line)
 
 
 @bench_app.command("parity")

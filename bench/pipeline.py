@@ -1,5 +1,5 @@
 """`bench pipeline`: the whole stream in real time. K synthetic RTSP cameras -> adapter -> selector worker
-(stages 1 and 2) -> classifier -> outcomes, on this machine's broker and RTSP server.
+(stages 1 and 2) -> classifier -> outcomes, on a broker and an RTSP server of the bench's own (pipeline_run.py).
 
 Per K, once the workers have loaded their model and own their partitions: processing latency (when a
 read_committed subscriber sees the window's outcome - window end) p50/p99 after a warm-up, end-to-end latency,
@@ -42,10 +42,10 @@ from bench.pipeline_cpu import (
     tree_ticks,
 )
 from bench.pipeline_probes import GroupLag, LagSampler, OutcomeSubscriber, is_ready, scrape
+from infra.kafka.broker import KafkaBroker
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
-from infra.settings import RtspServerSettings
 from processors.selector.stage1 import stage1_group_id
 from processors.settings import Stage1Settings, Stage2Settings
 from streams.reader import TopicReader
@@ -112,11 +112,12 @@ def read_topic(kafka: KafkaSettings, topic: str) -> list[bytes]:
 
 
 class PipelineBench:
-    def __init__(self, settings: PipelineBenchSettings, bundle_dir: Path) -> None:
+    def __init__(self, settings: PipelineBenchSettings, bundle_dir: Path, broker: KafkaBroker) -> None:
         from models.runtime import resolve_precision
 
         self.settings = settings
         self.bundle_dir = bundle_dir
+        self.broker = broker  # the one at settings.bootstrap_servers: its CPU is in the table
         self.settings.work_dir.mkdir(parents=True, exist_ok=True)
         # The precision the workers run (they serve the bundle with ONNX Runtime on the CPU), for the report.
         self.precision = resolve_precision(settings.precision, "onnxruntime", "cpu", bundle_dir)
@@ -309,11 +310,8 @@ class PipelineBench:
         return [(meta.camera, meta.capture_time, meta.ingest_time) for meta in headers]
 
     def _cpu_snapshot(self, workers: dict[str, ManagedProcess], selector_port: int) -> CpuSnapshot:
-        from infra.kafka.broker import KafkaBroker
-        from infra.settings import BrokerSettings
-
         pids = {"adapter": workers["cameras"].pid(), "selector": workers["selector"].pid(),
-                "classifier": workers["classifier"].pid(), "broker JVM": KafkaBroker(BrokerSettings()).status().pid}
+                "classifier": workers["classifier"].pid(), "broker JVM": self.broker.status().pid}
         taken_at, selector_pid = time.time(), pids["selector"]
         ticks = {name: tree_ticks(pid) for name, pid in pids.items() if pid is not None}
         event_loop = main_thread_ticks(selector_pid) if selector_pid else 0
@@ -335,8 +333,3 @@ class PipelineBench:
                     raise RuntimeError(f"{process.name} exited:\n{tail(process.log_file, 30)}")
             time.sleep(1.0)
 
-
-def rtsp_server() -> RtspServer:
-    from infra.services import ensure_rtsp_server
-
-    return ensure_rtsp_server(settings=RtspServerSettings())

@@ -1,0 +1,71 @@
+"""`bench pipeline` end to end, on a Kafka broker and an RTSP server of its own: stage-1 efficiency, then one trial
+per K; yields the lines the command prints (a JSON line per trial, a summary JSON line last).
+
+Its own services, on free ports: on the machine's shared broker a demo's groups and the bench's could meet, and
+a demo that ends stops the broker and the RTSP server it started (seen: a bench trial lost its broker mid-run)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from bench.pipeline import PipelineBench, PipelineBenchSettings, TrialReport, free_port
+from infra.kafka.broker import KafkaBroker
+from infra.rtsp.server import RtspServer
+from infra.settings import BrokerSettings, RtspServerSettings
+
+
+@contextmanager
+def own_services(work_dir: Path) -> Iterator[tuple[KafkaBroker, RtspServer]]:
+    """A fresh one-node broker and an RTSP server for this run, stopped and deleted afterwards."""
+    state_dir = work_dir / f"services-{uuid.uuid4().hex[:6]}"
+    broker = KafkaBroker(BrokerSettings(port=free_port(), controller_port=free_port(), state_dir=state_dir / "kafka"))
+    rtsp = RtspServer(RtspServerSettings(port=free_port(), state_dir=state_dir / "rtsp"))
+    try:
+        broker.start()
+        rtsp.start()
+        yield broker, rtsp
+    finally:
+        rtsp.stop()
+        broker.stop()
+        shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Iterator[str]:
+    with own_services(settings.work_dir) as (broker, rtsp):
+        settings = replace(settings, bootstrap_servers=broker.settings.bootstrap_servers)
+        bench = PipelineBench(settings, bundle_dir, broker)
+        jpegs = bench.backlog_jpegs()
+        standalone = bench.standalone_img_per_s(jpegs)
+        stage1 = bench.stage1_img_per_s(jpegs)
+        efficiency = round(stage1 / standalone, 3)
+        yield (f"stage 1 ({settings.stage1_engine}): {stage1:.1f} frames/s through the worker, encoder alone "
+               f"{standalone:.1f} img/s, efficiency {efficiency}")
+        reports: list[TrialReport] = []
+        for count in settings.cameras:
+            report = bench.trial(count, rtsp)
+            reports.append(report)
+            verdict = "counts" if not report.failures else "does not count: " + "; ".join(report.failures)
+            yield (f"K={count}: processing p50 {report.result.processing_p50_ms} ms, "
+                   f"p99 {report.result.processing_p99_ms} ms; {verdict}")
+            yield from report.cpu.table()
+            yield json.dumps({"trial": "pipeline", "stage1_engine": settings.stage1_engine, **report.as_dict()})
+    passing = [report.result for report in reports if not report.failures]
+    best = max(passing, key=lambda trial: trial.cameras) if passing else min(
+        (report.result for report in reports), key=lambda trial: trial.cameras)
+    yield json.dumps({
+        "bench": "pipeline", "cameras": best.cameras if passing else 0,
+        "processing_p50_ms": best.processing_p50_ms, "processing_p99_ms": best.processing_p99_ms,
+        "stage1_efficiency": efficiency, "lost": sum(report.result.lost for report in reports),
+        "duplicates": sum(report.result.duplicates for report in reports),
+        "stage1_frames_per_s": round(stage1, 1), "encoder_img_per_s": round(standalone, 1),
+        "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": bench.precision,
+        "stage1_engine": settings.stage1_engine,
+        "failures": {report.result.cameras: report.failures for report in reports},
+        "cpu_ms_per_frame": {report.result.cameras: report.cpu.as_dict() for report in reports},
+    })
