@@ -120,7 +120,7 @@ class BatchedStage1:
         producer = Producer(self.producer_config())
         subscription = frames_subscription(self.settings)
         consumer.subscribe(subscription, on_assign=self._on_assign, on_revoke=self._on_revoke,
-                           on_lost=self._on_revoke)
+                           on_lost=self._on_lost)
         logger.info("stage1 (batched) consuming %s in group %s", ", ".join(subscription),
                     self.consumer_config()["group.id"])
         next_report = 0.0
@@ -233,7 +233,12 @@ class BatchedStage1:
             if error.args[0].code() != KafkaError._NO_OFFSET:
                 logger.warning("stage1: commit at revocation failed: %s", error)
         self._assignment = set()
-        logger.info("stage1 lost %d partitions", len(partitions))
+        logger.info("stage1 handed over %d partitions", len(partitions))
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        # The group moved on without us (session timeout): a commit would be refused; the new owner replays.
+        self._assignment = set()
+        logger.warning("stage1 lost %d partitions to the group (no heartbeat in time)", len(partitions))
 
     def _report(self, consumer: Consumer) -> None:
         """Partitions owned per frames topic and records waiting behind this worker's positions."""
