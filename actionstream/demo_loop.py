@@ -191,24 +191,32 @@ def skip_backlog(kafka: KafkaSettings, group_ids: list[str], timeout_s: float = 
     return moved
 
 
-def forget_table_changelogs(kafka: KafkaSettings, app_id: str, timeout_s: float = 30.0) -> int:
-    """Delete every record of a Faust app's table changelogs (topics `<app id>-<table>-changelog`): a worker
-    restores its tables by reading them whole before it is ready. An earlier run's state is stale once its groups
-    skipped their backlog (its open windows would close as the windows of an earlier run), and compaction did not
-    keep up: after a day of demos the selector's changelog held 1.3 GB and its restore took 2 of the demo's first
-    2.3 minutes. Run while the app has no workers. Returns the partitions emptied."""
-    from confluent_kafka import OFFSET_END, TopicPartition
+def forget_table_changelogs(kafka: KafkaSettings, app_id: str, timeout_s: float = 30.0) -> list[str]:
+    """Delete a Faust app's table changelog topics (`<app id>-<table>-changelog`; the worker creates them again
+    at start): a worker restores its tables by reading them whole before it is ready. An earlier run's state is
+    stale once its groups skipped their backlog (its open windows would close as the windows of an earlier run),
+    and compaction did not keep up: after a day of demos the selector's changelog held 1.3 GB and its restore took
+    2 of the demo's first 2.3 minutes. Whole topics, because Kafka refuses to delete records of a compacted one.
+    Run while the app has no workers; returns once the broker no longer lists them."""
     from confluent_kafka.admin import AdminClient
 
     admin = AdminClient(kafka.client_config())
     prefix = f"{kafka.topic_prefix}{app_id}-"
-    partitions = [TopicPartition(name, index, OFFSET_END)
-                  for name, topic in admin.list_topics(timeout=timeout_s).topics.items()
-                  if name.startswith(prefix) and name.endswith("-changelog") for index in topic.partitions]
-    if partitions:
-        for future in admin.delete_records(partitions, request_timeout=timeout_s).values():
+
+    def changelogs() -> list[str]:
+        return [name for name in admin.list_topics(timeout=timeout_s).topics
+                if name.startswith(prefix) and name.endswith("-changelog")]
+
+    names = changelogs()
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=timeout_s).values():
             future.result(timeout_s)
-    return len(partitions)
+    deadline = time.monotonic() + timeout_s
+    while changelogs():  # deletion completes asynchronously; the worker must not find the old topic
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics {', '.join(names)} still listed {timeout_s:g} s after their deletion")
+        time.sleep(0.2)
+    return names
 
 
 class Publisher(Protocol):

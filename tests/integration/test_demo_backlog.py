@@ -41,26 +41,21 @@ def test_committed_offsets_move_to_the_end(streams_settings: StreamsSettings) ->
     assert _committed(streams_settings, unused, partition) < 0
 
 
-def test_an_apps_table_changelogs_are_emptied_and_other_topics_kept(streams_settings: StreamsSettings) -> None:
+def test_an_apps_table_changelogs_are_deleted_and_other_topics_kept(streams_settings: StreamsSettings) -> None:
     kafka = streams_settings.kafka
     changelog, other = f"{kafka.topic_prefix}app-table-changelog", f"{kafka.topic_prefix}app-ticks"
     admin = AdminClient(kafka.client_config())
-    for future in admin.create_topics([NewTopic(name, num_partitions=2, replication_factor=1)
-                                       for name in (changelog, other)]).values():
+    compacted = {"cleanup.policy": "compact"}  # as Faust's changelogs: Kafka refuses DeleteRecords on them
+    for future in admin.create_topics([NewTopic(changelog, num_partitions=2, replication_factor=1, config=compacted),
+                                       NewTopic(other, num_partitions=2, replication_factor=1)]).values():
         future.result(30)
     producer = Producer(kafka.client_config())
     for name in (changelog, other):
         for index in range(4):
-            producer.produce(name, value=b"state", partition=index % 2)
+            producer.produce(name, key=str(index).encode(), value=b"state", partition=index % 2)
     assert producer.flush(30) == 0
 
-    assert forget_table_changelogs(kafka, "app") == 2
-    probe = Consumer({**kafka.client_config(), "group.id": f"probe-{uuid.uuid4().hex[:6]}"})
-    try:
-        for partition in range(2):
-            low, high = probe.get_watermark_offsets(TopicPartition(changelog, partition), timeout=30)
-            assert (low, high) == (2, 2)
-            low, high = probe.get_watermark_offsets(TopicPartition(other, partition), timeout=30)
-            assert (low, high) == (0, 2)
-    finally:
-        probe.close()
+    assert forget_table_changelogs(kafka, "app") == [changelog]
+    topics = admin.list_topics(timeout=30).topics
+    assert changelog not in topics and other in topics
+    assert forget_table_changelogs(kafka, "app") == []  # nothing left to delete
