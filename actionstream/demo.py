@@ -382,7 +382,7 @@ def run_demo(settings: DemoSettings) -> None:
             skip_backlog(kafka, [processors.app_id, stage1_group_id(kafka.topic_prefix, processors.app_id),
                                  processors.classifier.group_id, DriftJobSettings().job.group_id,
                                  ArchiveSettings().archive.group_id, RetrainSettings().worker.group_id,
-                                 GuardSettings().guard.group_id])
+                                 GuardSettings().guard.group_id], [settings.site])
             forget_table_changelogs(kafka, processors.app_id)  # the selector's stale windows, restored whole
             shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
             settings.loop.prepare_base_check()
