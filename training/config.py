@@ -52,6 +52,9 @@ class EvaluationSettings(BaseModel):
         "auto", description="auto: accuracy when classes are balanced, macro-F1 otherwise"
     )
     imbalance_ratio: float = Field(1.5, ge=1.0, description="largest/smallest class count above = imbalanced")
+    floor_burst_candidates: int = Field(
+        2, ge=1, description="Burst candidates a validation window needs for its action event to count as true "
+        "when the open-set floor is chosen (2: 0.25 s at 8 candidates a second, the demo's event overlap)")
 
     def resolve_primary_metric(self, class_counts: Sequence[int]) -> PrimaryMetric:
         """The configured metric, or the class-balance rule when ``auto``."""

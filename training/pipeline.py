@@ -40,6 +40,7 @@ from training.refit import selected_frames_only
 from training.rejection import RejectionScore, choose_floor, rejection_scores
 from training.scoring import ClipScorer, end_to_end
 from training.selector_training import train_global_selector, train_single_selector
+from training.stream_validation import choose_stream_floor, synthetic_bursts
 from training.ucf101 import Ucf101Index
 
 logger = logging.getLogger(__name__)
@@ -84,10 +85,28 @@ def validation_rows(video_ids: list[str], labels: np.ndarray, fraction: float, s
     return np.sort(np.concatenate([part[: max(1, round(fraction * len(part)))] for part in rows]))
 
 
-def validation_floor(probabilities: np.ndarray, labels: np.ndarray, classes: list[str]) -> RejectionScore | None:
-    """The open-set floor the bundle carries, chosen on the validation clips; None without an idle class."""
+def validation_floor(validation: FeatureSet, probabilities: np.ndarray, classes: list[str],
+                     stream: StreamFloorInputs | None) -> RejectionScore | None:
+    """The open-set floor the bundle carries, chosen on the validation clips: at event level on windows over
+    back-to-back clips when their bursts are known (training/stream_validation.py), else per clip; None
+    without an idle class."""
     idle = [index for index, name in enumerate(classes) if name in ClassifierSettings().idle_labels]
-    return choose_floor(rejection_scores(probabilities, labels, idle[0])) if idle else None
+    if not idle:
+        return None
+    if stream is None:
+        return choose_floor(rejection_scores(probabilities, validation.labels, idle[0]))
+    return choose_stream_floor(validation, probabilities, stream.classify, stream.bursts, idle[0],
+                               stream.min_burst_candidates, stream.seed)
+
+
+@dataclass(frozen=True)
+class StreamFloorInputs:
+    """What the event-level floor choice needs beside the validation clips."""
+
+    classify: Callable[[FeatureSet], np.ndarray]  # a window set -> class probabilities [W,C]
+    bursts: list[tuple[int, int] | None]
+    min_burst_candidates: int
+    seed: int
 
 
 def run_training(
@@ -98,7 +117,8 @@ def run_training(
     save_resolved(config, run_dir / "config.yaml")
     bundle_dir = run_dir / "bundle"
     bundle_dir.mkdir(exist_ok=True)
-    index = Ucf101Index.from_folder(resolve_data_root(config, progress), config.data.split)
+    data_root = resolve_data_root(config, progress)
+    index = Ucf101Index.from_folder(data_root, config.data.split)
     num_classes = len(index.classes)
     primary = config.evaluation.resolve_primary_metric(index.class_counts("train"))
     features = config.features
@@ -190,10 +210,15 @@ def run_training(
             manifest.metrics["val_end_to_end_refit"] = refit_score
         validation_probabilities = end_to_end(create_strategy("smart", selector_models, config.seed), scorer,
                                               validation, n).probabilities
-        if (floor := validation_floor(validation_probabilities, validation.labels, index.classes)) is not None:
+        bursts = synthetic_bursts(data_root, validation.video_ids)
+        stream = None if bursts is None or config.classifier.kind != "shared" else StreamFloorInputs(
+            lambda windows: end_to_end(create_strategy("smart", selector_models, config.seed), scorer, windows,
+                                       n).probabilities,
+            bursts, config.evaluation.floor_burst_candidates, config.seed)
+        if (floor := validation_floor(validation, validation_probabilities, index.classes, stream)) is not None:
             manifest.min_action_confidence = floor.floor
-            manifest.metrics.update({"val_floor_clip_recall": floor.recall,
-                                     "val_floor_clip_precision": floor.precision})
+            manifest.metrics.update({"val_floor_recall": floor.recall,
+                                     "val_floor_precision": floor.precision})
             logger.info("open-set floor %.2f chosen on validation (%s)", floor.floor, floor.line())
         if features.int8_encoder:
             build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from training.features import FeatureSet
 from training.pipeline import validation_floor
 from training.rejection import choose_floor, rejection_scores
 
@@ -45,8 +46,10 @@ def test_a_tie_goes_to_the_lower_floor() -> None:
 def test_training_chooses_the_floor_only_for_a_model_with_an_idle_class() -> None:
     probabilities = np.array([[0.9, 0.05, 0.05], [0.7, 0.2, 0.1], [0.55, 0.25, 0.2], [0.1, 0.1, 0.8]])
     labels = np.array([0, 0, IDLE, IDLE])  # the idle clip called walk at 0.55: a floor of 0.6 drops it alone
+    clips = FeatureSet(["a", "b", "c", "d"], np.zeros((4, 2, 1), np.float32), np.ones((4, 2), bool), labels,
+                       np.zeros((4, 2), np.int64))
 
-    chosen = validation_floor(probabilities, labels, ["walk", "wave", "idle"])
+    chosen = validation_floor(clips, probabilities, ["walk", "wave", "idle"], stream=None)  # per clip
 
     assert chosen is not None and (chosen.floor, chosen.recall, chosen.precision) == (0.6, 1.0, 1.0)
-    assert validation_floor(probabilities, labels, ["walk", "wave", "run"]) is None
+    assert validation_floor(clips, probabilities, ["walk", "wave", "run"], stream=None) is None

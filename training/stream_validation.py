@@ -1,0 +1,119 @@
+"""The open-set floor judged the way the demo scores a camera: event level, on windows that straddle clips.
+
+A camera's windows (W = 4 s every 2 s) are not cut at clip boundaries: half of them hold the end of one clip
+and the start of the next, many without any action frame. Clip-level recall and precision miss those windows,
+so a floor chosen on them lets too many unsure actions through (measured on a 126-clip validation stream:
+clip level chose 0.0, event precision 0.86; 0.4 held recall and precision above 0.9). Here the validation
+clips are laid back to back in a fixed random order and scored on two kinds of window: each clip's own
+candidates, and the second half of a clip with the first half of the next. Each clip's burst (synthetic truth)
+is a true action; a window whose top class is an action at least as confident as the floor is an event, true
+when a burst of its label has at least `min_burst_candidates` candidates in it, unclear when bursts touch it
+with fewer, false otherwise (as actionstream/event_scoring.py judges the demo's events).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+
+from training.features import FeatureSet
+from training.rejection import FLOORS, RejectionScore, choose_floor
+
+
+@dataclass(frozen=True)
+class StreamWindows:
+    """Windows over back-to-back validation clips: class probabilities [W,C] and, per window and clip, how
+    many of the window's candidates show that clip's burst ([W,N], 0 for clips outside the window)."""
+
+    probabilities: np.ndarray
+    burst_candidates: np.ndarray
+    labels: np.ndarray  # [N] class of each clip
+    has_burst: np.ndarray  # [N] the clip shows an action (idle clips have no burst)
+
+
+def in_burst(frame_indices: np.ndarray, bursts: Sequence[tuple[int, int] | None]) -> np.ndarray:
+    """[N,T] whether each candidate frame lies in its clip's [start, end) burst."""
+    flags = np.zeros(frame_indices.shape, dtype=bool)
+    for row, burst in enumerate(bursts):
+        if burst is not None:
+            flags[row] = (frame_indices[row] >= burst[0]) & (frame_indices[row] < burst[1])
+    return flags
+
+
+def straddling_windows(data: FeatureSet, order: np.ndarray) -> FeatureSet:
+    """The second half of each clip in `order` joined with the first half of the next one."""
+    half = data.representation.shape[1] // 2
+    first, second = order[:-1], order[1:]
+    representation = np.concatenate([data.representation[first, half:], data.representation[second, :half]], axis=1)
+    frame_indices = np.concatenate([data.frame_indices[first, half:], data.frame_indices[second, :half]], axis=1)
+    return FeatureSet([f"{data.video_ids[a]}+{data.video_ids[b]}" for a, b in zip(first, second, strict=True)],
+                      representation, np.ones(representation.shape[:2], dtype=bool), data.labels[first],
+                      frame_indices)
+
+
+def stream_windows(aligned: np.ndarray, straddling: np.ndarray, flags: np.ndarray, labels: np.ndarray,
+                   order: np.ndarray) -> StreamWindows:
+    """Both kinds of window: `aligned` [N,C] per clip, `straddling` [N-1,C] per consecutive pair of `order`."""
+    count, half = len(labels), flags.shape[1] // 2
+    contacts = np.zeros((count + len(order) - 1, count), dtype=np.int64)
+    contacts[np.arange(count), np.arange(count)] = flags.sum(axis=1)
+    for row, (first, second) in enumerate(pairwise(order)):
+        contacts[count + row, first] = flags[first, half:].sum()
+        contacts[count + row, second] = flags[second, :half].sum()
+    return StreamWindows(np.concatenate([aligned, straddling]), contacts, labels, flags.any(axis=1))
+
+
+def event_scores(windows: StreamWindows, idle_index: int, min_burst_candidates: int,
+                 floors: Sequence[float] = FLOORS) -> list[RejectionScore]:
+    """Event-level recall (bursts reported by a true event) and precision (true events among true and false)
+    of each floor; idle_kept_idle is the share of windows without any burst frame that stay idle."""
+    top = windows.probabilities.argmax(axis=1)
+    confidence = windows.probabilities.max(axis=1)
+    contacts = windows.burst_candidates
+    matching = (contacts >= min_burst_candidates) & (windows.labels[None, :] == top[:, None])  # [W,N]
+    true_window = matching.any(axis=1)
+    most = contacts.max(axis=1)
+    unclear = ~true_window & (most > 0) & (most < min_burst_candidates)
+    quiet = most == 0
+    scores = []
+    for floor in floors:
+        event = (top != idle_index) & (confidence >= floor)
+        reported = (matching & event[:, None]).any(axis=0) & windows.has_burst
+        true_events = int((event & true_window).sum())
+        false_events = int((event & ~true_window & ~unclear).sum())
+        scores.append(RejectionScore(
+            floor=float(floor),
+            recall=float(reported.sum() / windows.has_burst.sum()) if windows.has_burst.any() else 0.0,
+            precision=true_events / (true_events + false_events) if true_events + false_events else 0.0,
+            idle_kept_idle=float((~event[quiet]).mean()) if quiet.any() else 1.0,
+        ))
+    return scores
+
+
+def synthetic_bursts(root: Path, video_ids: Sequence[str]) -> list[tuple[int, int] | None] | None:
+    """Each clip's [start, end) burst frames from the synthetic truth (`<root>/truth/<video id>.json`; None for
+    an idle clip); None for the whole set when a clip has no truth (a real data set)."""
+    bursts: list[tuple[int, int] | None] = []
+    for video_id in video_ids:
+        path = root / "truth" / f"{video_id}.json"
+        if not path.exists():
+            return None
+        start, end = json.loads(path.read_text())["burst"]
+        bursts.append((int(start), int(end)) if end > start else None)
+    return bursts
+
+
+def choose_stream_floor(validation: FeatureSet, aligned: np.ndarray, classify: Callable[[FeatureSet], np.ndarray],
+                        bursts: Sequence[tuple[int, int] | None], idle_index: int, min_burst_candidates: int,
+                        seed: int) -> RejectionScore:
+    """The floor with the best event-level min(recall, precision) on back-to-back validation clips; `aligned`
+    holds the clips' own probabilities [N,C], `classify` gives a window set's probabilities."""
+    order = np.random.default_rng(seed).permutation(len(validation.labels))
+    straddling = classify(straddling_windows(validation, order))
+    windows = stream_windows(aligned, straddling, in_burst(validation.frame_indices, bursts), validation.labels, order)
+    return choose_floor(event_scores(windows, idle_index, min_burst_candidates))
