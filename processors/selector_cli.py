@@ -1,4 +1,5 @@
-"""`actionstream selector run`: one worker of the Faust app (stages 1 and 2); start more for more throughput,
+"""`actionstream selector run`: one selector worker, stage 1 (`stage1.engine`: batched on a thread, or a Faust
+agent) and stage 2 (Faust); start more for more throughput,
 `actionstream serving promote`: point an alias at a version and tell every worker."""
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ def selector_run(
 
     from processors.selector.app import SelectorApp
     from processors.selector.kafka_backoff import back_off_failed_metadata_updates
-    from processors.selector.stage1 import READINESS_CHECK
     from processors.serving import ModelHolder
     from processors.settings import ProcessorSettings
     from streams.broker_monitor import MONITOR
@@ -43,8 +43,7 @@ def selector_run(
         overrides["metrics_port"] = metrics_port
     settings = settings.model_copy(update=overrides)
     if settings.metrics_port:
-        batched = [READINESS_CHECK] if settings.stage1.engine == "batched" else []
-        serve_health(settings.metrics_port, "model", "partitions", *batched)
+        serve_health(settings.metrics_port, "model", "partitions")
     MONITOR.watch(settings.kafka)
     back_off_failed_metadata_updates(settings.kafka.metadata_retry_backoff_ms / 1000)
     holder = ModelHolder(settings.model, settings.kafka, role="selector")

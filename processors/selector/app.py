@@ -119,7 +119,9 @@ class SelectorApp:
         self._stage1_pool = ThreadPoolExecutor(1, thread_name_prefix="stage1")
         self._stage2_pool = ThreadPoolExecutor(1, thread_name_prefix="stage2")
         # Stage 1 as a Faust agent, or (batched) a confluent-kafka loop the worker runs on a thread: `stage1`.
-        self.stage1 = BatchedStage1(settings, holder) if settings.stage1.engine == "batched" else None
+        self.stage1 = BatchedStage1(settings, holder, partial(self._assigned, "stage1")) \
+            if settings.stage1.engine == "batched" else None
+        self._stages_assigned = {"stage1": self.stage1 is None, "stage2": False}
         if self.stage1 is None:
             self.app.agent(self.frames, name="stage1-score")(self._score)
         self.app.agent(self.app.topic(*self.scored.topics, *self.ticks.topics, **raw), name="stage2-select")(
@@ -133,7 +135,13 @@ class SelectorApp:
         self.app.on_rebalance_complete.connect(self._owns_partitions)
 
     async def _owns_partitions(self, sender: Any, *args: Any, **kwargs: Any) -> None:
-        HEALTH.passed("partitions")  # assignment received and its window tables restored
+        self._assigned("stage2")  # assignment received and its window tables restored
+
+    def _assigned(self, stage: str) -> None:
+        """Ready once each stage's group assigned it its partitions (called from the batched stage 1's thread too)."""
+        self._stages_assigned[stage] = True
+        if all(self._stages_assigned.values()):
+            HEALTH.passed("partitions")
 
     async def _report_assignment(self) -> None:
         """Partitions (cameras) this worker owns and how far behind it is on them, per stage: the split
@@ -160,7 +168,7 @@ class SelectorApp:
             metrics.ASSIGNED_PARTITIONS.labels(topic=topic).set(counts.get(topic, 0))
         for stage, records in lag.items():
             metrics.CONSUMER_LAG.labels(stage=stage).set(records)
-        self._behind = any(lag.values()) or bool(self.stage1 and self.stage1.lag)
+        self._behind = any(lag.values()) or (self.stage1 is not None and self.stage1.behind)
 
     def ensure_changelog_topics(self, timeout_s: float = 30.0) -> None:
         """Create the table's changelog topic and the ticks topic before the worker starts, and wait until the

@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -35,14 +36,12 @@ from processors.selector.scoring import FrameRecord, decode_records, score_frame
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from streams.deadletter import DeadLetter
-from streams.health import HEALTH
 from streams.records import FrameRef
 from streams.topics import Topic, topic_name
 
 logger = logging.getLogger(__name__)
 
 STAGE = "stage1"
-READINESS_CHECK = "stage1-partitions"
 
 
 def stage1_group_id(topic_prefix: str, app_id: str) -> str:
@@ -62,13 +61,16 @@ def frames_subscription(settings: ProcessorSettings) -> list[str]:
 class BatchedStage1:
     """The stage-1 loop; `run` until `stop` is set (a thread of the worker: `start`, then `stop`)."""
 
-    def __init__(self, settings: ProcessorSettings, holder: ModelHolder) -> None:
+    def __init__(self, settings: ProcessorSettings, holder: ModelHolder, on_assigned: Callable[[], None]) -> None:
         self.settings = settings
         self.holder = holder
+        self._on_assigned = on_assigned  # called at every assignment (the worker's readiness waits for the first)
         prefix = settings.kafka.topic_prefix
         self.scored_topic = topic_name(Topic.SCORED_FRAMES, prefix=prefix)
         self.deadletter_topic = topic_name(Topic.DEADLETTER, prefix=prefix)
-        self.lag = 0  # records waiting in Kafka at the last report: stage 2 holds idle closes while any
+        self.lag = 0  # records waiting in Kafka at the last report
+        self._lag_unknown = True  # until the lag of the current assignment was read
+        self._report_now = False
         self._topics: set[str] = set()  # frames topics assigned so far (a new one is announced)
         self._assignment: set[tuple[str, int]] = set()
         self._delivery_errors: list[str] = []
@@ -133,7 +135,8 @@ class BatchedStage1:
                     self._store_offsets(consumer, records)
                 elif records:
                     self._rewind(consumer, records)
-                if time.monotonic() >= next_report:
+                if time.monotonic() >= next_report or self._report_now:
+                    self._report_now = False
                     self._report(consumer)
                     next_report = time.monotonic() + self.settings.stage1.lag_report_s
         finally:
@@ -223,7 +226,8 @@ class BatchedStage1:
             logger.info("stage1: consuming new frames topics %s", ", ".join(sorted(topics - self._topics)))
         self._topics |= topics
         logger.info("stage1 assigned %d partitions of %s", len(partitions), ", ".join(sorted(topics)) or "no topic")
-        HEALTH.passed(READINESS_CHECK)
+        self._lag_unknown, self._report_now = True, True
+        self._on_assigned()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Every batch taken so far is acknowledged and stored: hand its offsets over before another owner starts.
@@ -232,30 +236,54 @@ class BatchedStage1:
         except KafkaException as error:
             if error.args[0].code() != KafkaError._NO_OFFSET:
                 logger.warning("stage1: commit at revocation failed: %s", error)
-        self._assignment = set()
+        self._assignment, self._lag_unknown = set(), True
         logger.info("stage1 handed over %d partitions", len(partitions))
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The group moved on without us (session timeout): a commit would be refused; the new owner replays.
-        self._assignment = set()
+        self._assignment, self._lag_unknown = set(), True
         logger.warning("stage1 lost %d partitions to the group (no heartbeat in time)", len(partitions))
 
     def _report(self, consumer: Consumer) -> None:
         """Partitions owned per frames topic and records waiting behind this worker's positions."""
         assignment = [TopicPartition(topic, partition) for topic, partition in sorted(self._assignment)]
         counts: dict[str, int] = dict.fromkeys(self._topics, 0)
-        lag = 0
-        for position in consumer.position(assignment) if assignment else []:
-            counts[position.topic] = counts.get(position.topic, 0) + 1
-            if position.offset == OFFSET_INVALID:
-                continue  # nothing consumed yet on it
-            _, high = consumer.get_watermark_offsets(position, cached=True)
-            if high >= 0:
-                lag += max(0, high - position.offset)
+        for partition in assignment:
+            counts[partition.topic] += 1
         for topic, count in counts.items():
             metrics.ASSIGNED_PARTITIONS.labels(topic=topic).set(count)
+        try:
+            lag = self._lag(consumer, assignment)
+        except KafkaException as error:  # broker away: the lag is unknown, so stage 2 keeps assuming a backlog
+            logger.debug("stage1 lag: %s", error)
+            return
         metrics.CONSUMER_LAG.labels(stage=STAGE).set(lag)
         self.lag = lag
+        self._lag_unknown = False
+
+    def _lag(self, consumer: Consumer, assignment: list[TopicPartition]) -> int:
+        """Records from each partition's position (where none yet: the committed offset, else the earliest) to its
+        end: right after an assignment the backlog counts before the first record of it is fetched."""
+        timeout_s = self.settings.stage1.lag_report_s
+        positions = consumer.position(assignment) if assignment else []
+        unpositioned = [partition for partition in positions if partition.offset < 0]
+        committed = {(partition.topic, partition.partition): partition.offset
+                     for partition in (consumer.committed(unpositioned, timeout_s) if unpositioned else [])}
+        lag = 0
+        for partition in positions:
+            low, high = consumer.get_watermark_offsets(partition, cached=True)
+            if high < 0 or partition.offset < 0:
+                low, high = consumer.get_watermark_offsets(partition, timeout_s)
+            offset = partition.offset if partition.offset >= 0 else committed.get(
+                (partition.topic, partition.partition), OFFSET_INVALID)
+            lag += max(0, high - (offset if offset >= 0 else low))
+        return lag
+
+    @property
+    def behind(self) -> bool:
+        """Frames may be waiting for this worker's stage 1: a backlog, or none known (no assignment since the last
+        revocation, or the lag not read since)."""
+        return self._lag_unknown or self.lag > 0
 
 
 def _last_offsets(messages: list[Message]) -> dict[tuple[str, int], int]:

@@ -1,7 +1,7 @@
 """The batched stage 1 (`stage1.engine: batched`) against the real broker: every good frame scored once, in each
 camera's order, on the scored-frames partition aiokafka's partitioner picks for the camera (stage 2's idle ticks
 compute it so), bad frames to the dead-letter topic, the group's committed offsets at the end of the frames
-partitions once all is acknowledged, and readiness only with its own partitions assigned."""
+partitions once all is acknowledged; the worker ready once both stages own their partitions."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import Producer
 
 from infra.process import ManagedProcess, tail
-from processors.selector.stage1 import READINESS_CHECK, stage1_group_id
+from processors.selector.stage1 import stage1_group_id
 from processors.settings import ProcessorSettings
 from streams.committed_offsets import CommittedOffsets
 from streams.records import ScoredFrame
@@ -55,7 +55,7 @@ def test_batched_stage1_scores_every_frame_once_in_order_and_commits_behind_its_
     worker = processes("selector", ["selector", "run"], env)
 
     deadline = time.monotonic() + 120.0
-    while not _readiness(port).get(READINESS_CHECK):
+    while not _readiness(port).get("partitions"):
         assert worker.is_running() and time.monotonic() < deadline, tail(worker.log_file, 30)
         time.sleep(1.0)
     scored_topic = topic_name(Topic.SCORED_FRAMES, prefix=prefix)
