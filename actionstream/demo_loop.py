@@ -139,8 +139,10 @@ class LoopSettings(BaseModel):
 
 
 def reset_production(kafka: KafkaSettings, alias: str) -> str | None:
-    """Start from the demo's base model: remember the first production version as @demo-base, and move
-    `alias` back to it (announced on model-updates, which workers read at start) when a run promoted another.
+    """Start from the demo's base model: remember the first production version as @demo-base, move `alias` back
+    to it when a run promoted another, and announce it on model-updates, which workers read at start. Announced
+    every run: a base model retrained by the demo moves the aliases without a record, and the compacted topic's
+    last one (an earlier run's promotion) switched the workers to that run's model a second after they started.
     Returns the base version; None when the registry has no `alias` model."""
     from models.registry import RegistrySettings, alias_version, set_alias
     from processors.serving import publish_model_update
@@ -155,7 +157,7 @@ def reset_production(kafka: KafkaSettings, alias: str) -> str | None:
         base = current
     if current != base:
         set_alias(registry, base, alias)
-        publish_model_update(kafka, ModelUpdate(model=registry.registered_model, alias=alias, version=base))
+    publish_model_update(kafka, ModelUpdate(model=registry.registered_model, alias=alias, version=base))
     return base
 
 
