@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models.motion import (
+    CameraMotionState,
+    MotionEncoder,
+    MotionSettings,
+    aligned_difference,
+    clip_motion_stacks,
+    gray_frame,
+    shake_offset,
+)
+
+SETTINGS = MotionSettings(output_size=16)
+
+
+def _scene(seed: int = 0, size: int = 64) -> np.ndarray:
+    """A textured static background, larger than the frame so a shaken crop stays inside it."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(40, 220, size=(size // 4 + 4, size // 4 + 4, 3), dtype=np.uint8)
+    return np.repeat(np.repeat(coarse, 4, axis=0), 4, axis=1)
+
+
+def _frame(scene: np.ndarray, dy: int, dx: int, square_at: int | None = None, size: int = 64) -> np.ndarray:
+    frame = scene[8 + dy:8 + dy + size, 8 + dx:8 + dx + size].copy()
+    if square_at is not None:
+        frame[20:30, square_at:square_at + 10] = 255
+    return frame
+
+
+def test_shake_offset_undoes_a_pure_camera_shift() -> None:
+    scene = _scene()
+    previous, current = gray_frame(_frame(scene, 0, 0)), gray_frame(_frame(scene, 3, -2))
+    assert shake_offset(previous, current, SETTINGS) == (-3, 2)
+    unaligned = np.abs(current - previous)[8:-8, 8:-8].mean() / SETTINGS.scale
+    # What remains is the frames' different mean brightness (each is scaled to mean 128), under a grey level.
+    assert np.abs(aligned_difference(previous, current, SETTINGS)).max() < min(0.05, unaligned / 20)
+
+
+def test_a_moving_square_remains_after_the_shake_is_undone() -> None:
+    scene = _scene()
+    previous = gray_frame(_frame(scene, 0, 0, square_at=10))
+    current = gray_frame(_frame(scene, 2, 1, square_at=30))
+    difference = np.abs(aligned_difference(previous, current, SETTINGS))  # 16x16 cells of 4x4 pixels
+    assert difference[5:7, 2:5].mean() > 10 * difference[12:, :].mean()  # where the square was and went
+
+
+def test_gray_frame_ignores_a_global_lighting_change() -> None:
+    frame = _frame(_scene(), 0, 0)
+    brighter = np.clip(frame.astype(np.float32) * 1.08, 0, 255).astype(np.uint8)
+    assert np.abs(gray_frame(brighter) - gray_frame(frame)).mean() < 1.5
+
+
+def test_camera_state_gives_the_stacks_training_computes_and_zeros_before_the_first_frame() -> None:
+    scene = _scene(1)
+    frames = np.stack([_frame(scene, t % 3, -(t % 2), square_at=4 + 6 * t) for t in range(5)])
+    stacks = clip_motion_stacks(frames, SETTINGS)
+    assert stacks.shape == (5, 3, 16, 16)
+    assert not stacks[0].any() and not stacks[1, 1:].any()  # nothing before the first frame
+    np.testing.assert_array_equal(stacks[3, 1], stacks[2, 0])  # a frame's stack carries its predecessor's
+    camera = CameraMotionState(SETTINGS)
+    for frame, expected in zip(frames, stacks, strict=True):
+        np.testing.assert_array_equal(camera.push(frame), expected)
+
+
+def test_motion_encoder_pools_over_space() -> None:
+    encoder = MotionEncoder(stack_depth=3, width=8).eval()
+    stacks = torch.zeros(2, 3, 96, 96)
+    stacks[0, :, 30:34, 30:34] = 1.0
+    stacks[1, :, 46:50, 62:66] = 1.0  # the same blob elsewhere (by multiples of the total stride, 16)
+    with torch.no_grad():
+        features = encoder(stacks)
+    assert features.shape == (2, encoder.output_dim) == (2, 16)
+    # Max pooling: the same up to the zero padding at the borders, which the two places see differently.
+    np.testing.assert_allclose(features[0, :8].numpy(), features[1, :8].numpy(), rtol=0.05, atol=1e-3)
