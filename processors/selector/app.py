@@ -114,7 +114,7 @@ class SelectorApp:
         self.windows = self.app.Table("stage2-state", key_type=str, value_type=bytes, partitions=partitions)
         self._rewinding: set[int] = set()  # scored-frames partitions sought back to their applied offset
         self._open_frames = 0  # frames of open windows this worker added (a gauge, not state)
-        self._behind = False  # consumer lag on stage 1 or 2 at the last report: idle closes wait
+        self._behind = False  # consumer lag on the Faust stages at the last report: idle closes wait
         # Model work leaves the event loop, so consumption and heartbeats go on while a batch computes.
         self._stage1_pool = ThreadPoolExecutor(1, thread_name_prefix="stage1")
         self._stage2_pool = ThreadPoolExecutor(1, thread_name_prefix="stage2")
@@ -168,7 +168,7 @@ class SelectorApp:
             metrics.ASSIGNED_PARTITIONS.labels(topic=topic).set(counts.get(topic, 0))
         for stage, records in lag.items():
             metrics.CONSUMER_LAG.labels(stage=stage).set(records)
-        self._behind = any(lag.values()) or (self.stage1 is not None and self.stage1.behind)
+        self._behind = any(lag.values())
 
     def ensure_changelog_topics(self, timeout_s: float = 30.0) -> None:
         """Create the table's changelog topic and the ticks topic before the worker starts, and wait until the
@@ -357,7 +357,8 @@ class SelectorApp:
         """Ask stage 2 to close the windows of cameras that stopped, on partitions this worker owns. The timer
         only sends a tick on the camera's partition: table writes are partitioned by the record being
         processed, and going through the agent orders the close with the camera's frames."""
-        if self._behind or not MONITOR.reachable or MONITOR.settling():
+        stage1_behind = self.stage1 is not None and self.stage1.behind  # read live: the lag timer may stall
+        if self._behind or stage1_behind or not MONITOR.reachable or MONITOR.settling():
             # A camera's frames may be queued in front of stage 1 or 2 (seen after a broker outage: windows closed
             # as idle while their frames were still on the way, then lost as late): no camera is idle while so.
             return

@@ -69,6 +69,7 @@ class BatchedStage1:
         self.scored_topic = topic_name(Topic.SCORED_FRAMES, prefix=prefix)
         self.deadletter_topic = topic_name(Topic.DEADLETTER, prefix=prefix)
         self.lag = 0  # records waiting in Kafka at the last report
+        self._awaiting_assignment = True  # from the start and from a revocation until the next assignment
         self._lag_unknown = True  # until the lag of the current assignment was read
         self._report_now = False
         self._topics: set[str] = set()  # frames topics assigned so far (a new one is announced)
@@ -226,7 +227,7 @@ class BatchedStage1:
             logger.info("stage1: consuming new frames topics %s", ", ".join(sorted(topics - self._topics)))
         self._topics |= topics
         logger.info("stage1 assigned %d partitions of %s", len(partitions), ", ".join(sorted(topics)) or "no topic")
-        self._lag_unknown, self._report_now = True, True
+        self._awaiting_assignment, self._lag_unknown, self._report_now = False, True, True
         self._on_assigned()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -236,12 +237,12 @@ class BatchedStage1:
         except KafkaException as error:
             if error.args[0].code() != KafkaError._NO_OFFSET:
                 logger.warning("stage1: commit at revocation failed: %s", error)
-        self._assignment, self._lag_unknown = set(), True
+        self._assignment, self._awaiting_assignment = set(), True
         logger.info("stage1 handed over %d partitions", len(partitions))
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # The group moved on without us (session timeout): a commit would be refused; the new owner replays.
-        self._assignment, self._lag_unknown = set(), True
+        self._assignment, self._awaiting_assignment = set(), True
         logger.warning("stage1 lost %d partitions to the group (no heartbeat in time)", len(partitions))
 
     def _report(self, consumer: Consumer) -> None:
@@ -283,7 +284,7 @@ class BatchedStage1:
     def behind(self) -> bool:
         """Frames may be waiting for this worker's stage 1: a backlog, or none known (no assignment since the last
         revocation, or the lag not read since)."""
-        return self._lag_unknown or self.lag > 0
+        return self._awaiting_assignment or self._lag_unknown or self.lag > 0
 
 
 def _last_offsets(messages: list[Message]) -> dict[tuple[str, int], int]:
