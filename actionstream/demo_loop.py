@@ -183,15 +183,23 @@ def skip_backlog(kafka: KafkaSettings, group_ids: list[str], sites: list[str], t
             committed = offsets.committed(group_id, partitions)
             behind = {partition: end for partition, end in offsets.ends(committed).items()
                       if committed[partition] < end}
-            try:
-                offsets.commit(group_id, behind)
-            except KafkaException as error:
-                if error.args[0].code() != KafkaError.UNKNOWN_MEMBER_ID:
-                    raise
-                # Seen when another run on this broker (a pipeline bench) used the demo's group ids: its
-                # members would also share the demo's partitions.
-                raise ServiceError(f"consumer group {group_id} has members outside this demo on "
-                                   f"{kafka.bootstrap_servers}: stop the other run first") from error
+            # A group with members refuses the commit (UNKNOWN_MEMBER_ID). The members of a run killed mid-way
+            # (its retrain worker did not leave the group) expire after their session timeout, counted from
+            # the broker's start (seen: a demo run right after a killed one); live ones do not.
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    offsets.commit(group_id, behind)
+                    break
+                except KafkaException as error:
+                    if error.args[0].code() != KafkaError.UNKNOWN_MEMBER_ID:
+                        raise
+                    if time.monotonic() >= deadline:
+                        # Seen when another run on this broker (a pipeline bench) used the demo's group ids: its
+                        # members would also share the demo's partitions.
+                        raise ServiceError(f"consumer group {group_id} has members outside this demo on "
+                                           f"{kafka.bootstrap_servers}: stop the other run first") from error
+                    time.sleep(1.0)
             moved += len(behind)
     return moved
 
