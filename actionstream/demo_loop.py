@@ -54,6 +54,11 @@ class LoopSettings(BaseModel):
     # job taking only windows one model served).
     baseline_windows: int = Field(2, ge=1, description="Drift windows of a camera's baseline; the scene switches "
                                   "once they have passed.")
+    # The drift job takes the first, partial window when it has 8 outcomes (16 s of windows at a 2 s hop); with
+    # 30 s of it left when the cameras start (a few of them to connect) it surely has, and waiting for another
+    # whole window cost a minute in both runs that started so.
+    partial_window_s: float = Field(30.0, gt=0, description="The first drift window counts in the baseline when "
+                                    "this much of it is left as the cameras start.")
     baseline_outcomes: int = Field(24, ge=1, description="Window outcomes a baseline needs at least.")
     persistence_k: int = Field(2, ge=1, description="A cause must hold in k of the last m drift windows ...")
     persistence_m: int = Field(3, ge=1, description="... of a camera.")
@@ -90,7 +95,8 @@ class LoopSettings(BaseModel):
         """When the drifted camera's baseline windows have passed at the latest: drift windows are aligned to
         multiples of their length, and the first (partial) one counts only if it has enough outcomes."""
         first_whole = math.ceil(cameras_started / self.drift_window_s) * self.drift_window_s
-        return first_whole + self.baseline_windows * self.drift_window_s
+        partial_counts = first_whole - cameras_started >= self.partial_window_s
+        return first_whole + (self.baseline_windows - partial_counts) * self.drift_window_s
 
     def switch_time(self, origin: float, feed_s: float, cameras_started: float) -> float:
         """When the scene switches: the first loop boundary of a feed of `feed_s` s published since `origin`
