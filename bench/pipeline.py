@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
 
 from bench.pipeline_accounting import (
     TrialResult,
@@ -105,10 +105,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def read_topic(kafka: KafkaSettings, topic: str) -> list[bytes]:
-    """Every committed record of the topic, up to its current end."""
-    with TopicReader(kafka, topic, since=0.0) as reader:
-        return [message.value() for message in reader.drain()]
+def read_topic(kafka: KafkaSettings, topic: str) -> list[bytes] | None:
+    """Every committed record of the topic, up to its current end; None while the broker cannot say (seen on a
+    fresh broker: a partition without a leader yet)."""
+    try:
+        with TopicReader(kafka, topic, since=0.0) as reader:
+            return [message.value() for message in reader.drain()]
+    except KafkaException as error:
+        if not (error.args[0].retriable() or error.args[0].code() in _NO_LEADER_YET):
+            raise
+        return None
+
+
+_NO_LEADER_YET = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError._TIMED_OUT)
 
 
 class PipelineBench:
@@ -211,8 +220,9 @@ class PipelineBench:
         try:
             scored_topic = topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix)
             deadline = time.monotonic() + 600
+            values: list[bytes] = []
             while time.monotonic() < deadline:
-                values = read_topic(kafka, scored_topic)
+                values = read_topic(kafka, scored_topic) or values
                 if len(values) >= len(jpegs):
                     break
                 if not worker.is_running():
