@@ -1,4 +1,4 @@
-"""The selector app (Faust stages 1 and 2) against the real broker: windows -> clips with deterministic ids,
+"""The selector app (stage 1, stage 2 on Faust) against the real broker: windows -> clips with deterministic ids,
 bad frames to the dead-letter topic, two workers sharing the cameras, one killed with SIGKILL while frames
 flow, a stopped camera's last windows closed after the idle timeout."""
 
@@ -78,8 +78,10 @@ def _garbage_frames(producer: Producer, topic: str, count: int) -> None:
     producer.flush(30)
 
 
+# Both stage-1 engines (stage1.engine): the other tests run the default one.
+@pytest.mark.parametrize("engine", ["batched", "faust"])
 def test_frames_become_clips_and_bad_frames_become_dead_letters(
-    streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess]
+    streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess], engine: str
 ) -> None:
     producer = Producer({**streams_settings.kafka.client_config(), "message.max.bytes": 8 * 1024 * 1024})
     frames_topic = _topic(streams_settings, Topic.FRAMES)
@@ -89,7 +91,8 @@ def test_frames_become_clips_and_bad_frames_become_dead_letters(
                    round(start * FPS) + 40, round(start * FPS) + 52))))}
     _garbage_frames(producer, frames_topic, 120)
     # Idle cameras keep their windows open here: the stream's tail windows are not part of the expectation.
-    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_STAGE2__IDLE_CLOSE_S="600")
+    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_STAGE2__IDLE_CLOSE_S="600",
+                        ACTIONSTREAM_STAGE1__ENGINE=engine)
     worker = processes("selector", ["selector", "run"], env)
 
     wanted = _expected_ids(cameras)
