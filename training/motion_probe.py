@@ -30,7 +30,7 @@ from training.video import sample_candidate_frames
 
 logger = logging.getLogger(__name__)
 
-Supervision = Literal["burst", "clip"]
+Supervision = Literal["burst", "clip", "energy"]
 
 
 class ProbeSettings(BaseModel):
@@ -42,6 +42,7 @@ class ProbeSettings(BaseModel):
     learning_rate: float = Field(2e-3, gt=0, description="AdamW learning rate (cosine-annealed to 0).")
     weight_decay: float = Field(1e-3, ge=0, description="AdamW weight decay.")
     dropout: float = Field(0.3, ge=0, lt=1, description="Dropout before the linear head.")
+    energy_frames: int = Field(8, ge=1, description="energy supervision: candidates kept per training clip.")
     label_smoothing: float = Field(0.1, ge=0, lt=1, description="Cross-entropy label smoothing.")
     max_roll_px: int = Field(8, ge=0, description="Random translation of each batch (the actor stands anywhere).")
     seed: int = 0
@@ -66,19 +67,35 @@ def load_motion_data(root: Path, items: list[VideoItem], motion: MotionSettings,
     return MotionData(np.stack(stacks), np.stack(in_burst), np.asarray([item.label for item in items]))
 
 
-def _frames(data: MotionData, supervision: Supervision) -> tuple[torch.Tensor, torch.Tensor]:
-    clips, positions = np.nonzero(data.in_burst if supervision == "burst" else np.ones_like(data.in_burst))
+def within_clip_energy(stacks: np.ndarray) -> np.ndarray:
+    """[N,T,depth,S,S] -> [N,T]: each candidate's total |difference|, standardised within its clip (median,
+    standard deviation); a clip's first candidate, which has no difference, scores -inf."""
+    energy = np.abs(stacks[:, :, 0].astype(np.float32)).sum(axis=(2, 3))
+    spread = energy.std(axis=1, keepdims=True) + 1e-6
+    standardised = (energy - np.median(energy, axis=1, keepdims=True)) / spread
+    standardised[:, 0] = -np.inf
+    return standardised
+
+
+def _frames(
+    data: MotionData, supervision: Supervision, energy_frames: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    if supervision == "energy":
+        picked = np.argsort(-within_clip_energy(data.stacks), axis=1)[:, :energy_frames]
+        clips, positions = np.repeat(np.arange(len(data.labels)), picked.shape[1]), picked.ravel()
+    else:
+        clips, positions = np.nonzero(data.in_burst if supervision == "burst" else np.ones_like(data.in_burst))
     return torch.from_numpy(data.stacks[clips, positions].astype(np.float32)), torch.from_numpy(data.labels[clips])
 
 
 def burst_frame_accuracy(
     train: MotionData, test: MotionData, num_classes: int, supervision: Supervision, settings: ProbeSettings
 ) -> float:
-    """Train encoder + head on `train`'s frames (burst frames, or every frame with its clip's label); return
-    the accuracy on `test`'s burst frames."""
+    """Train encoder + head on `train`'s frames (burst frames; every frame; the most energetic frames, each
+    with its clip's label); return the accuracy on `test`'s burst frames."""
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    inputs, targets = _frames(train, supervision)
+    inputs, targets = _frames(train, supervision, settings.energy_frames)
     encoder = MotionEncoder(inputs.shape[1])
     model = nn.Sequential(encoder, nn.Dropout(settings.dropout), nn.Linear(encoder.output_dim, num_classes))
     optimiser = torch.optim.AdamW(model.parameters(), settings.learning_rate, weight_decay=settings.weight_decay)
@@ -99,7 +116,7 @@ def burst_frame_accuracy(
             optimiser.step()
         schedule.step()
         logger.info("epoch %d: last batch loss %.3f", epoch, loss.item())
-    test_inputs, test_targets = _frames(test, "burst")
+    test_inputs, test_targets = _frames(test, "burst", settings.energy_frames)
     model.eval()
     with torch.no_grad():
         predictions = torch.cat([model(chunk).argmax(dim=1) for chunk in test_inputs.split(256)])
@@ -109,8 +126,9 @@ def burst_frame_accuracy(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("root", type=Path, help="A synthetic data set with truth masks (actionstream synth).")
-    parser.add_argument("--supervision", choices=("burst", "clip"), default="burst",
-                        help="burst: train on the burst frames (reads the masks); clip: every frame, clip label.")
+    parser.add_argument("--supervision", choices=("burst", "clip", "energy"), default="burst",
+                        help="burst: the burst frames (reads the masks); clip: every frame with the clip label; "
+                        "energy: each clip's most energetic frames with the clip label.")
     parser.add_argument("--epochs", type=int, default=ProbeSettings().epochs, help="Training epochs.")
     parser.add_argument("--seed", type=int, default=0, help="Seed of the initialisation and batches.")
     arguments = parser.parse_args()
