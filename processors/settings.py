@@ -38,8 +38,8 @@ class ServingModelSettings(BaseModel):
 
 
 class Stage1Settings(BaseModel):
-    # Measured side by side (bench pipeline, same model and load): the worker's CPU per scored frame 0.81-0.91x of
-    # the Faust agent's; Kafka plumbing per frame 1.4-2.2 ms against 2.5-3.3 ms (stage 2's Faust share remains).
+    # Measured side by side (bench pipeline, same model and load, fp32 and int8): the worker's CPU per scored frame
+    # 0.81-0.96x of the Faust agent's; Kafka plumbing per frame 1.1-2.2 ms against 1.9-3.5 ms (stage 2's remains).
     engine: Literal["batched", "faust"] = Field(
         "batched", description="batched: stage 1 on a confluent-kafka consumer and producer in a thread of the "
         "worker (processors/selector/stage1.py); faust: a Faust agent beside stage 2.")
