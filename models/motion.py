@@ -15,14 +15,12 @@ background cancels and what remains is what moved.
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal
 
 import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-MotionKind = Literal["none", "difference_cnn"]
 _LUMA = np.asarray([0.299, 0.587, 0.114], dtype=np.float32)
 
 
