@@ -35,6 +35,7 @@ from processors.selector.phases import Phase, timed
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
+from streams.committed_offsets import CommittedOffsets
 from streams.deadletter import DeadLetter
 from streams.records import FrameRef
 from streams.topics import Topic, topic_name
@@ -220,7 +221,8 @@ class BatchedStage1:
             consumer.seek(TopicPartition(topic, partition, offset))
 
     # -- the group -------------------------------------------------------------------------------------------
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._continue_from_faust_group(consumer, partitions)
         self._assignment = {(tp.topic, tp.partition) for tp in partitions}
         topics = {tp.topic for tp in partitions}
         if self._topics and topics - self._topics:
@@ -229,6 +231,25 @@ class BatchedStage1:
         logger.info("stage1 assigned %d partitions of %s", len(partitions), ", ".join(sorted(topics)) or "no topic")
         self._awaiting_assignment, self._lag_unknown, self._report_now = False, True, True
         self._on_assigned()
+
+    def _continue_from_faust_group(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Partitions this group never committed start where the Faust agent's group left them (a worker
+        upgraded from `stage1.engine: faust`), not at the earliest retained frame: that would be a backlog of
+        the frames topics' whole retention, shed on arrival."""
+        own = consumer.committed(partitions, timeout=self.settings.stage1.session_timeout_s)
+        never_committed = [(tp.topic, tp.partition) for tp in own if tp.offset < 0]
+        if not never_committed:
+            return
+        faust_group = f"{self.settings.kafka.topic_prefix}{self.settings.app_id}"
+        with CommittedOffsets(self.settings.kafka) as offsets:
+            inherited = offsets.committed(faust_group, never_committed)
+        if not inherited:
+            return
+        for tp in partitions:
+            tp.offset = inherited.get((tp.topic, tp.partition), tp.offset)
+        consumer.assign(partitions)
+        logger.info("stage1: %d partitions continue from group %s's committed offsets", len(inherited),
+                    faust_group)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Every batch taken so far is acknowledged and stored: hand its offsets over before another owner starts.

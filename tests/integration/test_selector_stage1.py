@@ -80,3 +80,34 @@ def test_batched_stage1_scores_every_frame_once_in_order_and_commits_behind_its_
             assert time.monotonic() < deadline, tail(worker.log_file, 30)
             time.sleep(1.0)
     assert worker.is_running()
+
+
+def test_batched_stage1_continues_where_the_faust_agents_group_left_off(
+    streams_settings: StreamsSettings, tiny_bundle: Path, processes: Callable[..., ManagedProcess]
+) -> None:
+    """A worker upgraded from `stage1.engine: faust` starts a new group: its partitions begin at the Faust group's
+    committed offsets, so the frames the old engine scored are not scored again."""
+    prefix = streams_settings.kafka.topic_prefix
+    frames_topic = topic_name(Topic.FRAMES, SITE, prefix)
+    producer = Producer(streams_settings.kafka.client_config())
+    produce_frames(producer, frames_topic, SITE, "cam-1", 1000.0, 3.0, FPS)  # scored by the old engine
+    faust_group = f"{prefix}{ProcessorSettings().app_id}"
+    scored_by_old_engine: dict[tuple[str, int], int] = {}
+    for record in consume_all(streams_settings, frames_topic, idle_s=1.0):
+        scored_by_old_engine[(frames_topic, record.partition())] = record.offset() + 1
+    with CommittedOffsets(streams_settings.kafka) as offsets:
+        offsets.commit(faust_group, scored_by_old_engine)
+    after_upgrade = produce_frames(producer, frames_topic, SITE, "cam-1", 1003.0, 3.0, FPS)
+    port = free_port()
+    env = processor_env(streams_settings, str(tiny_bundle), ACTIONSTREAM_STAGE1__ENGINE="batched",
+                        ACTIONSTREAM_METRICS_PORT=str(port))
+    worker = processes("selector", ["selector", "run"], env)
+
+    scored_topic = topic_name(Topic.SCORED_FRAMES, prefix=prefix)
+    deadline = time.monotonic() + 120.0
+    while len(records := consume_all(streams_settings, scored_topic, idle_s=1.0)) < len(after_upgrade):
+        assert worker.is_running() and time.monotonic() < deadline, tail(worker.log_file, 30)
+        time.sleep(2.0)
+    time.sleep(2.0)  # a frame before the upgrade, scored again, would come with the others
+    records = consume_all(streams_settings, scored_topic, idle_s=1.0)
+    assert sorted(ScoredFrame.from_bytes(record.value()).seq for record in records) == after_upgrade
