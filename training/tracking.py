@@ -163,12 +163,16 @@ class Tracker:
 
 
 def plot_training_curves(history: Mapping[str, Sequence[tuple[int, float]]]) -> Figure:
-    """Figure with loss series on the left axis panel and every other series on the right."""
+    """Figure with loss series on the left axis panel and every other series on the right. Only series of two
+    or more epochs are curves: one-off results (test metrics, training time) would fill the legend until the
+    axes collapse."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(10, 4), layout="constrained")
     loss_axes, metric_axes = figure.subplots(1, 2)
     for key, points in sorted(history.items()):
+        if len(points) < 2:
+            continue
         axes = loss_axes if "loss" in key else metric_axes
         steps, values = zip(*points, strict=True)
         axes.plot(steps, values, marker="o", label=key)

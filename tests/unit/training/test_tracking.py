@@ -1,3 +1,5 @@
+import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -5,7 +7,7 @@ import pytest
 
 from models.registry import register_version, resolve_bundle_dir, set_alias
 from training.config import TrainConfig
-from training.tracking import Tracker, TrackingSettings, flatten_params
+from training.tracking import Tracker, TrackingSettings, flatten_params, plot_training_curves
 
 
 @pytest.fixture
@@ -72,3 +74,16 @@ def test_run_that_raises_ends_failed(settings: TrackingSettings) -> None:
         raise RuntimeError("boom")
 
     assert tracker.client.get_run(tracker.run_id).info.status == "FAILED"
+
+
+def test_training_curves_leave_one_off_results_out_of_the_legend() -> None:
+    history = {"classifier/train_loss": [(0, 1.0), (1, 0.5)], "classifier/val_end_to_end": [(0, 0.4), (1, 0.8)]}
+    history |= {f"test/strategy{index}/accuracy": [(0, 0.5)] for index in range(24)}  # a run's final results
+    history["training_seconds"] = [(0, 57.0)]
+    figure = plot_training_curves(history)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns when a crowded legend collapses the axes
+        figure.savefig(io.BytesIO(), format="png")
+    loss_axes, metric_axes = figure.axes
+    assert [line.get_label() for line in loss_axes.lines] == ["classifier/train_loss"]
+    assert [line.get_label() for line in metric_axes.lines] == ["classifier/val_end_to_end"]
