@@ -428,7 +428,7 @@ def run_demo(settings: DemoSettings) -> None:
             events.append(event)
             typer.echo(event_line(event, verdict_of(event, truths, since, settings.truth_min_share)))
 
-        watcher = LoopWatcher(kafka, since, typer.echo) if settings.loop is not None else None
+        watcher = LoopWatcher(kafka, since, typer.echo, settings.loop) if settings.loop is not None else None
         with TopicReader(kafka, topic_name(Topic.ACTIONS, settings.site, kafka.topic_prefix), since) as reader:
             stream_events(reader, processes, settings.run_seconds, show, watcher,
                           settings.loop.after_update_windows if settings.loop is not None else 0, settings.keep_open,

@@ -32,7 +32,11 @@ def _share(value: float | None) -> str:
 class LoopState:
     """The loop as the demo saw it: each camera's latest verdict, the requests, results and promotions."""
 
+    persistence_k: int = 2  # a cause alerts once it holds in k of a camera's last m windows (the policy's rule)
+    persistence_m: int = 3
     verdicts: dict[str, str] = field(default_factory=dict)  # camera -> verdict of its latest report
+    recent_causes: dict[str, list[set[str]]] = field(default_factory=dict)  # camera -> causes of its last m windows
+    alerting: dict[str, bool] = field(default_factory=dict)  # camera -> a cause persists
     reports: dict[str, int] = field(default_factory=dict)  # camera -> reports seen
     requests: list[RetrainRequest] = field(default_factory=list)
     results: list[RetrainResult] = field(default_factory=list)
@@ -40,17 +44,23 @@ class LoopState:
     classified: dict[tuple[str, str], int] = field(default_factory=dict)  # (camera, version) -> windows classified
 
     def on_report(self, report: DriftReport) -> str | None:
-        """A line when the camera's verdict against its own baseline (what the policy acts on) changes, the
-        first report included; None otherwise, so a camera that stays drifted or fine does not print a line per
-        window, and a scene unlike the training data but stable prints none."""
+        """A line when the camera's verdict against its own baseline (what the policy acts on) or its alert
+        changes, the first report included; None otherwise, so a camera that stays drifted or fine does not print
+        a line per window, and a scene unlike the training data but stable prints none. The alert (DRIFT ALERT)
+        needs a cause in k of the last m windows, as the policy and the DriftRaised alert do: one drifted window
+        is a status line."""
         if report.reference_kind != "camera":
             return None
-        previous = self.verdicts.get(report.camera)
-        self.verdicts[report.camera] = report.verdict
-        self.reports[report.camera] = self.reports.get(report.camera, 0) + 1
-        if report.verdict == previous:
+        camera = report.camera
+        recent = [*self.recent_causes.get(camera, []), set(report.causes)][-self.persistence_m:]
+        self.recent_causes[camera] = recent
+        alert = any(sum(cause in causes for causes in recent) >= self.persistence_k for cause in recent[-1])
+        previous = (self.verdicts.get(camera), self.alerting.get(camera))
+        self.verdicts[camera], self.alerting[camera] = report.verdict, alert
+        self.reports[camera] = self.reports.get(camera, 0) + 1
+        if (report.verdict, alert) == previous:
             return None
-        return drift_line(report, alert=report.verdict == "drift")
+        return drift_line(report, alert=alert)
 
     def on_request(self, request: RetrainRequest) -> str:
         self.requests.append(request)

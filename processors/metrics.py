@@ -46,6 +46,8 @@ DRIFT_SCORE = Gauge("actionstream_drift_score", "Drift scores of the latest wind
                     "columns), embedding_mmd2 (X_i).", ("site", "camera", "reference_kind", "kind"))
 DRIFT_VERDICT = Gauge("actionstream_drift_verdict", "Verdict of the latest window: 1 drift, 0 ok, -1 insufficient.",
                       ("site", "camera", "reference_kind"))
+DRIFT_ALERT = Gauge("actionstream_drift_alert", "1 while a drift cause holds in k of the camera's last m windows "
+                    "against the reference the retrain policy acts on (its persistence), else 0.", ("site", "camera"))
 DRIFT_ACCURACY = Gauge("actionstream_drift_accuracy", "Accuracy of the latest window: estimated (label-free), "
                        "observed (labelled windows), observed_macro_f1, reference (validation).",
                        ("site", "camera", "kind"))

@@ -297,7 +297,10 @@ class DriftJob:
                         ", ".join(drift.causes) or "no drift")
             if sample.frames:  # Evidently cannot profile empty columns; the event above says it all
                 html.submit(profile, sample, f"{name}/{window.start:.0f}")
-        for request in self.policy.observe(report, window.end).requests:
+        decision = self.policy.observe(report, window.end)
+        if decision.assessed:
+            metrics.DRIFT_ALERT.labels(site=window.site, camera=window.camera).set(1 if decision.persisting else 0)
+        for request in decision.requests:
             self._produce(producer, self.requests_topic, request)
             self.stats.requests += 1
             metrics.RETRAIN_REQUESTS.labels(cause=request.cause).inc()

@@ -84,6 +84,10 @@ class PolicyState(BaseModel):
 class RetrainDecision:
     requests: list[RetrainRequest] = field(default_factory=list)
     held: dict[RetrainCause, str] = field(default_factory=dict)  # cause -> why no request (yet)
+    assessed: bool = False  # the report is of the reference kind the policy acts on
+    # Causes that hold in k of the camera's last m windows: the camera's drift alert. One window over a threshold
+    # is what a detector does at its false-positive rate; persistence is what tells a change from noise.
+    persisting: list[RetrainCause] = field(default_factory=list)
 
     @property
     def publish(self) -> bool:
@@ -132,9 +136,12 @@ class RetrainPolicy:
         decision = RetrainDecision()
         if report.reference_kind != rules.reference_kind:
             return decision
+        decision.assessed = True
         camera_key = f"{report.site}/{report.camera}"
         history = [*self.state.history.get(camera_key, []), window_flags(report, rules)][-rules.persistence_m:]
         self.state.history[camera_key] = history
+        decision.persisting = [cause for cause in history[-1].evidence
+                               if sum(cause in window.evidence for window in history) >= rules.persistence_k]
         self.state.requested_at = [at for at in self.state.requested_at if now - at < DAY_S]
         for cause in history[-1].evidence:
             held = self._held(report.site, cause, history, rules, now)

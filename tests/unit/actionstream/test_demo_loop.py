@@ -50,15 +50,19 @@ def _outcome(start: float, label: str, version: str, camera: str = "cam0") -> Wi
         outcome="action")
 
 
-def test_a_camera_prints_a_line_when_its_verdict_changes_not_every_window() -> None:
-    state = LoopState()
+def test_a_camera_prints_a_line_when_its_verdict_or_alert_changes_not_every_window() -> None:
+    state = LoopState(persistence_k=2, persistence_m=3)
     lines = [state.on_report(_report("cam0", verdict, 20.0 * index))
-             for index, verdict in enumerate(["ok", "ok", "drift", "drift", "ok"])]
-    assert [line is not None for line in lines] == [True, False, True, False, True]
-    assert lines[2] is not None and lines[2].startswith("DRIFT ALERT  cam0 drift")
-    assert "causes data_drift" in lines[2] and "estimated accuracy 40% (reference 90%)" in lines[2]
+             for index, verdict in enumerate(["ok", "ok", "drift", "drift", "drift", "ok"])]
+    assert [line is not None for line in lines] == [True, False, True, True, False, True]
+    assert lines[2] is not None and lines[2].startswith("drift status cam0 drift")  # one window is no alert
+    assert lines[3] is not None and lines[3].startswith("DRIFT ALERT  cam0 drift")  # the second of three is
+    assert "causes data_drift" in lines[3] and "estimated accuracy 40% (reference 90%)" in lines[3]
+    single = [state.on_report(_report("cam2", verdict, 20.0 * index))
+              for index, verdict in enumerate(["ok", "drift", "ok"])]
+    assert not any(line is not None and line.startswith("DRIFT ALERT") for line in single)
     assert state.on_report(_report("cam1", "drift", 0.0, reference_kind="training")) is None  # not the policy's
-    assert status_lines(state, ["cam0", "cam1"]) == ["drift status cam0: ok (5 reports)",
+    assert status_lines(state, ["cam0", "cam1"]) == ["drift status cam0: ok (6 reports)",
                                                      "drift status cam1: no report (0 reports)"]
 
 

@@ -78,5 +78,15 @@ def test_reference_kinds_named_in_the_rules_are_ones_the_drift_job_exports() -> 
     exported = set(typing.get_args(PolicyRules.model_fields["reference_kind"].annotation))
     named = {match for path in RULES_DIR.glob("*rules*.yml")
              for match in re.findall(r'reference_kind="([^"]+)"', path.read_text())}
-    assert named, "the drift alert names the camera reference"
     assert named <= exported
+
+
+def test_drift_raised_reads_the_persistent_alert_the_drift_job_exports() -> None:
+    """One drifted window is no alert: DriftRaised reads the policy's persistence gauge, not the raw verdict."""
+    from processors import metrics
+
+    rules = yaml.safe_load((RULES_DIR / "alert_rules.yml").read_text())
+    (drift_raised,) = [rule for group in rules["groups"] for rule in group["rules"]
+                       if rule.get("alert") == "DriftRaised"]
+    assert metrics.DRIFT_ALERT._name in drift_raised["expr"]
+    assert "actionstream_drift_verdict" not in drift_raised["expr"]

@@ -56,6 +56,17 @@ def test_scattered_windows_never_persist() -> None:
     policy = _policy()
     decisions = [policy.observe(_report(index=index, drift=index % 3 == 0), _at(index)) for index in range(30)]
     assert not any(decision.publish for decision in decisions)
+    assert not any(decision.persisting for decision in decisions)  # no DriftRaised alert either
+
+
+def test_a_cause_persisting_is_the_cameras_alert_while_a_request_is_held() -> None:
+    policy = _policy()
+    pattern = [True, True, True, True, False, False, False]
+    decisions = [policy.observe(_report(index=index, drift=drift), _at(index)) for index, drift in enumerate(pattern)]
+    assert all(decision.assessed for decision in decisions)
+    assert [decision.persisting for decision in decisions] == [[], [], ["data_drift"], ["data_drift"], [], [], []]
+    assert decisions[3].held  # the open request holds a second one; the alert stays
+    assert not policy.observe(_report(index=7, reference_kind="training"), _at(7)).assessed
 
 
 def test_one_open_request_per_cause_then_cool_down() -> None:
