@@ -31,12 +31,12 @@ from typing import Any
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from processors import metrics
+from processors.deadletters import send_dead_letter
 from processors.selector.phases import Phase, timed
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from streams.committed_offsets import CommittedOffsets
-from streams.deadletter import DeadLetter
 from streams.records import FrameRef
 from streams.topics import Topic, topic_name
 
@@ -189,11 +189,10 @@ class BatchedStage1:
         metrics.RECORDS_OUT.labels(stage=STAGE).inc(len(scored))
         return True
 
-    def _produce(self, producer: Producer, topic: str, key: bytes | None, value: bytes | None,
-                 headers: list[tuple[str, bytes]] | None = None) -> None:
+    def _produce(self, producer: Producer, topic: str, key: bytes | None, value: bytes | None) -> None:
         while True:
             try:
-                producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery)
+                producer.produce(topic, value=value, key=key, on_delivery=self._on_delivery)
                 return
             except BufferError:  # the producer's queue is full: let it send
                 producer.poll(0.1)
@@ -203,11 +202,7 @@ class BatchedStage1:
             self._delivery_errors.append(str(error))
 
     def _dead_letter(self, producer: Producer, message: Message, reason: str) -> None:
-        letter = DeadLetter.of(stage=STAGE, reason=reason, topic=message.topic(), partition=message.partition(),
-                               offset=message.offset(), value=message.value(), key=message.key(),
-                               headers=message.headers())
-        self._produce(producer, self.deadletter_topic, letter.key, letter.value, letter.headers)
-        metrics.DEADLETTERS.labels(stage=STAGE, reason=reason.split(":")[0][:60]).inc()
+        send_dead_letter(producer, self.deadletter_topic, STAGE, message, reason, on_delivery=self._on_delivery)
         logger.warning("%s: dead letter %s[%d]@%d: %s", STAGE, message.topic(), message.partition(), message.offset(),
                        reason)
 
