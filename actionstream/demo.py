@@ -36,10 +36,10 @@ from infra.process import ManagedProcess, ServiceError, tail
 from infra.procfile_runner import STOP_GRACE_ENV
 
 if TYPE_CHECKING:
+    from actionstream.event_scoring import ShiftPhases
     from models.bundle import Manifest
     from streams.reader import TopicReader
-    from streams.schemas import ActionEvent
-    from streams.settings import KafkaSettings
+    from streams.schemas import ActionEvent, WindowOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -301,13 +301,21 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
         watcher.poll()
 
 
+def shift_phases(settings: DemoSettings, watcher: LoopWatcher, base_version: str, outcomes: list[WindowOutcome],
+                 shift_at: float) -> ShiftPhases:
+    """The shifted camera's phases for the event summary: before the shift, under the base model, promoted."""
+    from actionstream.event_scoring import ShiftPhases, promoted_at
+
+    assert settings.loop is not None
+    camera, new_version = f"cam{settings.loop.camera}", watcher.state.promoted_version()
+    return ShiftPhases(camera, shift_at, base_version, new_version, promoted_at(outcomes, camera, new_version))
+
+
 def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str, CameraTruth], base_version: str,
-                 kafka: KafkaSettings, since: float, shift_at: float) -> list[str]:
+                 outcomes: list[WindowOutcome], since: float, shift_at: float) -> list[str]:
     """Each camera's drift status, the HTML reports of the run, the drifted camera's accuracy before and after."""
     from actionstream.demo_loop_report import accuracy_line, camera_accuracy, status_lines
-    from actionstream.demo_topics import read_outcomes
     from processors.drift.settings import ReportSettings
-    from streams.topics import Topic, topic_name
 
     assert settings.loop is not None
     lines = status_lines(watcher.state, sorted(truths))
@@ -315,14 +323,13 @@ def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str,
     lines += [f"drift report {path}" for path in reports] or ["drift reports: none written in this run"]
     camera = f"cam{settings.loop.camera}"
     truth = truths[camera]
-    outcomes = read_outcomes(kafka, topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix), since)
     phases = camera_accuracy(outcomes, camera, truth, shift_at, base_version, watcher.state.promoted_version(),
                              settings.truth_min_share)
     return [*lines, accuracy_line(camera, phases)]
 
 
 def run_demo(settings: DemoSettings) -> None:
-    from actionstream.demo_topics import count_topics
+    from actionstream.demo_topics import count_topics, read_outcomes
     from actionstream.labeller import TruthFile
     from infra.kafka.broker import KafkaBroker
     from infra.rtsp.publisher import FeedPublisher
@@ -441,12 +448,17 @@ def run_demo(settings: DemoSettings) -> None:
                               topic_name(Topic.INCIDENTS, settings.site, kafka.topic_prefix),
                               topic_name(Topic.LABELS, settings.site, kafka.topic_prefix))
         typer.echo("summary:")
+        outcomes: list[WindowOutcome] = []
+        shift: ShiftPhases | None = None
+        if watcher is not None and base_version is not None and shift_at is not None:
+            outcomes = read_outcomes(kafka, topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix), since)
+            shift = shift_phases(settings, watcher, base_version, outcomes, shift_at)
         summary = summarize(events, truths, counts, since, elapsed, settings.truth_min_share,
-                            settings.event_min_overlap_s)
+                            settings.event_min_overlap_s, shift)
         typer.echo("\n".join(summary.lines()))
         typer.echo("\n".join(alert_lines(monitoring, since)))
         if watcher is not None and base_version is not None and shift_at is not None:
-            typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, kafka, since, shift_at)))
+            typer.echo("\n".join(loop_summary(settings, watcher, truths, base_version, outcomes, since, shift_at)))
             watcher.close()
         typer.echo(summary.json_line())  # last, for scripts
         if settings.keep_open:

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from actionstream.event_scoring import EventScore, covered_actions, score_events
+from actionstream.event_scoring import (
+    EventBreakdown,
+    EventScore,
+    ShiftPhases,
+    breakdown,
+    covered_actions,
+    score_events,
+)
 from streams.schemas import ActionEvent
 
 
@@ -114,6 +121,8 @@ class DemoSummary:
     processing: Percentiles | None
     end_to_end: Percentiles | None
     event_score: EventScore
+    breakdown: EventBreakdown
+    shift: ShiftPhases | None = None
 
     @property
     def accuracy(self) -> float | None:
@@ -132,7 +141,18 @@ class DemoSummary:
             "detection delay after the action's end "
             + ("n/a" if delays is None else f"p50={delays[0]:.1f}s p99={delays[1]:.1f}s")
             + f"; first event {first} after its window's end",
+            "per camera: " + "; ".join(f"{camera} {_recall_precision(part)}"
+                                       for camera, part in self.breakdown.per_camera.items()),
+            *self._shift_lines(),
         ]
+
+    def _shift_lines(self) -> list[str]:
+        if self.shift is None or not self.breakdown.phases:
+            return []
+        return [f"{self.shift.camera} per phase: " + "; ".join(
+                    f"{self.shift.phase_name(key)} {_recall_precision(part)}"
+                    for key, part in self.breakdown.phases.items()),
+                f"without {self.shift.camera}'s shifted windows: {_recall_precision(self.breakdown.unshifted)}"]
 
     def json_line(self) -> str:
         """The summary's figures as one JSON object, for scripts."""
@@ -155,6 +175,13 @@ class DemoSummary:
             "processing_p99_ms": rounded(self.processing.p99_ms if self.processing else None, 1),
             "end_to_end_p99_ms": rounded(self.end_to_end.p99_ms if self.end_to_end else None, 1),
             "outcomes": self.counts.outcomes, "deadletters": sum(self.counts.deadletters.values()),
+            "recall_unshifted": rounded(self.breakdown.unshifted.recall, 4),
+            "precision_unshifted": rounded(self.breakdown.unshifted.precision, 4),
+            "per_camera": {camera: _part_figures(part) for camera, part in self.breakdown.per_camera.items()},
+            "shifted_camera": None if self.shift is None else {
+                "camera": self.shift.camera, "old_version": self.shift.old_version,
+                "new_version": self.shift.new_version,
+                **{key: _part_figures(part) for key, part in self.breakdown.phases.items()}},
         })
 
     def lines(self) -> list[str]:
@@ -176,6 +203,20 @@ class DemoSummary:
         ]
 
 
+def _recall_precision(score: EventScore) -> str:
+    recall = "n/a" if score.recall is None else f"{score.recall:.0%}"
+    precision = "n/a" if score.precision is None else f"{score.precision:.0%}"
+    return (f"recall {recall} ({score.reported}/{score.actions}) precision {precision} "
+            f"({score.true_events}/{score.true_events + score.false_events})")
+
+
+def _part_figures(score: EventScore) -> dict[str, float | int | None]:
+    return {"recall": None if score.recall is None else round(score.recall, 4),
+            "precision": None if score.precision is None else round(score.precision, 4),
+            "true_actions": score.actions, "reported_actions": score.reported,
+            "true_events": score.true_events, "false_events": score.false_events}
+
+
 def truth_of(event: ActionEvent, truths: dict[str, CameraTruth], min_share: float) -> str | None:
     truth = truths.get(event.camera)
     return truth.label_of(event.window_start, event.window_end, min_share) if truth else None
@@ -189,24 +230,27 @@ def from_earlier_run(event: ActionEvent, since: float) -> bool:
 
 def summarize(
     events: Sequence[ActionEvent], truths: dict[str, CameraTruth], counts: TopicCounts, since: float, seconds: float,
-    min_share: float, min_overlap_s: float = 0.25,
+    min_share: float, min_overlap_s: float = 0.25, shift: ShiftPhases | None = None,
 ) -> DemoSummary:
     """The events of this run's windows, deduplicated by id (the classifier's exactly-once
     makes this a no-op, but a summary must not count a redelivery twice); windows an earlier run left open
     close in this one and are only counted. The accuracy covers the events whose window has a clear truth;
     the event-level score the true actions inside each camera's covered span (`counts.covered`), an event
-    matching one when its window overlaps it by `min_overlap_s`."""
+    matching one when its window overlaps it by `min_overlap_s`; split per camera and, with a scene `shift`, over
+    the shifted camera's phases."""
     unique = list({event.event_id: event for event in events}.values())
     ours = [event for event in unique if not from_earlier_run(event, since)]
     labels = [(event.label, truth_of(event, truths, min_share)) for event in ours]
     scored = [(label, truth) for label, truth in labels if truth is not None]
+    judged = [event for event in ours if event.camera in truths]
+    actions = covered_actions(truths, counts.covered)
     return DemoSummary(
         cameras=len(truths), seconds=seconds, counts=counts, events=len(ours), carried_over=len(unique) - len(ours),
         scored=len(scored), correct=sum(label == truth for label, truth in scored), unclear=len(labels) - len(scored),
         processing=Percentiles.of([event.latency.processing for event in ours]),
         end_to_end=Percentiles.of([event.latency.end_to_end for event in ours]),
-        event_score=score_events([event for event in ours if event.camera in truths],
-                                 covered_actions(truths, counts.covered), min_overlap_s),
+        event_score=score_events(judged, actions, min_overlap_s),
+        breakdown=breakdown(judged, actions, min_overlap_s, sorted(truths), shift), shift=shift,
     )
 
 

@@ -9,7 +9,7 @@ told them about each action, and only about real ones. Here a true action is one
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -17,7 +17,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # demo_report builds its summary from this module
     from actionstream.demo_report import CameraTruth
-    from streams.schemas import ActionEvent
+    from streams.schemas import ActionEvent, WindowOutcome
 
 EventVerdict = Literal["true", "false", "unclear"]
 
@@ -112,3 +112,90 @@ def covered_actions(truths: Mapping[str, CameraTruth], covered: Mapping[str, tup
     outcomes): what the stream had a chance to report."""
     return [action for camera, (start, end) in sorted(covered.items()) if camera in truths
             for action in true_actions(camera, truths[camera], start, end)]
+
+
+@dataclass(frozen=True)
+class Span:
+    """A stretch of capture time [start, end) (epoch s): an action or a window counts in it when wholly inside."""
+
+    start: float = -math.inf
+    end: float = math.inf
+
+    def holds(self, start: float, end: float) -> bool:
+        return self.start <= start and end <= self.end
+
+
+def score_part(events: Sequence[ActionEvent], actions: Sequence[TrueAction], min_overlap_s: float, camera: str,
+               span: Span = Span()) -> EventScore:
+    """One camera's score over a span: recall over its actions inside the span (an event reaching in from
+    outside still reports one), precision over its events whose window lies inside (judged against all its
+    actions). The first-event delay is the whole run's, so it is left out here."""
+    ours = [event for event in events if event.camera == camera]
+    theirs = [action for action in actions if action.camera == camera]
+    recall = score_events(ours, [action for action in theirs if span.holds(action.start, action.end)], min_overlap_s)
+    judged = score_events([event for event in ours if span.holds(event.window_start, event.window_end)], theirs,
+                          min_overlap_s)
+    return EventScore(recall.actions, recall.reported, judged.true_events, judged.false_events,
+                      judged.unclear_events, recall.detection_delays_s, None)
+
+
+def combined(scores: Sequence[EventScore]) -> EventScore:
+    """Parts scored apart (disjoint actions and events) as one score."""
+    return EventScore(sum(score.actions for score in scores), sum(score.reported for score in scores),
+                      sum(score.true_events for score in scores), sum(score.false_events for score in scores),
+                      sum(score.unclear_events for score in scores),
+                      tuple(delay for score in scores for delay in score.detection_delays_s), None)
+
+
+@dataclass(frozen=True)
+class ShiftPhases:
+    """The demo's scene shift on one camera and the model versions around it: the camera's windows before the
+    shift, after it under the model it started with, and after the promoted model took over (from the first
+    window it classified)."""
+
+    camera: str
+    shift_at: float
+    old_version: str
+    new_version: str | None = None
+    promoted_at: float | None = None  # window start of the first window the promoted model classified
+
+    def spans(self) -> dict[str, Span]:
+        """Phase key -> span; a window or action straddling a boundary is in none."""
+        takeover = math.inf if self.promoted_at is None else max(self.promoted_at, self.shift_at)
+        spans = {"before_shift": Span(end=self.shift_at), "shifted_old_model": Span(self.shift_at, takeover)}
+        if self.promoted_at is not None:
+            spans["after_promotion"] = Span(start=takeover)
+        return spans
+
+    def phase_name(self, key: str) -> str:
+        return {"before_shift": "before the shift", "shifted_old_model": f"shifted, version {self.old_version}",
+                "after_promotion": f"shifted, version {self.new_version} (promoted)"}[key]
+
+
+def promoted_at(outcomes: Iterable[WindowOutcome], camera: str, new_version: str | None) -> float | None:
+    """The window start of the camera's first window the promoted version classified (outcomes name their model
+    '<registered model>/<version>'); None without a promotion or before it classified any."""
+    starts = [outcome.window_start for outcome in outcomes if outcome.camera == camera and new_version is not None
+              and outcome.model_version.rsplit("/", 1)[-1] == new_version]
+    return min(starts, default=None)
+
+
+@dataclass(frozen=True)
+class EventBreakdown:
+    """The headline split: per camera, the shifted camera per phase, and every camera without the shifted
+    camera's windows after its shift (what the model does on the scenes it was trained for)."""
+
+    per_camera: dict[str, EventScore]
+    phases: dict[str, EventScore]  # phase key (ShiftPhases.spans) -> the shifted camera's score; empty: no shift
+    unshifted: EventScore
+
+
+def breakdown(events: Sequence[ActionEvent], actions: Sequence[TrueAction], min_overlap_s: float,
+              cameras: Sequence[str], shift: ShiftPhases | None) -> EventBreakdown:
+    per_camera = {camera: score_part(events, actions, min_overlap_s, camera) for camera in cameras}
+    if shift is None or shift.camera not in per_camera:
+        return EventBreakdown(per_camera, {}, combined(list(per_camera.values())))
+    phases = {key: score_part(events, actions, min_overlap_s, shift.camera, span)
+              for key, span in shift.spans().items()}
+    others = [score for camera, score in per_camera.items() if camera != shift.camera]
+    return EventBreakdown(per_camera, phases, combined([*others, phases["before_shift"]]))

@@ -14,6 +14,7 @@ from actionstream.demo_report import (
     summarize,
     verdict_of,
 )
+from actionstream.event_scoring import ShiftPhases
 from streams.schemas import ActionEvent, HopLatency, LabelScore, SelectedFrame
 
 ORIGIN = 1000.0  # epoch seconds when the camera's loop started
@@ -90,11 +91,16 @@ def test_the_summary_scores_clear_windows_and_counts_the_rest() -> None:
         "0 at the edge of an action counted apart)"
     assert lines[2] == "detection delay after the action's end p50=2.2s p99=2.2s; first event 0.2s after its " \
         "window's end"
-    assert lines[3].startswith("window accuracy=50.0% (1/2 events with a clear truth; 2 windows without one excluded)")
-    assert lines[4] == "latency processing p50=500ms p99=794ms; end-to-end p50=2500ms p99=3970ms"
-    assert lines[5] == "outcomes=5 (action=4, idle=1) incidents=2 (ended 1) labels=3"
-    assert lines[6] == "deadletters=2 (stage1=2)"
+    assert lines[3] == "per camera: cam0 recall 33% (1/3) precision 67% (2/3)"
+    assert lines[4].startswith("window accuracy=50.0% (1/2 events with a clear truth; 2 windows without one excluded)")
+    assert lines[5] == "latency processing p50=500ms p99=794ms; end-to-end p50=2500ms p99=3970ms"
+    assert lines[6] == "outcomes=5 (action=4, idle=1) incidents=2 (ended 1) labels=3"
+    assert lines[7] == "deadletters=2 (stage1=2)"
     figures = json.loads(summary.json_line())
+    # No scene shift: the unshifted figures are the headline's, and nothing is split by phase.
+    assert (figures["recall_unshifted"], figures["shifted_camera"]) == (figures["recall"], None)
+    assert figures["per_camera"]["cam0"] == {"recall": 0.3333, "precision": 0.6667, "true_actions": 3,
+                                             "reported_actions": 1, "true_events": 2, "false_events": 1}
     assert (figures["recall"], figures["precision"]) == pytest.approx((1 / 3, 2 / 3), abs=1e-4)
     assert figures["processing_p99_ms"] == pytest.approx(794.0) and figures["first_event_delay_s"] == 0.2
     assert (figures["true_actions"], figures["false_events"], figures["deadletters"]) == (3, 1, 2)
@@ -105,10 +111,33 @@ def test_an_empty_run_still_prints_a_summary() -> None:
                         min_share=0.6)
     assert summary.accuracy is None
     assert summary.lines()[1].startswith("recall=n/a (0/0 true actions reported) precision=n/a")
-    assert summary.lines()[3].startswith("window accuracy=n/a") and "n/a" in summary.lines()[4]
-    assert summary.lines()[5] == "outcomes=0 (none) incidents=0 (ended 0) labels=0"
-    assert summary.lines()[6] == "deadletters=0"
+    assert summary.lines()[3] == "per camera: cam0 recall n/a (0/0) precision n/a (0/0)"
+    assert summary.lines()[4].startswith("window accuracy=n/a") and "n/a" in summary.lines()[5]
+    assert summary.lines()[6] == "outcomes=0 (none) incidents=0 (ended 0) labels=0"
+    assert summary.lines()[7] == "deadletters=0"
     assert json.loads(summary.json_line())["processing_p99_ms"] is None
+
+
+def test_a_scene_shift_splits_the_shifted_camera_by_phase_and_the_headline_keeps_every_window() -> None:
+    # cam0's scene shifts at 12 s and no model is promoted: under version 1 the second loop's walk is missed and
+    # its jump reported as a walk.
+    events = [_event("a", "cam0", 0.0, "walk"), _event("b", "cam0", 4.0, "wave"), _event("c", "cam0", 8.0, "jump"),
+              _event("d", "cam0", 16.0, "wave"), _event("e", "cam0", 20.0, "walk")]
+    counts = TopicCounts(frames=500, clips=4, windows=4, covered={"cam0": (ORIGIN, ORIGIN + 24.0)})
+
+    summary = summarize(events, {"cam0": TRUTH}, counts, since=ORIGIN, seconds=30.0, min_share=0.6,
+                        shift=ShiftPhases("cam0", ORIGIN + 12.0, "1"))
+
+    lines = summary.lines()
+    assert lines[1].startswith("recall=66.7% (4/6 true actions reported) precision=80.0% (4/5")
+    assert lines[4] == "cam0 per phase: before the shift recall 100% (3/3) precision 100% (3/3); shifted, version 1 " \
+        "recall 33% (1/3) precision 50% (1/2)"
+    assert lines[5] == "without cam0's shifted windows: recall 100% (3/3) precision 100% (3/3)"
+    figures = json.loads(summary.json_line())
+    assert (figures["recall"], figures["recall_unshifted"], figures["precision_unshifted"]) == (0.6667, 1.0, 1.0)
+    assert figures["shifted_camera"]["camera"] == "cam0" and figures["shifted_camera"]["new_version"] is None
+    assert figures["shifted_camera"]["shifted_old_model"]["reported_actions"] == 1
+    assert "after_promotion" not in figures["shifted_camera"]
 
 
 def test_an_event_line_names_camera_window_label_confidence_and_verdict() -> None:

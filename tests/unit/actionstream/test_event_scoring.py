@@ -5,8 +5,17 @@ from __future__ import annotations
 import pytest
 
 from actionstream.demo_report import Burst, CameraTruth
-from actionstream.event_scoring import TrueAction, covered_actions, score_events, true_actions, verdict
-from streams.schemas import ActionEvent, HopLatency, LabelScore, SelectedFrame
+from actionstream.event_scoring import (
+    ShiftPhases,
+    TrueAction,
+    breakdown,
+    covered_actions,
+    promoted_at,
+    score_events,
+    true_actions,
+    verdict,
+)
+from streams.schemas import ActionEvent, HopLatency, LabelScore, SelectedFrame, WindowOutcome
 
 ORIGIN = 1000.0
 # A 12 s loop: walk at 1-2 s, an idle clip 4-8 s (empty burst, as the feed writer leaves it), wave at 9-10 s.
@@ -87,3 +96,58 @@ def test_covered_actions_follow_each_cameras_span() -> None:
 
     assert [(action.camera, action.label, action.start - ORIGIN) for action in actions] == [
         ("cam0", "walk", 1.0), ("cam0", "wave", 9.0), ("cam1", "jump", 4.5)]
+
+
+def _figures(score: object) -> tuple[int, ...]:
+    return tuple(getattr(score, name) for name in ("actions", "reported", "true_events", "false_events"))
+
+
+def test_the_split_per_camera_and_per_phase_of_the_shifted_camera() -> None:
+    # cam0: three loops (walk at 1, 13, 25 s; wave at 9, 21, 33 s); its scene shifts at 12 s, the promoted model
+    # takes over at 24 s. cam1: one jump, reported.
+    cam1 = CameraTruth((Burst(0.5, 1.5, "jump"),), 4.0, ORIGIN)
+    actions = true_actions("cam0", TRUTH, ORIGIN, ORIGIN + 36.0) + true_actions("cam1", cam1, ORIGIN, ORIGIN + 4.0)
+    events = [
+        _event(0.0, "walk"),  # before the shift: the first walk
+        _event(8.5, "wave"),  # straddles the shift: reports the first wave, but is in no phase's precision
+        _event(12.0, "walk"),  # shifted, old model: the second walk
+        _event(20.0, "jump"),  # shifted, old model: the second wave, wrong label (a miss and a false event)
+        _event(24.0, "walk"), _event(30.0, "wave"),  # promoted: both
+        _event(0.0, "jump", camera="cam1"),
+    ]
+    shift = ShiftPhases("cam0", ORIGIN + 12.0, "1", "2", ORIGIN + 24.0)
+
+    split = breakdown(events, actions, MIN_OVERLAP_S, ["cam0", "cam1"], shift)
+
+    assert {camera: _figures(score) for camera, score in split.per_camera.items()} == {
+        "cam0": (6, 5, 5, 1), "cam1": (1, 1, 1, 0)}
+    assert {phase: _figures(score) for phase, score in split.phases.items()} == {
+        "before_shift": (2, 2, 1, 0), "shifted_old_model": (2, 1, 1, 1), "after_promotion": (2, 2, 2, 0)}
+    # Every camera without cam0's shifted windows: cam1 and cam0 before the shift.
+    assert _figures(split.unshifted) == (3, 3, 2, 0) and split.unshifted.recall == 1.0
+    assert [shift.phase_name(phase) for phase in split.phases] == [
+        "before the shift", "shifted, version 1", "shifted, version 2 (promoted)"]
+
+
+def test_without_a_promotion_the_shifted_phase_runs_to_the_end_and_without_a_shift_nothing_is_split() -> None:
+    actions = true_actions("cam0", TRUTH, ORIGIN, ORIGIN + 24.0)
+    events = [_event(0.0, "walk"), _event(12.0, "walk")]
+
+    phases = breakdown(events, actions, MIN_OVERLAP_S, ["cam0"], ShiftPhases("cam0", ORIGIN + 12.0, "1")).phases
+    assert {phase: _figures(score) for phase, score in phases.items()} == {
+        "before_shift": (2, 1, 1, 0), "shifted_old_model": (2, 1, 1, 0)}
+    unsplit = breakdown(events, actions, MIN_OVERLAP_S, ["cam0"], None)
+    assert unsplit.phases == {} and _figures(unsplit.unshifted) == (4, 2, 2, 0)
+
+
+def _outcome(start: float, model_version: str, camera: str = "cam0") -> WindowOutcome:
+    event = _event(start, "walk", camera=camera).model_dump(by_alias=True)
+    return WindowOutcome.model_validate({**event, "model_version": model_version, "outcome": "idle"})
+
+
+def test_the_promoted_model_takes_over_at_its_first_window_of_the_camera() -> None:
+    outcomes = [_outcome(0.0, "demo/1"), _outcome(4.0, "demo/2", camera="cam1"), _outcome(8.0, "demo/2"),
+                _outcome(6.0, "demo/1"), _outcome(10.0, "demo/2")]
+
+    assert promoted_at(outcomes, "cam0", "2") == ORIGIN + 8.0
+    assert promoted_at(outcomes, "cam0", None) is None and promoted_at(outcomes, "cam0", "3") is None
