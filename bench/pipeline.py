@@ -41,6 +41,7 @@ from bench.pipeline_cpu import (
     phase_seconds,
     tree_ticks,
 )
+from bench.pipeline_hops import hop_percentiles_ms
 from bench.pipeline_probes import GroupLag, LagSampler, OutcomeSubscriber, is_ready, scrape
 from infra.kafka.broker import KafkaBroker
 from infra.process import ManagedProcess, tail
@@ -93,10 +94,11 @@ class TrialReport:
     result: TrialResult
     cpu: CpuAccount
     failures: list[str]  # why K does not count; empty: it does
+    hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # p50/p99 per hop (pipeline_hops.py)
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self.result), "counts": not self.failures, "failures": self.failures,
-                "cpu": self.cpu.as_dict()}
+                "cpu": self.cpu.as_dict(), "hops_ms": self.hops_ms}
 
 
 def free_port() -> int:
@@ -287,7 +289,8 @@ class PipelineBench:
         result = trial_result(cameras, expected, seen, settings.grid, span, growth)
         timed_frames = sum(1 for _, _, ingest in captures if before.taken_at <= ingest <= after.taken_at)
         cpu = cpu_account(before, after, timed_frames)
-        return TrialReport(result, cpu, k_failures(result, settings.bounds))
+        return TrialReport(result, cpu, k_failures(result, settings.bounds),
+                           hop_percentiles_ms(seen, settings.grid, span))
 
     def _group_lag(self, kafka: KafkaSettings) -> GroupLag:
         prefix, selector_group = kafka.topic_prefix, f"{kafka.topic_prefix}{SELECTOR_APP_ID}"

@@ -1,0 +1,43 @@
+"""Where a window's processing latency goes: its path from the window's end to a read_committed subscriber, split
+by hop from the timestamps the outcome carries, so a fixed wait (a close trigger, a batch linger, a commit
+interval, a poll) shows up as the hop it sits in.
+
+- select: the clip's publication - the window's end (stage 2 waits for a frame past the end or an idle tick,
+  then selects and produces; the closing frame's adapter and stage-1 time are inside it);
+- classify: the outcome's publication - the clip's publication (consume, batch wait, inference);
+- commit: the subscriber's receipt - the outcome's publication (transaction commit, the subscriber's fetch);
+- processing: the subscriber's receipt - the window's end, the sum of the three.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from bench.pipeline_accounting import SeenOutcome, TrialWindow, WindowGrid
+
+HOPS = ("select", "classify", "commit", "processing")
+
+
+def hop_seconds(seen: SeenOutcome) -> dict[str, float]:
+    outcome = seen.outcome
+    return {
+        "select": outcome.latency.select,
+        "classify": outcome.latency.classify,
+        "commit": seen.seen_at - outcome.published_at,
+        "processing": seen.seen_at - outcome.window_end,
+    }
+
+
+def hop_percentiles_ms(seen: Iterable[SeenOutcome], grid: WindowGrid, span: TrialWindow) -> dict[str, dict[str, float]]:
+    """p50 and p99 (ms) of each hop over the timed windows, each by its first-seen outcome (as the trial's
+    processing latency is); empty without any."""
+    first_seen: dict[tuple[str, int], SeenOutcome] = {}
+    for item in sorted(seen, key=lambda item: item.seen_at):
+        first_seen.setdefault(grid.key(item.outcome.camera, item.outcome.window_start), item)
+    rows = [hop_seconds(item) for item in first_seen.values() if span.counts(item.outcome.window_end)]
+    if not rows:
+        return {}
+    return {hop: {f"p{q}": round(float(np.percentile([row[hop] for row in rows], q)) * 1000, 1) for q in (50, 99)}
+            for hop in HOPS}
