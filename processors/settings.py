@@ -74,6 +74,12 @@ class Stage2Settings(BaseModel):
         "arrived for this many wall-clock seconds (a stopped camera does not hold its last window open)."
     )
     idle_check_s: float = Field(1.0, gt=0, description="How often a worker looks for idle cameras.")
+    # The window state holds claims (scored-frames coordinates), not JPEGs: a closed window's selected JPEGs are
+    # read back from scored-frames (processors/selector/jpeg_fetch.py).
+    jpeg_fetch_seek_gap: int = Field(16, ge=1, description="Reading a window's selected JPEGs back, a gap of more "
+                                     "records than this between two of them is skipped by a seek, not read over.")
+    jpeg_fetch_retry_s: float = Field(1.0, gt=0, description="Wait between attempts to read JPEGs back while "
+                                      "the broker does not answer.")
 
 
 class SheddingSettings(BaseModel):

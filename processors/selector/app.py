@@ -30,8 +30,10 @@ from confluent_kafka import KafkaError, KafkaException
 from faust.types import TP, EventT
 
 from processors import metrics
+from processors.selector.claims import ClaimedFrame
 from processors.selector.consumer import GaplessConsumer
 from processors.selector.discovery import FramesTopicDiscovery
+from processors.selector.jpeg_fetch import JpegFetcher
 from processors.selector.offsets import Verdict, verdict
 from processors.selector.phases import Phase, timed
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
@@ -111,7 +113,13 @@ class SelectorApp:
         # so the agent that owns the state makes the change (a timer cannot write a partitioned table).
         self.ticks = self.app.topic(f"{prefix}{settings.app_id}-stage2-ticks", **raw)
         # One table for all of stage 2's state: one changelog partition keeps its writes in order.
+        # Per camera: its window document (windows.py), written when windows close or frames are evicted, not per
+        # frame; and per frame of an open window its claim (claims.py), the JPEG left in scored-frames.
         self.windows = self.app.Table("stage2-state", key_type=str, value_type=bytes, partitions=partitions)
+        # The table's state as objects, for the partitions owned since the last rebalance (parsing per frame cost).
+        self._cameras: dict[str, CameraWindows] = {}
+        self._claims: dict[str, ClaimedFrame] = {}
+        self._fetcher = JpegFetcher(settings.kafka, settings.stage2)  # used on the stage-2 thread only
         self._rewinding: set[int] = set()  # scored-frames partitions sought back to their applied offset
         self._open_frames = 0  # frames of open windows this worker added (a gauge, not state)
         self._behind = False  # consumer lag on the Faust stages at the last report: idle closes wait
@@ -287,15 +295,34 @@ class SelectorApp:
 
     async def _forget_rewinds(self, sender: Any, *args: Any, **kwargs: Any) -> None:
         self._rewinding.clear()  # the rebalance seeks every partition to its committed offset
+        # Another worker may own and change these cameras next: read them from the table again.
+        self._cameras.clear()
+        self._claims.clear()
+
+    def _camera_state(self, camera: str) -> tuple[CameraWindows, list[int]]:
+        """The camera's windows, and claims to delete: its document as last written, plus the frames whose claims
+        were written after it (the document is not rewritten per frame). Claims older than every open window
+        (their deletion did not reach the changelog) are returned for deletion."""
+        cached = self._cameras.get(camera)
+        if cached is not None:
+            return cached, []
+        state = CameraWindows.from_bytes(self.windows.get(camera))
+        prefix = f"{camera}#"
+        later = [ClaimedFrame.from_bytes(value).frame for key, value in list(self.windows.items())
+                 if key.startswith(prefix) and int(key[len(prefix):]) not in state.frames]
+        return state, state.restore([(frame.seq, frame.capture_time) for frame in later], time.time(),
+                                    self.settings.stage2)
 
     async def _apply(self, event: EventT, camera: str, frame: ScoredFrame | None) -> None:
         """One frame (or, with none, an idle tick) into its camera's windows; clips for the windows it closes."""
         settings = self.settings.stage2
         with timed(Phase.STATE):
-            state = CameraWindows.from_bytes(self.windows.get(camera))
+            state, evicted = self._camera_state(camera)
+            self._cameras[camera] = state
+            changed = bool(evicted) or state.next_start is None  # a new camera's document makes it known
         if frame is None:
             with timed(Phase.STATE):
-                closed, evicted = state.close_idle(time.time(), settings)
+                closed, idle_evicted = state.close_idle(time.time(), settings)
             if closed:
                 logger.info("stage2: %s idle, closing windows %s", camera, [window.start for window in closed])
         else:
@@ -305,41 +332,56 @@ class SelectorApp:
             with timed(Phase.STATE):
                 admission = state.add(frame.seq, frame.capture_time, settings, arrival=time.time())
             if admission.accepted:
+                message = event.message
                 with timed(Phase.CHANGELOG):
-                    self.windows[_frame_key(camera, frame.seq)] = event.message.value
+                    claimed = ClaimedFrame.of(frame, FrameRef(message.topic, message.partition, message.offset))
+                    key = _frame_key(camera, frame.seq)
+                    self.windows[key] = claimed.to_bytes()
+                    self._claims[key] = claimed
                 self._open_frames += 1
             elif admission.reason == "late":
                 metrics.LATE_FRAMES.inc()
             else:
                 metrics.DUPLICATES.labels(stage="stage2").inc()
             with timed(Phase.STATE):
-                closed, evicted = state.close_ready(settings)
+                closed, idle_evicted = state.close_ready(settings)
         for window in closed:
             await self._emit(camera, window)
-        with timed(Phase.STATE):
-            encoded = state.to_bytes()
-        with timed(Phase.CHANGELOG):
-            self.windows[camera] = encoded
-            for seq in evicted:
-                self.windows.pop(_frame_key(camera, seq), None)
+        evicted += idle_evicted
+        if changed or closed or evicted:
+            with timed(Phase.CHANGELOG):
+                self.windows[camera] = state.to_bytes()  # before the claims it no longer needs go
+                for seq in evicted:
+                    key = _frame_key(camera, seq)
+                    self.windows.pop(key, None)
+                    self._claims.pop(key, None)
         self._open_frames = max(0, self._open_frames - len(evicted))
         metrics.OPEN_WINDOWS.set(self._open_frames)
+
+    def _claimed(self, camera: str, seq: int) -> ClaimedFrame:
+        key = _frame_key(camera, seq)
+        claimed = self._claims.get(key)
+        return claimed if claimed is not None else ClaimedFrame.from_bytes(self.windows[key])
 
     async def _emit(self, camera: str, window: ClosedWindow) -> None:
         settings = self.settings.stage2
         self.holder.swap_if_ready()  # a new version starts with a whole window
         with timed(Phase.SELECT):
-            frames = [ScoredFrame.from_bytes(self.windows[_frame_key(camera, seq)]) for seq in window.seqs]
-        if len(frames) < settings.min_frames:
+            claimed = [self._claimed(camera, seq) for seq in window.seqs]
+        if len(claimed) < settings.min_frames:
             metrics.WINDOWS.labels(outcome="too_few_frames").inc()
             return
         model = self.holder.current
         budget = settings.budget or model.runtime.bundle.manifest.num_frames
-        clip = await asyncio.get_running_loop().run_in_executor(
+        clip, expired = await asyncio.get_running_loop().run_in_executor(
             self._stage2_pool,
-            partial(build_clip, model.runtime, model.version, window, frames, budget, expected_candidates(settings),
-                    self.settings.shedding),
+            partial(build_clip, model.runtime, model.version, window, claimed, budget, expected_candidates(settings),
+                    self.settings.shedding, self._fetcher.fetch),
         )
+        if expired:
+            await self._expired(camera, window, expired, clip is not None)
+        if clip is None:
+            return
         # Wait for the broker's ack before the window state moves on: a worker killed in between then replays
         # the window (same clip id, dropped downstream) instead of losing it.
         with timed(Phase.SELECT):
@@ -352,6 +394,23 @@ class SelectorApp:
         if clip.shed:
             metrics.SHED_WINDOWS.labels(stage="stage2").inc()
         metrics.RECORDS_OUT.labels(stage="stage2").inc()
+
+    async def _expired(self, camera: str, window: ClosedWindow, expired: list[FrameRef], emitted: bool) -> None:
+        """Selected frames whose JPEG left scored-frames before the window closed (the stage was behind by the
+        topic's retention): the clip goes out without them, marked incomplete; with none left, the window is a
+        dead letter that names it."""
+        first = expired[0]
+        reason = (f"expired: {len(expired)} selected frame(s) of {camera} window [{window.start:.3f}, "
+                  f"{window.end:.3f}) no longer in {first.topic}[{first.partition}] (retention)")
+        if emitted:
+            logger.warning("stage2: %s; the clip goes out without them, incomplete", reason)
+            return
+        metrics.WINDOWS.labels(outcome="expired").inc()
+        letter = DeadLetter.of(stage="stage2", reason=reason, topic=first.topic, partition=first.partition,
+                               offset=first.offset, value=None, key=camera.encode())
+        await self.deadletter.send(key=letter.key, value=letter.value, headers=letter.headers)
+        metrics.DEADLETTERS.labels(stage="stage2", reason="expired").inc()
+        logger.warning("stage2: dead letter: %s", reason)
 
     async def _tick_idle_cameras(self) -> None:
         """Ask stage 2 to close the windows of cameras that stopped, on partitions this worker owns. The timer
@@ -366,13 +425,11 @@ class SelectorApp:
         scored_topic = self.scored.get_topic_name()
         owned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic == scored_topic}
         partitions = list(range(spec_for(Topic.SCORED_FRAMES).partitions))
-        for key, value in list(self.windows.items()):
-            if not _is_camera_key(key) or not CameraWindows.from_bytes(value).is_idle(now, self.settings.stage2):
-                continue
+        for key in [key for key in list(self.windows.keys()) if _is_camera_key(key)]:
             # The partition stage 1's producer picks for the camera's key (aiokafka's default partitioner), from
             # the key alone: no producer metadata needed on a worker that has not produced to scored-frames.
             partition = DefaultPartitioner()(key.encode(), partitions, partitions)
-            if partition in owned:
+            if partition in owned and self._camera_state(key)[0].is_idle(now, self.settings.stage2):
                 await self.ticks.send(key=key.encode(), value=b"", partition=partition)
 
 

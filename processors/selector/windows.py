@@ -5,7 +5,7 @@ watermark is the latest capture time seen; a window closes once the watermark pa
 lateness. A frame older than every open window is late: counted and dropped. A camera that stops sending has
 its open windows closed, marked incomplete, once `idle_close_s` wall-clock seconds passed since its last frame
 arrived. The state is a small JSON document (frame ids and times, not the frames), stored in a changelog-backed
-table so another worker resumes it.
+table so another worker resumes it; it is written when windows close, and `restore` adds the frames since.
 
 The document carries its format version so that workers of two releases can share the table during a rolling
 upgrade: within a version changes are additive (a reader ignores fields it does not know); a reader refuses a
@@ -59,6 +59,17 @@ class CameraWindows:
         if arrival is not None:
             self.last_arrival = arrival
         return Admission(True)
+
+    def restore(self, later: list[tuple[int, float]], now: float, settings: Stage2Settings) -> list[int]:
+        """Frames (seq, capture time) added after this document was written, back into it: the document is
+        written when windows close, not per frame, and each frame's own entry is. Their arrival is unknown, so it
+        counts from `now` (a restored camera is not idle at once). Returns the frames older than every open window:
+        entries whose deletion did not reach the changelog."""
+        stale = []
+        for seq, capture_time in sorted(later, key=lambda frame: frame[1]):
+            if self.add(seq, capture_time, settings, arrival=now).reason == "late":
+                stale.append(seq)
+        return stale
 
     def is_idle(self, now: float, settings: Stage2Settings) -> bool:
         """Open windows hold frames and none arrived for `idle_close_s` (wall clock)."""

@@ -1,0 +1,92 @@
+"""Reads the JPEGs of a closed window's selected frames back from scored-frames, by the claims the window state
+holds (claims.py), on a consumer of its own without a group (it commits nothing and joins no rebalance).
+
+Why scored-frames and not the frames topics: it is stage 2's own input, so the claim points at the exact record
+the state applied (the same JPEG bytes the clip carried before), its retention is the platform's rather than a
+site's, and the worker already reads it. A window's frames lie close together on the camera's partition, so one
+pass reads forward over them, seeking over long gaps. A record gone by retention is reported as expired (the
+caller decides the outcome); a broker that does not answer is waited for, as a clip's send waits for its ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+from processors.settings import Stage2Settings
+from streams.records import FrameRef, ScoredFrame
+from streams.settings import KafkaSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Fetched:
+    jpegs: dict[FrameRef, bytes] = field(default_factory=dict)
+    expired: list[FrameRef] = field(default_factory=list)  # no longer in the topic (retention, a recreated topic)
+
+
+class JpegFetcher:
+    def __init__(self, kafka: KafkaSettings, settings: Stage2Settings) -> None:
+        self._settings = settings
+        self._consumer = Consumer({
+            **kafka.client_config(),
+            "group.id": "actionstream-jpeg-fetch",  # required by the client; never joined (assign only), no commits
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",  # an expired offset resumes at the earliest record: reported expired
+            "enable.partition.eof": True,
+            "fetch.wait.max.ms": 10,  # the wanted records exist: never wait for more at the partition's end
+            # Read a window's worth, not the partition's backlog behind it (the client prefetches otherwise).
+            "max.partition.fetch.bytes": 256 * 1024,
+            "queued.min.messages": 16,
+            "queued.max.messages.kbytes": 1024,
+        })
+
+    def fetch(self, claims: Sequence[FrameRef]) -> Fetched:
+        fetched = Fetched()
+        by_partition: dict[tuple[str, int], set[int]] = defaultdict(set)
+        for claim in claims:
+            by_partition[claim.topic, claim.partition].add(claim.offset)
+        for (topic, partition), offsets in by_partition.items():
+            jpegs, expired = self._read(topic, partition, sorted(offsets))
+            fetched.jpegs.update({FrameRef(topic, partition, offset): jpeg for offset, jpeg in jpegs.items()})
+            fetched.expired += [FrameRef(topic, partition, offset) for offset in expired]
+        return fetched
+
+    def _read(self, topic: str, partition: int, offsets: list[int]) -> tuple[dict[int, bytes], list[int]]:
+        pending, jpegs, expired = list(offsets), {}, []
+        self._consumer.assign([TopicPartition(topic, partition, pending[0])])
+        waiting = False
+        try:
+            while pending:
+                message = self._consumer.poll(self._settings.jpeg_fetch_retry_s)
+                if message is None or (message.error() and message.error().code() != KafkaError._PARTITION_EOF):
+                    if not waiting:
+                        logger.warning("stage2: no answer reading JPEGs back from %s[%d]@%d: waiting (%s)", topic,
+                                       partition, pending[0], message.error() if message else "timeout")
+                        waiting = True
+                    continue
+                if waiting:
+                    logger.info("stage2: reading JPEGs back from %s[%d] again", topic, partition)
+                    waiting = False
+                if message.error():  # the partition ends before the offsets: the topic was recreated
+                    expired += pending
+                    break
+                offset = message.offset()
+                while pending and pending[0] < offset:  # skipped: deleted by retention
+                    expired.append(pending.pop(0))
+                if pending and pending[0] == offset:
+                    jpegs[offset] = ScoredFrame.from_bytes(message.value()).jpeg
+                    pending.pop(0)
+                if pending and pending[0] - offset > self._settings.jpeg_fetch_seek_gap:
+                    self._consumer.seek(TopicPartition(topic, partition, pending[0]))
+        finally:
+            self._consumer.unassign()
+        return jpegs, expired
+
+    def close(self) -> None:
+        self._consumer.close()
