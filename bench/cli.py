@@ -218,6 +218,35 @@ def rejection(
     typer.echo(choose_floor(scores).json_line(clips=len(labels)))
 
 
+@bench_app.command("stream-floor")
+def stream_floor(
+    model: str = typer.Option("production", "--model", help="Bundle directory, registry alias or models:/ URI."),
+    data: Path = typer.Option(Path("var/data/parity-synth"), "--data", help="UCF101-layout set with synthetic "
+                              "truth and an idle class, of another seed than the model's training set."),
+    subsets: list[str] = typer.Option(["train", "test"], "--subset", help="Splits of --data whose clips are "
+                                      "streamed (repeatable)."),
+    orders: int = typer.Option(3, "--orders", min=1, help="Random back-to-back orders of the clips (each makes "
+                               "other straddling windows)."),
+    cache_dir: Path = typer.Option(Path("var/features"), "--cache-dir", help="Feature cache folder."),
+    tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
+) -> None:
+    """The open-set floor at event level, as training chooses it, on held-out clips laid back to back in several
+    orders: each floor's recall and precision (mean and range) and why the missed bursts were missed."""
+    from bench.stream_floor import floor_rows, stream_orders, summary_line
+    from models.bundle import ModelBundle
+    from models.registry import RegistrySettings, resolve_bundle_dir
+    from training.config import EvaluationSettings
+
+    if unknown := set(subsets) - {"train", "test"}:
+        raise typer.BadParameter(f"train or test, not {sorted(unknown)}", param_hint="--subset")
+    bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
+    windows, clips, idle_index = stream_orders(bundle_dir, data, subsets, orders, cache_dir)
+    rows = floor_rows(windows, idle_index, EvaluationSettings().floor_burst_candidates)
+    for row in rows:
+        typer.echo(row.line())
+    typer.echo(summary_line(rows, clips, orders, ModelBundle.load(bundle_dir).manifest.min_action_confidence))
+
+
 @bench_app.command("drift")
 def drift(
     windows: int = typer.Option(250, "--windows", help="Monitored windows per unshifted control camera."),

@@ -95,6 +95,41 @@ def event_scores(windows: StreamWindows, idle_index: int, min_burst_candidates: 
     return scores
 
 
+@dataclass(frozen=True)
+class MissCauses:
+    """Why the bursts a floor leaves unreported were missed, judged on the windows holding at least
+    `min_burst_candidates` of the burst: the right action on top but below the floor (the floor's doing),
+    otherwise idle on top, otherwise another action (the model's doing)."""
+
+    below_floor: int = 0
+    idle: int = 0
+    other_action: int = 0
+
+    @classmethod
+    def total(cls, parts: Sequence[MissCauses]) -> MissCauses:
+        return cls(sum(part.below_floor for part in parts), sum(part.idle for part in parts),
+                   sum(part.other_action for part in parts))
+
+    def as_dict(self) -> dict[str, int]:
+        return {"below_floor": self.below_floor, "idle": self.idle, "other_action": self.other_action}
+
+    def __str__(self) -> str:
+        return f"{self.below_floor} right but below the floor, {self.idle} idle, {self.other_action} another action"
+
+
+def miss_causes(windows: StreamWindows, idle_index: int, min_burst_candidates: int, floor: float) -> MissCauses:
+    """The unreported bursts under `floor`, by cause (MissCauses)."""
+    top = windows.probabilities.argmax(axis=1)
+    confidence = windows.probabilities.max(axis=1)
+    holding = windows.burst_candidates >= min_burst_candidates  # [W,N]
+    right = holding & (windows.labels[None, :] == top[:, None])
+    event = (top != idle_index) & (confidence >= floor)
+    missed = windows.has_burst & ~(right & event[:, None]).any(axis=0)
+    below = missed & right.any(axis=0)
+    idle = missed & ~below & (holding & (top == idle_index)[:, None]).any(axis=0)
+    return MissCauses(int(below.sum()), int(idle.sum()), int((missed & ~below & ~idle).sum()))
+
+
 def synthetic_bursts(root: Path, video_ids: Sequence[str]) -> list[tuple[int, int] | None] | None:
     """Each clip's [start, end) burst frames from the synthetic truth (`<root>/truth/<video id>.json`; None for
     an idle clip); None for the whole set when a clip has no truth (a real data set)."""

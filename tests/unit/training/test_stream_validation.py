@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from training.features import FeatureSet
-from training.stream_validation import event_scores, in_burst, straddling_windows, stream_windows, synthetic_bursts
+from training.stream_validation import (
+    MissCauses,
+    event_scores,
+    in_burst,
+    miss_causes,
+    straddling_windows,
+    stream_windows,
+    synthetic_bursts,
+)
 
 IDLE = 2  # classes: walk, wave, idle
 
@@ -71,3 +79,16 @@ def test_a_window_touching_a_burst_at_its_edge_is_neither_true_nor_false() -> No
     [score] = event_scores(windows, IDLE, min_burst_candidates=2, floors=(0.0,))
 
     assert (score.recall, score.precision) == (0.0, 0.0)  # no true event, and the edge event is not a false one
+
+
+def test_missed_bursts_split_into_below_the_floor_idle_and_another_action() -> None:
+    labels = np.array([0, 1, 0, IDLE])  # walk (right, unsure), wave (called idle), walk (called wave), idle
+    # The third walk's burst (frames 1-2) puts one candidate in each straddling window: only its own window holds it.
+    flags = in_burst(np.tile(np.arange(4), (4, 1)), [(0, 4), (0, 4), (1, 3), None])
+    aligned = np.array([[0.5, 0.2, 0.3], [0.1, 0.2, 0.7], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]])
+    straddling = np.full((3, 3), [0.1, 0.1, 0.8])  # every straddling window idle
+    windows = stream_windows(aligned, straddling, flags, labels, order=np.arange(4))
+
+    assert miss_causes(windows, IDLE, min_burst_candidates=2, floor=0.6) == MissCauses(1, 1, 1)
+    assert miss_causes(windows, IDLE, min_burst_candidates=2, floor=0.0) == MissCauses(0, 1, 1)
+    assert MissCauses.total([MissCauses(1, 0, 2), MissCauses(0, 3, 1)]) == MissCauses(1, 3, 3)
