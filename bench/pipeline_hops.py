@@ -7,6 +7,10 @@ interval, a poll) shows up as the hop it sits in.
 - classify: the outcome's publication - the clip's publication (consume, batch wait, inference);
 - commit: the subscriber's receipt - the outcome's publication (transaction commit, the subscriber's fetch);
 - processing: the subscriber's receipt - the window's end, the sum of the three.
+
+Beside them, off the sum, the last selected frame's own path (the closing frame takes the same one before stage
+2 sees it): frame_ingest (the adapter's publication - capture) and frame_score (stage 1's publication - the
+adapter's).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import numpy as np
 
 from bench.pipeline_accounting import SeenOutcome, TrialWindow, WindowGrid
 
-HOPS = ("select", "classify", "commit", "processing")
+HOPS = ("select", "classify", "commit", "processing", "frame_ingest", "frame_score")
 
 
 def hop_seconds(seen: SeenOutcome) -> dict[str, float]:
@@ -27,6 +31,8 @@ def hop_seconds(seen: SeenOutcome) -> dict[str, float]:
         "classify": outcome.latency.classify,
         "commit": seen.seen_at - outcome.published_at,
         "processing": seen.seen_at - outcome.window_end,
+        "frame_ingest": outcome.latency.ingest,
+        "frame_score": outcome.latency.score,
     }
 
 

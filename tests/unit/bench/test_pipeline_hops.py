@@ -16,7 +16,7 @@ EPOCH = 1_700_000_000.0
 def _seen(start: float, select: float, classify: float, seen_after_publish: float) -> SeenOutcome:
     end = start + 4.0
     published = end + select + classify
-    latency = HopLatency(ingest=0.0, score=0.0, select=select, classify=classify, processing=select + classify,
+    latency = HopLatency(ingest=0.03, score=0.04, select=select, classify=classify, processing=select + classify,
                          end_to_end=1.0)
     outcome = WindowOutcome(event_id=f"cam0@{start}", site="s", camera="cam0", window_start=start, window_end=end,
                             label="a", confidence=1.0, top_k=[LabelScore(label="a", confidence=1.0)], frames=[],
@@ -27,7 +27,8 @@ def _seen(start: float, select: float, classify: float, seen_after_publish: floa
 
 def test_the_hops_add_up_to_the_processing_latency() -> None:
     hops = hop_seconds(_seen(EPOCH, select=0.2, classify=0.05, seen_after_publish=0.1))
-    assert hops == pytest.approx({"select": 0.2, "classify": 0.05, "commit": 0.1, "processing": 0.35})
+    assert hops == pytest.approx({"select": 0.2, "classify": 0.05, "commit": 0.1, "processing": 0.35,
+                                  "frame_ingest": 0.03, "frame_score": 0.04})
 
 
 def test_percentiles_cover_the_timed_windows_once_each() -> None:
