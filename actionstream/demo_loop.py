@@ -272,7 +272,7 @@ class LoopWatcher:
     """Reads the loop's topics from `since` and prints each step through `echo` as it arrives."""
 
     def __init__(self, kafka: KafkaSettings, since: float, echo: Callable[[str], None], loop: LoopSettings) -> None:
-        self.state = LoopState(persistence_k=loop.persistence_k, persistence_m=loop.persistence_m)
+        self.state = LoopState()
         self.echo = echo
         prefix = kafka.topic_prefix
         self._readers = [TopicReader(kafka, topic_name(topic, prefix=prefix), since) for topic in (

@@ -32,10 +32,7 @@ def _share(value: float | None) -> str:
 class LoopState:
     """The loop as the demo saw it: each camera's latest verdict, the requests, results and promotions."""
 
-    persistence_k: int = 2  # a cause alerts once it holds in k of a camera's last m windows (the policy's rule)
-    persistence_m: int = 3
     verdicts: dict[str, str] = field(default_factory=dict)  # camera -> verdict of its latest report
-    recent_causes: dict[str, list[set[str]]] = field(default_factory=dict)  # camera -> causes of its last m windows
     alerting: dict[str, bool] = field(default_factory=dict)  # camera -> a cause persists
     reports: dict[str, int] = field(default_factory=dict)  # camera -> reports seen
     requests: list[RetrainRequest] = field(default_factory=list)
@@ -47,14 +44,12 @@ class LoopState:
         """A line when the camera's verdict against its own baseline (what the policy acts on) or its alert
         changes, the first report included; None otherwise, so a camera that stays drifted or fine does not print
         a line per window, and a scene unlike the training data but stable prints none. The alert (DRIFT ALERT)
-        needs a cause in k of the last m windows, as the policy and the DriftRaised alert do: one drifted window
-        is a status line."""
+        is the policy's verdict the report carries (a cause in k of the last m windows, accuracy drops included),
+        the field the DriftRaised alert's gauge is set from: one drifted window is a status line."""
         if report.reference_kind != "camera":
             return None
         camera = report.camera
-        recent = [*self.recent_causes.get(camera, []), set(report.causes)][-self.persistence_m:]
-        self.recent_causes[camera] = recent
-        alert = any(sum(cause in causes for causes in recent) >= self.persistence_k for cause in recent[-1])
+        alert = bool(report.alert_causes)
         previous = (self.verdicts.get(camera), self.alerting.get(camera))
         self.verdicts[camera], self.alerting[camera] = report.verdict, alert
         self.reports[camera] = self.reports.get(camera, 0) + 1
@@ -102,12 +97,14 @@ def drift_line(report: DriftReport, alert: bool) -> str:
     causes = ", ".join(report.causes) or "none"
     columns = ", ".join(report.drifted_columns) or "none"
     embedding = "n/a" if report.embedding_p_value is None else f"{report.embedding_p_value:.3g}"
-    head = "DRIFT ALERT  " if alert else "drift status "
-    return (f"{head}{report.camera} {report.verdict} (window {_clock(report.window_start)}-"
+    head = (f"DRIFT ALERT  {report.camera}: {', '.join(report.alert_causes or [])} persist; window"
+            if alert else f"drift status {report.camera}")
+    return (f"{head} {report.verdict} (window {_clock(report.window_start)}-"
             f"{_clock(report.window_end)} vs {report.reference_kind} reference): causes {causes}; drifted columns "
             f"{columns}; embedding p={embedding}; estimated accuracy {_share(report.estimated_accuracy)} "
             f"(reference {_share(report.reference_accuracy)}), observed {_share(report.observed_accuracy)} "
-            f"on {report.labels} labels")
+            f"on {report.labels} labels (reference {_share(report.reference_observed_accuracy)} on "
+            f"{report.reference_labels})")
 
 
 def request_line(request: RetrainRequest) -> str:

@@ -332,9 +332,12 @@ RetrainCause = Literal["data_drift", "embedding_drift", "prediction_drift", "est
 
 
 class DriftReport(Event):
-    """One drift window of one camera against one reference profile, on `drift-reports` (key: site/camera)."""
+    """One drift window of one camera against one reference profile, on `drift-reports` (key: site/camera).
 
-    schema_version: Literal[1] = Field(1, alias="schema")
+    Version 2 adds the reference's observed accuracy (`reference_observed_accuracy`, `reference_labels`) and the
+    policy's verdict (`alert_causes`); version 1 records are still read, those fields absent."""
+
+    schema_version: Literal[1, 2] = Field(2, alias="schema")
     report_id: str = Field(description="Deterministic per site, camera, window start and reference.")
     site: str
     camera: str
@@ -354,12 +357,21 @@ class DriftReport(Event):
     estimated_accuracy: float | None = Field(description="Label-free estimate: mean calibrated top-1 probability.")
     estimated_accuracy_stderr: float | None = Field(None, description="Standard error of that mean over the "
                                                     "window's outcomes (None: fewer than two).")
-    reference_accuracy: float | None = Field(description="Accuracy on the validation data the calibration was "
-                                             "fitted on: what an estimated or observed drop is measured from.")
-    observed_accuracy: float | None = Field(description="Accuracy of the labelled windows (joined by event id).")
+    reference_accuracy: float | None = Field(description="What an estimated drop is measured from: the validation "
+                                             "accuracy (training profile) or the label-free estimate over the "
+                                             "camera's baseline windows (camera profile).")
+    observed_accuracy: float | None = Field(description="Accuracy of the labelled windows (joined by event id); "
+                                            "against a camera baseline, of those after the baseline's windows.")
     observed_macro_f1: float | None
     labels: int = Field(ge=0, description="Labelled windows behind the observed figures.")
+    reference_observed_accuracy: float | None = Field(None, description="What an observed drop is measured from: "
+                                                      "the validation accuracy (training profile) or the accuracy "
+                                                      "of the baseline's labelled windows (camera profile).")
+    reference_labels: int = Field(0, ge=0, description="Labelled windows behind `reference_observed_accuracy`.")
     causes: list[RetrainCause] = Field(description="Drift families that fired.")
+    alert_causes: list[RetrainCause] | None = Field(None, description="The retrain policy's verdict: causes that "
+                                                    "hold in k of the camera's last m windows (the camera's drift "
+                                                    "alert). None: the policy does not act on this reference kind.")
     verdict: DriftVerdict
     model_version: str
     published_at: float = Field(default_factory=time.time)
@@ -491,7 +503,7 @@ PUBLISHED_EVENTS: dict[str, type[Event]] = {
     "incident.v1.json": Incident,
     "label.v1.json": Label,
     "model-update.v1.json": ModelUpdate,
-    "drift-report.v1.json": DriftReport,
+    "drift-report.v2.json": DriftReport,
     "retrain-request.v1.json": RetrainRequest,
     "retrain-result.v1.json": RetrainResult,
 }

@@ -24,6 +24,15 @@ class _Capture:
     model_version: str
     windows: list[WindowSample] = field(default_factory=list)
     start: float = 0.0
+    end: float = 0.0
+
+
+@dataclass(frozen=True)
+class BaselineSpan:
+    """The drift windows a baseline was captured from: their labelled windows are its observed accuracy."""
+
+    start: float
+    end: float
 
 
 def camera_calibration(calibration: Calibration | None, baseline: WindowSample) -> Calibration | None:
@@ -41,7 +50,8 @@ class Baselines:
         self.windows_needed = windows_needed
         self.outcomes_needed = outcomes_needed
         self.directory = directory
-        self._profiles: dict[str, tuple[str, ReferenceProfile]] = {}  # site/camera -> (model version, baseline)
+        # site/camera -> (model version, baseline, its span; None for one saved before spans were)
+        self._profiles: dict[str, tuple[str, ReferenceProfile, BaselineSpan | None]] = {}
         self._captures: dict[str, _Capture] = {}
 
     def _path(self, key: str) -> Path:
@@ -50,11 +60,21 @@ class Baselines:
     def get(self, site: str, camera: str, model_version: str) -> ReferenceProfile | None:
         """The camera's baseline for this model version (None while it is being captured)."""
         key = f"{site}/{camera}"
+        held = self._held(key, model_version)
+        return held[1] if held is not None else None
+
+    def span(self, site: str, camera: str, model_version: str) -> BaselineSpan | None:
+        """The drift windows the camera's baseline for this model version was captured from."""
+        held = self._held(f"{site}/{camera}", model_version)
+        return held[2] if held is not None else None
+
+    def _held(self, key: str, model_version: str) -> tuple[str, ReferenceProfile, BaselineSpan | None] | None:
         if key not in self._profiles and (self._path(key) / META_NAME).exists():
             meta = json.loads((self._path(key) / META_NAME).read_text())
-            self._profiles[key] = (meta["model_version"], ReferenceProfile.load(self._path(key)))
+            span = BaselineSpan(meta["start"], meta["end"]) if "end" in meta else None
+            self._profiles[key] = (meta["model_version"], ReferenceProfile.load(self._path(key)), span)
         held = self._profiles.get(key)
-        return held[1] if held is not None and held[0] == model_version else None
+        return held if held is not None and held[0] == model_version else None
 
     def reset(self) -> None:
         """Forget every camera's baseline and capture: the next windows make new ones."""
@@ -63,7 +83,7 @@ class Baselines:
         shutil.rmtree(self.directory, ignore_errors=True)
         logger.info("camera baselines reset: captured again from the next windows")
 
-    def offer(self, site: str, camera: str, model_version: str, start: float, window: WindowSample,
+    def offer(self, site: str, camera: str, model_version: str, start: float, end: float, window: WindowSample,
               calibration: Calibration | None, served_by: set[str]) -> ReferenceProfile | None:
         """Takes a window of a camera without a baseline for this model version; returns the baseline once
         enough windows with frames and outcomes came, and enough outcomes in all. It borrows the model's
@@ -80,6 +100,7 @@ class Baselines:
         if capture is None or capture.model_version != model_version:
             capture = self._captures[key] = _Capture(model_version, start=start)
         capture.windows.append(window)
+        capture.end = end
         if (len(capture.windows) < self.windows_needed
                 or sum(len(sample.labels) for sample in capture.windows) < self.outcomes_needed):
             return None
@@ -90,8 +111,10 @@ class Baselines:
         path = self._path(key)
         shutil.rmtree(path, ignore_errors=True)
         profile.save(path)
-        (path / META_NAME).write_text(json.dumps({"model_version": model_version}))
-        self._profiles[key] = (model_version, profile)
+        span = BaselineSpan(capture.start, capture.end)
+        (path / META_NAME).write_text(json.dumps({"model_version": model_version, "start": span.start,
+                                                  "end": span.end}))
+        self._profiles[key] = (model_version, profile, span)
         logger.info("baseline of camera %s captured for model %s from %d windows from %.0f", key, model_version,
                     len(capture.windows), capture.start)
         return profile

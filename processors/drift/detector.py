@@ -47,8 +47,9 @@ class WindowDrift:
 
     def report(self, *, site: str, camera: str, window_start: float, window_end: float,
                profile: ReferenceProfile, model_version: str, observed: ObservedPerformance | None,
-               published_at: float) -> DriftReport:
-        """The drift-reports event of this window; observed figures come from labels joined so far."""
+               reference_observed: ObservedPerformance | None, published_at: float) -> DriftReport:
+        """The drift-reports event of this window; observed figures come from labels joined so far, the
+        reference's own (`reference_observed`) from the labels of its windows."""
         calibration = profile.calibration
         return DriftReport(
             report_id=str(uuid.uuid5(REPORT_ID_NAMESPACE, f"{site}/{camera}/{window_start:.3f}/{profile.name}")),
@@ -65,6 +66,8 @@ class WindowDrift:
             observed_accuracy=observed.accuracy if observed else None,
             observed_macro_f1=observed.macro_f1 if observed else None,
             labels=observed.labels if observed else 0,
+            reference_observed_accuracy=reference_observed.accuracy if reference_observed else None,
+            reference_labels=reference_observed.labels if reference_observed else 0,
             causes=list(self.causes), verdict=self.verdict, model_version=model_version, published_at=published_at,
         )
 

@@ -17,6 +17,7 @@ dead-letter topic as an unknown event id) and a site window whose cameras had no
 from __future__ import annotations
 
 import logging
+import math
 import os
 import threading
 import time
@@ -29,6 +30,7 @@ from models.registry import served_alias
 from processors import metrics
 from processors.deadletters import send_dead_letter
 from processors.drift.baselines import Baselines
+from processors.drift.calibration import ObservedPerformance
 from processors.drift.detector import assess
 from processors.drift.job_settings import DriftJobSettings
 from processors.drift.joins import LabelledWindow, ObservedLabels, OutcomeIndex
@@ -271,7 +273,7 @@ class DriftJob:
                 if baseline is not None:
                     profiles.append(baseline)
                 else:
-                    self.baselines.offer(window.site, window.camera, model.version, window.start, sample,
+                    self.baselines.offer(window.site, window.camera, model.version, window.start, window.end, sample,
                                          model.profile.calibration if model.profile is not None else None,
                                          window.model_versions)
             for profile in profiles:
@@ -283,11 +285,15 @@ class DriftJob:
     def _report(self, window: ClosedWindow, sample: WindowSample, profile: ReferenceProfile, model_version: str,
                 producer: Producer, html: ReportWorker) -> None:
         drift = assess(profile, sample, self.settings.drift)
-        observed = (self.labels.performance(window.site, window.camera, model_version)
-                    if window.camera != SITE_CAMERA else None)
+        observed, reference_observed = self._observed(window, profile, model_version)
         report = drift.report(site=window.site, camera=window.camera, window_start=window.start,
                               window_end=window.end, profile=profile, model_version=model_version, observed=observed,
-                              published_at=time.time())
+                              reference_observed=reference_observed, published_at=time.time())
+        decision = self.policy.observe(report, window.end)
+        if decision.assessed:
+            # The policy's verdict travels in the report: the alert gauge and every reader (the demo) see one rule.
+            report = report.model_copy(update={"alert_causes": decision.persisting})
+            metrics.DRIFT_ALERT.labels(site=window.site, camera=window.camera).set(1 if report.alert_causes else 0)
         self._produce(producer, self.reports_topic, report)
         self.stats.reports += 1
         self._gauges(report)
@@ -297,14 +303,30 @@ class DriftJob:
                         ", ".join(drift.causes) or "no drift")
             if sample.frames:  # Evidently cannot profile empty columns; the event above says it all
                 html.submit(profile, sample, f"{name}/{window.start:.0f}")
-        decision = self.policy.observe(report, window.end)
-        if decision.assessed:
-            metrics.DRIFT_ALERT.labels(site=window.site, camera=window.camera).set(1 if decision.persisting else 0)
         for request in decision.requests:
             self._produce(producer, self.requests_topic, request)
             self.stats.requests += 1
             metrics.RETRAIN_REQUESTS.labels(cause=request.cause).inc()
             logger.info("retrain request %s: %s", request.request_id, request.reason)
+
+    def _observed(self, window: ClosedWindow, profile: ReferenceProfile, model_version: str
+                  ) -> tuple[ObservedPerformance | None, ObservedPerformance | None]:
+        """The window's observed performance and the reference's, measured alike (labels on both sides):
+        against a camera baseline, the labelled windows after the baseline's and those within it; against the
+        training profile, every labelled window and the validation set the calibration was fitted on."""
+        if window.camera == SITE_CAMERA:
+            return None, None
+        if profile.kind == "training":
+            calibration = profile.calibration
+            reference = (ObservedPerformance(calibration.samples, calibration.accuracy, math.nan)
+                         if calibration is not None else None)
+            return self.labels.performance(window.site, window.camera, model_version), reference
+        span = self.baselines.span(window.site, window.camera, model_version)
+        if span is None:  # a baseline saved before spans were: its labelled windows are unknown
+            return self.labels.performance(window.site, window.camera, model_version), None
+        return (self.labels.performance(window.site, window.camera, model_version, since=span.end),
+                self.labels.performance(window.site, window.camera, model_version, since=span.start,
+                                        until=span.end))
 
     def _gauges(self, report: DriftReport) -> None:
         site, camera, kind = report.site, report.camera, report.reference_kind
@@ -315,8 +337,9 @@ class DriftJob:
         if report.embedding_mmd2 is not None:
             metrics.DRIFT_SCORE.labels(site=site, camera=camera, reference_kind=kind, kind="embedding_mmd2").set(
                 report.embedding_mmd2)
-        figures = {"estimated": report.estimated_accuracy, "observed": report.observed_accuracy,
-                   "observed_macro_f1": report.observed_macro_f1, "reference": report.reference_accuracy}
+        figures = {"estimated": report.estimated_accuracy, "reference": report.reference_accuracy}
+        if kind == "training":  # every labelled window of the camera; the baseline's report splits them in two
+            figures.update(observed=report.observed_accuracy, observed_macro_f1=report.observed_macro_f1)
         for figure, value in figures.items():
             if value is not None:
                 metrics.DRIFT_ACCURACY.labels(site=site, camera=camera, kind=figure).set(value)

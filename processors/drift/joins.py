@@ -40,6 +40,7 @@ class LabelledWindow(BaseModel):
     predicted: str
     truth: str
     model_version: str
+    window_start: float | None = None  # None in a state saved before windows carried their time
 
 
 class ObservedLabels:
@@ -54,15 +55,26 @@ class ObservedLabels:
         outcome = joined.outcome
         windows = self._cameras.setdefault(f"{outcome.site}/{outcome.camera}", OrderedDict())
         windows[outcome.event_id] = LabelledWindow(predicted=outcome.label, truth=joined.label.label,
-                                                   model_version=outcome.model_version)
+                                                   model_version=outcome.model_version,
+                                                   window_start=outcome.window_start)
         windows.move_to_end(outcome.event_id)
         while len(windows) > self.capacity:
             windows.popitem(last=False)
 
-    def performance(self, site: str, camera: str, model_version: str) -> ObservedPerformance | None:
-        """Accuracy and macro-F1 of the camera's labelled windows served by this model version."""
+    def performance(self, site: str, camera: str, model_version: str, since: float | None = None,
+                    until: float | None = None) -> ObservedPerformance | None:
+        """Accuracy and macro-F1 of the camera's labelled windows served by this model version, those starting
+        in [since, until) when bounds are given (a camera baseline's windows, or the windows after it)."""
+
+        def within(window: LabelledWindow) -> bool:
+            if since is None and until is None:
+                return True
+            start = window.window_start
+            return (start is not None and (since is None or start >= since)
+                    and (until is None or start < until))
+
         windows = {event: window for event, window in self._cameras.get(f"{site}/{camera}", {}).items()
-                   if window.model_version == model_version}
+                   if window.model_version == model_version and within(window)}
         return observed_performance({event: window.predicted for event, window in windows.items()},
                                     {event: window.truth for event, window in windows.items()})
 

@@ -36,12 +36,15 @@ class PolicyRules(BaseModel):
                               "`estimated_drop` by this many standard errors of the window's estimate (one-sided "
                               "95%): a window's few outcomes move the estimate by several points by chance alone "
                               "(bench drift: 3 alerts per 1,000 control windows without it).")
-    observed_drop: float = Field(0.05, gt=0, description="Observed accuracy this far below the reference accuracy.")
+    observed_drop: float = Field(0.05, gt=0, description="Observed accuracy this far below the reference's "
+                                 "observed accuracy (never below an estimate: an overconfident estimate of 93% "
+                                 "against 72% observed made an unshifted demo camera request a retrain).")
     observed_z: float = Field(1.645, ge=0, description="The observed drop counts only when it exceeds "
-                              "`observed_drop` by this many binomial standard errors of the observed accuracy "
-                              "(one-sided 95%): on 30-80 labels one window's accuracy swings by 5-9 points by "
-                              "chance (the demo's unshifted cameras raised requests on such swings).")
-    min_labels: int = Field(30, ge=1, description="Fewer labelled windows: the observed accuracy is not used.")
+                              "`observed_drop` by this many standard errors of the difference of the two "
+                              "accuracies, both binomial (one-sided 95%): on 30-80 labels each side swings by 5-9 "
+                              "points by chance (the demo's unshifted cameras raised requests on such swings).")
+    min_labels: int = Field(30, ge=1, description="Fewer labelled windows on either side (the reference's or the "
+                            "window's): the observed accuracy is not used.")
     persistence_k: int = Field(3, ge=1, description="A cause must hold in k of the last m windows of a camera.")
     persistence_m: int = Field(5, ge=1)
     cooldown_s: float = Field(6 * 3600.0, ge=0, description="No new request for a site and cause this long after "
@@ -115,15 +118,20 @@ def window_flags(report: DriftReport, rules: PolicyRules) -> WindowFlags:
         margin = rules.estimate_z * (report.estimated_accuracy_stderr or 0.0)
         if drop - margin >= rules.estimated_drop:
             flag("estimated_accuracy_drop", "estimated_accuracy_drop", drop, rules.estimated_drop + margin)
-    if (report.reference_accuracy is not None and report.observed_accuracy is not None
-            and report.labels >= rules.min_labels):
-        drop = report.reference_accuracy - report.observed_accuracy
-        accuracy = report.observed_accuracy
-        margin = rules.observed_z * math.sqrt(accuracy * (1.0 - accuracy) / report.labels)
+    reference_observed = report.reference_observed_accuracy
+    if (reference_observed is not None and report.observed_accuracy is not None
+            and min(report.labels, report.reference_labels) >= rules.min_labels):
+        drop = reference_observed - report.observed_accuracy
+        margin = rules.observed_z * math.sqrt(_binomial_variance(reference_observed, report.reference_labels)
+                                              + _binomial_variance(report.observed_accuracy, report.labels))
         if drop - margin >= rules.observed_drop:
             flag("observed_accuracy_drop", "observed_accuracy_drop", drop, rules.observed_drop + margin)
     return WindowFlags(report_id=report.report_id, window_start=report.window_start, window_end=report.window_end,
                        evidence={cause: evidence for cause, evidence in found.items() if cause in rules.causes})
+
+
+def _binomial_variance(accuracy: float, labels: int) -> float:
+    return accuracy * (1.0 - accuracy) / labels
 
 
 class RetrainPolicy:

@@ -159,6 +159,10 @@ def test_drift_is_raised_on_the_shifted_camera_only(streams_settings: StreamsSet
         "site": SITE, "camera": "cam-0", "reference_kind": "camera"}) == 0.0
     # Two drifted windows are not yet the default policy's 3 of 5: no DriftRaised alert for cam-2 so far.
     assert REGISTRY.get_sample_value("actionstream_drift_alert", {"site": SITE, "camera": "cam-2"}) == 0.0
+    # The report carries the same verdict as the gauge: no cause persists; reports the policy does not act on
+    # (against the training profile) carry none.
+    assert all(report.alert_causes == [] for report in reports if report.reference_kind == "camera")
+    assert all(report.alert_causes is None for report in reports if report.reference_kind == "training")
     # The report thread renders on after the job's shutdown wait when the machine is slow.
     wait_until(lambda: any(path.name.startswith(f"{SITE}_cam-2_camera_")
                            for path in (tmp_path / "reports").glob("*.html")), "cam-2's HTML report", 180.0)

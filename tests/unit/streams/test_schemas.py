@@ -201,7 +201,7 @@ GOLDEN_RETRAIN_REQUEST_V1 = (
 
 def _golden_drift_report() -> DriftReport:
     return DriftReport(
-        report_id="2f0c9a4e-5b1d-5c3e-9a7f-1d2e3f4a5b6c", site="site-a", camera="cam1", reference="7",
+        schema_version=1, report_id="2f0c9a4e-5b1d-5c3e-9a7f-1d2e3f4a5b6c", site="site-a", camera="cam1", reference="7",
         reference_kind="training", window_start=1_764_000_000.0, window_end=1_764_000_060.0, frames=240, outcomes=30,
         scores=[ColumnScore(column="brightness", test="ks", score=1.5e-8, threshold=0.005, drifted=True),
                 ColumnScore(column="label", test="chisquare", score=0.25, threshold=0.005, drifted=False)],
@@ -221,10 +221,28 @@ def _golden_retrain_request() -> RetrainRequest:
     )
 
 
-def test_drift_report_json_golden_v1() -> None:
-    assert _golden_drift_report().to_json_bytes() == GOLDEN_DRIFT_REPORT_V1
-    assert DriftReport.model_validate_json(GOLDEN_DRIFT_REPORT_V1) == _golden_drift_report()
-    assert _golden_drift_report().key() == b"site-a/cam1"
+GOLDEN_DRIFT_REPORT_V2 = (
+    GOLDEN_DRIFT_REPORT_V1.replace(b'{"schema":1,', b'{"schema":2,')
+    .replace(b'"labels":40,', b'"labels":40,"reference_observed_accuracy":0.8,"reference_labels":60,')
+    .replace(b'"verdict":"drift",', b'"alert_causes":["data_drift"],"verdict":"drift",')
+)
+
+
+def test_drift_report_json_golden_v2() -> None:
+    report = _golden_drift_report().model_copy(update={"schema_version": 2, "reference_observed_accuracy": 0.8,
+                                                      "reference_labels": 60, "alert_causes": ["data_drift"]})
+    assert report.to_json_bytes() == GOLDEN_DRIFT_REPORT_V2
+    assert DriftReport.model_validate_json(GOLDEN_DRIFT_REPORT_V2) == report
+    assert DriftReport(**_golden_drift_report().model_dump(exclude={"schema_version"})).schema_version == 2
+    assert report.key() == b"site-a/cam1"
+
+
+def test_drift_report_json_golden_v1_is_still_read() -> None:
+    """Version 1 records (no reference observed accuracy, no alert causes) parse with those fields absent."""
+    report = DriftReport.model_validate_json(GOLDEN_DRIFT_REPORT_V1)
+    assert report == _golden_drift_report()
+    assert (report.schema_version, report.reference_observed_accuracy, report.reference_labels,
+            report.alert_causes) == (1, None, 0, None)
 
 
 def test_retrain_request_json_golden_v1() -> None:

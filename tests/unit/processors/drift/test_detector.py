@@ -72,7 +72,8 @@ def test_estimated_accuracy_is_the_mean_calibrated_top1(profile: ReferenceProfil
     assert result.estimated_accuracy == pytest.approx(CALIBRATION.expected_accuracy(window.top_k))
     assert result.estimated_stderr == pytest.approx(np.std(top1, ddof=1) / np.sqrt(top1.size))
     assert result.report(site="demo", camera="cam1", window_start=0.0, window_end=60.0, profile=profile,
-                         model_version="7", observed=None, published_at=61.0).estimated_accuracy_stderr == (
+                         model_version="7", observed=None, reference_observed=None,
+                         published_at=61.0).estimated_accuracy_stderr == (
         result.estimated_stderr)
 
 
@@ -81,12 +82,16 @@ def test_report_event(profile: ReferenceProfile, settings: DriftSettings) -> Non
     observed = ObservedPerformance(labels=12, accuracy=0.75, macro_f1=0.7)
     kwargs = dict(site="demo", camera="cam1", window_start=1_764_000_000.0, window_end=1_764_000_060.0,
                   profile=profile, model_version="7", published_at=1_764_000_061.0)
-    report = result.report(observed=observed, **kwargs)  # type: ignore[arg-type]
-    assert report.report_id == result.report(observed=None, **kwargs).report_id  # type: ignore[arg-type]
+    baseline_observed = ObservedPerformance(labels=48, accuracy=0.9, macro_f1=0.88)
+    report = result.report(observed=observed, reference_observed=baseline_observed, **kwargs)  # type: ignore[arg-type]
+    assert report.report_id == result.report(observed=None, reference_observed=None,  # type: ignore[arg-type]
+                                             **kwargs).report_id
     assert report.verdict == "drift" and "data_drift" in report.causes
     assert [score.column for score in report.scores] == ["brightness", "sharpness", "delta", "label", "confidence"]
     assert report.reference == "model-v3" and report.reference_accuracy == 0.8
     assert (report.observed_accuracy, report.labels) == (0.75, 12)
+    assert (report.reference_observed_accuracy, report.reference_labels) == (0.9, 48)
+    assert report.alert_causes is None  # the policy's verdict is added by the job
     assert DriftReport.model_validate_json(report.to_json_bytes()) == report
 
 

@@ -53,3 +53,19 @@ def test_each_camera_keeps_its_latest_labelled_windows() -> None:
                                      source="t"), outcome))
     observed = labels.performance("s", "a", "m/1")
     assert observed is not None and observed.labels == 3 and observed.accuracy == 1.0
+
+
+def test_observed_accuracy_within_a_time_span() -> None:
+    """A camera baseline's observed accuracy comes from its own windows, a later window's from those after it."""
+    labels = ObservedLabels(capacity=10)
+    for window in range(6):  # windows start at 0, 4, ..., 20; the first three are right, the last three wrong
+        outcome = make_outcome("s", "a", 4.0 * window, label="wave")
+        labels.add(JoinedLabel(Label(event_id=outcome.event_id, label="wave" if window < 3 else "idle",
+                                     source="t"), outcome))
+    start = make_outcome("s", "a", 0.0).window_start
+    baseline = labels.performance("s", "a", "m/1", since=start, until=start + 12.0)
+    after = labels.performance("s", "a", "m/1", since=start + 12.0)
+    assert baseline is not None and (baseline.labels, baseline.accuracy) == (3, 1.0)
+    assert after is not None and (after.labels, after.accuracy) == (3, 0.0)
+    restored = ObservedLabels(capacity=10, state=labels.state())
+    assert restored.performance("s", "a", "m/1", since=start, until=start + 12.0) == baseline

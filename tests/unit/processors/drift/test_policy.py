@@ -13,7 +13,8 @@ T0 = 1_764_000_000.0
 
 def _report(camera: str = "cam1", index: int = 0, *, drift: bool = True, site: str = "demo",
             reference_kind: str = "camera", estimated: float | None = 0.8, observed: float | None = None,
-            labels: int = 0, prediction: bool = False) -> DriftReport:
+            labels: int = 0, prediction: bool = False, reference_observed: float | None = 0.82,
+            reference_labels: int = 60) -> DriftReport:
     start = T0 + index * WINDOW_S
     scores = [ColumnScore(column="brightness", test="ks", score=1e-9 if drift else 0.4, threshold=0.005,
                           drifted=drift),
@@ -26,7 +27,8 @@ def _report(camera: str = "cam1", index: int = 0, *, drift: bool = True, site: s
         scores=scores, drifted_columns=[score.column for score in scores if score.drifted],
         share_drifted=1 / 3 if drift else 0.0, embedding_mmd2=0.001, embedding_p_value=0.4,
         estimated_accuracy=estimated, reference_accuracy=0.82, observed_accuracy=observed, observed_macro_f1=None,
-        labels=labels, causes=causes, verdict="drift" if causes else "ok", model_version="7",
+        labels=labels, reference_observed_accuracy=reference_observed, reference_labels=reference_labels,
+        causes=causes, verdict="drift" if causes else "ok", model_version="7",
         published_at=start + WINDOW_S,
     )
 
@@ -152,16 +154,35 @@ def test_estimated_drop_needs_its_confidence_bound(estimated: float, stderr: flo
 
 
 @pytest.mark.parametrize("observed, labels, flagged", [
-    (0.60, 30, True),  # 0.22 - 1.645 * 0.089 = 0.073 >= 0.05
-    (0.70, 30, False),  # 0.12 - 1.645 * 0.084 = -0.018: a swing 30 labels make by chance
-    (0.70, 400, True),  # 0.12 - 1.645 * 0.023 = 0.082: the same drop on many labels
+    (0.60, 60, True),  # 0.22 - 1.645 * sqrt(0.82*0.18/60 + 0.6*0.4/60) = 0.087 >= 0.05
+    (0.70, 60, False),  # 0.12 - 1.645 * 0.077 = -0.007: a swing two samples of 60 labels make by chance
+    (0.70, 400, False),  # many labels in the window, but the baseline's 60 still swing by 8 points
 ])
-def test_observed_drop_needs_its_confidence_bound(observed: float, labels: int, flagged: bool) -> None:
+def test_observed_drop_counts_both_binomial_errors(observed: float, labels: int, flagged: bool) -> None:
     evidence = window_flags(_report(drift=False, observed=observed, labels=labels), PolicyRules()).evidence
     assert ("observed_accuracy_drop" in evidence) is flagged
     if flagged:
-        margin = 1.645 * (observed * (1 - observed) / labels) ** 0.5
+        margin = 1.645 * (0.82 * 0.18 / 60 + observed * (1 - observed) / labels) ** 0.5
         assert evidence["observed_accuracy_drop"].threshold == pytest.approx(0.05 + margin)
+
+
+def test_observed_drop_is_measured_from_observed_never_from_an_estimate() -> None:
+    """Run D of the demo: a camera whose baseline was estimated at 93% (overconfident) and observed at 72%
+    showed 72% on its later windows: no drop, where the estimate-based rule saw 0.21 and requested a retrain."""
+    report = _report(drift=False, observed=0.72, labels=76, reference_observed=0.72, reference_labels=76)
+    report = report.model_copy(update={"reference_accuracy": 0.93})
+    assert "observed_accuracy_drop" not in window_flags(report, PolicyRules()).evidence
+    # A real drop from the same observed baseline is seen.
+    dropped = report.model_copy(update={"observed_accuracy": 0.45})
+    assert "observed_accuracy_drop" in window_flags(dropped, PolicyRules()).evidence
+
+
+@pytest.mark.parametrize("reference_observed, reference_labels", [(None, 0), (0.9, 29)])
+def test_observed_drop_needs_an_observed_reference_with_enough_labels(reference_observed: float | None,
+                                                                      reference_labels: int) -> None:
+    report = _report(drift=False, observed=0.3, labels=200, reference_observed=reference_observed,
+                     reference_labels=reference_labels)
+    assert "observed_accuracy_drop" not in window_flags(report, PolicyRules()).evidence
 
 
 def test_prediction_drift_evidence_and_disabled_causes() -> None:
