@@ -54,6 +54,17 @@ def tree_ticks(pid: int, proc: Path = Path("/proc")) -> Ticks:
     return {member: value for member, value in ticks.items() if value is not None}
 
 
+def named_thread_ticks(pid: int, name: str, proc: Path = Path("/proc")) -> int | None:
+    """CPU of the process's thread that named itself `name` (its comm), or None if it has none."""
+    for task in (proc / str(pid) / "task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() == name:
+                return _read_ticks(task / "stat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return None
+
+
 def main_thread_ticks(pid: int, proc: Path = Path("/proc")) -> int:
     """The main thread's own CPU (its task has the process's id): the selector's event loop."""
     return _read_ticks(proc / str(pid) / "task" / str(pid) / "stat") or 0

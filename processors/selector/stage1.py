@@ -21,11 +21,13 @@ Runs in its own consumer group (`<prefix><app_id>-stage1`): Faust's group uses i
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -41,6 +43,16 @@ from streams.records import FrameRef
 from streams.topics import Topic, topic_name
 
 logger = logging.getLogger(__name__)
+
+# The thread's name in Python and in /proc/<pid>/task/<tid>/comm, where `bench pipeline` reads its CPU time.
+STAGE1_THREAD = "stage1"
+
+
+def _name_os_thread(name: str) -> None:
+    """Name the calling thread for the kernel too (Python names it for itself only); not Linux: nothing."""
+    with contextlib.suppress(OSError):
+        Path(f"/proc/self/task/{threading.get_native_id()}/comm").write_text(name)
+
 
 STAGE = "stage1"
 
@@ -80,7 +92,7 @@ class BatchedStage1:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run_or_exit, name="stage1", daemon=True)
+        self._thread = threading.Thread(target=self._run_or_exit, name=STAGE1_THREAD, daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 30.0) -> None:
@@ -89,6 +101,7 @@ class BatchedStage1:
             self._thread.join(timeout_s)
 
     def _run_or_exit(self) -> None:
+        _name_os_thread(STAGE1_THREAD)
         try:
             self.run(self._stop)
         except Exception:

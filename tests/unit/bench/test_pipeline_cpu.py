@@ -4,6 +4,8 @@ split of its CPU into rows that add up to the process's."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,11 +16,13 @@ from bench.pipeline_cpu import (
     CpuSnapshot,
     cpu_account,
     frames_scored,
+    named_thread_ticks,
     phase_seconds,
     stat_cpu_ticks,
     ticks_delta,
     tree_ticks,
 )
+from processors.selector.stage1 import _name_os_thread
 
 
 def _stat(pid: int, command: str, utime: int, stime: int) -> str:
@@ -94,3 +98,20 @@ def test_the_selector_rows_add_up_to_its_process_cpu() -> None:
     assert sum(selector.values()) == pytest.approx(5.0)
     encoder_line = next(line for line in account.table() if line.strip().startswith("stage1 encoder"))
     assert encoder_line.endswith(" 2.000   (wall 10.000)")
+
+
+def test_a_thread_that_named_itself_has_its_own_cpu_read_and_an_unknown_name_none() -> None:
+    ticks: list[int | None] = []
+
+    def burn() -> None:
+        _name_os_thread("bench-burner")
+        deadline = time.thread_time() + 0.2
+        while time.thread_time() < deadline:
+            pass
+        ticks.append(named_thread_ticks(os.getpid(), "bench-burner"))
+
+    thread = threading.Thread(target=burn)
+    thread.start()
+    thread.join()
+    assert ticks[0] is not None and ticks[0] >= 0.1 * CLOCK_TICKS_PER_S  # this thread's 0.2 s, not the process's
+    assert named_thread_ticks(os.getpid(), "no-such-thread") is None
