@@ -15,6 +15,7 @@ beside it.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 import uuid
@@ -166,7 +167,9 @@ class PipelineBench:
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
         import sys
 
-        process = ManagedProcess(name, self.settings.work_dir / "logs")
+        # Logs and pid files of this run's own: two benches at once (helpers share a machine) shared one pid file,
+        # and one's stop signalled the other's workers and left its own running.
+        process = ManagedProcess(name, self.settings.work_dir / "logs" / f"run-{os.getpid()}")
         process.start([sys.executable, "-m", "actionstream", *args], env=env)
         return process
 
