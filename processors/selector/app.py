@@ -310,7 +310,7 @@ class SelectorApp:
         prefix = f"{camera}#"
         later = [ClaimedFrame.from_bytes(value).frame for key, value in list(self.windows.items())
                  if key.startswith(prefix) and int(key[len(prefix):]) not in state.frames]
-        return state, state.restore([(frame.seq, frame.capture_time) for frame in later], time.time(),
+        return state, state.restore([(frame.seq, frame.capture_time, frame.scored_time) for frame in later],
                                     self.settings.stage2)
 
     async def _apply(self, event: EventT, camera: str, frame: ScoredFrame | None) -> None:
@@ -318,7 +318,7 @@ class SelectorApp:
         settings = self.settings.stage2
         with timed(Phase.STATE):
             state, evicted = self._camera_state(camera)
-            self._cameras[camera] = state
+            self._cameras[camera] = state  # cached here, in the agent: a timer may run before the table is restored
             changed = bool(evicted) or state.next_start is None  # a new camera's document makes it known
         if frame is None:
             with timed(Phase.STATE):

@@ -60,14 +60,15 @@ class CameraWindows:
             self.last_arrival = arrival
         return Admission(True)
 
-    def restore(self, later: list[tuple[int, float]], now: float, settings: Stage2Settings) -> list[int]:
-        """Frames (seq, capture time) added after this document was written, back into it: the document is
-        written when windows close, not per frame, and each frame's own entry is. Their arrival is unknown, so it
-        counts from `now` (a restored camera is not idle at once). Returns the frames older than every open window:
-        entries whose deletion did not reach the changelog."""
+    def restore(self, later: list[tuple[int, float, float]], settings: Stage2Settings) -> list[int]:
+        """Frames (seq, capture time, time scored) added after this document was written, back into it: the
+        document is written when windows close, not per frame, and each frame's own entry is. Their arrival was not
+        stored; the time stage 1 scored them stands in (earlier by stage 1's output lag at most). Returns the
+        frames older than every open window: entries whose deletion did not reach the changelog."""
         stale = []
-        for seq, capture_time in sorted(later, key=lambda frame: frame[1]):
-            if self.add(seq, capture_time, settings, arrival=now).reason == "late":
+        for seq, capture_time, scored_time in sorted(later, key=lambda frame: frame[1]):
+            arrival = max(scored_time, self.last_arrival or scored_time)
+            if self.add(seq, capture_time, settings, arrival=arrival).reason == "late":
                 stale.append(seq)
         return stale
 

@@ -121,10 +121,10 @@ def test_the_document_of_the_last_close_and_the_frames_since_restore_the_state_t
     document = witness.to_bytes()  # written at the close of seq 848's window ...
     _feed(witness, range(850, 855))  # ... and these frames only have their entries
     restored = CameraWindows.from_bytes(document)
-    stale = restored.restore([(seq, seq / 8) for seq in [*range(850, 855), 801]], now=200.0, settings=SETTINGS)
+    stale = restored.restore([(seq, seq / 8, seq / 8 + 0.1) for seq in [*range(850, 855), 801]], SETTINGS)
     assert stale == [801]  # an entry whose deletion the crash cut off
     assert restored.frames == witness.frames and restored.watermark == witness.watermark
-    assert restored.last_arrival == 200.0  # arrival unknown: not idle at once
+    assert restored.last_arrival == 854 / 8 + 0.1  # the latest frame's scored time stands in for its arrival
     later = range(855, 900)
     assert _feed(restored, later) == _feed(witness, later) != []
 
@@ -132,5 +132,5 @@ def test_the_document_of_the_last_close_and_the_frames_since_restore_the_state_t
 def test_a_camera_restored_from_entries_alone_starts_on_its_first_frames_window() -> None:
     witness, restored = CameraWindows(), CameraWindows()
     _feed(witness, range(805, 812))
-    restored.restore([(seq, seq / 8) for seq in reversed(range(805, 812))], now=200.0, settings=SETTINGS)
+    restored.restore([(seq, seq / 8, seq / 8 + 0.1) for seq in reversed(range(805, 812))], SETTINGS)
     assert restored.next_start == witness.next_start and restored.frames == witness.frames
