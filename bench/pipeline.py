@@ -101,6 +101,8 @@ class Rate:
 
     per_s: float
     cpu_ms_per_frame: float | None
+    # Stage 1 only: the worker's preprocessing and encoder phases (what the encoder alone runs), per frame, CPU ms.
+    encoder_cpu_ms_per_frame: float | None = None
 
 
 @dataclass(frozen=True)
@@ -204,14 +206,15 @@ class PipelineBench:
 
     def standalone_img_per_s(self, jpegs: list[bytes]) -> Rate:
         """The encoder alone on the same frames, run as a worker runs it: its threads, spinning, batches and
-        passes (the workers' default settings); images/s and this process's CPU per image."""
-        from models.runtime import SmartRuntime
+        passes and torch threads (the workers' default settings; with torch's default threads here, its idle
+        OpenMP threads spun and cost this process more CPU per image than the worker's whole stage 1 spent); images/s
+        and this process's CPU per image."""
+        from processors.serving import load_model
         from processors.settings import ServingModelSettings, Stage1Settings
         from streams.codec import decode_jpeg
 
-        serving, stage1 = ServingModelSettings(), Stage1Settings()
-        runtime = SmartRuntime.from_directory(self.bundle_dir, precision=self.precision,
-                                              num_threads=serving.num_threads, allow_spinning=serving.allow_spinning)
+        stage1 = Stage1Settings()
+        runtime = load_model(ServingModelSettings(precision=self.precision), str(self.bundle_dir)).runtime
         size, batch = runtime.bundle.preprocessing.image_size, stage1.batch_size
         images = np.stack([decode_jpeg(jpeg, (size, size)) for jpeg in jpegs])
         runtime.encode(images[:batch], stage1.encoder_batch_size)  # warm-up
@@ -221,9 +224,10 @@ class PipelineBench:
         return Rate(len(images) / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / len(images))
 
     def stage1_img_per_s(self, jpegs: list[bytes]) -> Rate:
-        """Scored frames/s of one selector worker draining a backlog (the first batch, startup, not counted), and
-        the CPU per scored frame of its stage-1 thread (batched engine; the Faust engine has none: its whole
-        process's CPU, stage 2 included)."""
+        """Scored frames/s of one selector worker draining a backlog (the first batch, startup, not counted), the
+        CPU per scored frame of its stage-1 thread (batched engine; the Faust engine has none: its whole process's
+        CPU, stage 2 included), and of its encoder phases over the same drain (the encoder's share, under the same
+        load)."""
         kafka = self._kafka()
         ensure_topics(kafka, [SITE])
         producer = Producer({**kafka.client_config(), "linger.ms": 20})
@@ -236,7 +240,9 @@ class PipelineBench:
                                    ingest_time=time.time(), width=224, height=224)
             producer.produce(frames_topic, value=jpeg, key=f"{SITE}/{camera}".encode(), headers=headers.to_headers())
         producer.flush(60)
-        worker = self._start("stage1-backlog", ["selector", "run"], self._env(kafka))
+        metrics_port = free_port()
+        worker = self._start("stage1-backlog", ["selector", "run"], self._env(kafka, metrics_port))
+        encoder_s, scored = 0.0, 0.0
         try:
             scored_topic = topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix)
             deadline = time.monotonic() + 600
@@ -249,6 +255,10 @@ class PipelineBench:
                     cpu_ticks = named_thread_ticks(pid, STAGE1_THREAD) if self.settings.stage1_engine == "batched" \
                         else sum(tree_ticks(pid).values())
                 if len(values) >= len(jpegs):
+                    metrics_text = scrape(metrics_port)
+                    encoder_s = sum(seconds for (stage, phase, _), seconds in phase_seconds(metrics_text).items()
+                                    if stage == "stage1" and phase in ("preprocessing", "encoder"))
+                    scored = frames_scored(metrics_text)
                     break
                 if not worker.is_running():
                     raise RuntimeError(f"selector worker exited:\n{tail(worker.log_file, 30)}")
@@ -259,7 +269,8 @@ class PipelineBench:
         # scored_time is per batch: count the frames after the first batch over the time they took.
         first_batch = sum(1 for value in values if ScoredFrame.from_bytes(value).scored_time == times[0])
         cpu_ms = None if cpu_ticks is None else cpu_ticks / CLOCK_TICKS_PER_S * 1000 / len(values)
-        return Rate((len(values) - first_batch) / (times[-1] - times[0]), cpu_ms)
+        return Rate((len(values) - first_batch) / (times[-1] - times[0]), cpu_ms,
+                    encoder_s * 1000 / scored if scored else None)
 
     # Real-time trials ---------------------------------------------------------------------------------------
 
