@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 
 from processors.settings import Stage2Settings
 
-WINDOW_STATE_VERSION = 1  # documents written before the field existed have the same layout: version 1
+# 1: the document lists every frame of the open windows (documents written before the field existed, too).
+# 2: frames added since the document was written are in their own entries only (claims.py; `restore`). A version-1
+#    reader would lose them, so it refuses the document ("upgrade the worker") instead; this reader reads both.
+WINDOW_STATE_VERSION = 2
 
 
 @dataclass(frozen=True)

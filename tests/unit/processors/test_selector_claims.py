@@ -134,3 +134,4 @@ def test_a_camera_restored_from_entries_alone_starts_on_its_first_frames_window(
     _feed(witness, range(805, 812))
     restored.restore([(seq, seq / 8, seq / 8 + 0.1) for seq in reversed(range(805, 812))], SETTINGS)
     assert restored.next_start == witness.next_start and restored.frames == witness.frames
+

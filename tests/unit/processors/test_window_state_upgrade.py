@@ -60,5 +60,6 @@ def test_this_release_writes_its_version_and_reads_its_own_state() -> None:
 
 def test_a_newer_state_version_is_refused_not_misread() -> None:
     document = json.loads(CameraWindows().to_bytes())
-    with pytest.raises(ValueError, match="window state version 2 is newer than this worker reads"):
-        CameraWindows.from_bytes(json.dumps({**document, "version": 2}).encode())
+    newer = WINDOW_STATE_VERSION + 1
+    with pytest.raises(ValueError, match=f"window state version {newer} is newer than this worker reads"):
+        CameraWindows.from_bytes(json.dumps({**document, "version": newer}).encode())
