@@ -109,6 +109,25 @@ def clip_motion_stacks(frames: np.ndarray, settings: MotionSettings) -> np.ndarr
     return np.stack([state.push(frame) for frame in frames])
 
 
+def window_motion_energy(stacks: np.ndarray, smoothing: int = 3) -> np.ndarray:
+    """A window's difference stacks [..., T, depth, S, S] -> [..., T]: a mask-free guess of where the action is.
+
+    Each candidate's total |newest difference|, standardised within its window (median, standard deviation),
+    then averaged over `smoothing` neighbouring candidates: a burst spans several candidates, while a bouncing
+    ball or a shake residual lifts one (on the articulated family's training clips, 4 of 32 picks fall in the
+    burst 52 % of the time smoothed, 45 % unsmoothed, 20 % at random). A candidate without a predecessor (all-zero
+    difference) scores -inf.
+    """
+    energy = np.abs(stacks[..., 0, :, :].astype(np.float32)).sum(axis=(-2, -1))
+    no_predecessor = energy == 0.0
+    median = np.median(energy, axis=-1, keepdims=True)
+    standardised = (np.where(no_predecessor, median, energy) - median) / (energy.std(axis=-1, keepdims=True) + 1e-6)
+    half = smoothing // 2
+    padded = np.pad(standardised, [(0, 0)] * (standardised.ndim - 1) + [(half, smoothing - 1 - half)], mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, smoothing, axis=-1)
+    return np.where(no_predecessor, -np.inf, windows.mean(axis=-1)).astype(np.float32)
+
+
 class MotionEncoder(nn.Module):
     """Difference stacks [N, depth, S, S] -> motion features [N, 2*width]: five strided conv blocks, then max
     and mean pooling over space (where in the frame the actor stands does not matter)."""

@@ -97,14 +97,20 @@ def score_clips(model: MotionMil, stacks: torch.Tensor, energy: torch.Tensor, la
     model.eval()
     frame_logits, attention = zip(*(model(stacks[start:start + 8].float(), energy[start:start + 8])
                                     for start in range(0, len(stacks), 8)), strict=True)
-    probabilities = torch.softmax(torch.cat(frame_logits), dim=-1)
-    attention = torch.cat(attention)
-    steps = probabilities.shape[1]
+    return strategy_scores(torch.softmax(torch.cat(frame_logits), dim=-1), torch.cat(attention), labels, in_burst,
+                           budget)
+
+
+def strategy_scores(probabilities: torch.Tensor, selector_scores: torch.Tensor, labels: np.ndarray,
+                    in_burst: np.ndarray | None, budget: int) -> ClipScores:
+    """Frame probabilities [N,T,C] and selector scores [N,T] -> clip accuracy (TSN consensus) of the top-n
+    candidates by score (smart), of n evenly spaced ones (uniform) and of all T (dense)."""
+    clips, steps = selector_scores.shape
     picks = {
-        "smart": attention.topk(budget, dim=1).indices,
+        "smart": selector_scores.topk(budget, dim=1).indices,
         "uniform": torch.from_numpy(np.floor((np.arange(budget) + 0.5) / budget * steps).astype(np.int64))
-        .expand(len(labels), budget),
-        "dense": torch.arange(steps).expand(len(labels), steps),
+        .expand(clips, budget),
+        "dense": torch.arange(steps).expand(clips, steps),
     }
     accuracy, share = {}, {}
     for name, positions in picks.items():

@@ -11,6 +11,7 @@ from models.motion import (
     clip_motion_stacks,
     gray_frame,
     shake_offset,
+    window_motion_energy,
 )
 
 SETTINGS = MotionSettings(output_size=16)
@@ -75,3 +76,15 @@ def test_motion_encoder_pools_over_space() -> None:
     assert features.shape == (2, encoder.output_dim) == (2, 16)
     # Max pooling: the same up to the zero padding at the borders, which the two places see differently.
     np.testing.assert_allclose(features[0, :8].numpy(), features[1, :8].numpy(), rtol=0.05, atol=1e-3)
+
+
+def test_window_motion_energy_prefers_a_sustained_burst_over_a_single_spike() -> None:
+    stacks = np.full((1, 10, 3, 4, 4), 0.1, dtype=np.float32)
+    stacks[0, 0] = 0.0  # no predecessor
+    stacks[0, 2, 0] = 3.0  # one candidate's spike (a ball)
+    stacks[0, 6:9, 0] = 2.0  # three candidates of a burst
+    energy = window_motion_energy(stacks)
+    assert np.isneginf(energy[0, 0])
+    assert set(np.argsort(-energy[0])[:3].tolist()) == {6, 7, 8}
+    assert energy.shape == (1, 10)
+    assert np.argmax(window_motion_energy(stacks, smoothing=1)[0]) == 2  # unsmoothed, the spike wins

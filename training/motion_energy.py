@@ -1,0 +1,126 @@
+"""Mask-free training of the motion CNN on each clip's high-energy candidates (issue 11, step 1).
+
+Training never reads the burst masks, so it needs its own guess of which candidates show the action:
+`models.motion.window_motion_energy` (shake-aligned motion energy, standardised within the clip and smoothed
+over neighbouring candidates) puts about half of a clip's top candidates in the burst, against a fifth at random.
+The motion CNN and a linear head are trained on each training clip's `picks_per_clip` most energetic candidates
+with the clip's label (label noise on the idle picks, but idle frames look alike in every class, so they teach
+little that is wrong). SMART's n candidates are then the top-n by energy plus the head's confidence (the
+probability of its top class: idle frames are ambiguous, burst frames are not), classified by TSN consensus.
+The masks only score the picks (in-burst share) on the test clips.
+
+    python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+from pydantic import BaseModel, Field
+from torch import nn
+
+from models.motion import MotionEncoder, MotionSettings, window_motion_energy
+from training.motion_mil import ClipScores, strategy_scores
+from training.motion_probe import MotionData, load_motion_data
+from training.ucf101 import Ucf101Index
+
+logger = logging.getLogger(__name__)
+
+
+class MotionEnergySettings(BaseModel):
+    """The recipe: which candidates train the CNN, how it trains, how SMART scores the candidates."""
+
+    num_candidates: int = Field(32, ge=2, description="T: candidates per clip, in time order.")
+    budget: int = Field(4, ge=1, description="n: candidates SMART keeps per clip.")
+    picks_per_clip: int = Field(8, ge=1, description="Most energetic candidates of a training clip it trains on.")
+    width: int = Field(96, ge=8, description="Channels of the CNN's last block (features: twice this).")
+    epochs: int = Field(40, ge=1, description="Passes over the picked frames.")
+    batch_size: int = Field(32, ge=1, description="Frames per step.")
+    learning_rate: float = Field(2e-3, gt=0, description="AdamW learning rate (cosine-annealed to 0).")
+    weight_decay: float = Field(1e-3, ge=0, description="AdamW weight decay.")
+    dropout: float = Field(0.3, ge=0, lt=1, description="Dropout before the linear head.")
+    label_smoothing: float = Field(0.1, ge=0, lt=1, description="Cross-entropy label smoothing.")
+    max_roll_px: int = Field(8, ge=0, description="Random translation of each batch (the actor stands anywhere).")
+    confidence_weight: float = Field(3.0, ge=0, description="Weight of the head's confidence beside the energy.")
+    seed: int = 0
+
+
+def energy_picks(stacks: np.ndarray, count: int) -> np.ndarray:
+    """[N,T,depth,S,S] -> [N,count] candidate positions, the most energetic of each clip first."""
+    return np.argsort(-window_motion_energy(stacks), axis=1, kind="stable")[:, :count]
+
+
+def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionEnergySettings) -> nn.Sequential:
+    """The motion CNN + dropout + linear head, trained on each clip's energy picks with the clip's label."""
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    picks = energy_picks(train.stacks, settings.picks_per_clip)
+    clips = np.repeat(np.arange(len(train.labels)), picks.shape[1])
+    inputs = torch.from_numpy(train.stacks[clips, picks.ravel()])
+    targets = torch.from_numpy(train.labels[clips])
+    encoder = MotionEncoder(inputs.shape[1], settings.width)
+    model = nn.Sequential(encoder, nn.Dropout(settings.dropout), nn.Linear(encoder.output_dim, num_classes))
+    optimiser = torch.optim.AdamW(model.parameters(), settings.learning_rate, weight_decay=settings.weight_decay)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, settings.epochs)
+    for epoch in range(settings.epochs):
+        model.train()
+        order = torch.from_numpy(rng.permutation(len(targets)))
+        for start in range(0, len(order), settings.batch_size):
+            batch = order[start:start + settings.batch_size]
+            shift = tuple(int(value) for value in rng.integers(-settings.max_roll_px, settings.max_roll_px + 1, 2))
+            stacks = torch.roll(inputs[batch].float(), shift, dims=(2, 3))
+            if rng.random() < 0.5:  # a mirrored actor does the same action
+                stacks = stacks.flip(3)
+            loss = nn.functional.cross_entropy(model(stacks), targets[batch],
+                                               label_smoothing=settings.label_smoothing)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        schedule.step()
+        logger.info("epoch %d: last batch loss %.3f", epoch, loss.item())
+    return model
+
+
+@torch.no_grad()
+def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tensor:
+    """[N,T,depth,S,S] -> [N,T,C]: the head's class probabilities for every candidate."""
+    model.eval()
+    return torch.stack([torch.softmax(model(torch.from_numpy(clip).float()), dim=-1) for clip in stacks])
+
+
+def score_clips(model: nn.Sequential, test: MotionData, settings: MotionEnergySettings) -> ClipScores:
+    probabilities = frame_probabilities(model, test.stacks)
+    energy = torch.from_numpy(window_motion_energy(test.stacks))
+    selector = energy + settings.confidence_weight * probabilities.amax(dim=-1)
+    return strategy_scores(probabilities, selector, test.labels, test.in_burst, settings.budget)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="A synthetic data set with truth masks (actionstream synth).")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="Seeds of the initialisation and batches.")
+    parser.add_argument("--epochs", type=int, default=MotionEnergySettings().epochs, help="Training epochs.")
+    arguments = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    torch.set_num_threads(2)
+    base = MotionEnergySettings(epochs=arguments.epochs)
+    index = Ucf101Index.from_folder(arguments.root)
+    train, test = (load_motion_data(arguments.root, items, MotionSettings(), base.num_candidates)
+                   for items in (index.train, index.test))
+    for seed in arguments.seeds:
+        settings = base.model_copy(update={"seed": seed})
+        scores = score_clips(train_on_energy_picks(train, len(index.classes), settings), test, settings)
+        print(json.dumps({"experiment": "motion_energy", "seed": seed, "epochs": settings.epochs,
+                          "n": settings.budget, "T": settings.num_candidates,
+                          "acc": {name: round(value, 4) for name, value in scores.accuracy.items()},
+                          "in_burst": {name: round(value, 4) for name, value in scores.in_burst.items()}}),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
