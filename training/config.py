@@ -55,6 +55,9 @@ class EvaluationSettings(BaseModel):
     floor_burst_candidates: int = Field(
         2, ge=1, description="Burst candidates a validation window needs for its action event to count as true "
         "when the open-set floor is chosen (2: 0.25 s at 8 candidates a second, the demo's event overlap)")
+    floor_orders: int = Field(
+        5, ge=1, description="Random orders of the validation clips laid back to back when the open-set floor is "
+        "chosen; each floor's scores are averaged over them (one order of 18 clips decided by one false event)")
 
     def resolve_primary_metric(self, class_counts: Sequence[int]) -> PrimaryMetric:
         """The configured metric, or the class-balance rule when ``auto``."""

@@ -96,7 +96,7 @@ def validation_floor(validation: FeatureSet, probabilities: np.ndarray, classes:
     if stream is None:
         return choose_floor(rejection_scores(probabilities, validation.labels, idle[0]))
     return choose_stream_floor(validation, probabilities, stream.classify, stream.bursts, idle[0],
-                               stream.min_burst_candidates, stream.seed)
+                               stream.min_burst_candidates, stream.seed, stream.orders)
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class StreamFloorInputs:
     bursts: list[tuple[int, int] | None]
     min_burst_candidates: int
     seed: int
+    orders: int = 1  # random orders of the clips the scores are averaged over
 
 
 def run_training(
@@ -214,7 +215,7 @@ def run_training(
         stream = None if bursts is None or config.classifier.kind != "shared" else StreamFloorInputs(
             lambda windows: end_to_end(create_strategy("smart", selector_models, config.seed), scorer, windows,
                                        n).probabilities,
-            bursts, config.evaluation.floor_burst_candidates, config.seed)
+            bursts, config.evaluation.floor_burst_candidates, config.seed, config.evaluation.floor_orders)
         if (floor := validation_floor(validation, validation_probabilities, index.classes, stream)) is not None:
             manifest.min_action_confidence = floor.floor
             manifest.metrics.update({"val_floor_recall": floor.recall,

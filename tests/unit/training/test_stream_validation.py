@@ -6,12 +6,16 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from training.features import FeatureSet
+from training.rejection import RejectionScore, choose_floor
 from training.stream_validation import (
     MissCauses,
+    choose_stream_floor,
     event_scores,
     in_burst,
+    mean_scores,
     miss_causes,
     straddling_windows,
     stream_windows,
@@ -92,3 +96,36 @@ def test_missed_bursts_split_into_below_the_floor_idle_and_another_action() -> N
     assert miss_causes(windows, IDLE, min_burst_candidates=2, floor=0.6) == MissCauses(1, 1, 1)
     assert miss_causes(windows, IDLE, min_burst_candidates=2, floor=0.0) == MissCauses(0, 1, 1)
     assert MissCauses.total([MissCauses(1, 0, 2), MissCauses(0, 3, 1)]) == MissCauses(1, 3, 3)
+
+
+def test_the_floor_is_chosen_on_scores_averaged_over_several_clip_orders() -> None:
+    # walk (unsure, right), wave (sure), idle; a straddling window that opens on the idle clip calls walk at 0.45.
+    labels = np.array([0, 1, IDLE])
+    data = FeatureSet(["w", "v", "i"], np.zeros((3, 4, 1), np.float32), np.ones((3, 4), bool), labels,
+                      np.tile(np.arange(4), (3, 1)))
+    bursts = [(0, 4), (0, 4), None]
+    aligned = np.array([[0.45, 0.3, 0.25], [0.05, 0.9, 0.05], [0.1, 0.1, 0.8]])
+
+    def classify(windows: FeatureSet) -> np.ndarray:
+        return np.array([[0.45, 0.3, 0.25] if name.startswith("i+") else [0.1, 0.1, 0.8]
+                         for name in windows.video_ids])
+
+    chosen = choose_stream_floor(data, aligned, classify, bursts, IDLE, min_burst_candidates=2, seed=3, orders=4)
+
+    rng, per_order = np.random.default_rng(3), []
+    for _ in range(4):
+        order = rng.permutation(3)
+        windows = stream_windows(aligned, classify(straddling_windows(data, order)), in_burst(data.frame_indices,
+                                 bursts), labels, order)
+        per_order.append(event_scores(windows, IDLE, 2))
+    assert chosen == choose_floor(mean_scores(per_order))
+    # Orders differ here (the idle clip before the wave makes a false walk, before the walk a true one).
+    assert len({tuple(score.precision for score in scores) for scores in per_order}) > 1
+
+
+def test_mean_scores_average_each_floor_over_the_orders() -> None:
+    first = [RejectionScore(0.0, 1.0, 0.5, 0.0), RejectionScore(0.5, 0.5, 1.0, 1.0)]
+    second = [RejectionScore(0.0, 0.5, 0.7, 0.5), RejectionScore(0.5, 0.5, 0.9, 1.0)]
+
+    assert mean_scores([first, second]) == [RejectionScore(0.0, 0.75, pytest.approx(0.6), 0.25),
+                                            RejectionScore(0.5, 0.5, pytest.approx(0.95), 1.0)]
