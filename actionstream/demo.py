@@ -139,7 +139,7 @@ def camera_feed(settings: DemoSettings, index: int, loop: LoopSettings | None = 
 
     shift = loop.feed_shift() if loop is not None else None
     name = (f"cam{index}-{settings.feed_width}x{settings.feed_height}-idle{settings.idle_share:g}"
-            + (f"-{'-'.join(shift.kinds)}" if shift is not None else ""))
+            + (f"-{loop.feed_tag()}" if loop is not None else ""))
     path = settings.work_dir / "feeds" / f"{name}.mp4"
     if not (path.exists() and timeline_path(path).exists()):
         write_camera_feed(SynthSettings(), path, seconds=settings.feed_seconds + 4 * index, seed=100 + index,

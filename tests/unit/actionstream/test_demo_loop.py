@@ -161,3 +161,10 @@ def test_the_scene_switches_at_the_first_loop_of_the_feed_after_the_baseline_win
     # Up at 1060: 20 s left of that window, too little to be sure of its outcomes: two whole windows from 1080.
     assert loop.baseline_end(cameras_started=1060.0) == 1200.0
     assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1080.0) == 1200.0  # on a boundary
+
+
+def test_a_resized_shift_gets_its_own_recording() -> None:
+    default = LoopSettings()
+    assert default.feed_tag().startswith("brightness-noise-")
+    darker = LoopSettings(sizes=default.sizes.model_copy(update={"brightness_gain": 0.2}))
+    assert darker.feed_tag() != default.feed_tag() and LoopSettings().feed_tag() == default.feed_tag()
