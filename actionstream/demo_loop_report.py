@@ -97,12 +97,13 @@ def drift_line(report: DriftReport, alert: bool) -> str:
     causes = ", ".join(report.causes) or "none"
     columns = ", ".join(report.drifted_columns) or "none"
     embedding = "n/a" if report.embedding_p_value is None else f"{report.embedding_p_value:.3g}"
-    head = (f"DRIFT ALERT  {report.camera}: {', '.join(report.alert_causes or [])} persist; window"
-            if alert else f"drift status {report.camera}")
-    return (f"{head} {report.verdict} (window {_clock(report.window_start)}-"
-            f"{_clock(report.window_end)} vs {report.reference_kind} reference): causes {causes}; drifted columns "
-            f"{columns}; embedding p={embedding}; estimated accuracy {_share(report.estimated_accuracy)} "
-            f"(reference {_share(report.reference_accuracy)}), observed {_share(report.observed_accuracy)} "
+    head = "DRIFT ALERT  " if alert else "drift status "
+    persisting = f"persisting {', '.join(report.alert_causes or [])}; " if alert else ""
+    return (f"{head}{report.camera} {report.verdict} (window {_clock(report.window_start)}-"
+            f"{_clock(report.window_end)} vs {report.reference_kind} reference): {persisting}causes {causes}; "
+            f"drifted columns {columns}; embedding p={embedding}; estimated accuracy "
+            f"{_share(report.estimated_accuracy)} (reference {_share(report.reference_accuracy)}), observed "
+            f"{_share(report.observed_accuracy)} "
             f"on {report.labels} labels (reference {_share(report.reference_observed_accuracy)} on "
             f"{report.reference_labels})")
 

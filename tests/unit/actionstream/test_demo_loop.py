@@ -61,12 +61,14 @@ def test_a_camera_prints_a_line_when_its_verdict_or_alert_changes_not_every_wind
                                                           strict=True))]
     assert [line is not None for line in lines] == [True, False, True, True, False, True]
     assert lines[2] is not None and lines[2].startswith("drift status cam0 drift")  # one window is no alert
-    assert lines[3] is not None and lines[3].startswith("DRIFT ALERT  cam0: data_drift persist; window drift")
+    assert lines[3] is not None and lines[3].startswith("DRIFT ALERT  cam0 drift")
+    assert "reference): persisting data_drift; causes data_drift" in lines[3]
     assert "causes data_drift" in lines[3] and "estimated accuracy 40% (reference 90%)" in lines[3]
     # An accuracy drop persists while the window's drift families are quiet (demo run D's cam2): the demo shows
     # the alert that fired DriftRaised, because both read the report's alert_causes.
     quiet_drop = state.on_report(_report("cam2", "ok", 0.0, alert=["observed_accuracy_drop"]))
-    assert quiet_drop is not None and quiet_drop.startswith("DRIFT ALERT  cam2: observed_accuracy_drop persist")
+    assert quiet_drop is not None and quiet_drop.startswith("DRIFT ALERT  cam2 ok")
+    assert "persisting observed_accuracy_drop; causes none" in quiet_drop
     assert state.on_report(_report("cam3", "drift", 0.0, alert=None)) is not None  # a v1 report: no alert
     assert not state.alerting["cam3"]
     assert state.on_report(_report("cam1", "drift", 0.0, reference_kind="training")) is None  # not the policy's
