@@ -6,11 +6,11 @@ read_committed subscriber sees the window's outcome - window end) p50/p99 after 
 windows lost, duplicated and shed against the windows the published frames call for, consumer-lag growth, and
 CPU ms per frame per process (the harness's ffmpeg publishers apart) with the selector's split by phase; K counts
 only if all of these hold (pipeline_accounting.k_failures). Separately, stage-1 efficiency: a backlog of frames
-drained by a selector worker, against the same encoder backend run standalone on the same frames. Its basis is
-CPU time per frame (the encoder alone: the bench process's CPU over its passes; stage 1: its thread's CPU from
-/proc/<pid>/task/<tid>/stat over the drain), which the machine's other load moves far less than throughput
-measured one run after the other (0.90 and 0.31 in two rounds of the same code); the throughput ratio is printed
-beside it.
+drained by a selector worker. Its basis is CPU time per frame within the worker over that one drain: the encoder
+phases' CPU (phase counters) against the stage-1 thread's (/proc/<pid>/task/<tid>/stat), one process under one
+load. Beside it, the same encoder backend run standalone on the same frames (its CPU per image) and the
+throughput ratio of the two runs, one after the other, which moved with the machine's load (0.90 and 0.31 in two
+rounds of the same code).
 """
 
 from __future__ import annotations

