@@ -153,13 +153,18 @@ def test_the_loop_settings_reach_the_processes_through_their_settings_roots(monk
     assert GuardSettings().guard.state_dir == loop.guard_state_dir
 
 
-def test_the_scene_switches_at_the_first_loop_of_the_feed_after_the_baseline_windows() -> None:
+def test_the_scene_switches_at_a_loop_of_the_feed_after_the_baseline_near_a_drift_window_start() -> None:
     loop = LoopSettings(drift_window_s=60.0, baseline_windows=2, partial_window_s=30.0)
     # Cameras up at 1030: 50 s of the window 1020-1080 left, it counts: the baseline ends at 1140 at the latest;
     # a 40 s feed published since 1000 loops at 1160.
     assert loop.baseline_end(cameras_started=1030.0) == 1140.0
     assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1030.0) == 1160.0
-    assert loop.switch_time(origin=1010.0, feed_s=40.0, cameras_started=1030.0) == 1170.0
+    # Its loop at 1170 lies 30 s into the window 1140-1200: the next, 10 s into 1200-1260, shows the first
+    # drifted window mostly the new scene.
+    assert loop.switch_time(origin=1010.0, feed_s=40.0, cameras_started=1030.0) == 1210.0
+    # No boundary close enough to a window start: the least far of those tried.
+    assert LoopSettings(switch_lead_s=5.0, max_switch_loops=2).switch_time(
+        origin=1010.0, feed_s=40.0, cameras_started=1030.0) == 1210.0
     # Up at 1060: 20 s left of that window, too little to be sure of its outcomes: two whole windows from 1080.
     assert loop.baseline_end(cameras_started=1060.0) == 1200.0
     assert loop.switch_time(origin=1000.0, feed_s=40.0, cameras_started=1080.0) == 1200.0  # on a boundary
