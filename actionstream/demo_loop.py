@@ -71,9 +71,10 @@ class LoopSettings(BaseModel):
     partial_window_s: float = Field(30.0, gt=0, description="The first drift window counts in the baseline when "
                                     "this much of it is left as the cameras start.")
     baseline_outcomes: int = Field(24, ge=1, description="Window outcomes a baseline needs at least.")
-    # The retrain worker trains and compares on the labelled windows since the first drifted drift window. A
-    # switch 40 s into that window left two thirds of it the old scene, which production classifies well: on
-    # 22 held-out windows it kept 59% against the candidate's 77% (4 vs 0 discordant, refused at p=0.0625).
+    # The retrain worker trains and compares on the labelled windows since the first drifted drift window. In
+    # demo run 1 of this session the switch came about 25 s into that window, so a fifth of the evidence showed
+    # the old scene, which production classifies well: on 22 held-out windows it kept 59% against the
+    # candidate's 77% (4 vs 0 discordant, refused at p=0.0625).
     switch_lead_s: float = Field(20.0, ge=0, description="The scene switches at most this far into a drift "
                                  "window, so that the first drifted window shows mostly the new scene.")
     max_switch_loops: int = Field(3, ge=1, description="Loop boundaries of the feed tried for that (a 40 s "
