@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import typer
 
 bench_app = typer.Typer(help="Benchmarks; each ends with one JSON line.", no_args_is_help=True)
+
+
+@bench_app.callback()
+def _stop_cleanly_on_sigterm() -> None:
+    """A plain `kill` stops a bench as Ctrl-C does, through its cleanup: benches start brokers, RTSP servers,
+    publishers and workers of their own, and Python's default SIGTERM left them all running."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 FAMILY_HELP = "Synthetic family of the bench set: shapes (first), articulated (second) or mix."

@@ -100,3 +100,22 @@ def test_int8_target_needs_agreement_cpu_speedup_and_accuracy() -> None:
     assert not targets.met_by(top1_agreement=0.89, cpu_speedup=1.52, accuracy_drop=0.0)
     assert not targets.met_by(top1_agreement=0.92, cpu_speedup=1.25, accuracy_drop=0.0)
     assert not targets.met_by(top1_agreement=0.92, cpu_speedup=1.52, accuracy_drop=0.02)
+
+
+def test_a_killed_bench_runs_its_cleanup() -> None:
+    """SIGTERM goes through the bench's finally blocks (which stop its broker, RTSP server and workers)."""
+    import subprocess
+    import sys
+
+    script = ("import os, signal\n"
+              "from bench.cli import _stop_cleanly_on_sigterm\n"
+              "_stop_cleanly_on_sigterm()\n"
+              "try:\n"
+              "    os.kill(os.getpid(), signal.SIGTERM)\n"
+              "    signal.pause()\n"
+              "except KeyboardInterrupt:\n"
+              "    pass\n"
+              "finally:\n"
+              "    print('services stopped')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False)
+    assert result.stdout.strip() == "services stopped", result.stderr
