@@ -298,7 +298,7 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
         if (event := parse_event(message)) is not None:
             show(event)
     if watcher is not None:
-        watcher.poll()
+        watcher.poll(flush=True)
 
 
 def shift_phases(settings: DemoSettings, watcher: LoopWatcher, base_version: str, outcomes: list[WindowOutcome],

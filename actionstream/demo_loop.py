@@ -11,13 +11,14 @@ step as it happens.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import shutil
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -28,6 +29,8 @@ from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 from training.synth_feed import FeedShift
 from training.synth_shifts import ShiftKind, ShiftSettings
+
+Item = TypeVar("Item")
 
 BASE_ALIAS = "demo-base"  # the model the demo starts each run from, so that every run has a drift to fix
 
@@ -96,6 +99,8 @@ class LoopSettings(BaseModel):
                                  "worker's forgetting check.")
     base_check_clips: int = Field(9, ge=3, description="Clips per class of that set.")
     base_check_seed: int = Field(1, description="Seed of that set (the base set's is 0).")
+    print_hold_s: float = Field(2.0, ge=0, description="The loop's steps print this long after they were produced, "
+                                "in that order (a request fetched before the drift report that caused it waits).")
     state_dir: Path = Field(Path("var/demo/drift"), description="The drift job's state, fresh for every run (the "
                             "baselines of an earlier run would make the unshifted scene look drifted).")
     guard_state_dir: Path = Field(Path("var/demo/rollback"), description="The rollback guard's watch state, fresh "
@@ -300,6 +305,24 @@ class SceneSwitch:
         return self.shifted.stop()
 
 
+class ProducedOrder(Generic[Item]):
+    """Items of several sources, released in the order they were produced: an item is held until the cutoff
+    passes its production time, so that an earlier item another source fetches later still comes first."""
+
+    def __init__(self) -> None:
+        self._held: list[tuple[float, int, Item]] = []
+        self._arrivals = itertools.count()  # ties keep their arrival order
+
+    def add(self, produced_at: float, item: Item) -> None:
+        self._held.append((produced_at, next(self._arrivals), item))
+
+    def release(self, cutoff: float) -> list[Item]:
+        """The items produced at or before `cutoff`, oldest first; the rest stay held."""
+        ready = sorted((entry for entry in self._held if entry[0] <= cutoff), key=lambda entry: entry[:2])
+        self._held = [entry for entry in self._held if entry[0] > cutoff]
+        return [item for _, _, item in ready]
+
+
 class LoopWatcher:
     """Reads the loop's topics from `since` and prints each step through `echo` as it arrives."""
 
@@ -307,25 +330,35 @@ class LoopWatcher:
         self.state = LoopState()
         self.echo = echo
         prefix = kafka.topic_prefix
-        self._readers = [TopicReader(kafka, topic_name(topic, prefix=prefix), since) for topic in (
-            Topic.DRIFT_REPORTS, Topic.RETRAIN_REQUESTS, Topic.RETRAIN_RESULTS, Topic.MODEL_UPDATES,
-            Topic.OUTCOMES)]
+        self._steps = {topic: TopicReader(kafka, topic_name(topic, prefix=prefix), since) for topic in (
+            Topic.DRIFT_REPORTS, Topic.RETRAIN_REQUESTS, Topic.RETRAIN_RESULTS, Topic.MODEL_UPDATES)}
+        self._outcomes = TopicReader(kafka, topic_name(Topic.OUTCOMES, prefix=prefix), since)
+        self._order: ProducedOrder[tuple[Topic, bytes]] = ProducedOrder()
+        self._hold_s = loop.print_hold_s
 
-    def poll(self) -> None:
-        """Everything that arrived since the last call, without waiting."""
-        reports, requests, results, updates, outcomes = self._readers
-        while (message := reports.poll(0.0)) is not None:
-            if (line := self.state.on_report(DriftReport.model_validate_json(message.value() or b""))) is not None:
-                self.echo(line)
-        while (message := requests.poll(0.0)) is not None:
-            self.echo(self.state.on_request(RetrainRequest.model_validate_json(message.value() or b"")))
-        while (message := results.poll(0.0)) is not None:
-            for line in self.state.on_result(RetrainResult.model_validate_json(message.value() or b"")):
-                self.echo(line)
-        while (message := updates.poll(0.0)) is not None:
-            self.echo(self.state.on_update(ModelUpdate.model_validate_json(message.value() or b""), time.time()))
-        while (message := outcomes.poll(0.0)) is not None:
+    def poll(self, flush: bool = False) -> None:
+        """Everything that arrived since the last call, without waiting. The steps print in the order they were
+        produced, each held until `print_hold_s` after that (each topic has its own reader, and demo runs
+        fetched a retrain request before the drift report that caused it); `flush` prints every held step."""
+        for kind, reader in self._steps.items():
+            while (message := reader.poll(0.0)) is not None:
+                self._order.add(message.timestamp()[1] / 1000, (kind, message.value() or b""))
+        while (message := self._outcomes.poll(0.0)) is not None:
             self.state.on_outcome(WindowOutcome.model_validate_json(message.value() or b""))
+        for kind, value in self._order.release(math.inf if flush else time.time() - self._hold_s):
+            self._show(kind, value)
+
+    def _show(self, kind: Topic, value: bytes) -> None:
+        if kind is Topic.DRIFT_REPORTS:
+            if (line := self.state.on_report(DriftReport.model_validate_json(value))) is not None:
+                self.echo(line)
+        elif kind is Topic.RETRAIN_REQUESTS:
+            self.echo(self.state.on_request(RetrainRequest.model_validate_json(value)))
+        elif kind is Topic.RETRAIN_RESULTS:
+            for line in self.state.on_result(RetrainResult.model_validate_json(value)):
+                self.echo(line)
+        else:
+            self.echo(self.state.on_update(ModelUpdate.model_validate_json(value), time.time()))
 
     def done(self, camera: str, after_update_windows: int) -> bool:
         """The loop ran for `camera`: its request was refused or failed, or the promoted model classified
@@ -336,7 +369,7 @@ class LoopWatcher:
                 or self.state.windows_after_promotion(camera) >= after_update_windows)
 
     def close(self) -> None:
-        for reader in self._readers:
+        for reader in [*self._steps.values(), self._outcomes]:
             reader.close()
 
     def __enter__(self) -> LoopWatcher:

@@ -3,9 +3,11 @@ and the decision with its reasons, the drifted camera's accuracy per phase, and 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from actionstream.demo_loop import LoopSettings
+from actionstream.demo_loop import LoopSettings, ProducedOrder
 from actionstream.demo_loop_report import LoopState, camera_accuracy, status_lines
 from actionstream.demo_report import Burst, CameraTruth
 from processors.archive.settings import ArchiveSettings
@@ -175,3 +177,15 @@ def test_a_resized_shift_gets_its_own_recording() -> None:
     assert default.feed_tag().startswith("brightness-noise-")
     darker = LoopSettings(sizes=default.sizes.model_copy(update={"brightness_gain": 0.2}))
     assert darker.feed_tag() != default.feed_tag() and LoopSettings().feed_tag() == default.feed_tag()
+
+
+def test_the_loops_steps_are_released_in_the_order_they_were_produced_once_the_cutoff_passes_them() -> None:
+    order: ProducedOrder[str] = ProducedOrder()
+    order.add(10.5, "request")  # its reader fetched it first
+    order.add(10.0, "report")
+    order.add(12.0, "result")
+    order.add(10.5, "second request")  # a tie keeps its arrival order
+    assert order.release(9.0) == []
+    assert order.release(11.0) == ["report", "request", "second request"]
+    assert order.release(11.5) == []  # released once
+    assert order.release(math.inf) == ["result"]
