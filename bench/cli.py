@@ -47,14 +47,57 @@ def selection(
     candidates: int = typer.Option(32, "--candidates", help="T: candidate frames per clip."),
     tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
     cache_dir: Path = typer.Option(Path("var/features"), "--cache-dir", help="Feature cache folder."),
+    recipe: str = typer.Option("bundle", "--recipe", help="bundle: score --model's strategies; motion-energy: "
+                               "train issue 11's mask-free motion CNN (training/motion_energy.py) from scratch per "
+                               "--seeds on --train-data, no bundle."),
+    seeds: list[int] = typer.Option([0], "--seeds", help="motion-energy: training seeds (repeatable); mean and "
+                                    "sample spread over them."),
+    train_data: Path | None = typer.Option(None, "--train-data", help="motion-energy: the family's training set "
+                                           "(all its clips); default var/data/FAMILY, generated when missing."),
+    epochs: int | None = typer.Option(None, "--epochs", min=1, help="motion-energy: training epochs (default: "
+                                      "the recipe's)."),
 ) -> None:
-    """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy."""
+    """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy (of --model's bundle,
+    or of issue 11's motion path trained per seed with --recipe motion-energy)."""
     from bench.selection import format_table, run_selection_bench
 
+    if recipe == "motion-energy":
+        _motion_selection(family, data, train_data, frames, candidates, seeds, epochs, cache_dir)
+        return
+    if recipe != "bundle":
+        raise typer.BadParameter("bundle or motion-energy", param_hint="--recipe")
     bundle_dir, data = _bundle_and_bench_data(model, tracking_uri, data, family)
     lines = run_selection_bench(bundle_dir, data, frames, candidates, cache_dir)
     for line in lines:
         typer.echo(format_table(line))
+    for line in lines:
+        typer.echo(json.dumps(line))
+
+
+def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
+                      seeds: list[int], epochs: int | None, cache_dir: Path) -> None:
+    """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
+    from bench.selection import default_bench_dir, ensure_bench_data
+    from bench.selection_motion import (
+        default_training_dir,
+        ensure_training_data,
+        format_motion_table,
+        run_motion_selection_bench,
+    )
+    from training.motion_energy import MotionEnergySettings
+    from training.ucf101 import Ucf101Index
+
+    train_root = ensure_training_data(train_data or default_training_dir(family), family)
+    bench_root = data if data is not None else default_bench_dir(family)
+    try:
+        ensure_bench_data(bench_root, Ucf101Index.from_folder(train_root).classes, family)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--family") from None
+    settings = MotionEnergySettings(num_candidates=candidates, **({"epochs": epochs} if epochs else {}))
+    lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
+                                       cache_dir)
+    for line in lines:
+        typer.echo(format_motion_table(line))
     for line in lines:
         typer.echo(json.dumps(line))
 

@@ -79,6 +79,17 @@ def aligned_difference(previous: np.ndarray, current: np.ndarray, settings: Moti
     return (pooled / settings.scale).astype(np.float32)
 
 
+def difference_flops_per_frame(settings: MotionSettings, height: int, width: int) -> int:
+    """Estimated FLOPs of one frame's aligned difference (`CameraMotionState.push`), which runs in numpy where
+    torch's counter cannot see it: the gray conversion (3 multiplies, 2 adds, 1 rescale a pixel), the shake
+    search (each coarse offset and the 3x3 refinement: subtract, square, add over the compared region) and the
+    difference with its pooling (2 a pixel)."""
+    margin = settings.search_radius_px + 1
+    compared = (height - 2 * margin) * (width - 2 * margin)
+    offsets = len(range(-settings.search_radius_px, settings.search_radius_px + 1, settings.coarse_step_px)) ** 2 + 9
+    return 6 * height * width + 3 * offsets * compared + 2 * height * width
+
+
 class CameraMotionState:
     """One camera's last gray frame and differences: `push(frame)` returns that frame's difference stack."""
 

@@ -55,11 +55,13 @@ def energy_picks(stacks: np.ndarray, count: int) -> np.ndarray:
     return np.argsort(-window_motion_energy(stacks), axis=1, kind="stable")[:, :count]
 
 
-def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionEnergySettings) -> nn.Sequential:
-    """The motion CNN + dropout + linear head, trained on each clip's energy picks with the clip's label."""
+def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionEnergySettings,
+                          picks: np.ndarray | None = None) -> nn.Sequential:
+    """The motion CNN + dropout + linear head, trained on each clip's energy picks with the clip's label (or on
+    the given [N,k] candidate positions)."""
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    picks = energy_picks(train.stacks, settings.picks_per_clip)
+    picks = energy_picks(train.stacks, settings.picks_per_clip) if picks is None else picks
     clips = np.repeat(np.arange(len(train.labels)), picks.shape[1])
     inputs = torch.from_numpy(train.stacks[clips, picks.ravel()])
     targets = torch.from_numpy(train.labels[clips])
@@ -82,7 +84,7 @@ def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionE
             loss.backward()
             optimiser.step()
         schedule.step()
-        logger.info("epoch %d: last batch loss %.3f", epoch, loss.item())
+        logger.debug("epoch %d: last batch loss %.3f", epoch, loss.item())
     return model
 
 

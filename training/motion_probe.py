@@ -12,6 +12,7 @@ burst-frame accuracy: the gap between the two is what mask-free training loses.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from torch import nn
 
 from models.motion import MotionEncoder, MotionSettings, clip_motion_stacks
 from models.preprocessing import Preprocessing
+from training.features import cache_file
 from training.ucf101 import Ucf101Index, VideoItem
 from training.video import sample_candidate_frames
 
@@ -55,15 +57,37 @@ class MotionData:
     labels: np.ndarray  # int64 [N]
 
 
-def load_motion_data(root: Path, items: list[VideoItem], motion: MotionSettings, num_candidates: int) -> MotionData:
-    """Difference stacks of every clip's candidates (decoded as serving decodes them) and their truth."""
+def _clip_stacks(item: VideoItem, motion: MotionSettings, num_candidates: int,
+                 cache_dir: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """One clip's difference stacks (float16) and candidate frame indices, from the cache when it has them:
+    decoding and the shake search cost about a second a clip, and every experiment reads the same clips."""
     size = Preprocessing().image_size
+    cached = None
+    if cache_dir is not None:
+        key = hashlib.sha256(json.dumps({"T": num_candidates, "size": size, "motion": motion.model_dump(mode="json")},
+                                        sort_keys=True).encode()).hexdigest()[:16]
+        cached = cache_file(cache_dir / f"motion-{key}", item)
+        if cached.exists():
+            with np.load(cached) as stored:
+                return stored["stacks"], stored["frame_indices"]
+    candidates = sample_candidate_frames(item.path, num_candidates, size)
+    stacks = clip_motion_stacks(candidates.frames, motion).astype(np.float16)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cached, stacks=stacks, frame_indices=candidates.frame_indices)
+    return stacks, candidates.frame_indices
+
+
+def load_motion_data(root: Path, items: list[VideoItem], motion: MotionSettings, num_candidates: int,
+                     cache_dir: Path | None = None) -> MotionData:
+    """Difference stacks of every clip's candidates (decoded as serving decodes them) and their truth; cached
+    per clip under `cache_dir` when given."""
     stacks, in_burst = [], []
     for item in items:
-        candidates = sample_candidate_frames(item.path, num_candidates, size)
-        stacks.append(clip_motion_stacks(candidates.frames, motion).astype(np.float16))
+        clip_stacks, frame_indices = _clip_stacks(item, motion, num_candidates, cache_dir)
+        stacks.append(clip_stacks)
         truth = json.loads((root / "truth" / f"{item.video_id}.json").read_text())
-        in_burst.append(np.asarray(truth["mask"], dtype=bool)[candidates.frame_indices])
+        in_burst.append(np.asarray(truth["mask"], dtype=bool)[frame_indices])
     return MotionData(np.stack(stacks), np.stack(in_burst), np.asarray([item.label for item in items]))
 
 

@@ -1,0 +1,54 @@
+"""`actionstream bench selection --recipe motion-energy` on tiny articulated sets: the wiring from training per
+seed to the table and the JSON contract (whether the recipe learns is test_motion_energy's business)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from actionstream.cli import app
+from bench.selection_motion import mean_and_spread
+from training.synth import SynthSettings, generate_dataset
+
+
+def _tiny_set(folder: Path, seed: int) -> Path:
+    return generate_dataset(SynthSettings(family="articulated", num_classes=2, clips_per_class=2, groups=2,
+                                          width=64, height=48, fps=8.0, seconds=1.5, seed=seed), folder,
+                            progress=False)
+
+
+def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> None:
+    train, bench = _tiny_set(tmp_path / "train", 7), _tiny_set(tmp_path / "bench", 8)
+    arguments = ["bench", "selection", "--recipe", "motion-energy", "--family", "articulated",
+                 "--train-data", str(train), "--data", str(bench), "--frames", "2", "--candidates", "6",
+                 "--seeds", "0", "--seeds", "1", "--epochs", "1", "--cache-dir", str(tmp_path / "cache")]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (line["recipe"], line["family"], line["T"], line["n"]) == ("motion-energy", "articulated", 6, 2)
+    assert line["clips"] == 4 and line["train_clips"] == 4 and line["seeds"] == [0, 1]
+    strategies = {"smart", "uniform", "dense"}
+    assert set(line["acc"]) == set(line["acc_spread"]) == set(line["in_burst"]) == strategies
+    assert all(len(values) == 2 for values in line["acc_per_seed"].values())
+    assert line["acc"]["smart"] == pytest.approx(sum(line["acc_per_seed"]["smart"]) / 2, abs=1e-4)
+    # SMART's confidence runs the CNN on all T, as dense does, and adds the energy; uniform runs it on n
+    assert line["window_gflops"]["smart"] >= line["window_gflops"]["dense"] > line["window_gflops"]["uniform"] > 0
+    assert set(line["meets_target"]) == {"smart>=0.7", "smart>=uniform+0.3", "smart>=dense+0.3", "in_burst>=0.85"}
+    assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
+    assert "epoch" not in result.output  # training's per-epoch lines stay at DEBUG
+    # the stacks are cached per clip: a second run reads them back and reports the same figures
+    again = CliRunner().invoke(app, arguments)
+    assert json.loads(again.stdout.strip().splitlines()[-1])["acc_per_seed"] == line["acc_per_seed"]
+
+
+def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["bench", "selection", "--recipe", "nope", "--data", str(tmp_path)])
+    assert result.exit_code != 0 and "bundle or motion-energy" in result.output
+
+
+def test_spread_is_the_sample_standard_deviation() -> None:
+    assert mean_and_spread([0.5, 0.7]) == pytest.approx((0.6, 0.1414214))
+    assert mean_and_spread([0.4]) == (0.4, 0.0)
