@@ -35,9 +35,11 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/actionstream demo
 
-# Ruff skips .venv by default (its built-in exclude list); the rules live in pyproject.toml [tool.ruff].
+# Ruff skips .venv by default (its built-in exclude list); the rules of both live in pyproject.toml ([tool.ruff],
+# [tool.mypy]: the packages and the error codes it gates on).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Deployment files checked without a container engine: hadolint (PyPI), the compose file loaded the way
 # `docker compose config` loads it (compose-go, infra/compose/check), the CI workflow by actionlint.

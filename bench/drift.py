@@ -197,11 +197,13 @@ class DriftBench:
         began = time.process_time()
         sample = window_sample(clips, probabilities, self.classes, settings.top_k)
         alert = crossing = raw = raw_training = False
-        estimate, causes = None, ()
+        estimate: float | None = None
+        causes: tuple[str, ...] = ()
         for profile in (self.training, camera.baseline):
             drift = assess(profile, sample, settings.drift)
             report = drift.report(site=camera.name, camera=camera.name, window_start=start_s, window_end=end_s,
-                                  profile=profile, model_version=MODEL_VERSION, observed=None, published_at=end_s)
+                                  profile=profile, model_version=MODEL_VERSION, observed=None,
+                                  reference_observed=None, published_at=end_s)
             decision = camera.policy.observe(report, now=end_s)
             if profile is camera.baseline:
                 raw, estimate = drift.verdict == "drift", drift.estimated_accuracy

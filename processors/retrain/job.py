@@ -195,14 +195,15 @@ class RetrainJob:
         comparisons = []
         # The base check set is scored apart from the base test: its video ids may repeat the test split's.
         for item_sets in ([merged.labelled_test], [merged.base_test, merged.base_check]):
-            candidate, production = [], []
+            candidate_hits: list[bool] = []
+            production_hits: list[bool] = []
             for items in item_sets:
                 candidate_correct = correct_by_video(bundles["candidate"], items, features, seed)
                 production_correct = correct_by_video(bundles["production"], items, features, seed)
                 shared = sorted(candidate_correct.keys() & production_correct.keys())
-                candidate += [candidate_correct[video] for video in shared]
-                production += [production_correct[video] for video in shared]
-            comparisons.append(PairedComparison.of(np.array(candidate, bool), np.array(production, bool)))
+                candidate_hits += [candidate_correct[video] for video in shared]
+                production_hits += [production_correct[video] for video in shared]
+            comparisons.append(PairedComparison.of(np.array(candidate_hits, bool), np.array(production_hits, bool)))
         return decide(comparisons[0], comparisons[1], self.settings.promotion)
 
     def _failed(self, request: RetrainRequest, attempt: int, progress: _Progress, started: float,
