@@ -111,3 +111,39 @@ def test_batched_stage1_continues_where_the_faust_agents_group_left_off(
     time.sleep(2.0)  # a frame before the upgrade, scored again, would come with the others
     records = consume_all(streams_settings, scored_topic, idle_s=1.0)
     assert sorted(ScoredFrame.from_bytes(record.value()).seq for record in records) == after_upgrade
+
+
+def test_batched_stage1_lag_counts_a_partition_not_consumed_yet_from_its_committed_offset_else_its_earliest(
+    streams_settings: StreamsSettings,
+) -> None:
+    """The lag report reads only what the consumer has fetched and the offsets read at the assignment (a broker
+    query per partition not consumed yet held stage 1's thread 2-3 s of every report while a backlog drained): a
+    partition none of whose records was consumed counts from the group's committed offset, else its earliest."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from processors.selector.stage1 import BatchedStage1
+
+    settings = ProcessorSettings(kafka=streams_settings.kafka, sites=[SITE], frames_discovery_s=0.0)
+    frames_topic = topic_name(Topic.FRAMES, SITE, settings.kafka.topic_prefix)
+    producer = Producer(streams_settings.kafka.client_config())
+    for partition, count in ((0, 10), (1, 6)):
+        for index in range(count):
+            producer.produce(frames_topic, value=b"frame", partition=partition, key=f"k{index}".encode())
+    producer.flush(30)
+    stage1 = BatchedStage1(settings, holder=None, on_assigned=lambda: None)  # type: ignore[arg-type]
+    config = stage1.consumer_config()
+    with CommittedOffsets(settings.kafka) as offsets:
+        offsets.commit(config["group.id"], {(frames_topic, 0): 4})
+    consumer = Consumer(config)
+    consumer.subscribe([frames_topic], on_assign=stage1._on_assign)
+    try:
+        deadline = time.monotonic() + 60.0
+        while not (consumed := [message for message in consumer.consume(1, 0.5) if not message.error()]):
+            assert time.monotonic() < deadline
+        assignment = [TopicPartition(topic, partition) for topic, partition in sorted(stage1._assignment)]
+        while (lag := stage1._lag(consumer, assignment)) is None:  # until every partition was fetched once
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert lag == (10 - 4) + 6 - len(consumed)
+    finally:
+        consumer.close()
