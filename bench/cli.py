@@ -56,13 +56,19 @@ def selection(
                                            "(all its clips); default var/data/FAMILY, generated when missing."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="motion-energy: training epochs (default: "
                                       "the recipe's)."),
+    self_training_rounds: int | None = typer.Option(None, "--self-training-rounds", min=0, help="motion-energy: "
+                                                    "re-pick and retrain rounds (default: the recipe's; 0: trained "
+                                                    "on the energy picks only)."),
 ) -> None:
     """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy (of --model's bundle,
     or of issue 11's motion path trained per seed with --recipe motion-energy)."""
     from bench.selection import format_table, run_selection_bench
 
     if recipe == "motion-energy":
-        _motion_selection(family, data, train_data, frames, candidates, seeds, epochs, cache_dir)
+        overrides = {name: value for name, value in (("epochs", epochs),
+                                                     ("self_training_rounds", self_training_rounds))
+                     if value is not None}
+        _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir)
         return
     if recipe != "bundle":
         raise typer.BadParameter("bundle or motion-energy", param_hint="--recipe")
@@ -75,7 +81,7 @@ def selection(
 
 
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
-                      seeds: list[int], epochs: int | None, cache_dir: Path) -> None:
+                      seeds: list[int], overrides: dict[str, int], cache_dir: Path) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
     from bench.selection import default_bench_dir, ensure_bench_data
     from bench.selection_motion import (
@@ -93,7 +99,7 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
         ensure_bench_data(bench_root, Ucf101Index.from_folder(train_root).classes, family)
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--family") from None
-    settings = MotionEnergySettings(num_candidates=candidates, **({"epochs": epochs} if epochs else {}))
+    settings = MotionEnergySettings(num_candidates=candidates, **overrides)
     lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
                                        cache_dir)
     for line in lines:

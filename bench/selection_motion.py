@@ -22,7 +22,7 @@ from torch import nn
 from models.flops import count_flops
 from models.motion import MotionSettings, difference_flops_per_frame
 from models.preprocessing import Preprocessing
-from training.motion_energy import MotionEnergySettings, score_clips, train_on_energy_picks
+from training.motion_energy import MotionEnergySettings, score_clips, train_motion_energy
 from training.motion_probe import load_motion_data
 from training.ucf101 import Ucf101Index
 
@@ -95,7 +95,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
     in_burst: dict[int, dict[str, list[float]]] = {n: {name: [] for name in MOTION_STRATEGIES} for n in frame_budgets}
     for seed in seeds:
         settings = base.model_copy(update={"seed": seed})
-        model = train_on_energy_picks(train, len(train_index.classes), settings)
+        model = train_motion_energy(train, len(train_index.classes), settings)
         for budget in frame_budgets:
             scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}))
             for name in MOTION_STRATEGIES:
@@ -112,6 +112,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
         lines.append({
             "bench": "selection", "recipe": "motion-energy", "family": family, "T": base.num_candidates,
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
+            "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
             "acc": {name: round(mean, 4) for name, (mean, _) in acc.items()},
             "acc_spread": {name: round(spread, 4) for name, (_, spread) in acc.items()},
             "acc_per_seed": {name: [round(value, 4) for value in values] for name, values in accuracy[budget].items()},
@@ -132,7 +133,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
 
 def format_motion_table(line: dict[str, Any]) -> str:
     rows = [f"motion-energy recipe, {line['family']} family: T={line['T']} n={line['n']} ({line['clips']} clips, "
-            f"trained on {line['train_clips']}, seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
+            f"trained on {line['train_clips']}, {line['self_training_rounds']} self-training rounds, seeds "
+            f"{', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             f"{'selector':<9} {'acc':>15} {'in_burst':>15} {'total GFLOPs/window':>20}"]
     for name in line["acc"]:
         accuracy = f"{line['acc'][name]:.3f} +- {line['acc_spread'][name]:.3f}"

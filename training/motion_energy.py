@@ -5,9 +5,12 @@ Training never reads the burst masks, so it needs its own guess of which candida
 over neighbouring candidates) puts about half of a clip's top candidates in the burst, against a fifth at random.
 The motion CNN and a linear head are trained on each training clip's `picks_per_clip` most energetic candidates
 with the clip's label (label noise on the idle picks, but idle frames look alike in every class, so they teach
-little that is wrong). SMART's n candidates are then the top-n by energy plus the head's confidence (the
-probability of its top class: idle frames are ambiguous, burst frames are not), classified by TSN consensus.
-The masks only score the picks (in-burst share) on the test clips.
+little that is wrong). Then self-training: each training clip's candidates are re-picked by energy plus the
+trained head's probability of the clip's own label (the label is known in training; the distractors' motion
+belongs to no class), and the CNN is trained afresh on those picks, `self_training_rounds` times. SMART's n
+candidates are the top-n by energy plus the head's confidence (the probability of its top class: idle frames
+are ambiguous, burst frames are not), classified by TSN consensus. The masks only score the picks (in-burst
+share) on the test clips.
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
@@ -47,6 +50,8 @@ class MotionEnergySettings(BaseModel):
     label_smoothing: float = Field(0.1, ge=0, lt=1, description="Cross-entropy label smoothing.")
     max_roll_px: int = Field(8, ge=0, description="Random translation of each batch (the actor stands anywhere).")
     confidence_weight: float = Field(3.0, ge=0, description="Weight of the head's confidence beside the energy.")
+    self_training_rounds: int = Field(2, ge=0, description="Rounds of re-picking each training clip's candidates "
+                                      "by energy + the head's probability of the clip's label, then training afresh.")
     seed: int = 0
 
 
@@ -88,6 +93,25 @@ def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionE
     return model
 
 
+def label_picks(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> np.ndarray:
+    """[N, picks_per_clip] training-clip candidates by energy + confidence_weight x the head's probability of the
+    clip's own label: training knows the label, and idle candidates, which look alike in every class, get a low
+    one however much the distractors move in them."""
+    probabilities = frame_probabilities(model, train.stacks)
+    label_probability = probabilities[np.arange(len(train.labels)), :, train.labels].numpy()
+    score = window_motion_energy(train.stacks) + settings.confidence_weight * label_probability
+    return np.argsort(-score, axis=1, kind="stable")[:, :settings.picks_per_clip]
+
+
+def train_motion_energy(train: MotionData, num_classes: int, settings: MotionEnergySettings) -> nn.Sequential:
+    """The recipe: trained on the energy picks, then `self_training_rounds` times afresh on `label_picks` of the
+    previous model."""
+    model = train_on_energy_picks(train, num_classes, settings)
+    for _ in range(settings.self_training_rounds):
+        model = train_on_energy_picks(train, num_classes, settings, label_picks(model, train, settings))
+    return model
+
+
 @torch.no_grad()
 def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tensor:
     """[N,T,depth,S,S] -> [N,T,C]: the head's class probabilities for every candidate."""
@@ -116,7 +140,7 @@ def main() -> None:
                    for items in (index.train, index.test))
     for seed in arguments.seeds:
         settings = base.model_copy(update={"seed": seed})
-        scores = score_clips(train_on_energy_picks(train, len(index.classes), settings), test, settings)
+        scores = score_clips(train_motion_energy(train, len(index.classes), settings), test, settings)
         print(json.dumps({"experiment": "motion_energy", "seed": seed, "epochs": settings.epochs,
                           "n": settings.budget, "T": settings.num_candidates,
                           "acc": {name: round(value, 4) for name, value in scores.accuracy.items()},

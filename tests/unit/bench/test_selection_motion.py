@@ -24,12 +24,14 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     train, bench = _tiny_set(tmp_path / "train", 7), _tiny_set(tmp_path / "bench", 8)
     arguments = ["bench", "selection", "--recipe", "motion-energy", "--family", "articulated",
                  "--train-data", str(train), "--data", str(bench), "--frames", "2", "--candidates", "6",
-                 "--seeds", "0", "--seeds", "1", "--epochs", "1", "--cache-dir", str(tmp_path / "cache")]
+                 "--seeds", "0", "--seeds", "1", "--epochs", "1", "--self-training-rounds", "1",
+                 "--cache-dir", str(tmp_path / "cache")]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert (line["recipe"], line["family"], line["T"], line["n"]) == ("motion-energy", "articulated", 6, 2)
     assert line["clips"] == 4 and line["train_clips"] == 4 and line["seeds"] == [0, 1]
+    assert line["epochs"] == 1 and line["self_training_rounds"] == 1
     strategies = {"smart", "uniform", "dense"}
     assert set(line["acc"]) == set(line["acc_spread"]) == set(line["in_burst"]) == strategies
     assert all(len(values) == 2 for values in line["acc_per_seed"].values())
@@ -38,7 +40,7 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert line["window_gflops"]["smart"] >= line["window_gflops"]["dense"] > line["window_gflops"]["uniform"] > 0
     assert set(line["meets_target"]) == {"smart>=0.7", "smart>=uniform+0.3", "smart>=dense+0.3", "in_burst>=0.85"}
     assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
-    assert "epoch" not in result.output  # training's per-epoch lines stay at DEBUG
+    assert "last batch loss" not in result.output  # training's per-epoch lines stay at DEBUG
     # the stacks are cached per clip: a second run reads them back and reports the same figures
     again = CliRunner().invoke(app, arguments)
     assert json.loads(again.stdout.strip().splitlines()[-1])["acc_per_seed"] == line["acc_per_seed"]
