@@ -83,7 +83,7 @@ def selection(
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
                       seeds: list[int], overrides: dict[str, int], cache_dir: Path) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
-    from bench.selection import default_bench_dir, ensure_bench_data
+    from bench.selection import default_bench_dir
     from bench.selection_motion import (
         default_training_dir,
         ensure_training_data,
@@ -91,17 +91,15 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
         run_motion_selection_bench,
     )
     from training.motion_energy import MotionEnergySettings
-    from training.ucf101 import Ucf101Index
 
     train_root = ensure_training_data(train_data or default_training_dir(family), family)
     bench_root = data if data is not None else default_bench_dir(family)
-    try:
-        ensure_bench_data(bench_root, Ucf101Index.from_folder(train_root).classes, family)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--family") from None
     settings = MotionEnergySettings(num_candidates=candidates, **overrides)
-    lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
-                                       cache_dir)
+    try:
+        lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
+                                           cache_dir)
+    except ValueError as error:  # the training set's classes are not the family's
+        raise typer.BadParameter(str(error), param_hint="--family") from None
     for line in lines:
         typer.echo(format_motion_table(line))
     for line in lines:

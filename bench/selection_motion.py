@@ -19,6 +19,7 @@ import torch
 from pydantic import BaseModel, Field
 from torch import nn
 
+from bench.selection import ensure_bench_data
 from models.flops import count_flops
 from models.motion import MotionSettings, difference_flops_per_frame
 from models.preprocessing import Preprocessing
@@ -85,7 +86,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
                                targets: SelectionTargets | None = None) -> list[dict[str, Any]]:
     """One line per budget n: each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window."""
     targets = targets or SelectionTargets()
-    train_index, bench_index = Ucf101Index.from_folder(train_root), Ucf101Index.from_folder(bench_root)
+    train_index = Ucf101Index.from_folder(train_root)
+    bench_index = Ucf101Index.from_folder(ensure_bench_data(bench_root, train_index.classes, family))
     if train_index.classes != bench_index.classes:
         raise ValueError(f"bench classes {bench_index.classes} differ from the training set's {train_index.classes}")
     motion = MotionSettings()
