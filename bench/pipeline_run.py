@@ -55,8 +55,8 @@ def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Ite
                f"over one drain: its encoder phases {in_worker_ms} ms/frame of stage 1's {stage1_cpu_ms} ms/frame "
                f"({spent_by}). The encoder alone, run before: {encoder_cpu_ms} ms/image "
                f"({_ratio(encoder_cpu_ms, stage1_cpu_ms)}); on throughput {throughput_efficiency} ({stage1.per_s:.1f} "
-               f"frames/s through the worker, encoder alone {standalone.per_s:.1f} img/s, one after the other: moves "
-               f"with the machine's load)")
+               f"frames/s through stage 1, wall clock from its first batch to its last with stage 2 beside it; the "
+               f"encoder alone {standalone.per_s:.1f} img/s on frames decoded beforehand; one run after the other)")
         reports: list[TrialReport] = []
         for count in settings.cameras:
             report = bench.trial(count, rtsp)
