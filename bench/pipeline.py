@@ -228,25 +228,18 @@ class PipelineBench:
         return Rate(len(images) / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / len(images))
 
     def stage1_img_per_s(self, jpegs: list[bytes]) -> Rate:
-        """Scored frames/s of one selector worker draining a backlog (the first batch, startup, not counted), the
-        CPU per scored frame of its stage-1 thread (batched engine; the Faust engine has none: its whole process's
-        CPU, stage 2 included), and of its encoder phases over the same drain (the encoder's share, under the same
-        load)."""
+        """Scored frames/s of one selector worker draining a backlog (the first batch not counted), the CPU per
+        scored frame of its stage-1 thread (batched engine; the Faust engine has none: its whole process's CPU,
+        stage 2 included), and of its encoder phases over the same drain (the encoder's share, under the same
+        load). The backlog is produced once the worker is ready, as the trials' cameras start: a worker started on
+        it drained its first second beside its own start-up (Faust joining its group, stage 2's assignment)."""
         kafka = self._kafka()
         ensure_topics(kafka, [SITE])
-        producer = Producer({**kafka.client_config(), "linger.ms": 20})
-        frames_topic = topic_name(Topic.FRAMES, SITE, kafka.topic_prefix)
-        start = time.time()
-        for index, jpeg in enumerate(jpegs):
-            camera = f"cam{index % 12}"
-            slot = round(start * self.settings.sample_fps) + index // 12
-            headers = FrameHeaders(site=SITE, camera=camera, seq=slot, capture_time=slot / self.settings.sample_fps,
-                                   ingest_time=time.time(), width=224, height=224)
-            producer.produce(frames_topic, value=jpeg, key=f"{SITE}/{camera}".encode(), headers=headers.to_headers())
-        producer.flush(60)
         metrics_port = free_port()
         worker = self._start("stage1-backlog", ["selector", "run"], self._env(kafka, metrics_port))
         try:
+            self._wait_ready({"selector": worker}, {"selector": metrics_port})
+            self._produce_backlog(kafka, jpegs)
             cpu_ticks, metrics_text = self._await_drain(worker, metrics_port, len(jpegs))
             # Read once, after the drain: reading the whole topic every poll competed with the worker for the CPU.
             values: list[bytes] = []
@@ -263,6 +256,19 @@ class PipelineBench:
         cpu_ms = None if cpu_ticks is None else cpu_ticks / CLOCK_TICKS_PER_S * 1000 / len(values)
         return Rate((len(values) - first_batch) / (times[-1] - times[0]), cpu_ms,
                     encoder_s * 1000 / scored if scored else None)
+
+    def _produce_backlog(self, kafka: KafkaSettings, jpegs: list[bytes]) -> None:
+        """The frames of 12 cameras at the sampling rate, all at once."""
+        producer = Producer({**kafka.client_config(), "linger.ms": 20})
+        frames_topic = topic_name(Topic.FRAMES, SITE, kafka.topic_prefix)
+        start = time.time()
+        for index, jpeg in enumerate(jpegs):
+            camera = f"cam{index % 12}"
+            slot = round(start * self.settings.sample_fps) + index // 12
+            headers = FrameHeaders(site=SITE, camera=camera, seq=slot, capture_time=slot / self.settings.sample_fps,
+                                   ingest_time=time.time(), width=224, height=224)
+            producer.produce(frames_topic, value=jpeg, key=f"{SITE}/{camera}".encode(), headers=headers.to_headers())
+        producer.flush(60)
 
     def _await_drain(self, worker: ManagedProcess, metrics_port: int, frames: int) -> tuple[int | None, str]:
         """Until the worker's stage 1 has published every frame (its own counter: a cheap poll); then its stage-1
