@@ -300,7 +300,7 @@ class BatchedStage1:
         not consumed yet held stage 1's thread for 47 % of its samples, 2-3 s of every lag report.) A partition
         none of whose records was consumed yet counts from where it started (its committed offset, else its
         earliest), so right after an assignment the backlog counts. None while an end or an earliest offset is not
-        known yet (not fetched since the assignment, or the broker away)."""
+        known yet (the partition not fetched since the assignment)."""
         lag = 0
         for partition in consumer.position(assignment) if assignment else []:
             low, high = consumer.get_watermark_offsets(partition, cached=True)
