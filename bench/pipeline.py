@@ -243,7 +243,10 @@ class PipelineBench:
             cpu_ticks, metrics_text = self._await_drain(worker, metrics_port, len(jpegs))
             # Read once, after the drain: reading the whole topic every poll competed with the worker for the CPU.
             values: list[bytes] = []
+            deadline = time.monotonic() + 60  # the worker counted them published: only their commit can lag
             while len(values) < len(jpegs):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{len(values)} of {len(jpegs)} scored frames readable 60 s after the drain")
                 values = read_topic(kafka, topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix)) or values
         finally:
             worker.stop()
