@@ -1,19 +1,20 @@
-"""`bench pipeline`: the whole stream in real time. K synthetic RTSP cameras -> adapter -> selector worker
-(stages 1 and 2) -> classifier -> outcomes, on a broker and an RTSP server of the bench's own (pipeline_run.py).
+"""`bench pipeline`: the whole stream in real time. K synthetic RTSP cameras -> adapter -> selector (stage 1 in a
+score process, stage 2 in a window process; or, layout `one`, both in one worker) -> classifier -> outcomes, on a
+broker and an RTSP server of the bench's own (pipeline_run.py).
 
 Per K, once the workers have loaded their model and own their partitions: processing latency (when a
 read_committed subscriber sees the window's outcome - window end) p50/p99 after a warm-up, end-to-end latency,
 windows lost, duplicated and shed against the windows the published frames call for, consumer-lag growth, and
 CPU ms per frame per process (the harness's ffmpeg publishers apart) with the selector's split by phase; K counts
 only if all of these hold (pipeline_accounting.k_failures). Separately, stage-1 efficiency: a backlog of frames
-drained by a selector worker (stage 2 running beside it, as in service), against the same encoder backend run
+drained by the selector (stage 2 running too, as in service), against the same encoder backend run
 standalone on the same frames, decoded beforehand. Three ratios, each of like with like:
 - CPU within the worker over the drain (the headline): the encoder phases' thread CPU (phase counters) against the
   stage-1 thread's (/proc/<pid>/task/<tid>/stat); the encoder runs on that thread (one intra-op thread).
 - CPU, standalone: the encoder alone's process CPU per image against the stage-1 thread's CPU per frame.
 - Throughput: wall-clock frames/s through stage 1 (from its first batch's scoring to its last) against the encoder
   alone's images/s: what stage 1 adds per frame (decode, packing, produce and acknowledgement, waits for the
-  CPU and the GIL beside stage 2) all counts against it.
+  CPU, and in layout `one` for the interpreter lock shared with stage 2) all counts against it.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from bench.pipeline_cpu import (
     cpu_account,
     frames_scored,
     main_thread_ticks,
+    merged_phase_seconds,
     named_thread_ticks,
     phase_seconds,
     tree_ticks,
@@ -69,6 +71,7 @@ SITE = "bench"
 # Ids of the bench's own, after the trial's topic prefix: on a shared broker (the demo's) no group of another run
 # is joined. Faust's group is the prefix, then the app id.
 SELECTOR_APP_ID = "bench-selector"
+SELECTOR_PROCESSES = ("scorer", "selector")  # the selector's processes (split layout; one layout: "selector")
 CLASSIFIER_GROUP = "bench-classifier"
 
 
@@ -91,6 +94,9 @@ class PipelineBenchSettings:
     model: str = "production"
     precision: str = "auto"  # encoder precision for stage 1 and the standalone run; auto: the workers' choice
     stage1_engine: str = Stage1Settings().engine  # batched or faust (processors/selector/stage1.py)
+    # split: stage 1 in a `score` process, stage 2 in a `window` one (the Procfile's layout); one: a single
+    # `selector run` process holds both (the Faust engine runs only so).
+    selector_layout: str = "split"
     bootstrap_servers: str = "127.0.0.1:9092"
     work_dir: Path = Path("var/bench/pipeline")
 
@@ -170,6 +176,23 @@ class PipelineBench:
                 "ACTIONSTREAM_CLASSIFIER__GROUP_ID": f"{kafka.topic_prefix}{CLASSIFIER_GROUP}",
                 "ACTIONSTREAM_STATE_DIR": str(self.settings.work_dir / "state" / kafka.topic_prefix)}
 
+    @property
+    def split(self) -> bool:
+        return self.settings.selector_layout == "split"
+
+    @property
+    def stage1_process(self) -> str:
+        """The process whose thread runs stage 1 (its CPU, its scored-frames counter)."""
+        return "scorer" if self.split else "selector"
+
+    def _start_selectors(self, kafka: KafkaSettings, ports: dict[str, int], log_prefix: str = ""
+                         ) -> dict[str, ManagedProcess]:
+        """The selector's processes in the bench's layout, each on its own metrics port (`ports`, by name)."""
+        stages = (("scorer", "score"), ("selector", "window")) if self.split else (("selector", "both"),)
+        return {name: self._start(f"{log_prefix}{name}", ["selector", "run", "--stage", stage],
+                                  self._env(kafka, ports[name]))
+                for name, stage in stages}
+
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> ManagedProcess:
         import sys
 
@@ -228,19 +251,21 @@ class PipelineBench:
         return Rate(len(images) / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / len(images))
 
     def stage1_img_per_s(self, jpegs: list[bytes]) -> Rate:
-        """Scored frames/s of one selector worker draining a backlog (the first batch not counted), the CPU per
-        scored frame of its stage-1 thread (batched engine; the Faust engine has none: its whole process's CPU,
-        stage 2 included), and of its encoder phases over the same drain (the encoder's share, under the same
-        load). The backlog is produced once the worker is ready, as the trials' cameras start: a worker started on
-        it drained its first second beside its own start-up (Faust joining its group, stage 2's assignment)."""
+        """Scored frames/s of one selector (in the bench's layout: stage 1 in its own process or beside stage 2)
+        draining a backlog (the first batch not counted), the CPU per scored frame of its stage-1 thread (batched
+        engine; the Faust engine has none: its whole process's CPU, stage 2 included), and of its encoder phases
+        over the same drain (the encoder's share, under the same load). The backlog is produced once the workers
+        are ready, as the trials' cameras start: a worker started on it drained its first second beside its own
+        start-up (Faust joining its group, stage 2's assignment)."""
         kafka = self._kafka()
         ensure_topics(kafka, [SITE])
-        metrics_port = free_port()
-        worker = self._start("stage1-backlog", ["selector", "run"], self._env(kafka, metrics_port))
+        ports = {name: free_port() for name in ("scorer", "selector")}
+        workers = self._start_selectors(kafka, ports, log_prefix="stage1-backlog-")
         try:
-            self._wait_ready({"selector": worker}, {"selector": metrics_port})
+            self._wait_ready(workers, ports)
             self._produce_backlog(kafka, jpegs)
-            cpu_ticks, metrics_text = self._await_drain(worker, metrics_port, len(jpegs))
+            cpu_ticks, metrics_text = self._await_drain(workers[self.stage1_process], ports[self.stage1_process],
+                                                        len(jpegs))
             # Read once, after the drain: reading the whole topic every poll competed with the worker for the CPU.
             values: list[bytes] = []
             deadline = time.monotonic() + 60  # the worker counted them published: only their commit can lag
@@ -249,7 +274,8 @@ class PipelineBench:
                     raise RuntimeError(f"{len(values)} of {len(jpegs)} scored frames readable 60 s after the drain")
                 values = read_topic(kafka, topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix)) or values
         finally:
-            worker.stop()
+            for worker in workers.values():
+                worker.stop()
         encoder_s = sum(seconds for (stage, phase, _), seconds in phase_seconds(metrics_text).items()
                         if stage == "stage1" and phase in ("preprocessing", "encoder"))
         scored = frames_scored(metrics_text)
@@ -298,14 +324,15 @@ class PipelineBench:
         ensure_topics(kafka, [SITE])
         publishers = [FeedPublisher(rtsp.settings, f"{kafka.topic_prefix}cam{index}", feed)
                       for index, feed in enumerate(self.feeds(cameras))]
-        ports = {name: free_port() for name in ("selector", "classifier", "cameras")}
+        ports = {name: free_port() for name in ("scorer", "selector", "classifier", "cameras")}
         workers: dict[str, ManagedProcess] = {}
         subscriber: OutcomeSubscriber | None = None
         try:
             for publisher in publishers:
                 publisher.start()
-            for name in ("selector", "classifier"):
-                workers[name] = self._start(name, [name, "run"], self._env(kafka, ports[name]))
+            workers.update(self._start_selectors(kafka, ports))
+            workers["classifier"] = self._start("classifier", ["classifier", "run"],
+                                                self._env(kafka, ports["classifier"]))
             self._wait_ready(workers, ports)
             subscriber = OutcomeSubscriber(kafka, topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix))
             subscriber.start()
@@ -317,11 +344,11 @@ class PipelineBench:
             workers["cameras"] = self._start("cameras", ["cameras", "run", "--config", str(config)],
                                              self._env(kafka, ports["cameras"]))
             time.sleep(settings.warmup_s)
-            before = self._cpu_snapshot(workers, ports["selector"])
+            before = self._cpu_snapshot(workers, ports)
             sampler = LagSampler(self._group_lag(kafka), settings.lag_sample_s)
             sampler.start()
             time.sleep(max(0.0, started + settings.seconds - time.time()))
-            after = self._cpu_snapshot(workers, ports["selector"])
+            after = self._cpu_snapshot(workers, ports)
             lags = sampler.stop()
             workers.pop("cameras").stop()
             captures = self._captures(kafka)
@@ -376,15 +403,17 @@ class PipelineBench:
             headers = [FrameHeaders.from_headers(message.headers()) for message in reader.drain()]
         return [(meta.camera, meta.capture_time, meta.ingest_time) for meta in headers]
 
-    def _cpu_snapshot(self, workers: dict[str, ManagedProcess], selector_port: int) -> CpuSnapshot:
-        pids = {"adapter": workers["cameras"].pid(), "selector": workers["selector"].pid(),
+    def _cpu_snapshot(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> CpuSnapshot:
+        selectors = [name for name in SELECTOR_PROCESSES if name in workers]
+        pids = {"adapter": workers["cameras"].pid(), **{name: workers[name].pid() for name in selectors},
                 "classifier": workers["classifier"].pid(), "broker JVM": self.broker.status().pid}
         taken_at, selector_pid = time.time(), pids["selector"]
         ticks = {name: tree_ticks(pid) for name, pid in pids.items() if pid is not None}
         event_loop = main_thread_ticks(selector_pid) if selector_pid else 0
-        metrics_text = scrape(selector_port)  # the phase counters lag the ticks by the scrape's wait, at most
-        return CpuSnapshot(taken_at, ticks, event_loop, phase_seconds(metrics_text, "cpu"),
-                           phase_seconds(metrics_text, "wall"), frames_scored(metrics_text))
+        # The phase counters lag the ticks by the scrapes' wait, at most; each phase is timed in one process.
+        pages = [scrape(ports[name]) for name in selectors]
+        return CpuSnapshot(taken_at, ticks, event_loop, merged_phase_seconds(pages, "cpu"),
+                           merged_phase_seconds(pages, "wall"), sum(frames_scored(page) for page in pages))
 
     def _drain(self, subscriber: OutcomeSubscriber, expected: set[tuple[str, int]],
                workers: dict[str, ManagedProcess]) -> None:

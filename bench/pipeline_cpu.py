@@ -95,6 +95,15 @@ def phase_seconds(metrics_text: str, kind: str = "cpu") -> PhaseSeconds:
     }
 
 
+def merged_phase_seconds(metrics_texts: list[str], kind: str = "cpu") -> PhaseSeconds:
+    """The phase counters of all the selector's processes (a score and a window process split the stages)."""
+    merged: PhaseSeconds = {}
+    for text in metrics_texts:
+        for key, seconds in phase_seconds(text, kind).items():
+            merged[key] = merged.get(key, 0.0) + seconds
+    return merged
+
+
 @dataclass(frozen=True)
 class CpuRow:
     part: str
@@ -115,7 +124,7 @@ def selector_rows(process_ticks: int, event_loop_ticks: int, phases: Mapping[tup
     """The selector's CPU split: each timed phase (both of its threads together), then the event loop's
     untimed rest (Faust fetching and delivering records of both stages, commits, timers) and the other
     threads' untimed rest (the encoder's intra-op threads, Kafka client threads). The rows add up to the
-    process's CPU."""
+    processes' CPU (the score process's and the window process's together, when they are apart)."""
     merged: dict[str, float] = {}
     for (stage, phase, _thread), seconds in phases.items():
         merged[f"{stage} {phase}"] = merged.get(f"{stage} {phase}", 0.0) + seconds
@@ -180,5 +189,5 @@ def cpu_account(before: CpuSnapshot, after: CpuSnapshot, frames: int) -> CpuAcco
     walls = {key: seconds - before.phase_walls.get(key, 0.0) for key, seconds in after.phase_walls.items()}
     scored = round(after.scored - before.scored)
     return CpuAccount(frames, scored, after.taken_at - before.taken_at, process_rows(spent, frames),
-                      selector_rows(spent.get("selector", 0), after.event_loop - before.event_loop, phases, scored,
-                                    walls))
+                      selector_rows(spent.get("selector", 0) + spent.get("scorer", 0),
+                                    after.event_loop - before.event_loop, phases, scored, walls))

@@ -51,11 +51,12 @@ def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Ite
         # 10-20 % between runs, enough to put its ratio above 1.
         efficiency = _ratio(in_worker_ms, stage1_cpu_ms)
         spent_by = "its thread" if settings.stage1_engine == "batched" else "the whole worker, stage 2 included"
-        yield (f"stage 1 ({settings.stage1_engine}): efficiency {efficiency} on CPU time per frame, within the worker "
+        yield (f"stage 1 ({settings.stage1_engine}, in the {bench.stage1_process} process): efficiency {efficiency} "
+               f"on CPU time per frame, within the worker "
                f"over one drain: its encoder phases {in_worker_ms} ms/frame of stage 1's {stage1_cpu_ms} ms/frame "
                f"({spent_by}). The encoder alone, run before: {encoder_cpu_ms} ms/image "
                f"({_ratio(encoder_cpu_ms, stage1_cpu_ms)}); on throughput {throughput_efficiency} ({stage1.per_s:.1f} "
-               f"frames/s through stage 1, wall clock from its first batch to its last with stage 2 beside it; the "
+               f"frames/s through stage 1, wall clock from its first batch to its last with stage 2 running; the "
                f"encoder alone {standalone.per_s:.1f} img/s on frames decoded beforehand; one run after the other)")
         reports: list[TrialReport] = []
         for count in settings.cameras:
@@ -65,7 +66,8 @@ def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Ite
             yield (f"K={count}: processing p50 {report.result.processing_p50_ms} ms, "
                    f"p99 {report.result.processing_p99_ms} ms; {verdict}")
             yield from report.cpu.table()
-            yield json.dumps({"trial": "pipeline", "stage1_engine": settings.stage1_engine, **report.as_dict()})
+            yield json.dumps({"trial": "pipeline", "stage1_engine": settings.stage1_engine,
+                              "selector_layout": settings.selector_layout, **report.as_dict()})
     passing = [report.result for report in reports if not report.failures]
     best = max(passing, key=lambda trial: trial.cameras) if passing else min(
         (report.result for report in reports), key=lambda trial: trial.cameras)
@@ -81,7 +83,7 @@ def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Ite
         "duplicates": sum(report.result.duplicates for report in reports),
         "stage1_frames_per_s": round(stage1.per_s, 1), "encoder_img_per_s": round(standalone.per_s, 1),
         "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": bench.precision,
-        "stage1_engine": settings.stage1_engine,
+        "stage1_engine": settings.stage1_engine, "selector_layout": settings.selector_layout,
         "failures": {report.result.cameras: report.failures for report in reports},
         "cpu_ms_per_frame": {report.result.cameras: report.cpu.as_dict() for report in reports},
     })

@@ -1,5 +1,6 @@
 """`actionstream selector run`: one selector worker, stage 1 (`stage1.engine`: batched on a thread, or a Faust
-agent) and stage 2 (Faust); start more for more throughput,
+agent) and stage 2 (Faust), or with `--stage` one of them (score: stage 1, window: stage 2); start more for more
+throughput,
 `actionstream serving promote`: point an alias at a version and tell every worker."""
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ def selector_run(
     site: list[str] = typer.Option([], "--site", help="Sites to serve (repeatable); default: settings."),
     faust_log_level: str = typer.Option("WARNING", help="Log level of Faust's own messages (INFO shows "
                                         "partition assignments and changelog recovery)."),
+    stage: str = typer.Option("", help="both: stages 1 and 2 in this process; score: stage 1 only (scoring every "
+                              "frame, batched engine); window: stage 2 only (the windows). Run score and window "
+                              "processes together; default: settings (ACTIONSTREAM_SELECTOR_STAGE, both)."),
 ) -> None:
     """Run a selector worker until SIGTERM. Workers with one app id share the cameras."""
-    import faust
-
-    from processors.selector.app import SelectorApp
-    from processors.selector.kafka_backoff import back_off_failed_metadata_updates
     from processors.serving import ModelHolder
     from processors.settings import ProcessorSettings
     from streams.broker_monitor import MONITOR
@@ -41,14 +41,36 @@ def selector_run(
         overrides["sites"] = site
     if metrics_port >= 0:
         overrides["metrics_port"] = metrics_port
+    if stage:
+        if stage not in ("both", "score", "window"):
+            raise typer.BadParameter("both, score or window", param_hint="--stage")
+        overrides["selector_stage"] = stage
     settings = settings.model_copy(update=overrides)
+    if settings.selector_stage == "score" and settings.stage1.engine != "batched":
+        raise typer.BadParameter("a score process runs the batched stage 1 (stage1.engine: batched)",
+                                 param_hint="--stage")
     if settings.metrics_port:
         serve_health(settings.metrics_port, "model", "partitions")
     MONITOR.watch(settings.kafka)
-    back_off_failed_metadata_updates(settings.kafka.metadata_retry_backoff_ms / 1000)
     holder = ModelHolder(settings.model, settings.kafka, role="selector")
     HEALTH.passed("model")
     holder.follow()
+    if settings.selector_stage == "score":
+        from processors.selector.scorer import run_scorer
+
+        logger.info("selector stage 1 (score) for sites %s, model %s", ", ".join(settings.sites),
+                    holder.current.version)
+        try:
+            run_scorer(settings, holder)
+        finally:
+            holder.close()
+        return
+    import faust  # a score process needs neither Faust nor aiokafka
+
+    from processors.selector.app import SelectorApp
+    from processors.selector.kafka_backoff import back_off_failed_metadata_updates
+
+    back_off_failed_metadata_updates(settings.kafka.metadata_retry_backoff_ms / 1000)
     selector = SelectorApp(settings, holder)
     selector.ensure_changelog_topics()
     logger.info("selector worker for sites %s, model %s", ", ".join(settings.sites), holder.current.version)
@@ -61,11 +83,15 @@ def selector_run(
         worker.spinner = None  # its finish writes a cursor escape even when no spinner was drawn: noise in a log
     if selector.stage1 is not None:
         selector.stage1.start()
+    if selector.stage1_backlog is not None:
+        selector.stage1_backlog.start()
     try:
         worker.execute_from_commandline()
     finally:
         if selector.stage1 is not None:
             selector.stage1.stop()
+        if selector.stage1_backlog is not None:
+            selector.stage1_backlog.stop()
         holder.close()
 
 

@@ -58,6 +58,11 @@ class Stage1Settings(BaseModel):
     # As the Faust app's: a killed worker's partitions move to the others after this long without heartbeats.
     session_timeout_s: float = Field(10.0, gt=0, description="batched engine: consumer group session timeout.")
     lag_report_s: float = Field(2.0, gt=0, description="batched engine: how often lag and assignment are exported.")
+    # A `window` process (stage 2 without stage 1) reads stage 1's backlog from the broker: the stage-1 group's
+    # committed offsets trail the frames topics' ends by up to a commit interval and a batch in normal operation.
+    backlog_after_s: float = Field(3.0, gt=0, description="selector stage `window`: frames published this long "
+                                   "ago and not yet committed by the stage-1 group are a backlog in front of stage "
+                                   "1 (no camera closes as idle meanwhile); below stage2.idle_close_s.")
 
 
 class Stage2Settings(BaseModel):
@@ -150,6 +155,10 @@ class ProcessorSettings(BaseSettings):
         "frames.<site> under the prefix) and start consuming them; 0: the listed sites only."
     )
     app_id: str = Field("actionstream-selector", description="Faust app id: workers with one id share the work.")
+    selector_stage: Literal["both", "score", "window"] = Field(
+        "both", description="What a selector process runs: both stages (one process), `score` (stage 1 only: "
+        "stateless, scale out freely) or `window` (stage 2 only, the windows); a score and a window process "
+        "together are one selector with stage 1 away from stage 2's interpreter lock.")
     model: ServingModelSettings = Field(default_factory=ServingModelSettings)
     stage1: Stage1Settings = Field(default_factory=Stage1Settings)
     stage2: Stage2Settings = Field(default_factory=Stage2Settings)

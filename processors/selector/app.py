@@ -1,4 +1,5 @@
-"""The Faust app "selector": stage 1 (score every frame) and stage 2 (window selection) as agents.
+"""The Faust app "selector": stage 1 (score every frame) and stage 2 (window selection) as agents; with
+`selector_stage: window` stage 2 only (stage 1 in `score` processes, processors/selector/scorer.py).
 
 The agents are plumbing: decisions live in scoring.py, windows.py and selection.py. Workers with the same app
 id share the partitions; window state lives in one changelog-backed table (per-camera window state, the scored
@@ -39,6 +40,7 @@ from processors.selector.phases import Phase, timed
 from processors.selector.scoring import FrameRecord, decode_records, score_frames
 from processors.selector.selection import build_clip
 from processors.selector.stage1 import BatchedStage1
+from processors.selector.stage1_backlog import Stage1Backlog
 from processors.selector.windows import CameraWindows, ClosedWindow, expected_candidates
 from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
@@ -126,16 +128,20 @@ class SelectorApp:
         # Model work leaves the event loop, so consumption and heartbeats go on while a batch computes.
         self._stage1_pool = ThreadPoolExecutor(1, thread_name_prefix="stage1")
         self._stage2_pool = ThreadPoolExecutor(1, thread_name_prefix="stage2")
-        # Stage 1 as a Faust agent, or (batched) a confluent-kafka loop the worker runs on a thread: `stage1`.
+        # Stage 1 here (stage `both`) as a Faust agent, or (batched) a confluent-kafka loop the worker runs on a
+        # thread, `stage1`; or (stage `window`) in `score` processes of its own, whose backlog is read from the broker.
+        with_stage1 = settings.selector_stage == "both"
         self.stage1 = BatchedStage1(settings, holder, partial(self._assigned, "stage1")) \
-            if settings.stage1.engine == "batched" else None
-        self._stages_assigned = {"stage1": self.stage1 is None, "stage2": False}
-        if self.stage1 is None:
+            if with_stage1 and settings.stage1.engine == "batched" else None
+        self.stage1_backlog = None if with_stage1 else Stage1Backlog(settings)
+        self._faust_stage1 = with_stage1 and self.stage1 is None
+        self._stages_assigned = {"stage2": False, **({"stage1": False} if self.stage1 is not None else {})}
+        if self._faust_stage1:
             self.app.agent(self.frames, name="stage1-score")(self._score)
         self.app.agent(self.app.topic(*self.scored.topics, *self.ticks.topics, **raw), name="stage2-select")(
             self._select)
         self.app.timer(2.0)(self._report_assignment)
-        if settings.frames_discovery_s and self.stage1 is None:
+        if settings.frames_discovery_s and self._faust_stage1:
             self.app.timer(settings.frames_discovery_s)(
                 FramesTopicDiscovery(self.app, self.frames, settings.kafka, settings.frames_discovery_s))
         self.app.timer(settings.stage2.idle_check_s)(self._tick_idle_cameras)
@@ -156,7 +162,7 @@ class SelectorApp:
         between workers and the backlog in Kafka (the queue in front of each stage) are visible. The batched stage
         1 reports its own."""
         counts: dict[str, int] = {}
-        faust_topics = {"stage1": self.frames.topics if self.stage1 is None else (), "stage2": self.scored.topics}
+        faust_topics = {"stage1": self.frames.topics if self._faust_stage1 else (), "stage2": self.scored.topics}
         stage_of = {topic: stage for stage, topics in faust_topics.items() for topic in topics}
         lag = dict.fromkeys(set(stage_of.values()), 0)
         for partition in self.app.consumer.assignment():
@@ -416,7 +422,9 @@ class SelectorApp:
         """Ask stage 2 to close the windows of cameras that stopped, on partitions this worker owns. The timer
         only sends a tick on the camera's partition: table writes are partitioned by the record being
         processed, and going through the agent orders the close with the camera's frames."""
-        stage1_behind = self.stage1 is not None and self.stage1.behind  # read live: the lag timer may stall
+        # Read live (the lag timer may stall): this process's stage 1, or the score processes' backlog.
+        stage1_behind = (self.stage1 is not None and self.stage1.behind) or \
+            (self.stage1_backlog is not None and self.stage1_backlog.behind)
         if self._behind or stage1_behind or not MONITOR.reachable or MONITOR.settling():
             # A camera's frames may be queued in front of stage 1 or 2 (seen after a broker outage: windows closed
             # as idle while their frames were still on the way, then lost as late): no camera is idle while so.

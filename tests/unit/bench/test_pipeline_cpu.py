@@ -16,6 +16,7 @@ from bench.pipeline_cpu import (
     CpuSnapshot,
     cpu_account,
     frames_scored,
+    merged_phase_seconds,
     named_thread_ticks,
     phase_seconds,
     stat_cpu_ticks,
@@ -98,6 +99,30 @@ def test_the_selector_rows_add_up_to_its_process_cpu() -> None:
     assert sum(selector.values()) == pytest.approx(5.0)
     encoder_line = next(line for line in account.table() if line.strip().startswith("stage1 encoder"))
     assert encoder_line.endswith(" 2.000   (wall 10.000)")
+
+
+def test_split_selector_processes_are_listed_apart_and_their_phases_and_cpu_split_together() -> None:
+    tick = 1 / CLOCK_TICKS_PER_S
+    registry = CollectorRegistry()
+    scorer = Counter("actionstream_phase_cpu_seconds_total", "doc", ("stage", "phase", "thread"), registry=registry)
+    scorer.labels("stage1", "encoder", "worker").inc(3.0)
+    scorer_page = generate_latest(registry).decode()
+    registry = CollectorRegistry()
+    window = Counter("actionstream_phase_cpu_seconds_total", "doc", ("stage", "phase", "thread"), registry=registry)
+    window.labels("stage2", "state", "event_loop").inc(0.5)
+    phases = merged_phase_seconds([scorer_page, generate_latest(registry).decode()])
+    assert phases == {("stage1", "encoder", "worker"): 3.0, ("stage2", "state", "event_loop"): 0.5}
+    # 1000 frames: the score process spent 4 s, the window process 1 s (0.75 s on its event loop).
+    before = CpuSnapshot(0.0, {"scorer": {7: 0}, "selector": {8: 0}}, 0, {}, {}, 0.0)
+    after = CpuSnapshot(30.0, {"scorer": {7: round(4 / tick)}, "selector": {8: round(1 / tick)}}, round(0.75 / tick),
+                        phases, {}, 1000.0)
+    account = cpu_account(before, after, frames=1000)
+    assert {row.part: row.ms_per_frame for row in account.processes} == {"scorer": 4.0, "selector": 1.0}
+    selector = {row.part: row.ms_per_frame for row in account.selector}
+    # The scorer's other threads (its idle main thread included) and the window process's.
+    assert selector["other threads untimed (encoder intra-op, Kafka clients)"] == pytest.approx(1.25)
+    assert selector["event loop untimed (consume: Faust fetch/delivery, commits)"] == pytest.approx(0.25)
+    assert sum(selector.values()) == pytest.approx(5.0)
 
 
 def test_a_thread_that_named_itself_has_its_own_cpu_read_and_an_unknown_name_none() -> None:
