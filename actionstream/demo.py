@@ -70,7 +70,7 @@ class DemoSettings:
     min_action_confidence: float | None = None
     camera_process: str = "cameras"  # the Procfile process started once the workers are ready
     ready_timeout_s: float = 180.0  # workers join their groups and load their models (slow on a busy machine)
-    ready_processes: tuple[str, ...] = ("selector", "classifier")
+    ready_processes: tuple[str, ...] = ("scorer", "selector", "classifier")
     stop_timeout_s: float = 30.0
     keep_open: bool = False  # after the summary, leave the stack and the console running until Ctrl-C
     loop: LoopSettings | None = field(default_factory=LoopSettings)  # None: no drifting camera

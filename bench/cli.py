@@ -59,6 +59,9 @@ def selection(
     self_training_rounds: int | None = typer.Option(None, "--self-training-rounds", min=0, help="motion-energy: "
                                                     "re-pick and retrain rounds (default: the recipe's; 0: trained "
                                                     "on the energy picks only)."),
+    int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
+                              "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
+                              "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
 ) -> None:
     """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy (of --model's bundle,
     or of issue 11's motion path trained per seed with --recipe motion-energy)."""
@@ -68,7 +71,7 @@ def selection(
         overrides = {name: value for name, value in (("epochs", epochs),
                                                      ("self_training_rounds", self_training_rounds))
                      if value is not None}
-        _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir)
+        _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8)
         return
     if recipe != "bundle":
         raise typer.BadParameter("bundle or motion-energy", param_hint="--recipe")
@@ -81,8 +84,9 @@ def selection(
 
 
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
-                      seeds: list[int], overrides: dict[str, int], cache_dir: Path) -> None:
+                      seeds: list[int], overrides: dict[str, int], cache_dir: Path, int8: bool) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
+    from bench.motion_int8 import MotionInt8BenchSettings
     from bench.selection import default_bench_dir
     from bench.selection_motion import (
         default_training_dir,
@@ -97,7 +101,7 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
     settings = MotionEnergySettings(num_candidates=candidates, **overrides)
     try:
         lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
-                                           cache_dir)
+                                           cache_dir, int8=MotionInt8BenchSettings() if int8 else None)
     except ValueError as error:  # the training set's classes are not the family's
         raise typer.BadParameter(str(error), param_hint="--family") from None
     for line in lines:
@@ -194,6 +198,9 @@ def pipeline(
                                   "workers' default: int8 when the bundle carries it)."),
     stage1_engine: str = typer.Option("", "--stage1-engine", help="Stage 1 of the selector workers: batched or "
                                       "faust; default: the workers' default (stage1.engine)."),
+    selector_layout: str = typer.Option("split", "--selector-layout", help="split: stage 1 in a score process and "
+                                        "stage 2 in a window process (the Procfile's); one: both in one worker "
+                                        "(the Faust stage-1 engine runs only so)."),
 ) -> None:
     """The largest K that holds in real time (processing p99 <= 1 s where a read_committed subscriber sees the
     outcome, no window lost or duplicated, at most 1 % shed, no growing consumer lag), stage-1 efficiency and
@@ -205,8 +212,11 @@ def pipeline(
 
     if stage1_engine not in ("", "batched", "faust"):
         raise typer.BadParameter("batched or faust", param_hint="--stage1-engine")
+    if selector_layout not in ("split", "one") or (selector_layout == "split" and stage1_engine == "faust"):
+        raise typer.BadParameter("split or one (the Faust stage-1 engine: one)", param_hint="--selector-layout")
     settings = PipelineBenchSettings(cameras=sorted(cameras), seconds=seconds, backlog_frames=backlog,
-                                     precision=precision, stage1_engine=stage1_engine or Stage1Settings().engine)
+                                     precision=precision, stage1_engine=stage1_engine or Stage1Settings().engine,
+                                     selector_layout=selector_layout)
     for line in run_pipeline_bench(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))):
         typer.echo(line)
 
