@@ -2,15 +2,19 @@
 
 No model bundle: the motion CNN of `training.motion_energy` is trained from scratch once per seed on every clip
 of the family's training set (never its masks), then scored on every clip of the bench set (another seed of the
-generator, unseen): SMART's n candidates by motion energy + the head's confidence, n evenly spaced ones
-(uniform) and all T (dense), each classified by TSN consensus of the same head, and the share of each
-strategy's frames inside the action burst (the truth masks score, nothing else reads them). Per strategy the
-mean and sample standard deviation over the seeds, the issue's targets, and the total GFLOPs per window.
+generator, unseen): SMART's n candidates by motion energy + the head's confidence, n by motion energy alone
+(energy: the cheap scorer picks, the CNN classifies only those n), n evenly spaced ones (uniform) and all T
+(dense), each classified by TSN consensus of the same head, and the share of each strategy's frames inside the
+action burst (the truth masks score, nothing else reads them). Per strategy the mean and sample standard
+deviation over the seeds, the issue's targets, and the total GFLOPs per window. With `int8`, each seed's model is
+also scored in ONNX Runtime int8 (`bench.motion_int8`): every strategy's accuracy, the per-frame top-1 agreement
+with fp32 and the CPU speed-up.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +23,20 @@ import torch
 from pydantic import BaseModel, Field
 from torch import nn
 
+from bench.motion_int8 import MotionInt8BenchSettings, compare_int8
 from bench.selection import ensure_bench_data
 from models.flops import count_flops
-from models.motion import MotionSettings, difference_flops_per_frame
+from models.motion import MotionSettings, difference_flops_per_frame, window_motion_energy
 from models.preprocessing import Preprocessing
-from training.motion_energy import MotionEnergySettings, score_clips, train_motion_energy
-from training.motion_probe import load_motion_data
+from training.motion_energy import MotionEnergySettings, frame_probabilities, score_clips, train_motion_energy
+from training.motion_mil import strategy_scores
+from training.motion_probe import MotionData, load_motion_data
 from training.ucf101 import Ucf101Index
 
 logger = logging.getLogger(__name__)
 
-MOTION_STRATEGIES = ("smart", "uniform", "dense")
+MOTION_STRATEGIES = ("smart", "energy", "uniform", "dense")
+PRECISIONS = ("fp32", "int8")
 
 
 class SelectionTargets(BaseModel):
@@ -38,6 +45,7 @@ class SelectionTargets(BaseModel):
     smart: float = Field(0.70, description="Least SMART accuracy.")
     margin: float = Field(0.30, description="Least lead of SMART over uniform and over dense.")
     in_burst: float = Field(0.85, description="Least share of SMART's frames inside the burst.")
+    int8_accuracy_drop: float = Field(0.01, description="Most SMART accuracy int8 may lose against fp32.")
 
 
 def default_training_dir(family: str) -> Path:
@@ -66,25 +74,55 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
 
     SMART's confidence reads the head on every candidate, so it runs the differences and the CNN on all T, as
     dense does; uniform needs only its n frames' stacks (each of `stack_depth` differences) and the CNN on n.
-    The energy (an absolute sum over each newest difference) is SMART's alone.
+    Energy alone needs every candidate's difference too, but the CNN on its n picks only. The energy (an absolute
+    sum over each newest difference) is SMART's and energy's.
     """
     size = motion.output_size
     cnn = count_flops(lambda: model.eval()(torch.zeros(1, motion.stack_depth, size, size)))
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
     steps = settings.num_candidates
-    differenced = {"smart": steps, "dense": steps, "uniform": min(steps, budget * motion.stack_depth)}
-    classified = {"smart": steps, "dense": steps, "uniform": budget}
-    energy = {"smart": steps * 2 * size * size, "dense": 0, "uniform": 0}
+    differenced = {"smart": steps, "energy": steps, "dense": steps, "uniform": min(steps, budget * motion.stack_depth)}
+    classified = {"smart": steps, "energy": budget, "dense": steps, "uniform": budget}
+    energy = {"smart": steps * 2 * size * size, "energy": steps * 2 * size * size, "dense": 0, "uniform": 0}
     total = {name: differenced[name] * difference + classified[name] * cnn + energy[name]
              for name in MOTION_STRATEGIES}
     return {"cnn_per_frame": cnn, "difference_per_frame_estimate": difference, "total": total}
 
 
+PerSeed = dict[str, dict[int, dict[str, list[float]]]]  # precision -> budget n -> strategy -> one value a seed
+
+
+def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergySettings,
+                     budget: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Each strategy's accuracy and in-burst share at budget n for `model` (the torch module or an exported
+    copy): SMART, uniform and dense as the recipe scores them, and the picks of motion energy alone."""
+    scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}))
+    energy = strategy_scores(frame_probabilities(model, bench.stacks),
+                             torch.from_numpy(window_motion_energy(bench.stacks)), bench.labels, bench.in_burst,
+                             budget)
+    return ({**scores.accuracy, "energy": energy.accuracy["smart"]},
+            {**scores.in_burst, "energy": energy.in_burst["smart"]})
+
+
+def _summary(accuracy: dict[str, list[float]], in_burst: dict[str, list[float]]) -> dict[str, Any]:
+    acc = {name: mean_and_spread(accuracy[name]) for name in MOTION_STRATEGIES}
+    burst = {name: mean_and_spread(in_burst[name]) for name in MOTION_STRATEGIES}
+    return {
+        "acc": {name: round(mean, 4) for name, (mean, _) in acc.items()},
+        "acc_spread": {name: round(spread, 4) for name, (_, spread) in acc.items()},
+        "acc_per_seed": {name: [round(value, 4) for value in accuracy[name]] for name in MOTION_STRATEGIES},
+        "in_burst": {name: round(mean, 4) for name, (mean, _) in burst.items()},
+        "in_burst_spread": {name: round(spread, 4) for name, (_, spread) in burst.items()},
+    }
+
+
 def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, frame_budgets: list[int],
                                seeds: list[int], base: MotionEnergySettings, cache_dir: Path | None,
-                               targets: SelectionTargets | None = None) -> list[dict[str, Any]]:
-    """One line per budget n: each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window."""
+                               targets: SelectionTargets | None = None,
+                               int8: MotionInt8BenchSettings | None = None) -> list[dict[str, Any]]:
+    """One line per budget n: each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window;
+    with `int8`, the same in ONNX Runtime int8 beside, its per-frame top-1 agreement with fp32 and speed-up."""
     targets = targets or SelectionTargets()
     train_index = Ucf101Index.from_folder(train_root)
     bench_index = Ucf101Index.from_folder(ensure_bench_data(bench_root, train_index.classes, family))
@@ -93,57 +131,104 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
     motion = MotionSettings()
     train, bench = (load_motion_data(root, index.train + index.test, motion, base.num_candidates, cache_dir)
                     for root, index in ((train_root, train_index), (bench_root, bench_index)))
-    accuracy: dict[int, dict[str, list[float]]] = {n: {name: [] for name in MOTION_STRATEGIES} for n in frame_budgets}
-    in_burst: dict[int, dict[str, list[float]]] = {n: {name: [] for name in MOTION_STRATEGIES} for n in frame_budgets}
+    precisions = PRECISIONS if int8 else PRECISIONS[:1]
+
+    def per_seed() -> PerSeed:
+        return {precision: {n: {name: [] for name in MOTION_STRATEGIES} for n in frame_budgets}
+                for precision in precisions}
+
+    accuracy, in_burst = per_seed(), per_seed()
+    agreement: list[float] = []
+    speedups: list[float] = []
+    speedup_ranges: list[float] = []
+    calibration_frames = 0
     for seed in seeds:
         settings = base.model_copy(update={"seed": seed})
         model = train_motion_energy(train, len(train_index.classes), settings)
-        for budget in frame_budgets:
-            scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}))
-            for name in MOTION_STRATEGIES:
-                accuracy[budget][name].append(scores.accuracy[name])
-                in_burst[budget][name].append(scores.in_burst[name])
-        logger.info("seed %d trained on %d clips: SMART accuracy %s", seed, len(train.labels),
-                    ", ".join(f"{accuracy[n]['smart'][-1]:.3f} at n={n}" for n in frame_budgets))
+        models: dict[str, nn.Module] = {"fp32": model}
+        with tempfile.TemporaryDirectory(prefix="motion-int8-") as work_dir:
+            if int8:
+                comparison = compare_int8(model, train.stacks, bench.stacks, Path(work_dir), int8)
+                models["int8"] = comparison.int8_model
+                agreement.append(comparison.top1_agreement)
+                speedups.append(comparison.cpu_speedup)
+                speedup_ranges += comparison.cpu_speedup_range
+                calibration_frames = comparison.calibration_frames
+            for precision, scored in models.items():
+                for budget in frame_budgets:
+                    seed_accuracy, seed_in_burst = strategy_results(scored, bench, settings, budget)
+                    for name in MOTION_STRATEGIES:
+                        accuracy[precision][budget][name].append(seed_accuracy[name])
+                        in_burst[precision][budget][name].append(seed_in_burst[name])
+        logger.info("seed %d trained on %d clips: SMART accuracy %s%s", seed, len(train.labels),
+                    ", ".join(f"{accuracy['fp32'][n]['smart'][-1]:.3f} at n={n}" for n in frame_budgets),
+                    f" (int8 {accuracy['int8'][frame_budgets[-1]]['smart'][-1]:.3f}, top-1 agreement "
+                    f"{agreement[-1]:.3f})" if int8 else "")
     lines = []
     for budget in frame_budgets:
         flops = motion_window_flops(model, base, motion, budget)
-        acc = {name: mean_and_spread(values) for name, values in accuracy[budget].items()}
-        burst = {name: mean_and_spread(values) for name, values in in_burst[budget].items()}
-        smart = acc["smart"][0]
-        lines.append({
+        fp32 = _summary(accuracy["fp32"][budget], in_burst["fp32"][budget])
+        smart = fp32["acc"]["smart"]
+        line: dict[str, Any] = {
             "bench": "selection", "recipe": "motion-energy", "family": family, "T": base.num_candidates,
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
             "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
-            "acc": {name: round(mean, 4) for name, (mean, _) in acc.items()},
-            "acc_spread": {name: round(spread, 4) for name, (_, spread) in acc.items()},
-            "acc_per_seed": {name: [round(value, 4) for value in values] for name, values in accuracy[budget].items()},
-            "in_burst": {name: round(mean, 4) for name, (mean, _) in burst.items()},
-            "in_burst_spread": {name: round(spread, 4) for name, (_, spread) in burst.items()},
+            **fp32,
             "meets_target": {
                 f"smart>={targets.smart}": smart >= targets.smart,
-                f"smart>=uniform+{targets.margin}": smart >= acc["uniform"][0] + targets.margin,
-                f"smart>=dense+{targets.margin}": smart >= acc["dense"][0] + targets.margin,
-                f"in_burst>={targets.in_burst}": burst["smart"][0] >= targets.in_burst,
+                f"smart>=uniform+{targets.margin}": smart >= fp32["acc"]["uniform"] + targets.margin,
+                f"smart>=dense+{targets.margin}": smart >= fp32["acc"]["dense"] + targets.margin,
+                f"in_burst>={targets.in_burst}": fp32["in_burst"]["smart"] >= targets.in_burst,
             },
             "cnn_flops_per_frame": flops["cnn_per_frame"],
             "difference_flops_per_frame_estimate": flops["difference_per_frame_estimate"],
             "window_gflops": {name: round(value / 1e9, 4) for name, value in flops["total"].items()},
-        })
+        }
+        if int8:
+            quantized = _summary(accuracy["int8"][budget], in_burst["int8"][budget])
+            drop = {name: round(fp32["acc"][name] - quantized["acc"][name], 4) for name in MOTION_STRATEGIES}
+            line["int8"] = {
+                **quantized, "accuracy_drop": drop,
+                "top1_agreement": round(float(np.mean(agreement)), 4),
+                "top1_agreement_per_seed": [round(value, 4) for value in agreement],
+                "cpu_speedup": round(float(np.mean(speedups)), 3),
+                "cpu_speedup_per_seed": [round(value, 3) for value in speedups],
+                "cpu_speedup_range": [min(speedup_ranges), max(speedup_ranges)],
+                "threads": int8.threads, "calibration_frames": calibration_frames,
+                "meets_target": {f"|smart drop|<={targets.int8_accuracy_drop}":
+                                 abs(drop["smart"]) <= targets.int8_accuracy_drop},
+            }
+        lines.append(line)
     return lines
 
 
 def format_motion_table(line: dict[str, Any]) -> str:
+    quantized = line.get("int8")
     rows = [f"motion-energy recipe, {line['family']} family: T={line['T']} n={line['n']} ({line['clips']} clips, "
             f"trained on {line['train_clips']}, {line['self_training_rounds']} self-training rounds, seeds "
             f"{', '.join(map(str, line['seeds']))}; mean +- sample sd)",
-            f"{'selector':<9} {'acc':>15} {'in_burst':>15} {'total GFLOPs/window':>20}"]
+            " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
+                      f"{'fp32 in_burst' if quantized else 'in_burst':>15}", f"{'total GFLOPs/window':>20}"])]
     for name in line["acc"]:
-        accuracy = f"{line['acc'][name]:.3f} +- {line['acc_spread'][name]:.3f}"
-        burst = f"{line['in_burst'][name]:.3f} +- {line['in_burst_spread'][name]:.3f}"
-        rows.append(f"{name:<9} {accuracy:>15} {burst:>15} {line['window_gflops'][name]:>20.4f}")
+        cells = [f"{name:<9}", f"{line['acc'][name]:.3f} +- {line['acc_spread'][name]:.3f}"]
+        if quantized:
+            cells.append(f"{quantized['acc'][name]:.3f} +- {quantized['acc_spread'][name]:.3f}")
+        cells += [f"{line['in_burst'][name]:.3f} +- {line['in_burst_spread'][name]:.3f}",
+                  f"{line['window_gflops'][name]:>20.4f}"]
+        rows.append(" ".join([cells[0], *(f"{cell:>15}" for cell in cells[1:-1]), cells[-1]]))
     rows.append(f"per frame: CNN + head {line['cnn_flops_per_frame'] / 1e9:.4f} GFLOPs, aligned difference "
                 f"{line['difference_flops_per_frame_estimate'] / 1e9:.4f} GFLOPs (numpy, estimated)")
-    rows.append("targets: " + ", ".join(f"{name} {'met' if met else 'NOT met'}"
-                                        for name, met in line["meets_target"].items()))
+    gflops = line["window_gflops"]
+    share = {name: gflops[name] / gflops["dense"] for name in ("energy", "smart")}
+    rows.append(f"energy picking for the CNN: {share['energy']:.0%} of dense's compute at accuracy "
+                f"{line['acc']['energy']:.3f}; SMART: {share['smart']:.0%} at {line['acc']['smart']:.3f}")
+    if quantized:
+        speedup_low, speedup_high = quantized["cpu_speedup_range"]
+        rows.append(f"int8 (ONNX Runtime QDQ, intra-op threads {quantized['threads']}, calibrated on "
+                    f"{quantized['calibration_frames']} training stacks): per-frame top-1 agreement with fp32 "
+                    f"{quantized['top1_agreement']:.3f}, CPU speed-up over ONNX Runtime fp32 "
+                    f"{quantized['cpu_speedup']:.2f}x [{speedup_low:.2f}-{speedup_high:.2f}], SMART accuracy drop "
+                    f"{quantized['accuracy_drop']['smart']:+.3f}")
+    verdicts = {**line["meets_target"], **(quantized["meets_target"] if quantized else {})}
+    rows.append("targets: " + ", ".join(f"{name} {'met' if met else 'NOT met'}" for name, met in verdicts.items()))
     return "\n".join(rows)

@@ -47,7 +47,7 @@ INT8_RECIPE = "encoder.int8.json"  # beside the int8 model: how it was made
 
 CalibrationMethodName = Literal["minmax", "entropy", "percentile"]
 LayerGroup = Literal["stem", "depthwise", "head", "classifier"]
-QuantizedOp = Literal["Conv", "Gemm", "Add", "ReduceMean", "Clip"]
+QuantizedOp = Literal["Conv", "Gemm", "Add", "ReduceMean", "Clip", "Relu"]
 
 
 class Int8Settings(BaseModel):
@@ -68,7 +68,8 @@ class Int8Settings(BaseModel):
         (0, 1, 2, 3, 8, 11), description="MBConv blocks (`_blocks.N`) left unquantised: the most sensitive, measured."
     )
     quantized_ops: tuple[QuantizedOp, ...] = Field(
-        ("Conv", "Clip"), description="Operator types given int8 inputs and outputs (Clip: the fused ReLU6)."
+        ("Conv", "Clip"), description="Operator types given int8 inputs and outputs (Clip: the fused ReLU6; Relu: a "
+        "plain ReLU, fused into the convolution's output range)."
     )
     batch_size: int = Field(8, ge=1, description="Calibration images per inference call.")
     batches_per_pass: int = Field(4, ge=1, description="Batches whose activations are held before merging ranges.")
@@ -81,8 +82,9 @@ class _CalibrationReader:
     activations of a few batches, not of every calibration frame.
     """
 
-    def __init__(self, images: np.ndarray, batch_size: int) -> None:
+    def __init__(self, images: np.ndarray, batch_size: int, input_name: str = INPUT_NAME) -> None:
         self._batches = [images[start : start + batch_size] for start in range(0, len(images), batch_size)]
+        self._input_name = input_name
         self._pending: Iterator[np.ndarray] = iter(self._batches)
 
     def __len__(self) -> int:
@@ -93,7 +95,7 @@ class _CalibrationReader:
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         batch = next(self._pending, None)
-        return None if batch is None else {INPUT_NAME: np.ascontiguousarray(batch, dtype=np.float32)}
+        return None if batch is None else {self._input_name: np.ascontiguousarray(batch, dtype=np.float32)}
 
 
 def calibration_stride(batches: int, most: int) -> int:
@@ -139,12 +141,26 @@ def quantize_encoder_int8(
     fp32_path: Path, int8_path: Path, calibration_images: np.ndarray, settings: Int8Settings | None = None
 ) -> Path:
     """Static int8 quantisation (QDQ) calibrated on preprocessed frames; deterministic for the same inputs."""
+    settings = settings or Int8Settings()
+    kept_fp32 = quantize_static_qdq(fp32_path, int8_path, calibration_images, settings)
+    recipe = {"settings": settings.model_dump(mode="json"), "calibration_frames": len(calibration_images),
+              "nodes_kept_fp32": kept_fp32}
+    (int8_path.parent / INT8_RECIPE).write_text(json.dumps(recipe, indent=2))
+    logger.info("int8 encoder written to %s, calibrated (%s) on %d frames, %d nodes kept fp32",
+                int8_path, settings.method, len(calibration_images), kept_fp32)
+    return int8_path
+
+
+def quantize_static_qdq(fp32_path: Path, int8_path: Path, calibration_inputs: np.ndarray, settings: Int8Settings,
+                        input_name: str = INPUT_NAME) -> int:
+    """Static int8 quantisation (QDQ) of any single-input model, calibrated on `calibration_inputs` fed to
+    `input_name`; the layer groups and blocks `settings` keeps fp32 stay unquantised. Returns how many nodes
+    stayed fp32."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    settings = settings or Int8Settings()
-    if len(calibration_images) == 0:
-        raise ValueError("int8 calibration needs at least one preprocessed frame")
+    if len(calibration_inputs) == 0:
+        raise ValueError("int8 calibration needs at least one input")
     prepared_path = int8_path.with_suffix(".prepared.onnx")
     quant_pre_process(str(fp32_path), str(prepared_path), skip_symbolic_shape=True)
     groups = layer_groups(prepared_path)
@@ -153,7 +169,7 @@ def quantize_encoder_int8(
     excluded += [name for block in settings.keep_fp32_blocks for name in blocks.get(block, [])]
     methods = {"minmax": CalibrationMethod.MinMax, "entropy": CalibrationMethod.Entropy,
                "percentile": CalibrationMethod.Percentile}
-    reader = _CalibrationReader(calibration_images, settings.batch_size)
+    reader = _CalibrationReader(calibration_inputs, settings.batch_size, input_name)
     # The quantiser logs every per-channel scale adjustment at INFO on the root logger: hundreds of lines.
     root_logger = logging.getLogger()
     previous_level = root_logger.level
@@ -182,12 +198,7 @@ def quantize_encoder_int8(
     finally:
         root_logger.setLevel(previous_level)
         prepared_path.unlink(missing_ok=True)
-    recipe = {"settings": settings.model_dump(mode="json"), "calibration_frames": len(calibration_images),
-              "nodes_kept_fp32": len(excluded)}
-    (int8_path.parent / INT8_RECIPE).write_text(json.dumps(recipe, indent=2))
-    logger.info("int8 encoder written to %s, calibrated (%s) on %d frames, %d nodes kept fp32",
-                int8_path, settings.method, len(calibration_images), len(excluded))
-    return int8_path
+    return len(excluded)
 
 
 def read_int8_recipe(model_dir: Path) -> dict[str, Any] | None:

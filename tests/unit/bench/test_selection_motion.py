@@ -32,18 +32,44 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert (line["recipe"], line["family"], line["T"], line["n"]) == ("motion-energy", "articulated", 6, 2)
     assert line["clips"] == 4 and line["train_clips"] == 4 and line["seeds"] == [0, 1]
     assert line["epochs"] == 1 and line["self_training_rounds"] == 1
-    strategies = {"smart", "uniform", "dense"}
+    strategies = {"smart", "energy", "uniform", "dense"}
     assert set(line["acc"]) == set(line["acc_spread"]) == set(line["in_burst"]) == strategies
     assert all(len(values) == 2 for values in line["acc_per_seed"].values())
     assert line["acc"]["smart"] == pytest.approx(sum(line["acc_per_seed"]["smart"]) / 2, abs=1e-4)
     # SMART's confidence runs the CNN on all T, as dense does, and adds the energy; uniform runs it on n
     assert line["window_gflops"]["smart"] >= line["window_gflops"]["dense"] > line["window_gflops"]["uniform"] > 0
+    # energy alone picks for the CNN: the differences on all T, the CNN on n only
+    assert line["window_gflops"]["dense"] > line["window_gflops"]["energy"] > line["window_gflops"]["uniform"]
+    assert "int8" not in line  # fp32 only unless asked
     assert set(line["meets_target"]) == {"smart>=0.7", "smart>=uniform+0.3", "smart>=dense+0.3", "in_burst>=0.85"}
     assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
     assert "last batch loss" not in result.output  # training's per-epoch lines stay at DEBUG
     # the stacks are cached per clip: a second run reads them back and reports the same figures
     again = CliRunner().invoke(app, arguments)
     assert json.loads(again.stdout.strip().splitlines()[-1])["acc_per_seed"] == line["acc_per_seed"]
+
+
+def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
+    train, bench = _tiny_set(tmp_path / "train", 7), _tiny_set(tmp_path / "bench", 8)
+    result = CliRunner().invoke(app, [
+        "bench", "selection", "--recipe", "motion-energy", "--family", "articulated", "--train-data", str(train),
+        "--data", str(bench), "--frames", "2", "--candidates", "6", "--seeds", "0", "--seeds", "1", "--epochs", "1",
+        "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--int8"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    quantized = line["int8"]
+    strategies = {"smart", "energy", "uniform", "dense"}
+    assert set(quantized["acc"]) == set(quantized["accuracy_drop"]) == strategies
+    assert all(len(values) == 2 for values in quantized["acc_per_seed"].values())
+    assert quantized["accuracy_drop"]["dense"] == pytest.approx(line["acc"]["dense"] - quantized["acc"]["dense"],
+                                                                abs=1e-4)
+    assert len(quantized["top1_agreement_per_seed"]) == len(quantized["cpu_speedup_per_seed"]) == 2
+    assert 0.0 <= quantized["top1_agreement"] <= 1.0 and quantized["cpu_speedup"] > 0
+    low, high = quantized["cpu_speedup_range"]
+    assert 0 < low <= min(quantized["cpu_speedup_per_seed"]) <= max(quantized["cpu_speedup_per_seed"]) <= high
+    assert quantized["threads"] == 1 and set(quantized["meets_target"]) == {"|smart drop|<=0.01"}
+    assert "int8 acc" in result.stdout and "per-frame top-1 agreement with fp32" in result.stdout
+    assert "Quantiz" not in result.output and "exported" not in result.output  # no exporter or quantiser chatter
 
 
 def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:

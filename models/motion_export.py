@@ -1,0 +1,115 @@
+"""ONNX export of the motion CNN with its head (`training.motion_energy`), and its static int8 copy.
+
+The int8 copy follows the encoder's recipe (`models.quantization`): QDQ, per-channel symmetric int8 weights,
+uint8 activations with percentile ranges, each ReLU fused into its convolution's output range. The linear head
+stays fp32 (8-bit steps on the logits decide near ties, and it is a few thousand FLOPs). Calibration reads
+training clips' difference stacks only, never the clips it is measured on.
+
+`OnnxMotionModel` runs an exported model behind the torch interface the recipe scores with, so fp32 and int8 are
+scored by the same code (`training.motion_energy.score_clips`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from models.quantization import Int8Settings, quantize_static_qdq
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
+
+logger = logging.getLogger(__name__)
+
+MOTION_ONNX = "motion.onnx"
+MOTION_INT8_ONNX = "motion.int8.onnx"
+MOTION_INPUT_NAME = "stacks"
+MOTION_OUTPUT_NAME = "logits"
+
+
+def default_motion_quantization() -> Int8Settings:
+    """The encoder's recipe with the motion CNN's layers: every convolution int8, the linear head fp32."""
+    return Int8Settings(keep_fp32=("classifier",), keep_fp32_blocks=(), quantized_ops=("Conv", "Relu"))
+
+
+class MotionInt8Settings(BaseModel):
+    """How the motion CNN's int8 copy is calibrated and quantised."""
+
+    model_config = ConfigDict(frozen=True)
+
+    calibration_frames: int = Field(512, ge=1, description="Training candidates (difference stacks) calibrating "
+                                    "the activation ranges, drawn at random over every training clip.")
+    seed: int = Field(0, description="Seed of the calibration draw.")
+    quantization: Int8Settings = Field(default_factory=default_motion_quantization,
+                                       description="Calibration method, weight scales and the layers kept fp32.")
+
+
+def export_motion_onnx(model: nn.Module, path: Path, stack_depth: int, size: int) -> Path:
+    """Difference stacks [batch, stack_depth, size, size] -> logits, with a dynamic batch axis, in one file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    progress = io.StringIO()
+    # The exporter prints its progress on stdout; commands that end with a JSON line need stdout clean.
+    with contextlib.redirect_stdout(progress):
+        torch.onnx.export(
+            model.eval(),
+            (torch.zeros(2, stack_depth, size, size),),
+            str(path),
+            input_names=[MOTION_INPUT_NAME],
+            output_names=[MOTION_OUTPUT_NAME],
+            dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),  # by position: any forward's name
+            dynamo=True,
+            external_data=False,
+        )
+    logger.debug("ONNX exporter: %s", progress.getvalue())
+    return path
+
+
+def calibration_stacks(stacks: np.ndarray, count: int, seed: int) -> np.ndarray:
+    """[N,T,depth,S,S] training candidates -> [count,depth,S,S] float32, drawn without replacement over all the
+    clips' candidates (idle and burst alike: int8 must hold its ranges on both)."""
+    clips, steps = stacks.shape[:2]
+    drawn = np.random.default_rng(seed).choice(clips * steps, size=min(count, clips * steps), replace=False)
+    return stacks[drawn // steps, drawn % steps].astype(np.float32)
+
+
+def quantize_motion_int8(fp32_path: Path, int8_path: Path, calibration: np.ndarray,
+                         settings: MotionInt8Settings) -> Path:
+    """Static int8 (QDQ) copy of the exported motion CNN, calibrated on `calibration` stacks."""
+    kept_fp32 = quantize_static_qdq(fp32_path, int8_path, calibration, settings.quantization, MOTION_INPUT_NAME)
+    logger.debug("int8 motion CNN written to %s, calibrated on %d stacks, %d nodes kept fp32", int8_path,
+                 len(calibration), kept_fp32)
+    return int8_path
+
+
+def motion_session(path: Path, threads: int) -> ort.InferenceSession:
+    """An ONNX Runtime CPU session on `threads` intra-op threads, run sequentially (one model, one stream)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxMotionModel(nn.Module):
+    """An exported motion CNN behind the torch module's interface: stacks [N,depth,S,S] -> logits [N,C]."""
+
+    def __init__(self, path: Path, threads: int = 1) -> None:
+        super().__init__()
+        self.path = path
+        self.session = motion_session(path, threads)
+
+    def run(self, stacks: np.ndarray) -> np.ndarray:
+        return self.session.run([MOTION_OUTPUT_NAME], {MOTION_INPUT_NAME: stacks})[0]
+
+    def forward(self, stacks: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.run(np.ascontiguousarray(stacks.numpy(), dtype=np.float32)))
