@@ -62,6 +62,8 @@ def selection(
     int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
                               "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
+    shortlist: int = typer.Option(8, "--shortlist", min=1, help="motion-energy: k, the candidates motion energy "
+                                  "shortlists for the cascade strategy (SMART on those k: the CNN runs on k of T)."),
 ) -> None:
     """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy (of --model's bundle,
     or of issue 11's motion path trained per seed with --recipe motion-energy)."""
@@ -71,7 +73,8 @@ def selection(
         overrides = {name: value for name, value in (("epochs", epochs),
                                                      ("self_training_rounds", self_training_rounds))
                      if value is not None}
-        _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8)
+        _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
+                          shortlist)
         return
     if recipe != "bundle":
         raise typer.BadParameter("bundle or motion-energy", param_hint="--recipe")
@@ -84,7 +87,8 @@ def selection(
 
 
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
-                      seeds: list[int], overrides: dict[str, int], cache_dir: Path, int8: bool) -> None:
+                      seeds: list[int], overrides: dict[str, int], cache_dir: Path, int8: bool,
+                      shortlist: int) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
     from bench.motion_int8 import MotionInt8BenchSettings
     from bench.selection import default_bench_dir
@@ -101,7 +105,8 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
     settings = MotionEnergySettings(num_candidates=candidates, **overrides)
     try:
         lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
-                                           cache_dir, int8=MotionInt8BenchSettings() if int8 else None)
+                                           cache_dir, int8=MotionInt8BenchSettings() if int8 else None,
+                                           shortlist=shortlist)
     except ValueError as error:  # the training set's classes are not the family's
         raise typer.BadParameter(str(error), param_hint="--family") from None
     for line in lines:

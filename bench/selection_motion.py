@@ -3,12 +3,12 @@
 No model bundle: the motion CNN of `training.motion_energy` is trained from scratch once per seed on every clip
 of the family's training set (never its masks), then scored on every clip of the bench set (another seed of the
 generator, unseen): SMART's n candidates by motion energy + the head's confidence, n by motion energy alone
-(energy: the cheap scorer picks, the CNN classifies only those n), n evenly spaced ones (uniform) and all T
-(dense), each classified by TSN consensus of the same head, and the share of each strategy's frames inside the
-action burst (the truth masks score, nothing else reads them). Per strategy the mean and sample standard
-deviation over the seeds, the issue's targets, and the total GFLOPs per window. With `int8`, each seed's model is
-also scored in ONNX Runtime int8 (`bench.motion_int8`): every strategy's accuracy, the per-frame top-1 agreement
-with fp32 and the CPU speed-up.
+(energy: the cheap scorer picks, the CNN classifies only those n), SMART on energy's shortlist of k (cascade:
+the CNN runs on k candidates, not T), n evenly spaced ones (uniform) and all T (dense), each classified by TSN
+consensus of the same head, and the share of each strategy's frames inside the action burst (the truth masks
+score, nothing else reads them). Per strategy the mean and sample standard deviation over the seeds, the issue's
+targets, and the total GFLOPs per window. With `int8`, each seed's model is also scored in ONNX Runtime int8
+(`bench.motion_int8`): every strategy's accuracy, the per-frame top-1 agreement with fp32 and the CPU speed-up.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from training.ucf101 import Ucf101Index
 
 logger = logging.getLogger(__name__)
 
-MOTION_STRATEGIES = ("smart", "energy", "uniform", "dense")
+MOTION_STRATEGIES = ("smart", "cascade", "energy", "uniform", "dense")
 PRECISIONS = ("fp32", "int8")
 
 
@@ -69,22 +69,25 @@ def mean_and_spread(values: list[float]) -> tuple[float, float]:
 
 
 def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion: MotionSettings,
-                        budget: int) -> dict[str, Any]:
+                        budget: int, shortlist: int) -> dict[str, Any]:
     """Total FLOPs per window of each strategy, and the per-frame parts they are made of.
 
     SMART's confidence reads the head on every candidate, so it runs the differences and the CNN on all T, as
     dense does; uniform needs only its n frames' stacks (each of `stack_depth` differences) and the CNN on n.
-    Energy alone needs every candidate's difference too, but the CNN on its n picks only. The energy (an absolute
-    sum over each newest difference) is SMART's and energy's.
+    Energy alone needs every candidate's difference too, but the CNN on its n picks only; the cascade runs the CNN
+    on energy's shortlist of `shortlist`. The energy (an absolute sum over each newest difference) is computed by
+    all three.
     """
     size = motion.output_size
     cnn = count_flops(lambda: model.eval()(torch.zeros(1, motion.stack_depth, size, size)))
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
     steps = settings.num_candidates
-    differenced = {"smart": steps, "energy": steps, "dense": steps, "uniform": min(steps, budget * motion.stack_depth)}
-    classified = {"smart": steps, "energy": budget, "dense": steps, "uniform": budget}
-    energy = {"smart": steps * 2 * size * size, "energy": steps * 2 * size * size, "dense": 0, "uniform": 0}
+    energy_flops = steps * 2 * size * size
+    differenced = {"smart": steps, "cascade": steps, "energy": steps, "dense": steps,
+                   "uniform": min(steps, budget * motion.stack_depth)}
+    classified = {"smart": steps, "cascade": shortlist, "energy": budget, "dense": steps, "uniform": budget}
+    energy = {"smart": energy_flops, "cascade": energy_flops, "energy": energy_flops, "dense": 0, "uniform": 0}
     total = {name: differenced[name] * difference + classified[name] * cnn + energy[name]
              for name in MOTION_STRATEGIES}
     return {"cnn_per_frame": cnn, "difference_per_frame_estimate": difference, "total": total}
@@ -93,16 +96,30 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
 PerSeed = dict[str, dict[int, dict[str, list[float]]]]  # precision -> budget n -> strategy -> one value a seed
 
 
-def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergySettings,
-                     budget: int) -> tuple[dict[str, float], dict[str, float]]:
+def cascade_scores(energy: torch.Tensor, probabilities: torch.Tensor, confidence_weight: float,
+                   shortlist: int) -> torch.Tensor:
+    """[N,T] selector scores of the cascade: SMART's (energy + weight x the head's confidence, as
+    `training.motion_energy.score_clips` scores) on each window's `shortlist` most energetic candidates, -inf on
+    the rest, whose head output a deployment would never compute."""
+    kept = energy.topk(shortlist, dim=1).indices
+    smart = energy + confidence_weight * probabilities.amax(dim=-1)
+    return torch.full_like(energy, -torch.inf).scatter(1, kept, smart.gather(1, kept))
+
+
+def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergySettings, budget: int,
+                     shortlist: int) -> tuple[dict[str, float], dict[str, float]]:
     """Each strategy's accuracy and in-burst share at budget n for `model` (the torch module or an exported
-    copy): SMART, uniform and dense as the recipe scores them, and the picks of motion energy alone."""
+    copy): SMART, uniform and dense as the recipe scores them, the picks of motion energy alone, and SMART on
+    energy's shortlist."""
     scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}))
-    energy = strategy_scores(frame_probabilities(model, bench.stacks),
-                             torch.from_numpy(window_motion_energy(bench.stacks)), bench.labels, bench.in_burst,
-                             budget)
-    return ({**scores.accuracy, "energy": energy.accuracy["smart"]},
-            {**scores.in_burst, "energy": energy.in_burst["smart"]})
+    probabilities = frame_probabilities(model, bench.stacks)
+    energy = torch.from_numpy(window_motion_energy(bench.stacks))
+    picked = {"energy": energy, "cascade": cascade_scores(energy, probabilities, settings.confidence_weight,
+                                                          shortlist)}
+    extra = {name: strategy_scores(probabilities, selector, bench.labels, bench.in_burst, budget)
+             for name, selector in picked.items()}
+    return ({**scores.accuracy, **{name: result.accuracy["smart"] for name, result in extra.items()}},
+            {**scores.in_burst, **{name: result.in_burst["smart"] for name, result in extra.items()}})
 
 
 def _summary(accuracy: dict[str, list[float]], in_burst: dict[str, list[float]]) -> dict[str, Any]:
@@ -120,9 +137,11 @@ def _summary(accuracy: dict[str, list[float]], in_burst: dict[str, list[float]])
 def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, frame_budgets: list[int],
                                seeds: list[int], base: MotionEnergySettings, cache_dir: Path | None,
                                targets: SelectionTargets | None = None,
-                               int8: MotionInt8BenchSettings | None = None) -> list[dict[str, Any]]:
-    """One line per budget n: each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window;
-    with `int8`, the same in ONNX Runtime int8 beside, its per-frame top-1 agreement with fp32 and speed-up."""
+                               int8: MotionInt8BenchSettings | None = None,
+                               shortlist: int = 8) -> list[dict[str, Any]]:
+    """One line per budget n: each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window
+    (the cascade's shortlist of k = `shortlist`, at least n, at most T); with `int8`, the same in ONNX Runtime
+    int8 beside, its per-frame top-1 agreement with fp32 and speed-up."""
     targets = targets or SelectionTargets()
     train_index = Ucf101Index.from_folder(train_root)
     bench_index = Ucf101Index.from_folder(ensure_bench_data(bench_root, train_index.classes, family))
@@ -132,6 +151,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
     train, bench = (load_motion_data(root, index.train + index.test, motion, base.num_candidates, cache_dir)
                     for root, index in ((train_root, train_index), (bench_root, bench_index)))
     precisions = PRECISIONS if int8 else PRECISIONS[:1]
+    kept = {budget: min(max(shortlist, budget), base.num_candidates) for budget in frame_budgets}
 
     def per_seed() -> PerSeed:
         return {precision: {n: {name: [] for name in MOTION_STRATEGIES} for n in frame_budgets}
@@ -156,7 +176,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
                 calibration_frames = comparison.calibration_frames
             for precision, scored in models.items():
                 for budget in frame_budgets:
-                    seed_accuracy, seed_in_burst = strategy_results(scored, bench, settings, budget)
+                    seed_accuracy, seed_in_burst = strategy_results(scored, bench, settings, budget,
+                                                                    kept[budget])
                     for name in MOTION_STRATEGIES:
                         accuracy[precision][budget][name].append(seed_accuracy[name])
                         in_burst[precision][budget][name].append(seed_in_burst[name])
@@ -166,13 +187,13 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
                     f"{agreement[-1]:.3f})" if int8 else "")
     lines = []
     for budget in frame_budgets:
-        flops = motion_window_flops(model, base, motion, budget)
+        flops = motion_window_flops(model, base, motion, budget, kept[budget])
         fp32 = _summary(accuracy["fp32"][budget], in_burst["fp32"][budget])
         smart = fp32["acc"]["smart"]
         line: dict[str, Any] = {
             "bench": "selection", "recipe": "motion-energy", "family": family, "T": base.num_candidates,
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
-            "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
+            "epochs": base.epochs, "self_training_rounds": base.self_training_rounds, "shortlist": kept[budget],
             **fp32,
             "meets_target": {
                 f"smart>={targets.smart}": smart >= targets.smart,
@@ -219,9 +240,9 @@ def format_motion_table(line: dict[str, Any]) -> str:
     rows.append(f"per frame: CNN + head {line['cnn_flops_per_frame'] / 1e9:.4f} GFLOPs, aligned difference "
                 f"{line['difference_flops_per_frame_estimate'] / 1e9:.4f} GFLOPs (numpy, estimated)")
     gflops = line["window_gflops"]
-    share = {name: gflops[name] / gflops["dense"] for name in ("energy", "smart")}
-    rows.append(f"energy picking for the CNN: {share['energy']:.0%} of dense's compute at accuracy "
-                f"{line['acc']['energy']:.3f}; SMART: {share['smart']:.0%} at {line['acc']['smart']:.3f}")
+    rows.append("share of dense's compute per window, accuracy: " + ", ".join(
+        f"{name} {gflops[name] / gflops['dense']:.0%} at {line['acc'][name]:.3f}" for name in line["acc"]
+        if name != "dense") + f" (cascade: SMART on energy's top {line['shortlist']})")
     if quantized:
         speedup_low, speedup_high = quantized["cpu_speedup_range"]
         rows.append(f"int8 (ONNX Runtime QDQ, intra-op threads {quantized['threads']}, calibrated on "

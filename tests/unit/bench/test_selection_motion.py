@@ -25,17 +25,20 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     arguments = ["bench", "selection", "--recipe", "motion-energy", "--family", "articulated",
                  "--train-data", str(train), "--data", str(bench), "--frames", "2", "--candidates", "6",
                  "--seeds", "0", "--seeds", "1", "--epochs", "1", "--self-training-rounds", "1",
-                 "--cache-dir", str(tmp_path / "cache")]
+                 "--cache-dir", str(tmp_path / "cache"), "--shortlist", "6"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert (line["recipe"], line["family"], line["T"], line["n"]) == ("motion-energy", "articulated", 6, 2)
     assert line["clips"] == 4 and line["train_clips"] == 4 and line["seeds"] == [0, 1]
     assert line["epochs"] == 1 and line["self_training_rounds"] == 1
-    strategies = {"smart", "energy", "uniform", "dense"}
+    strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     assert set(line["acc"]) == set(line["acc_spread"]) == set(line["in_burst"]) == strategies
     assert all(len(values) == 2 for values in line["acc_per_seed"].values())
     assert line["acc"]["smart"] == pytest.approx(sum(line["acc_per_seed"]["smart"]) / 2, abs=1e-4)
+    # a shortlist of all T candidates is SMART itself: the cascade scores its selector as the recipe does
+    assert line["shortlist"] == 6 and line["acc_per_seed"]["cascade"] == line["acc_per_seed"]["smart"]
+    assert line["in_burst"]["cascade"] == line["in_burst"]["smart"]
     # SMART's confidence runs the CNN on all T, as dense does, and adds the energy; uniform runs it on n
     assert line["window_gflops"]["smart"] >= line["window_gflops"]["dense"] > line["window_gflops"]["uniform"] > 0
     # energy alone picks for the CNN: the differences on all T, the CNN on n only
@@ -54,11 +57,14 @@ def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [
         "bench", "selection", "--recipe", "motion-energy", "--family", "articulated", "--train-data", str(train),
         "--data", str(bench), "--frames", "2", "--candidates", "6", "--seeds", "0", "--seeds", "1", "--epochs", "1",
-        "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--int8"])
+        "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--int8", "--shortlist", "3"])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
+    gflops = line["window_gflops"]
+    # the CNN on energy's shortlist of 3 of T=6, then on SMART's 2 of them: between dense and energy alone
+    assert line["shortlist"] == 3 and gflops["dense"] > gflops["cascade"] > gflops["energy"]
     quantized = line["int8"]
-    strategies = {"smart", "energy", "uniform", "dense"}
+    strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     assert set(quantized["acc"]) == set(quantized["accuracy_drop"]) == strategies
     assert all(len(values) == 2 for values in quantized["acc_per_seed"].values())
     assert quantized["accuracy_drop"]["dense"] == pytest.approx(line["acc"]["dense"] - quantized["acc"]["dense"],
