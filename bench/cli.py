@@ -64,6 +64,8 @@ def selection(
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
     shortlist: int = typer.Option(8, "--shortlist", min=1, help="motion-energy: k, the candidates motion energy "
                                   "shortlists for the cascade strategy (SMART on those k: the CNN runs on k of T)."),
+    ensemble: bool = typer.Option(False, "--ensemble", help="motion-energy: also every strategy with the seeds' "
+                                  "CNNs together as one stronger, costlier classifier (mean probabilities)."),
 ) -> None:
     """Accuracy, macro-F1, in-burst share and classifier FLOPs of every selection strategy (of --model's bundle,
     or of issue 11's motion path trained per seed with --recipe motion-energy)."""
@@ -74,7 +76,7 @@ def selection(
                                                      ("self_training_rounds", self_training_rounds))
                      if value is not None}
         _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
-                          shortlist)
+                          shortlist, ensemble)
         return
     if recipe != "bundle":
         raise typer.BadParameter("bundle or motion-energy", param_hint="--recipe")
@@ -88,7 +90,7 @@ def selection(
 
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
                       seeds: list[int], overrides: dict[str, int], cache_dir: Path, int8: bool,
-                      shortlist: int) -> None:
+                      shortlist: int, ensemble: bool) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
     from bench.motion_int8 import MotionInt8BenchSettings
     from bench.selection import default_bench_dir
@@ -106,7 +108,7 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
     try:
         lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
                                            cache_dir, int8=MotionInt8BenchSettings() if int8 else None,
-                                           shortlist=shortlist)
+                                           shortlist=shortlist, ensemble=ensemble)
     except ValueError as error:  # the training set's classes are not the family's
         raise typer.BadParameter(str(error), param_hint="--family") from None
     for line in lines:

@@ -7,8 +7,10 @@ generator, unseen): SMART's n candidates by motion energy + the head's confidenc
 the CNN runs on k candidates, not T), n evenly spaced ones (uniform) and all T (dense), each classified by TSN
 consensus of the same head, and the share of each strategy's frames inside the action burst (the truth masks
 score, nothing else reads them). Per strategy the mean and sample standard deviation over the seeds, the issue's
-targets, and the total GFLOPs per window. With `int8`, each seed's model is also scored in ONNX Runtime int8
-(`bench.motion_int8`): every strategy's accuracy, the per-frame top-1 agreement with fp32 and the CPU speed-up.
+targets, and the total GFLOPs per window. With `ensemble`, the same strategies for a stronger and costlier
+classifier: the seeds' CNNs together (mean of their probabilities), on n picks against all T. With `int8`, each
+seed's model is also scored in ONNX Runtime int8 (`bench.motion_int8`): every strategy's accuracy, the per-frame
+top-1 agreement with fp32 and the CPU speed-up.
 """
 
 from __future__ import annotations
@@ -122,6 +124,30 @@ def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergy
             {**scores.in_burst, **{name: result.in_burst["smart"] for name, result in extra.items()}})
 
 
+class ProbabilityAverage(nn.Module):
+    """Several trained CNNs as one classifier: the log of their mean class probabilities, so the softmax that
+    `frame_probabilities` takes of its output is that mean."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, stacks: torch.Tensor) -> torch.Tensor:
+        return torch.stack([torch.softmax(member(stacks), dim=-1) for member in self.members]).mean(dim=0).log()
+
+
+def ensemble_line(ensemble: ProbabilityAverage, bench: MotionData, settings: MotionEnergySettings,
+                  motion: MotionSettings, budget: int, shortlist: int) -> dict[str, Any]:
+    """Each strategy's accuracy, in-burst share and GFLOPs per window with the ensemble as the classifier (one
+    classifier made of every seed's model: no spread)."""
+    accuracy, in_burst = strategy_results(ensemble, bench, settings, budget, shortlist)
+    flops = motion_window_flops(ensemble, settings, motion, budget, shortlist)
+    return {"members": len(ensemble.members), "acc": {name: round(accuracy[name], 4) for name in MOTION_STRATEGIES},
+            "in_burst": {name: round(in_burst[name], 4) for name in MOTION_STRATEGIES},
+            "cnn_flops_per_frame": flops["cnn_per_frame"],
+            "window_gflops": {name: round(value / 1e9, 4) for name, value in flops["total"].items()}}
+
+
 def _summary(accuracy: dict[str, list[float]], in_burst: dict[str, list[float]]) -> dict[str, Any]:
     acc = {name: mean_and_spread(accuracy[name]) for name in MOTION_STRATEGIES}
     burst = {name: mean_and_spread(in_burst[name]) for name in MOTION_STRATEGIES}
@@ -138,10 +164,11 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
                                seeds: list[int], base: MotionEnergySettings, cache_dir: Path | None,
                                targets: SelectionTargets | None = None,
                                int8: MotionInt8BenchSettings | None = None,
-                               shortlist: int = 8) -> list[dict[str, Any]]:
+                               shortlist: int = 8, ensemble: bool = False) -> list[dict[str, Any]]:
     """One line per budget n: each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window
     (the cascade's shortlist of k = `shortlist`, at least n, at most T); with `int8`, the same in ONNX Runtime
-    int8 beside, its per-frame top-1 agreement with fp32 and speed-up."""
+    int8 beside, its per-frame top-1 agreement with fp32 and speed-up; with `ensemble` (two seeds or more), the
+    same for the seeds' CNNs together as one classifier."""
     targets = targets or SelectionTargets()
     train_index = Ucf101Index.from_folder(train_root)
     bench_index = Ucf101Index.from_folder(ensure_bench_data(bench_root, train_index.classes, family))
@@ -162,9 +189,11 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
     speedups: list[float] = []
     speedup_ranges: list[float] = []
     calibration_frames = 0
+    trained: list[nn.Module] = []
     for seed in seeds:
         settings = base.model_copy(update={"seed": seed})
         model = train_motion_energy(train, len(train_index.classes), settings)
+        trained.append(model)
         models: dict[str, nn.Module] = {"fp32": model}
         with tempfile.TemporaryDirectory(prefix="motion-int8-") as work_dir:
             if int8:
@@ -185,6 +214,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
                     ", ".join(f"{accuracy['fp32'][n]['smart'][-1]:.3f} at n={n}" for n in frame_budgets),
                     f" (int8 {accuracy['int8'][frame_budgets[-1]]['smart'][-1]:.3f}, top-1 agreement "
                     f"{agreement[-1]:.3f})" if int8 else "")
+    together = ProbabilityAverage(trained) if ensemble and len(trained) > 1 else None
     lines = []
     for budget in frame_budgets:
         flops = motion_window_flops(model, base, motion, budget, kept[budget])
@@ -205,6 +235,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
             "difference_flops_per_frame_estimate": flops["difference_per_frame_estimate"],
             "window_gflops": {name: round(value / 1e9, 4) for name, value in flops["total"].items()},
         }
+        if together is not None:
+            line["ensemble"] = ensemble_line(together, bench, base, motion, budget, kept[budget])
         if int8:
             quantized = _summary(accuracy["int8"][budget], in_burst["int8"][budget])
             drop = {name: round(fp32["acc"][name] - quantized["acc"][name], 4) for name in MOTION_STRATEGIES}
@@ -250,6 +282,13 @@ def format_motion_table(line: dict[str, Any]) -> str:
                     f"{quantized['top1_agreement']:.3f}, CPU speed-up over ONNX Runtime fp32 "
                     f"{quantized['cpu_speedup']:.2f}x [{speedup_low:.2f}-{speedup_high:.2f}], SMART accuracy drop "
                     f"{quantized['accuracy_drop']['smart']:+.3f}")
+    together = line.get("ensemble")
+    if together:
+        rows.append(f"stronger classifier: the {together['members']} seeds' CNNs together (mean probabilities; "
+                    f"{together['cnn_flops_per_frame'] / 1e9:.4f} GFLOPs a frame; one classifier, no spread)")
+        rows.append(f"{'selector':<9} {'acc':>15} {'in_burst':>15} {'total GFLOPs/window':>20}")
+        rows += [f"{name:<9} {together['acc'][name]:>15.3f} {together['in_burst'][name]:>15.3f} "
+                 f"{together['window_gflops'][name]:>20.4f}" for name in together["acc"]]
     verdicts = {**line["meets_target"], **(quantized["meets_target"] if quantized else {})}
     rows.append("targets: " + ", ".join(f"{name} {'met' if met else 'NOT met'}" for name, met in verdicts.items()))
     return "\n".join(rows)

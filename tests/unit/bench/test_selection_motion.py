@@ -7,10 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from actionstream.cli import app
-from bench.selection_motion import mean_and_spread
+from bench.selection_motion import ProbabilityAverage, mean_and_spread
 from training.synth import SynthSettings, generate_dataset
 
 
@@ -43,7 +44,7 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert line["window_gflops"]["smart"] >= line["window_gflops"]["dense"] > line["window_gflops"]["uniform"] > 0
     # energy alone picks for the CNN: the differences on all T, the CNN on n only
     assert line["window_gflops"]["dense"] > line["window_gflops"]["energy"] > line["window_gflops"]["uniform"]
-    assert "int8" not in line  # fp32 only unless asked
+    assert "int8" not in line and "ensemble" not in line  # fp32 and one CNN a seed unless asked
     assert set(line["meets_target"]) == {"smart>=0.7", "smart>=uniform+0.3", "smart>=dense+0.3", "in_burst>=0.85"}
     assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
     assert "last batch loss" not in result.output  # training's per-epoch lines stay at DEBUG
@@ -57,14 +58,21 @@ def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, [
         "bench", "selection", "--recipe", "motion-energy", "--family", "articulated", "--train-data", str(train),
         "--data", str(bench), "--frames", "2", "--candidates", "6", "--seeds", "0", "--seeds", "1", "--epochs", "1",
-        "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--int8", "--shortlist", "3"])
+        "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--int8", "--shortlist", "3",
+        "--ensemble"])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
+    strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     gflops = line["window_gflops"]
     # the CNN on energy's shortlist of 3 of T=6, then on SMART's 2 of them: between dense and energy alone
     assert line["shortlist"] == 3 and gflops["dense"] > gflops["cascade"] > gflops["energy"]
+    # the stronger classifier: both seeds' CNNs together, twice the CNN's FLOPs a frame
+    together = line["ensemble"]
+    assert together["members"] == 2 and together["cnn_flops_per_frame"] == 2 * line["cnn_flops_per_frame"]
+    assert set(together["acc"]) == set(together["in_burst"]) == strategies
+    assert together["window_gflops"]["dense"] > line["window_gflops"]["dense"]
+    assert together["in_burst"]["energy"] == line["in_burst"]["energy"]  # energy's picks need no classifier
     quantized = line["int8"]
-    strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     assert set(quantized["acc"]) == set(quantized["accuracy_drop"]) == strategies
     assert all(len(values) == 2 for values in quantized["acc_per_seed"].values())
     assert quantized["accuracy_drop"]["dense"] == pytest.approx(line["acc"]["dense"] - quantized["acc"]["dense"],
@@ -86,3 +94,12 @@ def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:
 def test_spread_is_the_sample_standard_deviation() -> None:
     assert mean_and_spread([0.5, 0.7]) == pytest.approx((0.6, 0.1414214))
     assert mean_and_spread([0.4]) == (0.4, 0.0)
+
+
+def test_the_ensemble_classifies_by_its_members_mean_probabilities() -> None:
+    torch.manual_seed(0)
+    members = [torch.nn.Linear(4, 3) for _ in range(3)]
+    stacks = torch.randn(5, 4)
+    expected = torch.stack([torch.softmax(member(stacks), dim=-1) for member in members]).mean(dim=0)
+    with torch.no_grad():
+        assert torch.allclose(torch.softmax(ProbabilityAverage(members)(stacks), dim=-1), expected, atol=1e-6)
