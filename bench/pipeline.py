@@ -10,9 +10,8 @@ only if all of these hold (pipeline_accounting.k_failures). Separately, stage-1 
 drained by the selector (stage 2 running too, as in service), against the same encoder backend run
 standalone on the same frames, decoded beforehand. Three ratios, each of like with like:
 - CPU within the worker over the drain (the headline): the encoder phases' thread CPU (phase counters) against the
-  stage-1 threads' (/proc/<pid>/task/<tid>/stat: the loop's, where the encoder runs with one intra-op thread, and
-  its decode thread's).
-- CPU, standalone: the encoder alone's process CPU per image against the stage-1 threads' CPU per frame.
+  stage-1 thread's (/proc/<pid>/task/<tid>/stat); the encoder runs on that thread (one intra-op thread).
+- CPU, standalone: the encoder alone's process CPU per image against the stage-1 thread's CPU per frame.
 - Throughput: wall-clock frames/s through stage 1 (from its first batch's scoring to its last) against the encoder
   alone's images/s: what stage 1 adds per frame (decode, packing, produce and acknowledgement, waits for the
   CPU, and in layout `one` for the interpreter lock shared with stage 2) all counts against it.
@@ -50,7 +49,7 @@ from bench.pipeline_cpu import (
     frames_scored,
     main_thread_ticks,
     merged_phase_seconds,
-    named_threads_ticks,
+    named_thread_ticks,
     phase_seconds,
     tree_ticks,
 )
@@ -60,7 +59,7 @@ from infra.kafka.broker import KafkaBroker
 from infra.process import ManagedProcess, tail
 from infra.rtsp.publisher import FeedPublisher
 from infra.rtsp.server import RtspServer
-from processors.selector.stage1 import STAGE1_THREADS, stage1_group_id
+from processors.selector.stage1 import STAGE1_THREAD, stage1_group_id
 from processors.settings import Stage1Settings, Stage2Settings
 from streams.reader import TopicReader
 from streams.records import ScoredFrame
@@ -253,7 +252,7 @@ class PipelineBench:
 
     def stage1_img_per_s(self, jpegs: list[bytes]) -> Rate:
         """Scored frames/s of one selector (in the bench's layout: stage 1 in its own process or beside stage 2)
-        draining a backlog (the first batch not counted), the CPU per scored frame of its stage-1 threads (batched
+        draining a backlog (the first batch not counted), the CPU per scored frame of its stage-1 thread (batched
         engine; the Faust engine has none: its whole process's CPU, stage 2 included), and of its encoder phases
         over the same drain (the encoder's share, under the same load). The backlog is produced once the workers
         are ready, as the trials' cameras start: a worker started on it drained its first second beside its own
@@ -312,7 +311,7 @@ class PipelineBench:
             with contextlib.suppress(OSError):
                 metrics_text = scrape(metrics_port)
                 if pid is not None and frames_scored(metrics_text) >= frames:
-                    ticks = named_threads_ticks(pid, STAGE1_THREADS) if self.settings.stage1_engine == "batched" \
+                    ticks = named_thread_ticks(pid, STAGE1_THREAD) if self.settings.stage1_engine == "batched" \
                         else sum(tree_ticks(pid).values())
                     return ticks, metrics_text
             time.sleep(0.5)

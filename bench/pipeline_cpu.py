@@ -65,13 +65,6 @@ def named_thread_ticks(pid: int, name: str, proc: Path = Path("/proc")) -> int |
     return None
 
 
-def named_threads_ticks(pid: int, names: tuple[str, ...], proc: Path = Path("/proc")) -> int | None:
-    """CPU of the process's threads named `names` together (stage 1's loop and its decode thread), or None if it
-    has none of them."""
-    found = [ticks for name in names if (ticks := named_thread_ticks(pid, name, proc)) is not None]
-    return sum(found) if found else None
-
-
 def main_thread_ticks(pid: int, proc: Path = Path("/proc")) -> int:
     """The main thread's own CPU (its task has the process's id): the selector's event loop."""
     return _read_ticks(proc / str(pid) / "task" / str(pid) / "stat") or 0

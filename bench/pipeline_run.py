@@ -50,7 +50,7 @@ def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Ite
         # (one process, one load). The encoder alone ran earlier, under another load: its CPU per image moved by
         # 10-20 % between runs, enough to put its ratio above 1.
         efficiency = _ratio(in_worker_ms, stage1_cpu_ms)
-        spent_by = "its threads" if settings.stage1_engine == "batched" else "the whole worker, stage 2 included"
+        spent_by = "its thread" if settings.stage1_engine == "batched" else "the whole worker, stage 2 included"
         yield (f"stage 1 ({settings.stage1_engine}, in the {bench.stage1_process} process): efficiency {efficiency} "
                f"on CPU time per frame, within the worker "
                f"over one drain: its encoder phases {in_worker_ms} ms/frame of stage 1's {stage1_cpu_ms} ms/frame "

@@ -73,26 +73,15 @@ def quality_stats(rgb: np.ndarray) -> tuple[float, float]:
     return float(luma.mean()), float(laplacian.var())
 
 
-def preprocess(runtime: SmartRuntime, frames: list[DecodedFrame]) -> np.ndarray | None:
-    """The bundle's normalisation of the batch's images to the encoder's input tensor (None: no frame)."""
-    if not frames:
-        return None
-    with timed(Phase.PREPROCESS):
-        return runtime.bundle.preprocessing(np.stack([frame.rgb for frame in frames]))
-
-
 def score_frames(runtime: SmartRuntime, model_version: str, frames: list[DecodedFrame], pass_size: int
                  ) -> list[ScoredFrame]:
     """The batch through the encoder in passes of `pass_size` frames; X_i travels as float16 (half the bytes, no
     effect on the selectors). `runtime.encode`'s steps are run here one by one, so that each is timed as its own
     phase."""
-    tensor = preprocess(runtime, frames)
-    return [] if tensor is None else score_preprocessed(runtime, model_version, frames, tensor, pass_size)
-
-
-def score_preprocessed(runtime: SmartRuntime, model_version: str, frames: list[DecodedFrame], tensor: np.ndarray,
-                       pass_size: int) -> list[ScoredFrame]:
-    """`score_frames` after the preprocessing: the encoder, X_i, delta_i and the scored-frame records."""
+    if not frames:
+        return []
+    with timed(Phase.PREPROCESS):
+        tensor = runtime.bundle.preprocessing(np.stack([frame.rgb for frame in frames]))
     with timed(Phase.ENCODE):
         representation = runtime.represent(runtime.run_encoder(tensor, pass_size))
     with timed(Phase.PACK):

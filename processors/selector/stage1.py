@@ -1,6 +1,5 @@
 """Stage 1 on confluent-kafka (`stage1.engine: batched`): frames.<site> records in, scored frames out, in batches,
-on a thread of the selector worker beside the Faust app that keeps stage 2, or of a score process of its own
-(scorer.py).
+on a thread of the selector worker beside the Faust app that keeps stage 2.
 
 Stage 1 is stateless, so it needs none of Faust's tables; measured, Faust's per-event path (its event loop and
 aiokafka's consumer thread) cost ~3.3 ms CPU per frame against 0.03 ms for a batched confluent-kafka loop. One
@@ -8,12 +7,6 @@ loop: take up to `batch_size` records, decode and score them (scoring.py), produ
 letters, wait for the broker to acknowledge all of them, and only then store the batch's offsets for the next
 (auto) commit. Offsets are never stored past a record whose output is not acknowledged, so a killed worker's
 successor replays at most the uncommitted tail (stage 2 drops the replayed frames as duplicates): at least once.
-
-One batch ahead: while a batch is encoded, produced and acknowledged on the loop's thread, the next one is decoded
-and preprocessed on a second thread (`stage1-decode`); the encoder and PyAV's decoder both run outside the
-interpreter lock, so on a machine with a free core the decode costs stage 1 no wall time. The batch ahead is
-only consumed, never produced or stored, before the one in hand is acknowledged: a revocation finishes the batch
-in hand before it commits, a lost assignment drops both, a batch not delivered is rewound with the one ahead.
 
 A camera's frames stay in order: they share a frames partition (keyed by camera), a batch keeps the partition's
 order, and a batch is acknowledged before the next is produced, by an idempotent producer. The producer picks the
@@ -34,26 +27,16 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from processors import metrics
 from processors.deadletters import send_dead_letter
 from processors.selector.phases import Phase, timed
-from processors.selector.scoring import (
-    DecodedFrame,
-    FrameRecord,
-    Refused,
-    decode_records,
-    preprocess,
-    score_preprocessed,
-)
-from processors.serving import ModelHolder, ServedModel
+from processors.selector.scoring import FrameRecord, decode_records, score_frames
+from processors.serving import ModelHolder
 from processors.settings import ProcessorSettings
 from streams.committed_offsets import CommittedOffsets
 from streams.records import FrameRef
@@ -61,10 +44,8 @@ from streams.topics import Topic, topic_name
 
 logger = logging.getLogger(__name__)
 
-# The threads' names in Python and in /proc/<pid>/task/<tid>/comm, where `bench pipeline` reads their CPU time.
+# The thread's name in Python and in /proc/<pid>/task/<tid>/comm, where `bench pipeline` reads its CPU time.
 STAGE1_THREAD = "stage1"
-STAGE1_DECODE_THREAD = "stage1-decode"
-STAGE1_THREADS = (STAGE1_THREAD, STAGE1_DECODE_THREAD)
 
 
 def _name_os_thread(name: str) -> None:
@@ -90,26 +71,6 @@ def frames_subscription(settings: ProcessorSettings) -> list[str]:
     return [topic_name(Topic.FRAMES, site, prefix) for site in settings.sites]
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A batch's frames decoded and preprocessed (the decode thread's work), and what it refused."""
-
-    decoded: list[DecodedFrame]
-    refused: list[Refused]
-    tensor: np.ndarray | None
-    seconds: float
-
-
-@dataclass(frozen=True)
-class _Batch:
-    """Records consumed, the model version they are scored with, and their preparation under way."""
-
-    messages: list[Message]
-    records: list[FrameRecord]
-    model: ServedModel
-    prepared: Future[_Prepared]
-
-
 class BatchedStage1:
     """The stage-1 loop; `run` until `stop` is set (a thread of the worker: `start`, then `stop`)."""
 
@@ -130,8 +91,6 @@ class BatchedStage1:
         self._delivery_errors: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._producer: Producer | None = None  # the loop's, for a revocation to finish the batch in hand
-        self._in_hand: _Batch | None = None  # consumed and being prepared; scored and produced next
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run_or_exit, name=STAGE1_THREAD, daemon=True)
@@ -176,9 +135,7 @@ class BatchedStage1:
     # -- the loop --------------------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
         consumer = Consumer(self.consumer_config())
-        producer = self._producer = Producer(self.producer_config())
-        decoder = ThreadPoolExecutor(1, thread_name_prefix=STAGE1_DECODE_THREAD, initializer=_name_os_thread,
-                                     initargs=(STAGE1_DECODE_THREAD,))
+        producer = Producer(self.producer_config())
         subscription = frames_subscription(self.settings)
         consumer.subscribe(subscription, on_assign=self._on_assign, on_revoke=self._on_revoke,
                            on_lost=self._on_lost)
@@ -187,52 +144,21 @@ class BatchedStage1:
         next_report = 0.0
         try:
             while not stop.is_set():
-                # With a batch in hand, take only what was fetched already: it is not held back for the next.
-                wait_s = 0.0 if self._in_hand is not None else self.settings.stage1.batch_wait_s
                 with timed(Phase.CONSUME):
-                    messages = consumer.consume(self.settings.stage1.batch_size, wait_s)
+                    messages = consumer.consume(self.settings.stage1.batch_size, self.settings.stage1.batch_wait_s)
                 records = [message for message in messages if self._is_record(message)]
-                in_hand, self._in_hand = self._in_hand, self._prepare(decoder, records) if records else None
-                if in_hand is not None and not self._finish(consumer, producer, stop, in_hand, self._in_hand):
-                    self._in_hand = None  # rewound with the batch before it: consumed again
+                if records and self._process(producer, records, stop):
+                    self._store_offsets(consumer, records)
+                elif records:
+                    self._rewind(consumer, records)
                 if time.monotonic() >= next_report or self._report_now:
                     self._report_now = False
                     self._report(consumer)
                     next_report = time.monotonic() + self.settings.stage1.lag_report_s
-            if self._in_hand is not None:
-                self._finish(consumer, producer, stop, self._in_hand)
-                self._in_hand = None
         finally:
-            decoder.shutdown(wait=True)
             producer.flush(self.settings.stage1.session_timeout_s)
             consumer.close()  # commits the stored offsets and leaves the group
             logger.info("stage1 stopped")
-
-    def _prepare(self, decoder: ThreadPoolExecutor, messages: list[Message]) -> _Batch:
-        """Hand the batch to the decode thread, with the model version it will be scored by."""
-        self.holder.swap_if_ready()  # a batch boundary: never a batch half by one version
-        model = self.holder.current
-        records = [FrameRecord(message.value(), message.headers(),
-                               FrameRef(message.topic(), message.partition(), message.offset()))
-                   for message in messages]
-        return _Batch(messages, records, model, decoder.submit(self._decode, records, model))
-
-    def _decode(self, records: list[FrameRecord], model: ServedModel) -> _Prepared:
-        started = time.perf_counter()
-        decoded, refused = decode_records(records, model.runtime.bundle.preprocessing.image_size,
-                                          self.settings.stage1)
-        return _Prepared(decoded, refused, preprocess(model.runtime, decoded), time.perf_counter() - started)
-
-    def _finish(self, consumer: Consumer, producer: Producer, stop: threading.Event, batch: _Batch,
-                following: _Batch | None = None, rewind: bool = True) -> bool:
-        """Score, produce and acknowledge the batch, then store its offsets; not delivered, rewind it (and the batch
-        consumed after it). True once stored."""
-        if self._process(producer, batch, stop):
-            self._store_offsets(consumer, batch.messages)
-            return True
-        if rewind:
-            self._rewind(consumer, batch.messages + (following.messages if following is not None else []))
-        return False
 
     def _is_record(self, message: Message) -> bool:
         error = message.error()
@@ -242,19 +168,23 @@ class BatchedStage1:
             return False
         return (message.topic(), message.partition()) in self._assignment
 
-    def _process(self, producer: Producer, batch: _Batch, stop: threading.Event) -> bool:
+    def _process(self, producer: Producer, messages: list[Message], stop: threading.Event) -> bool:
         """Score the batch and produce its output; True once the broker acknowledged every record of it."""
-        messages, model, batch_size = batch.messages, batch.model, self.settings.stage1.batch_size
+        self.holder.swap_if_ready()  # a batch boundary: never a batch half by one version
+        model = self.holder.current
+        batch_size = self.settings.stage1.batch_size
         metrics.RECORDS_IN.labels(stage=STAGE).inc(len(messages))
         metrics.BATCH_SIZE.labels(stage=STAGE).observe(len(messages))
         metrics.BATCH_FILL.labels(stage=STAGE).observe(len(messages) / batch_size)
-        prepared = batch.prepared.result()
+        records = [FrameRecord(message.value(), message.headers(),
+                               FrameRef(message.topic(), message.partition(), message.offset()))
+                   for message in messages]
         started = time.perf_counter()
-        scored = [] if prepared.tensor is None else score_preprocessed(
-            model.runtime, model.version, prepared.decoded, prepared.tensor, self.settings.stage1.encoder_batch_size)
-        metrics.BATCH_SECONDS.labels(stage=STAGE).observe(prepared.seconds + time.perf_counter() - started)
-        refused = prepared.refused
-        by_record = {id(record): message for record, message in zip(batch.records, messages, strict=True)}
+        decoded, refused = decode_records(records, model.runtime.bundle.preprocessing.image_size,
+                                          self.settings.stage1)
+        scored = score_frames(model.runtime, model.version, decoded, self.settings.stage1.encoder_batch_size)
+        metrics.BATCH_SECONDS.labels(stage=STAGE).observe(time.perf_counter() - started)
+        by_record = {id(record): message for record, message in zip(records, messages, strict=True)}
         self._delivery_errors.clear()
         with timed(Phase.PRODUCE):
             for refusal in refused:
@@ -335,11 +265,7 @@ class BatchedStage1:
         return {**starts, **inherited}
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # Finish the batch in hand (not rewound: its partitions go), so that every batch taken so far is
-        # acknowledged and stored: hand its offsets over before another owner starts.
-        batch, self._in_hand = self._in_hand, None
-        if batch is not None and self._producer is not None:
-            self._finish(consumer, self._producer, self._stop, batch, rewind=False)
+        # Every batch taken so far is acknowledged and stored: hand its offsets over before another owner starts.
         try:
             consumer.commit(asynchronous=False)
         except KafkaException as error:
@@ -349,9 +275,8 @@ class BatchedStage1:
         logger.info("stage1 handed over %d partitions", len(partitions))
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        # The group moved on without us (session timeout): a commit would be refused; the new owner replays, the
-        # batch in hand too.
-        self._assignment, self._awaiting_assignment, self._in_hand = set(), True, None
+        # The group moved on without us (session timeout): a commit would be refused; the new owner replays.
+        self._assignment, self._awaiting_assignment = set(), True
         logger.warning("stage1 lost %d partitions to the group (no heartbeat in time)", len(partitions))
 
     def _report(self, consumer: Consumer) -> None:
