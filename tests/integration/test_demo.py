@@ -56,8 +56,8 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
                                    for log in logs)
     assert result.returncode == 0, diagnostics
     # Every Procfile process ran under honcho and stopped cleanly on its SIGTERM.
-    assert all(f"{name}.1 stopped (rc=0)" in diagnostics
-               for name in ("cameras", "selector", "classifier", "labeller", "features", "archive")), diagnostics
+    stopped = ("cameras", "scorer", "selector", "classifier", "labeller", "features", "archive")
+    assert all(f"{name}.1 stopped (rc=0)" in diagnostics for name in stopped), diagnostics
     assert "workers ready after" in result.stdout, diagnostics  # before the cameras publish
     event_lines = [line for line in result.stdout.splitlines() if re.match(r"cam[01] +\d\d:\d\d:\d\d\+4s ", line)]
     assert event_lines, diagnostics
