@@ -74,7 +74,7 @@ class MotionMil(nn.Module):
 
 @dataclass(frozen=True)
 class ClipScores:
-    accuracy: dict[str, float]  # per strategy: smart (top-n attention), uniform, dense
+    accuracy: dict[str, float]  # per strategy: smart (top-n attention), uniform, dense, oracle (with the masks)
     in_burst: dict[str, float]  # share of the strategy's frames inside the burst (truth masks, scoring only)
 
 
@@ -104,7 +104,10 @@ def score_clips(model: MotionMil, stacks: torch.Tensor, energy: torch.Tensor, la
 def strategy_scores(probabilities: torch.Tensor, selector_scores: torch.Tensor, labels: np.ndarray,
                     in_burst: np.ndarray | None, budget: int) -> ClipScores:
     """Frame probabilities [N,T,C] and selector scores [N,T] -> clip accuracy (TSN consensus) of the top-n
-    candidates by score (smart), of n evenly spaced ones (uniform) and of all T (dense)."""
+    candidates by score (smart), of n evenly spaced ones (uniform) and of all T (dense). Given the truth masks,
+    also of a perfect selector (oracle: the burst candidates first, the selector's order within them and after
+    them): the accuracy the classifier reaches when the picks are right, so a gap is told apart as the
+    selector's or the classifier's. The masks score; nothing trains on them."""
     clips, steps = selector_scores.shape
     picks = {
         "smart": selector_scores.topk(budget, dim=1).indices,
@@ -112,6 +115,10 @@ def strategy_scores(probabilities: torch.Tensor, selector_scores: torch.Tensor, 
         .expand(clips, budget),
         "dense": torch.arange(steps).expand(clips, steps),
     }
+    if in_burst is not None:
+        by_score = np.argsort(-selector_scores.numpy(), axis=1, kind="stable")
+        burst_first = np.argsort(~np.take_along_axis(in_burst, by_score, axis=1), axis=1, kind="stable")
+        picks["oracle"] = torch.from_numpy(np.take_along_axis(by_score, burst_first, axis=1)[:, :budget])
     accuracy, share = {}, {}
     for name, positions in picks.items():
         chosen = probabilities.gather(1, positions.unsqueeze(-1).expand(-1, -1, probabilities.shape[-1]))

@@ -3,7 +3,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from training.motion_mil import MotionMil, MotionMilSettings, _inputs, _split, score_clips, train_motion_mil
+from training.motion_mil import (
+    MotionMil,
+    MotionMilSettings,
+    _inputs,
+    _split,
+    score_clips,
+    strategy_scores,
+    train_motion_mil,
+)
 from training.motion_probe import MotionData
 
 
@@ -56,3 +64,20 @@ def test_mask_free_training_finds_the_bursts_and_tells_the_classes_apart() -> No
     scores = score_clips(model, stacks, energy, test.labels, test.in_burst, settings.budget)
     assert scores.in_burst["smart"] >= 0.9
     assert scores.accuracy["smart"] >= 0.9
+
+
+def test_oracle_picks_the_burst_candidates_the_selector_misses() -> None:
+    """The head is right on burst candidates and wrong elsewhere; the selector prefers idle ones. SMART is
+    wrong, the oracle (picks from the masks) right: the gap is the selector's."""
+    labels = np.asarray([0, 1])
+    in_burst = np.zeros((2, 6), dtype=bool)
+    in_burst[:, 2:4] = True
+    probabilities = torch.zeros(2, 6, 2)
+    probabilities[np.arange(2), :, 1 - labels] = 0.6
+    probabilities[np.arange(2), :, labels] = 0.4
+    probabilities[:, 2:4] = probabilities[:, 2:4].flip(-1)
+    selector = torch.tensor([[-torch.inf, 5.0, 1.0, 0.0, 4.0, 3.0]] * 2)
+    scores = strategy_scores(probabilities, selector, labels, in_burst, budget=2)
+    assert scores.accuracy["smart"] == 0.0 and scores.in_burst["smart"] == 0.0
+    assert scores.accuracy["oracle"] == 1.0 and scores.in_burst["oracle"] == 1.0
+    assert "oracle" not in strategy_scores(probabilities, selector, labels, None, budget=2).accuracy
