@@ -53,6 +53,7 @@ from bench.pipeline_cpu import (
     phase_seconds,
     tree_ticks,
 )
+from bench.pipeline_drain import DrainPolicy, DrainWatch
 from bench.pipeline_hops import hop_percentiles_ms
 from bench.pipeline_probes import GroupLag, LagSampler, OutcomeSubscriber, is_ready, scrape
 from infra.kafka.broker import KafkaBroker
@@ -82,7 +83,8 @@ class PipelineBenchSettings:
     warmup_s: float = 10.0  # windows ending earlier are not timed (groups settling, first batches)
     close_margin_s: float = 1.0  # windows ending this close to the cameras' stop close as idle: not timed
     ready_timeout_s: float = 240.0  # longest wait for the workers' model and partitions before cameras start
-    drain_s: float = 30.0  # after the cameras stop: longest wait for the last outcomes
+    # After the cameras stop: the longest wait for the last outcomes (backlog drain, then the idle close).
+    drain_bound_s: float = 240.0
     lag_sample_s: float = 2.0  # the selector reports its lag every 2 s
     sample_fps: float = 8.0
     feed_width: int = 640
@@ -353,7 +355,7 @@ class PipelineBench:
             workers.pop("cameras").stop()
             captures = self._captures(kafka)
             expected = expected_windows(((camera, capture) for camera, capture, _ in captures), settings.grid)
-            self._drain(subscriber, expected, workers)
+            missing_reason = self._drain(subscriber, expected, workers, self._group_lag(kafka))
             seen = subscriber.stop()
         finally:
             if subscriber is not None and subscriber.is_alive():
@@ -370,7 +372,7 @@ class PipelineBench:
         result = trial_result(cameras, expected, seen, settings.grid, span, growth)
         timed_frames = sum(1 for _, _, ingest in captures if before.taken_at <= ingest <= after.taken_at)
         cpu = cpu_account(before, after, timed_frames)
-        return TrialReport(result, cpu, k_failures(result, settings.bounds),
+        return TrialReport(result, cpu, k_failures(result, settings.bounds, missing_reason),
                            hop_percentiles_ms(seen, settings.grid, span))
 
     def _group_lag(self, kafka: KafkaSettings) -> GroupLag:
@@ -416,16 +418,27 @@ class PipelineBench:
                            merged_phase_seconds(pages, "wall"), sum(frames_scored(page) for page in pages))
 
     def _drain(self, subscriber: OutcomeSubscriber, expected: set[tuple[str, int]],
-               workers: dict[str, ManagedProcess]) -> None:
-        """Wait until every expected window has its outcome (or the drain time is up): a camera's last windows
-        close as idle, `idle_close_s` after its last frame."""
-        grid, deadline = self.settings.grid, time.monotonic() + self.settings.drain_s
-        while time.monotonic() < deadline:
-            seen = {grid.key(item.outcome.camera, item.outcome.window_start) for item in list(subscriber.seen)}
-            if expected <= seen:
-                return
-            for process in workers.values():
-                if not process.is_running():
-                    raise RuntimeError(f"{process.name} exited:\n{tail(process.log_file, 30)}")
-            time.sleep(1.0)
-
+               workers: dict[str, ManagedProcess], lag: GroupLag) -> str:
+        """Wait until every expected window has its outcome, or could have had it (pipeline_drain.py): a camera's
+        last windows close as idle, `idle_close_s` after its last frame, once the backlog in front of it is
+        scored. Returns why windows are still missing ("" if none is)."""
+        grid = self.settings.grid
+        watch = DrainWatch(DrainPolicy(self.settings.stage2.idle_close_s, bound_s=self.settings.drain_bound_s),
+                           time.monotonic())
+        try:
+            while True:
+                outcomes = list(subscriber.seen)
+                seen = {grid.key(item.outcome.camera, item.outcome.window_start) for item in outcomes}
+                try:
+                    lags: dict[str, float] | None = lag.sample()
+                except KafkaException:
+                    lags = None  # not known this poll; the bound still holds
+                verdict = watch.observe(time.monotonic(), len(expected - seen), len(outcomes), lags)
+                if verdict.done:
+                    return verdict.reason
+                for process in workers.values():
+                    if not process.is_running():
+                        raise RuntimeError(f"{process.name} exited:\n{tail(process.log_file, 30)}")
+                time.sleep(1.0)
+        finally:
+            lag.close()

@@ -133,13 +133,15 @@ class VerdictBounds:
     max_lag_growth_s: float = 1.0  # a stage falling behind by more than a second of its input does not keep up
 
 
-def k_failures(result: TrialResult, bounds: VerdictBounds) -> list[str]:
-    """Why K does not count (empty: it does): latency, losses, duplicates, shedding or a growing lag."""
+def k_failures(result: TrialResult, bounds: VerdictBounds, missing_reason: str = "") -> list[str]:
+    """Why K does not count (empty: it does): latency, losses, duplicates, shedding or a growing lag.
+    `missing_reason`: why the bench stopped waiting for the windows still missing, told with the losses."""
     reasons: list[str] = []
     if not result.processing_p99_ms <= bounds.processing_p99_ms:  # NaN (no counted window) fails too
         reasons.append(f"processing p99 {result.processing_p99_ms} ms > {bounds.processing_p99_ms:g} ms")
     if result.lost:
-        reasons.append(f"{result.lost} of {result.expected_windows} windows lost")
+        reasons.append(f"{result.lost} of {result.expected_windows} windows lost"
+                       + (f": {missing_reason}" if missing_reason else ""))
     if result.duplicates:
         reasons.append(f"{result.duplicates} duplicate outcomes")
     if result.shed_fraction > bounds.max_shed_fraction:

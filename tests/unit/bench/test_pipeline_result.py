@@ -78,6 +78,9 @@ def test_k_counts_only_when_latency_losses_duplicates_shedding_and_lag_all_hold(
     assert k_failures(failing, VerdictBounds()) == [
         "processing p99 1500.0 ms > 1000 ms", "1 of 2 windows lost", "1 duplicate outcomes",
         "100.0% of windows shed > 1%", "stage2 consumer lag grew by 2.5 s of input > 1 s"]
+    # Why the bench stopped waiting for the missing windows is told with the losses, as one reason.
+    assert k_failures(failing, VerdictBounds(), "none came 15 s after every stage's input drained")[1] == \
+        "1 of 2 windows lost: none came 15 s after every stage's input drained"
 
 
 def test_a_trial_without_a_counted_window_does_not_count() -> None:
