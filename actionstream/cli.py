@@ -11,7 +11,7 @@ import typer
 
 from streams.broker_monitor import install_log_filter
 
-QUIET_LIBRARIES = ("onnx_ir", "onnxscript")
+QUIET_LIBRARIES = ("onnx_ir", "onnxscript", "matplotlib")
 
 # Tracebacks never print local variables: they may hold credentials (older typer versions printed them).
 app = typer.Typer(help="ActionStream: real-time action recognition on live camera streams.", no_args_is_help=True,
@@ -57,7 +57,8 @@ def _configure_logging(
     # Kafka clients retry a lost broker many times a second; the broker monitor reports an outage instead.
     install_log_filter()
     if not verbose:
-        # Library chatter a person cannot act on: ONNX export rewrites, MLflow's database set-up.
+        # Library chatter a person cannot act on: ONNX export rewrites, MLflow's database set-up, matplotlib's
+        # font cache (built on the first Evidently report).
         for name in QUIET_LIBRARIES:
             logging.getLogger(name).setLevel(logging.WARNING)
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # MLflow sets its own level on import
