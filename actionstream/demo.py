@@ -280,16 +280,23 @@ def stream_events(reader: TopicReader, processes: _Processes, seconds: float,
     show what they committed while stopping."""
     from actionstream.demo_topics import parse_event
 
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not processes.is_running():
-            raise ServiceError(f"a process of the Procfile exited early:\n{tail(processes.honcho.log_file, 40)}")
-        if (message := reader.poll(0.5)) is not None and (event := parse_event(message)) is not None:
-            show(event)
-        if watcher is not None:
-            watcher.poll()
-            if watcher.done(drifted_camera, after_update_windows):
-                break
+    started = time.monotonic()
+    deadline = started + seconds
+    try:
+        while time.monotonic() < deadline:
+            if not processes.is_running():
+                raise ServiceError(f"a process of the Procfile exited early:\n{tail(processes.honcho.log_file, 40)}")
+            if (message := reader.poll(0.5)) is not None and (event := parse_event(message)) is not None:
+                show(event)
+            if watcher is not None:
+                watcher.poll()
+                if watcher.done(drifted_camera, after_update_windows):
+                    break
+    except KeyboardInterrupt:
+        # The services run in sessions of their own, so Ctrl-C reached only the demo: a person who stops a long
+        # run early still gets the summary of what ran (a second Ctrl-C skips it).
+        typer.echo(f"interrupted after {time.monotonic() - started:.0f} s: the summary covers what ran")
+        keep_running = False
     if keep_running:  # --keep-open: the processes stay up behind the console
         return
     typer.echo("stopping the processes")
