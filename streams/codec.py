@@ -6,12 +6,14 @@ in JPEG's full-range YUV, and FFmpeg's mjpeg encoder compresses them; no RGB arr
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Literal
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 Interpolation = Literal["FAST_BILINEAR", "BILINEAR", "AREA", "BICUBIC", "POINT"]
 
@@ -107,7 +109,19 @@ def decode_jpeg(data: bytes, size: tuple[int, int] | None = None, max_pixels: in
         raise JpegDecodeError(f"not a JPEG image: {error}") from None
     if not frames:
         raise JpegDecodeError("not a JPEG image: the decoder produced no frame")
-    frame = frames[0]
-    if size is not None and (frame.width, frame.height) != size:
-        return frame.to_ndarray(format="rgb24", width=size[0], height=size[1], interpolation="BILINEAR")
-    return frame.to_ndarray(format="rgb24")
+    width, height = size or (frames[0].width, frames[0].height)
+    return _reformatter().reformat(frames[0], width=width, height=height, format="rgb24",
+                                   interpolation="BILINEAR").to_ndarray()
+
+
+# A frame's own reformatter (what `to_ndarray(format=...)` uses) sets up a new swscale context for every frame:
+# a third of a 224 px frame's decode CPU (0.29 -> 0.19 ms measured). One kept per thread reuses its context while
+# the sizes and formats stay the same; swscale contexts are not thread-safe.
+_THREAD_STATE = threading.local()
+
+
+def _reformatter() -> VideoReformatter:
+    reformatter: VideoReformatter | None = getattr(_THREAD_STATE, "reformatter", None)
+    if reformatter is None:
+        reformatter = _THREAD_STATE.reformatter = VideoReformatter()
+    return reformatter
