@@ -7,11 +7,14 @@ read_committed subscriber sees the window's outcome - window end) p50/p99 after 
 windows lost, duplicated and shed against the windows the published frames call for, consumer-lag growth, and
 CPU ms per frame per process (the harness's ffmpeg publishers apart) with the selector's split by phase; K counts
 only if all of these hold (pipeline_accounting.k_failures). Separately, stage-1 efficiency: a backlog of frames
-drained by the selector (stage 2 running too, as in service), against the same encoder backend run
-standalone on the same frames, decoded beforehand. Three ratios, each of like with like:
-- CPU within the worker over the drain (the headline): the encoder phases' thread CPU (phase counters) against the
-  stage-1 thread's (/proc/<pid>/task/<tid>/stat); the encoder runs on that thread (one intra-op thread).
-- CPU, standalone: the encoder alone's process CPU per image against the stage-1 thread's CPU per frame.
+drained by the selector (stage 2 running too, as in service), against the same encoder backend run standalone on
+the same frames, decoded beforehand. Three ratios, each of like with like:
+- CPU within the worker over the drain (the headline): the encoder phases' CPU (phase counters) against stage 1's,
+  both read before and after the drain. Stage 1's CPU is the whole score process's in the split layout (it runs
+  nothing else, so its Kafka clients' threads and any helper thread count too), the stage-1 thread's when it
+  shares a process with stage 2 (/proc/<pid>/task/<tid>/stat). The encoder runs on that thread (one intra-op
+  thread).
+- CPU, standalone: the encoder alone's process CPU per image against stage 1's CPU per frame.
 - Throughput: wall-clock frames/s through stage 1 (from its first batch's scoring to its last) against the encoder
   alone's images/s: what stage 1 adds per frame (decode, packing, produce and acknowledgement, waits for the
   CPU, and in layout `one` for the interpreter lock shared with stage 2) all counts against it.
@@ -109,12 +112,36 @@ class PipelineBenchSettings:
 
 @dataclass(frozen=True)
 class Rate:
-    """Frames per second through a stage, and the CPU it spent per frame (None: not measurable)."""
+    """Images per second through the encoder alone, and the CPU it spent per image."""
+
+    per_s: float
+    cpu_ms_per_frame: float
+
+
+@dataclass(frozen=True)
+class Stage1Cpu:
+    """Stage 1's CPU so far (ticks; None: not measurable), its phases' CPU seconds, frames it scored."""
+
+    basis_ticks: int | None
+    thread_ticks: int | None
+    phases: dict[str, float]  # stage-1 phase -> CPU seconds
+    scored: float
+
+    @property
+    def encoder_s(self) -> float:
+        return self.phases.get("preprocessing", 0.0) + self.phases.get("encoder", 0.0)
+
+
+@dataclass(frozen=True)
+class Stage1Drain:
+    """A backlog through stage 1: frames/s, and CPU ms per scored frame of stage 1 (the basis), of its thread
+    alone and of its encoder phases (preprocessing and encoder: what the encoder alone runs)."""
 
     per_s: float
     cpu_ms_per_frame: float | None
-    # Stage 1 only: the worker's preprocessing and encoder phases (what the encoder alone runs), per frame, CPU ms.
-    encoder_cpu_ms_per_frame: float | None = None
+    thread_cpu_ms_per_frame: float | None
+    encoder_cpu_ms_per_frame: float | None
+    phases_ms_per_frame: dict[str, float] = field(default_factory=dict)  # each stage-1 phase's CPU
 
 
 @dataclass(frozen=True)
@@ -252,22 +279,22 @@ class PipelineBench:
             runtime.encode(images[first:first + batch], stage1.encoder_batch_size)
         return Rate(len(images) / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / len(images))
 
-    def stage1_img_per_s(self, jpegs: list[bytes]) -> Rate:
-        """Scored frames/s of one selector (in the bench's layout: stage 1 in its own process or beside stage 2)
-        draining a backlog (the first batch not counted), the CPU per scored frame of its stage-1 thread (batched
-        engine; the Faust engine has none: its whole process's CPU, stage 2 included), and of its encoder phases
-        over the same drain (the encoder's share, under the same load). The backlog is produced once the workers
-        are ready, as the trials' cameras start: a worker started on it drained its first second beside its own
-        start-up (Faust joining its group, stage 2's assignment)."""
+    def stage1_drain(self, jpegs: list[bytes]) -> Stage1Drain:
+        """One selector (in the bench's layout) draining a backlog: scored frames/s (the first batch not counted),
+        and per scored frame over the drain the CPU of stage 1 (the basis: `stage1_cpu_basis`), of its thread
+        alone (batched engine) and of its encoder phases (what the encoder alone runs, under the same load). The
+        backlog is produced once the workers are ready, as the trials' cameras start: a worker started on it
+        drained its first second beside its own start-up (Faust joining its group, stage 2's assignment)."""
         kafka = self._kafka()
         ensure_topics(kafka, [SITE])
         ports = {name: free_port() for name in ("scorer", "selector")}
         workers = self._start_selectors(kafka, ports, log_prefix="stage1-backlog-")
+        worker, port = workers[self.stage1_process], ports[self.stage1_process]
         try:
             self._wait_ready(workers, ports)
+            before = self._stage1_cpu(worker, port)  # from here: the drain only, not the model's loading
             self._produce_backlog(kafka, jpegs)
-            cpu_ticks, metrics_text = self._await_drain(workers[self.stage1_process], ports[self.stage1_process],
-                                                        len(jpegs))
+            after = self._await_drain(kafka, worker, port)
             # Read once, after the drain: reading the whole topic every poll competed with the worker for the CPU.
             values: list[bytes] = []
             deadline = time.monotonic() + 60  # the worker counted them published: only their commit can lag
@@ -276,17 +303,46 @@ class PipelineBench:
                     raise RuntimeError(f"{len(values)} of {len(jpegs)} scored frames readable 60 s after the drain")
                 values = read_topic(kafka, topic_name(Topic.SCORED_FRAMES, prefix=kafka.topic_prefix)) or values
         finally:
-            for worker in workers.values():
-                worker.stop()
-        encoder_s = sum(seconds for (stage, phase, _), seconds in phase_seconds(metrics_text).items()
-                        if stage == "stage1" and phase in ("preprocessing", "encoder"))
-        scored = frames_scored(metrics_text)
+            for process in workers.values():
+                process.stop()
+        scored = after.scored - before.scored
         times = sorted({ScoredFrame.from_bytes(value).scored_time for value in values})
         # scored_time is per batch: count the frames after the first batch over the time they took.
         first_batch = sum(1 for value in values if ScoredFrame.from_bytes(value).scored_time == times[0])
-        cpu_ms = None if cpu_ticks is None else cpu_ticks / CLOCK_TICKS_PER_S * 1000 / len(values)
-        return Rate((len(values) - first_batch) / (times[-1] - times[0]), cpu_ms,
-                    encoder_s * 1000 / scored if scored else None)
+
+        def ms_per_frame(ticks_after: int | None, ticks_before: int | None) -> float | None:
+            if ticks_after is None or ticks_before is None or not scored:
+                return None
+            return (ticks_after - ticks_before) / CLOCK_TICKS_PER_S * 1000 / scored
+
+        return Stage1Drain((len(values) - first_batch) / (times[-1] - times[0]),
+                           ms_per_frame(after.basis_ticks, before.basis_ticks),
+                           ms_per_frame(after.thread_ticks, before.thread_ticks),
+                           (after.encoder_s - before.encoder_s) * 1000 / scored if scored else None,
+                           {phase: round((seconds - before.phases.get(phase, 0.0)) * 1000 / scored, 3)
+                            for phase, seconds in after.phases.items()} if scored else {})
+
+    @property
+    def stage1_cpu_basis(self) -> str:
+        """Whose CPU stage 1's is: the score process's whole (split: it runs nothing else; its Kafka clients'
+        threads and any helper thread count), else the stage-1 thread's (batched, beside stage 2) or the whole
+        worker's (the Faust engine has no thread of its own; stage 2 included)."""
+        if self.settings.stage1_engine != "batched":
+            return "selector_process"
+        return "scorer_process" if self.split else "stage1_thread"
+
+    def _stage1_cpu(self, worker: ManagedProcess, metrics_port: int) -> Stage1Cpu:
+        pid = worker.pid()
+        if pid is None:
+            raise RuntimeError(f"{worker.name} has no pid:\n{tail(worker.log_file, 30)}")
+        metrics_text = scrape(metrics_port)
+        thread = named_thread_ticks(pid, STAGE1_THREAD) if self.settings.stage1_engine == "batched" else None
+        basis = thread if self.stage1_cpu_basis == "stage1_thread" else sum(tree_ticks(pid).values())
+        phases: dict[str, float] = {}
+        for (stage, phase, _), seconds in phase_seconds(metrics_text).items():
+            if stage == "stage1":
+                phases[phase] = phases.get(phase, 0.0) + seconds
+        return Stage1Cpu(basis, thread, phases, frames_scored(metrics_text))
 
     def _produce_backlog(self, kafka: KafkaSettings, jpegs: list[bytes]) -> None:
         """The frames of 12 cameras at the sampling rate, all at once."""
@@ -301,23 +357,23 @@ class PipelineBench:
             producer.produce(frames_topic, value=jpeg, key=f"{SITE}/{camera}".encode(), headers=headers.to_headers())
         producer.flush(60)
 
-    def _await_drain(self, worker: ManagedProcess, metrics_port: int, frames: int) -> tuple[int | None, str]:
-        """Until the worker's stage 1 has published every frame (its own counter: a cheap poll); then its stage-1
-        CPU ticks (batched: the thread's; faust: the whole process's) and its metrics page, read at most a poll
-        after the drain's end."""
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            if not worker.is_running():
-                raise RuntimeError(f"selector worker exited:\n{tail(worker.log_file, 30)}")
-            pid = worker.pid()
-            with contextlib.suppress(OSError):
-                metrics_text = scrape(metrics_port)
-                if pid is not None and frames_scored(metrics_text) >= frames:
-                    ticks = named_thread_ticks(pid, STAGE1_THREAD) if self.settings.stage1_engine == "batched" \
-                        else sum(tree_ticks(pid).values())
-                    return ticks, metrics_text
-            time.sleep(0.5)
-        raise RuntimeError(f"selector worker did not drain {frames} frames in 600 s:\n{tail(worker.log_file, 30)}")
+    def _await_drain(self, kafka: KafkaSettings, worker: ManagedProcess, metrics_port: int) -> Stage1Cpu:
+        """Until the stage-1 group has committed every frame of the backlog, read from the broker; then stage 1's
+        CPU, read at most a commit interval and a poll after the drain's end. Not from the worker's own counter:
+        each scrape of its /metrics cost the score process ~0.3 ms CPU per drained frame at 2 polls a second."""
+        lag = self._group_lag(kafka)
+        try:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                if not worker.is_running():
+                    raise RuntimeError(f"selector worker exited:\n{tail(worker.log_file, 30)}")
+                with contextlib.suppress(KafkaException):
+                    if lag.sample()["stage1"] == 0:
+                        return self._stage1_cpu(worker, metrics_port)
+                time.sleep(0.5)
+        finally:
+            lag.close()
+        raise RuntimeError(f"selector worker did not drain the backlog in 600 s:\n{tail(worker.log_file, 30)}")
 
     # Real-time trials ---------------------------------------------------------------------------------------
 
