@@ -59,6 +59,10 @@ def selection(
     self_training_rounds: int | None = typer.Option(None, "--self-training-rounds", min=0, help="motion-energy: "
                                                     "re-pick and retrain rounds (default: the recipe's; 0: trained "
                                                     "on the energy picks only)."),
+    cross_fit_folds: int | None = typer.Option(None, "--cross-fit-folds", min=1, help="motion-energy: each "
+                                               "self-training round re-picks a fold's clips with a model trained on "
+                                               "the other folds (default: the recipe's; 1: with the model trained "
+                                               "on every clip)."),
     int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
                               "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
@@ -73,7 +77,8 @@ def selection(
 
     if recipe == "motion-energy":
         overrides = {name: value for name, value in (("epochs", epochs),
-                                                     ("self_training_rounds", self_training_rounds))
+                                                     ("self_training_rounds", self_training_rounds),
+                                                     ("cross_fit_folds", cross_fit_folds))
                      if value is not None}
         _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
                           shortlist, ensemble)

@@ -229,7 +229,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
         line: dict[str, Any] = {
             "bench": "selection", "recipe": "motion-energy", "family": family, "T": base.num_candidates,
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
-            "epochs": base.epochs, "self_training_rounds": base.self_training_rounds, "shortlist": kept[budget],
+            "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
+            "cross_fit_folds": base.cross_fit_folds, "shortlist": kept[budget],
             **fp32,
             "meets_target": {
                 f"smart>={targets.smart}": smart >= targets.smart,
@@ -264,7 +265,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
 def format_motion_table(line: dict[str, Any]) -> str:
     quantized = line.get("int8")
     rows = [f"motion-energy recipe, {line['family']} family: T={line['T']} n={line['n']} ({line['clips']} clips, "
-            f"trained on {line['train_clips']}, {line['self_training_rounds']} self-training rounds, seeds "
+            f"trained on {line['train_clips']}, {line['self_training_rounds']} self-training rounds cross-fitted over "
+            f"{line['cross_fit_folds']} folds, seeds "
             f"{', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
                       f"{'fp32 in_burst' if quantized else 'in_burst':>15}", f"{'total GFLOPs/window':>20}"])]

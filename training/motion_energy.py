@@ -12,7 +12,9 @@ selection --recipe motion-energy`, articulated, seeds 0-2: smart 0.628 +- 0.012 
 rounds; the picks' in-burst share does not rise, the classifier trained on them improves). SMART's n
 candidates are the top-n by energy plus the head's confidence (the probability of its top class: idle frames
 are ambiguous, burst frames are not), classified by TSN consensus. The masks only score the picks (in-burst
-share) on the test clips.
+share) on the test clips. With `cross_fit_folds` > 1 each round re-picks a fold's clips with a model trained on the
+other folds' picks (`cross_fitted_label_picks`), since the model trained on every clip has learnt its own picks'
+label, idle ones too; not the default until a 3-seed bench shows it winning.
 
 Training clips carry more than the selector: on 768 clips of the articulated family (10 epochs, the same steps)
 SMART reaches 0.878 +- 0.012 (seeds 0-2) at the same ~0.60 in-burst share, while with the masks' picks (the
@@ -59,6 +61,9 @@ class MotionEnergySettings(BaseModel):
     confidence_weight: float = Field(3.0, ge=0, description="Weight of the head's confidence beside the energy.")
     self_training_rounds: int = Field(2, ge=0, description="Rounds of re-picking each training clip's candidates "
                                       "by energy + the head's probability of the clip's label, then training afresh.")
+    cross_fit_folds: int = Field(1, ge=1, description="Self-training re-picks each fold's clips with a model trained "
+                                 "on the other folds (1: with the model trained on every clip, which saw them).")
+    cross_fit_epochs: int = Field(20, ge=1, description="Epochs of each fold's model (the final model: `epochs`).")
     seed: int = 0
 
 
@@ -110,13 +115,46 @@ def label_picks(model: nn.Sequential, train: MotionData, settings: MotionEnergyS
     return np.argsort(-score, axis=1, kind="stable")[:, :settings.picks_per_clip]
 
 
+def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """[N] fold of each clip: every class's clips dealt round the folds in a random order."""
+    rng = np.random.default_rng(seed)
+    assignment = np.empty(len(labels), dtype=np.int64)
+    for label in np.unique(labels):
+        clips = rng.permutation(np.flatnonzero(labels == label))
+        assignment[clips] = np.arange(len(clips)) % folds
+    return assignment
+
+
+def clip_subset(data: MotionData, clips: np.ndarray) -> MotionData:
+    return MotionData(data.stacks[clips], data.in_burst[clips], data.labels[clips])
+
+
+def cross_fitted_label_picks(train: MotionData, num_classes: int, settings: MotionEnergySettings,
+                             picks: np.ndarray) -> np.ndarray:
+    """`label_picks` of each fold's clips by a model trained (`cross_fit_epochs`) on the other folds' `picks`: a
+    model trained on a clip's own picks has learnt their label, idle ones too, and re-picks them."""
+    folds = stratified_folds(train.labels, settings.cross_fit_folds, settings.seed)
+    fold_settings = settings.model_copy(update={"epochs": settings.cross_fit_epochs})
+    repicked = np.empty_like(picks)
+    for fold in range(settings.cross_fit_folds):
+        held_out = folds == fold
+        if not held_out.any():  # fewer clips of each class than folds
+            continue
+        model = train_on_energy_picks(clip_subset(train, ~held_out), num_classes, fold_settings, picks[~held_out])
+        repicked[held_out] = label_picks(model, clip_subset(train, held_out), settings)
+    return repicked
+
+
 def train_motion_energy(train: MotionData, num_classes: int, settings: MotionEnergySettings) -> nn.Sequential:
-    """The recipe: trained on the energy picks, then `self_training_rounds` times afresh on `label_picks` of the
-    previous model."""
-    model = train_on_energy_picks(train, num_classes, settings)
+    """The recipe: the energy picks re-picked `self_training_rounds` times (cross-fitted over `cross_fit_folds`,
+    or by the model trained on every clip's picks with one fold), then the model trained on the last picks."""
+    picks = energy_picks(train.stacks, settings.picks_per_clip)
     for _ in range(settings.self_training_rounds):
-        model = train_on_energy_picks(train, num_classes, settings, label_picks(model, train, settings))
-    return model
+        if settings.cross_fit_folds > 1:
+            picks = cross_fitted_label_picks(train, num_classes, settings, picks)
+        else:
+            picks = label_picks(train_on_energy_picks(train, num_classes, settings, picks), train, settings)
+    return train_on_energy_picks(train, num_classes, settings, picks)
 
 
 @torch.no_grad()

@@ -4,9 +4,11 @@ import numpy as np
 
 from training.motion_energy import (
     MotionEnergySettings,
+    cross_fitted_label_picks,
     energy_picks,
     label_picks,
     score_clips,
+    stratified_folds,
     train_on_energy_picks,
 )
 from training.motion_probe import MotionData
@@ -47,11 +49,10 @@ def test_training_on_energy_picks_selects_the_bursts_and_tells_the_classes_apart
     assert scores.accuracy["smart"] >= 0.9
 
 
-def test_label_picks_drop_the_distractor_that_energy_alone_picks() -> None:
+def _clips_with_a_big_ball(num_clips: int = 16) -> MotionData:
     """A big ball bounces through two neighbouring idle candidates of every clip, in both classes: it outshines
-    the burst in energy, but a head trained on the energy picks gives it no class, so re-picking by energy + the
-    probability of the clip's own label trades it for burst candidates."""
-    data = _clips(0)
+    the burst in energy, but belongs to no class."""
+    data = _clips(0, num_clips)
     rng = np.random.default_rng(1)
     stacks = data.stacks.astype(np.float32)
     for clip in range(len(data.labels)):
@@ -59,11 +60,40 @@ def test_label_picks_drop_the_distractor_that_energy_alone_picks() -> None:
                 if not data.in_burst[clip, position:position + 2].any()]
         position = int(rng.choice(idle))
         stacks[clip, position:position + 2, :, 8:12, 8:12] += 1.5
-    data = MotionData(stacks.astype(np.float16), data.in_burst, data.labels)
-    settings = MotionEnergySettings(width=8, epochs=12, batch_size=8, picks_per_clip=3, max_roll_px=2,
-                                    learning_rate=5e-3, self_training_rounds=1)
+    return MotionData(stacks.astype(np.float16), data.in_burst, data.labels)
+
+
+_SELF_TRAINING = MotionEnergySettings(width=8, epochs=12, batch_size=8, picks_per_clip=3, max_roll_px=2,
+                                      learning_rate=5e-3, self_training_rounds=1)
+
+
+def test_label_picks_drop_the_distractor_that_energy_alone_picks() -> None:
+    """A head trained on the energy picks gives the ball no class, so re-picking by energy + the probability of
+    the clip's own label trades it for burst candidates."""
+    data = _clips_with_a_big_ball()
     energy_share = np.take_along_axis(data.in_burst, energy_picks(data.stacks, 3), axis=1).mean()
-    model = train_on_energy_picks(data, 2, settings)
-    label_share = np.take_along_axis(data.in_burst, label_picks(model, data, settings), axis=1).mean()
+    model = train_on_energy_picks(data, 2, _SELF_TRAINING)
+    label_share = np.take_along_axis(data.in_burst, label_picks(model, data, _SELF_TRAINING), axis=1).mean()
     assert energy_share <= 0.5
     assert label_share >= energy_share + 0.2
+
+
+def test_stratified_folds_deal_every_class_round_the_folds() -> None:
+    labels = np.repeat([0, 1, 2], 8)
+    folds = stratified_folds(labels, 4, seed=0)
+    for fold in range(4):
+        assert np.bincount(labels[folds == fold], minlength=3).tolist() == [2, 2, 2]
+    assert not np.array_equal(folds, stratified_folds(labels, 4, seed=1))
+
+
+def test_cross_fitted_label_picks_drop_the_distractor_with_models_that_never_saw_the_clip() -> None:
+    """Each half's clips re-picked by a model trained on the other half: less data a model than in-sample
+    re-picking, so a smaller gain over energy (measured 0.50 against 0.34), but no clip is re-picked by a model that
+    learnt its picks."""
+    data = _clips_with_a_big_ball(num_clips=32)
+    picks = energy_picks(data.stacks, 3)
+    settings = _SELF_TRAINING.model_copy(update={"cross_fit_folds": 2, "cross_fit_epochs": 12})
+    repicked = cross_fitted_label_picks(data, 2, settings, picks)
+    assert repicked.shape == picks.shape
+    energy_share = np.take_along_axis(data.in_burst, picks, axis=1).mean()
+    assert np.take_along_axis(data.in_burst, repicked, axis=1).mean() >= energy_share + 0.1
