@@ -1,5 +1,6 @@
 """Stage 1 on confluent-kafka (`stage1.engine: batched`): frames.<site> records in, scored frames out, in batches,
-on a thread of the selector worker beside the Faust app that keeps stage 2.
+on a thread of a `score` process (scorer.py; the Procfile's default), or of a selector worker beside the Faust app
+that keeps stage 2 (`--stage both`).
 
 Stage 1 is stateless, so it needs none of Faust's tables; measured, Faust's per-event path (its event loop and
 aiokafka's consumer thread) cost ~3.3 ms CPU per frame against 0.03 ms for a batched confluent-kafka loop. One
