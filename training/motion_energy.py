@@ -16,8 +16,9 @@ share) on the test clips. With `cross_fit_folds` > 1 each round re-picks a fold'
 other folds' picks (`cross_fitted_label_picks`), since the model trained on every clip has learnt its own picks'
 label, idle ones too. Not the default: on the articulated bench (seed 0, 192 training clips, 4 folds of 20 epochs,
 two rounds) the training picks' in-burst share barely moves (0.452 energy, 0.462, 0.465) and SMART reaches 0.635
-(oracle 0.698, uniform 0.385, dense 0.448) against the in-sample recipe's recorded 0.729 (oracle 0.781): a fold's
-model, trained on 3/4 of the clips, re-picks no better than the model that saw them.
+(oracle 0.698, uniform 0.385, dense 0.448), while in-sample re-picking in the same run lifts the picks to 0.520 and
+0.529 and SMART to 0.781 (oracle 0.823, uniform 0.458, dense 0.510): a fold's model, trained on 3/4 of the clips
+for half the epochs, re-picks worse than the model that saw them.
 
 Training clips carry more than the selector: on 768 clips of the articulated family (10 epochs, the same steps)
 SMART reaches 0.878 +- 0.012 (seeds 0-2) at the same ~0.60 in-burst share, while with the masks' picks (the
