@@ -4,9 +4,8 @@ After the cameras stop, a camera's last open windows close only as idle: stage 2
 after the camera's last frame reached it, and it reaches stage 2 only once stage 1's backlog in front of it is
 scored. So the wait lasts until every stage's committed lag has drained, then `idle_close_s` and a settling
 margin (idle check, classifier, commit) more, and until outcomes stop arriving (while no lag could be read: until
-none arrived for that long); never beyond a bound. A fixed
-30 s wait cut K = 16 short: its backlog took longer to drain than 30 s less the idle timeout, and the 2 open
-windows of each camera were counted lost.
+none arrived for that long); never beyond a bound. A fixed 30 s wait cut K = 16 short: its backlog took longer to
+drain than 30 s less the idle timeout, and the 2 open windows of each camera were counted lost.
 """
 
 from __future__ import annotations
