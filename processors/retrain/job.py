@@ -72,6 +72,14 @@ class _Progress:
     evaluation_s: float = 0.0
 
 
+def limit_threads(threads: int) -> None:
+    """torch's threads for training and evaluation (0: its default); torch loads with the first request."""
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 class RetrainJob:
     def __init__(self, settings: RetrainSettings, labelled_source: LabelledSource | None = None,
                  shadow: ShadowCheck | None = None) -> None:
@@ -136,6 +144,7 @@ class RetrainJob:
                       f"{self.settings.promotion.min_new_examples}; no candidate trained")
             return JobOutcome(self._failed(request, attempt, progress, started, [reason], "refused"), None)
 
+        limit_threads(self.settings.worker.threads)  # the torch work starts here
         config = self._train_config(merged)
         if labelled is not None:
             from processors.retrain.archived_features import cache_archived_features  # torch, via training
@@ -174,8 +183,11 @@ class RetrainJob:
     def _train_config(self, merged: MergedData) -> TrainConfig:
         options = self.settings.retrain
         config = load_config(options.train_configs, options.train_overrides)
-        return config.model_copy(update={"data": config.data.model_copy(update={"root": merged.root}),
-                                         "tracking": self.settings.tracking})
+        update: dict[str, object] = {"data": config.data.model_copy(update={"root": merged.root}),
+                                     "tracking": self.settings.tracking}
+        if self.settings.worker.threads > 0:
+            update["features"] = config.features.model_copy(update={"num_threads": self.settings.worker.threads})
+        return config.model_copy(update=update)
 
     def _train(self, config: TrainConfig, run_dir: Path) -> str:
         from training.pipeline import run_training  # torch: loaded when a request is trained

@@ -55,6 +55,12 @@ class WorkerOptions(BaseModel):
     retry_backoff_s: float = Field(0.5, ge=0, description="Pause before retrying a retriable transaction step.")
     poll_s: float = Field(1.0, gt=0, description="Poll timeout while no request is waiting (stop checks).")
     read_timeout_s: float = Field(30.0, gt=0, description="Longest wait to read retrain-results back at start.")
+    # Training is batch work on the stream's cores: at nice 19 it takes only what the stream leaves idle.
+    cpu_nice: int = Field(19, ge=0, le=19, description="Niceness added to the worker at start (0: the stream's "
+                          "priority); its threads, the Kafka client's included, inherit it.")
+    # One thread: a low-priority thread team stalls at every barrier while one of its threads waits for a core.
+    threads: int = Field(1, ge=0, description="Threads of training and evaluation (torch and the ONNX encoder); "
+                         "0: each runtime's default, one per core.")
 
 
 class RetrainSettings(BaseSettings):
