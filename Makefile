@@ -26,10 +26,11 @@ system-deps:
 	fi
 	@for tool in java mvn go; do command -v $$tool >/dev/null || { echo "$$tool is required (see README)"; exit 1; }; done
 
+# -qq: errors only; at -q setuptools warns on every editable install (a .pth path entry: by design here).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -qq -e '.[dev]'
 	touch $(STAMP)
 
 demo: setup
