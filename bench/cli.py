@@ -63,6 +63,9 @@ def selection(
                                                "self-training round re-picks a fold's clips with a model trained on "
                                                "the other folds (default: the recipe's; 1: with the model trained "
                                                "on every clip)."),
+    energy_threshold: float | None = typer.Option(None, "--energy-threshold", min=0.0, help="motion-energy: "
+                                                  "per-pixel threshold of the motion energy, a multiple of the "
+                                                  "window's median |difference| (default: the recipe's; 0: off)."),
     int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
                               "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
@@ -78,7 +81,8 @@ def selection(
     if recipe == "motion-energy":
         overrides = {name: value for name, value in (("epochs", epochs),
                                                      ("self_training_rounds", self_training_rounds),
-                                                     ("cross_fit_folds", cross_fit_folds))
+                                                     ("cross_fit_folds", cross_fit_folds),
+                                                     ("energy_threshold", energy_threshold))
                      if value is not None}
         _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
                           shortlist, ensemble)
@@ -94,7 +98,7 @@ def selection(
 
 
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
-                      seeds: list[int], overrides: dict[str, int], cache_dir: Path, int8: bool,
+                      seeds: list[int], overrides: dict[str, float], cache_dir: Path, int8: bool,
                       shortlist: int, ensemble: bool) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
     from bench.motion_int8 import MotionInt8BenchSettings

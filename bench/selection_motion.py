@@ -121,7 +121,7 @@ def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergy
     energy's shortlist."""
     scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}))
     probabilities = frame_probabilities(model, bench.stacks)
-    energy = torch.from_numpy(window_motion_energy(bench.stacks))
+    energy = torch.from_numpy(window_motion_energy(bench.stacks, threshold=settings.energy_threshold))
     picked = {"energy": energy, "cascade": cascade_scores(energy, probabilities, settings.confidence_weight,
                                                           shortlist)}
     extra = {name: strategy_scores(probabilities, selector, bench.labels, bench.in_burst, budget)
@@ -230,7 +230,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
             "bench": "selection", "recipe": "motion-energy", "family": family, "T": base.num_candidates,
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
             "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
-            "cross_fit_folds": base.cross_fit_folds, "shortlist": kept[budget],
+            "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
+            "shortlist": kept[budget],
             **fp32,
             "meets_target": {
                 f"smart>={targets.smart}": smart >= targets.smart,

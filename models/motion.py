@@ -120,23 +120,38 @@ def clip_motion_stacks(frames: np.ndarray, settings: MotionSettings) -> np.ndarr
     return np.stack([state.push(frame) for frame in frames])
 
 
-def window_motion_energy(stacks: np.ndarray, smoothing: int = 3) -> np.ndarray:
+def window_motion_energy(stacks: np.ndarray, smoothing: int = 3, threshold: float = 0.0) -> np.ndarray:
     """A window's difference stacks [..., T, depth, S, S] -> [..., T]: a mask-free guess of where the action is.
 
     Each candidate's total |newest difference|, standardised within its window (median, standard deviation),
     then averaged over `smoothing` neighbouring candidates: a burst spans several candidates, while a bouncing
     ball or a shake residual lifts one (on the articulated family's training clips, 4 of 32 picks fall in the
-    burst 52 % of the time smoothed, 45 % unsmoothed, 20 % at random). A candidate without a predecessor (all-zero
-    difference) scores -inf.
+    burst 52 % of the time smoothed, 45 % unsmoothed, 20 % at random). With `threshold` > 0 each pixel counts only
+    by how far its |difference| exceeds `threshold` x the window's median |difference| (over the candidates with
+    a predecessor), so sensor noise and small sway drop out and large limb motion stays. A candidate without a
+    predecessor (all-zero difference) scores -inf.
     """
-    energy = np.abs(stacks[..., 0, :, :].astype(np.float32)).sum(axis=(-2, -1))
-    no_predecessor = energy == 0.0
+    magnitude = np.abs(stacks[..., 0, :, :].astype(np.float32))
+    no_predecessor = magnitude.sum(axis=(-2, -1)) == 0.0
+    if threshold > 0:
+        magnitude = np.maximum(magnitude - threshold * _window_median(magnitude, no_predecessor), 0.0)
+    energy = magnitude.sum(axis=(-2, -1))
     median = np.median(energy, axis=-1, keepdims=True)
     standardised = (np.where(no_predecessor, median, energy) - median) / (energy.std(axis=-1, keepdims=True) + 1e-6)
     half = smoothing // 2
     padded = np.pad(standardised, [(0, 0)] * (standardised.ndim - 1) + [(half, smoothing - 1 - half)], mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, smoothing, axis=-1)
     return np.where(no_predecessor, -np.inf, windows.mean(axis=-1)).astype(np.float32)
+
+
+def _window_median(magnitude: np.ndarray, no_predecessor: np.ndarray) -> np.ndarray:
+    """[..., T, S, S] |differences| -> [..., 1, 1, 1]: each window's median pixel over the candidates with a
+    predecessor (the all-zero maps would pull it down)."""
+    windows = magnitude.reshape(-1, *magnitude.shape[-3:])
+    with_predecessor = ~no_predecessor.reshape(-1, magnitude.shape[-3])
+    medians = np.array([np.median(window[kept]) if kept.any() else 0.0
+                        for window, kept in zip(windows, with_predecessor, strict=True)], dtype=np.float32)
+    return medians.reshape(*magnitude.shape[:-3], 1, 1, 1)
 
 
 class MotionEncoder(nn.Module):

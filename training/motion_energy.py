@@ -63,6 +63,8 @@ class MotionEnergySettings(BaseModel):
     label_smoothing: float = Field(0.1, ge=0, lt=1, description="Cross-entropy label smoothing.")
     max_roll_px: int = Field(8, ge=0, description="Random translation of each batch (the actor stands anywhere).")
     confidence_weight: float = Field(3.0, ge=0, description="Weight of the head's confidence beside the energy.")
+    energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy, a multiple of "
+                                    "the window's median |difference| (0: every pixel counts in full).")
     self_training_rounds: int = Field(2, ge=0, description="Rounds of re-picking each training clip's candidates "
                                       "by energy + the head's probability of the clip's label, then training afresh.")
     cross_fit_folds: int = Field(1, ge=1, description="Self-training re-picks each fold's clips with a model trained "
@@ -71,9 +73,9 @@ class MotionEnergySettings(BaseModel):
     seed: int = 0
 
 
-def energy_picks(stacks: np.ndarray, count: int) -> np.ndarray:
+def energy_picks(stacks: np.ndarray, count: int, threshold: float = 0.0) -> np.ndarray:
     """[N,T,depth,S,S] -> [N,count] candidate positions, the most energetic of each clip first."""
-    return np.argsort(-window_motion_energy(stacks), axis=1, kind="stable")[:, :count]
+    return np.argsort(-window_motion_energy(stacks, threshold=threshold), axis=1, kind="stable")[:, :count]
 
 
 def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionEnergySettings,
@@ -82,7 +84,8 @@ def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionE
     the given [N,k] candidate positions)."""
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
-    picks = energy_picks(train.stacks, settings.picks_per_clip) if picks is None else picks
+    if picks is None:
+        picks = energy_picks(train.stacks, settings.picks_per_clip, settings.energy_threshold)
     clips = np.repeat(np.arange(len(train.labels)), picks.shape[1])
     inputs = torch.from_numpy(train.stacks[clips, picks.ravel()])
     targets = torch.from_numpy(train.labels[clips])
@@ -115,7 +118,8 @@ def label_picks(model: nn.Sequential, train: MotionData, settings: MotionEnergyS
     one however much the distractors move in them."""
     probabilities = frame_probabilities(model, train.stacks)
     label_probability = probabilities[np.arange(len(train.labels)), :, train.labels].numpy()
-    score = window_motion_energy(train.stacks) + settings.confidence_weight * label_probability
+    energy = window_motion_energy(train.stacks, threshold=settings.energy_threshold)
+    score = energy + settings.confidence_weight * label_probability
     return np.argsort(-score, axis=1, kind="stable")[:, :settings.picks_per_clip]
 
 
@@ -152,7 +156,7 @@ def cross_fitted_label_picks(train: MotionData, num_classes: int, settings: Moti
 def train_motion_energy(train: MotionData, num_classes: int, settings: MotionEnergySettings) -> nn.Sequential:
     """The recipe: the energy picks re-picked `self_training_rounds` times (cross-fitted over `cross_fit_folds`,
     or by the model trained on every clip's picks with one fold), then the model trained on the last picks."""
-    picks = energy_picks(train.stacks, settings.picks_per_clip)
+    picks = energy_picks(train.stacks, settings.picks_per_clip, settings.energy_threshold)
     for _ in range(settings.self_training_rounds):
         if settings.cross_fit_folds > 1:
             picks = cross_fitted_label_picks(train, num_classes, settings, picks)
@@ -170,7 +174,7 @@ def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tenso
 
 def score_clips(model: nn.Sequential, test: MotionData, settings: MotionEnergySettings) -> ClipScores:
     probabilities = frame_probabilities(model, test.stacks)
-    energy = torch.from_numpy(window_motion_energy(test.stacks))
+    energy = torch.from_numpy(window_motion_energy(test.stacks, threshold=settings.energy_threshold))
     selector = energy + settings.confidence_weight * probabilities.amax(dim=-1)
     return strategy_scores(probabilities, selector, test.labels, test.in_burst, settings.budget)
 

@@ -88,3 +88,23 @@ def test_window_motion_energy_prefers_a_sustained_burst_over_a_single_spike() ->
     assert set(np.argsort(-energy[0])[:3].tolist()) == {6, 7, 8}
     assert energy.shape == (1, 10)
     assert np.argmax(window_motion_energy(stacks, smoothing=1)[0]) == 2  # unsmoothed, the spike wins
+
+
+def _swaying_clip() -> np.ndarray:
+    """Noise of 0.1 everywhere; candidate 2 sways (the whole frame moves a little), candidate 5 holds a limb's
+    large motion on 4 pixels. In total |difference| the sway (64 x 0.5) outweighs the limb (4 x 3 + 60 x 0.1)."""
+    stacks = np.full((1, 8, 3, 8, 8), 0.1, dtype=np.float32)
+    stacks[0, 0] = 0.0  # no predecessor
+    stacks[0, 2, 0] = 0.5
+    stacks[0, 5, 0, 2:4, 2:4] = 3.0
+    return stacks
+
+
+def test_window_motion_energy_threshold_keeps_large_motion_and_drops_sway() -> None:
+    stacks = _swaying_clip()
+    assert np.argmax(window_motion_energy(stacks, smoothing=1)[0]) == 2
+    for threshold in (4.0, 8.0):  # 0.4 and 0.8 against the median pixel's 0.1
+        energy = window_motion_energy(stacks, smoothing=1, threshold=threshold)
+        assert np.argmax(energy[0]) == 5
+        assert np.isneginf(energy[0, 0])
+    np.testing.assert_array_equal(window_motion_energy(stacks, threshold=0.0), window_motion_energy(stacks))

@@ -97,3 +97,14 @@ def test_cross_fitted_label_picks_drop_the_distractor_with_models_that_never_saw
     assert repicked.shape == picks.shape
     energy_share = np.take_along_axis(data.in_burst, picks, axis=1).mean()
     assert np.take_along_axis(data.in_burst, repicked, axis=1).mean() >= energy_share + 0.1
+
+
+def test_energy_picks_pass_the_threshold_to_the_energy() -> None:
+    """A swaying idle candidate outweighs a small burst in total |difference|; above 4x the median pixel only the
+    burst's large motion counts."""
+    stacks = np.full((1, 8, 3, 8, 8), 0.1, dtype=np.float32)
+    stacks[0, 0] = 0.0
+    stacks[0, 1:3, 0] = 0.5  # sway over two candidates
+    stacks[0, 5:7, 0, 2:4, 2:4] = 3.0  # the burst's limb
+    assert set(energy_picks(stacks, 2)[0].tolist()) == {1, 2}
+    assert set(energy_picks(stacks, 2, threshold=4.0)[0].tolist()) == {5, 6}
