@@ -57,7 +57,7 @@ from bench.pipeline_cpu import (
     tree_ticks,
 )
 from bench.pipeline_drain import DrainPolicy, DrainWatch
-from bench.pipeline_hops import hop_percentiles_ms
+from bench.pipeline_hops import StepTotals, hop_percentiles_ms, step_means_ms, step_totals
 from bench.pipeline_probes import GroupLag, LagSampler, OutcomeSubscriber, is_ready, scrape
 from infra.kafka.broker import KafkaBroker
 from infra.process import ManagedProcess, tail
@@ -150,10 +150,11 @@ class TrialReport:
     cpu: CpuAccount
     failures: list[str]  # why K does not count; empty: it does
     hops_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # p50/p99 per hop (pipeline_hops.py)
+    steps_ms: dict[str, float] = field(default_factory=dict)  # mean per window of each step inside a stage
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self.result), "counts": not self.failures, "failures": self.failures,
-                "cpu": self.cpu.as_dict(), "hops_ms": self.hops_ms}
+                "cpu": self.cpu.as_dict(), "hops_ms": self.hops_ms, "steps_ms": self.steps_ms}
 
 
 def free_port() -> int:
@@ -403,10 +404,12 @@ class PipelineBench:
                                              self._env(kafka, ports["cameras"]))
             time.sleep(settings.warmup_s)
             before = self._cpu_snapshot(workers, ports)
+            steps_before = self._step_totals(workers, ports)
             sampler = LagSampler(self._group_lag(kafka), settings.lag_sample_s)
             sampler.start()
             time.sleep(max(0.0, started + settings.seconds - time.time()))
             after = self._cpu_snapshot(workers, ports)
+            steps_after = self._step_totals(workers, ports)
             lags = sampler.stop()
             workers.pop("cameras").stop()
             captures = self._captures(kafka)
@@ -429,7 +432,7 @@ class PipelineBench:
         timed_frames = sum(1 for _, _, ingest in captures if before.taken_at <= ingest <= after.taken_at)
         cpu = cpu_account(before, after, timed_frames)
         return TrialReport(result, cpu, k_failures(result, settings.bounds, missing_reason),
-                           hop_percentiles_ms(seen, settings.grid, span))
+                           hop_percentiles_ms(seen, settings.grid, span), step_means_ms(steps_before, steps_after))
 
     def _group_lag(self, kafka: KafkaSettings) -> GroupLag:
         prefix, selector_group = kafka.topic_prefix, f"{kafka.topic_prefix}{SELECTOR_APP_ID}"
@@ -460,6 +463,10 @@ class PipelineBench:
         with TopicReader(kafka, topic_name(Topic.FRAMES, SITE, kafka.topic_prefix), since=0.0) as reader:
             headers = [FrameHeaders.from_headers(message.headers()) for message in reader.drain()]
         return [(meta.camera, meta.capture_time, meta.ingest_time) for meta in headers]
+
+    def _step_totals(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> StepTotals:
+        """The stage-2 and classifier steps' totals so far (pipeline_hops.py)."""
+        return step_totals(scrape(ports[name]) for name in (*SELECTOR_PROCESSES, "classifier") if name in workers)
 
     def _cpu_snapshot(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> CpuSnapshot:
         selectors = [name for name in SELECTOR_PROCESSES if name in workers]

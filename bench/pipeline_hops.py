@@ -15,13 +15,19 @@ adapter's).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.pipeline_accounting import SeenOutcome, TrialWindow, WindowGrid
 
 HOPS = ("select", "classify", "commit", "processing", "frame_ingest", "frame_score")
+# The workers' histogram of the steps inside a stage (processors/metrics.py STEP_SECONDS): stage 2's close,
+# jpeg_fetch and clip_ack, the classifier's commit.
+STEP_METRIC = "actionstream_step_seconds"
+
+StepTotals = dict[str, tuple[float, float]]  # "stage.step" -> (seconds, windows) so far
 
 
 def hop_seconds(seen: SeenOutcome) -> dict[str, float]:
@@ -47,3 +53,29 @@ def hop_percentiles_ms(seen: Iterable[SeenOutcome], grid: WindowGrid, span: Tria
         return {}
     return {hop: {f"p{q}": round(float(np.percentile([row[hop] for row in rows], q)) * 1000, 1) for q in (50, 99)}
             for hop in HOPS}
+
+
+def step_totals(metrics_texts: Iterable[str]) -> StepTotals:
+    """Each step's total seconds and count so far, summed over the workers' /metrics pages."""
+    totals: dict[str, list[float]] = {}
+    for text in metrics_texts:
+        for family in text_string_to_metric_families(text):
+            if family.name != STEP_METRIC:
+                continue
+            for sample in family.samples:
+                kind = sample.name.removeprefix(STEP_METRIC)
+                if kind in ("_sum", "_count"):
+                    total = totals.setdefault(f"{sample.labels['stage']}.{sample.labels['step']}", [0.0, 0.0])
+                    total[kind == "_count"] += sample.value
+    return {step: (seconds, count) for step, (seconds, count) in totals.items()}
+
+
+def step_means_ms(before: Mapping[str, tuple[float, float]], after: Mapping[str, tuple[float, float]]
+                  ) -> dict[str, float]:
+    """Mean ms per window of each step between two readings (the timed span); steps not taken in it are left out."""
+    means = {}
+    for step, (seconds, count) in sorted(after.items()):
+        seconds_before, count_before = before.get(step, (0.0, 0.0))
+        if count > count_before:
+            means[step] = round((seconds - seconds_before) / (count - count_before) * 1000, 1)
+    return means

@@ -7,6 +7,7 @@ Training, evaluation and serving share the bundle's preprocessing and name table
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,17 @@ def resolve_precision(precision: str, backend: str, device: str, model_dir: Path
     return "int8" if on_cpu and (model_dir / ENCODER_INT8_ONNX).exists() else "fp32"
 
 
+@dataclass(frozen=True)
+class WarmUp:
+    """What a process will run its model on, a part it does not run left out: encoder passes of these sizes
+    (stage 1, with the single-frame selector), windows of this many candidates (stage 2's global selector), clips
+    (the classifier, at the bundle's n)."""
+
+    encoder_passes: tuple[int, ...] = ()
+    window_frames: int = 0
+    clips: bool = False
+
+
 class SmartRuntime:
     def __init__(self, bundle: ModelBundle, backend: EncoderBackend) -> None:
         self.bundle = bundle
@@ -49,6 +61,22 @@ class SmartRuntime:
         options = BackendOptions(model_dir=directory, precision=precision, device=device, num_threads=num_threads,
                                  allow_spinning=allow_spinning)
         return cls(ModelBundle.load(directory), create_backend(backend, options))
+
+    def warm_up(self, plan: WarmUp) -> None:
+        """Run each part the plan names once on blank inputs of the sizes it names, so that the runtimes' one-time
+        costs (memory arenas, kernel choices, lazy initialisation) are not paid by the first frame, window or clip.
+        Measured on 2 cores: a first encoder pass cost 12-15 ms more than the next, a first global selector call
+        6-11 ms more."""
+        size = self.bundle.preprocessing.image_size
+        dim = self.bundle.manifest.architecture.representation_dim
+        for frames in sorted(set(plan.encoder_passes)):
+            self.frame_scores(self.represent(self.run_encoder(np.zeros((frames, 3, size, size), np.float32))))
+        if plan.window_frames:
+            self.global_scores(np.zeros((plan.window_frames, dim), np.float32))
+        if plan.clips:
+            clip = self.bundle.manifest.num_frames
+            rgb = [np.zeros((clip, size, size, 3), np.uint8)] if self.needs_frames else None
+            self.classify_batch([np.zeros((clip, dim), np.float32)], rgb)
 
     @property
     def classes(self) -> list[str]:

@@ -26,7 +26,7 @@ from processors import metrics
 from processors.classification import STAGE, Classified, ClipClassifier, Rejected, observe
 from processors.classifier_state import read_camera_states
 from processors.incidents import CameraState, Transition, apply_window, expire, newer
-from processors.serving import ModelHolder
+from processors.serving import CLASSIFIER_WARM_UP, ModelHolder
 from processors.settings import ProcessorSettings
 from processors.shadow import ShadowModel, shadow_outcomes
 from streams.deadletter import DeadLetter
@@ -81,7 +81,7 @@ class ClassifierConsumer:
         self.settings = settings
         self._read_states = state_reader
         if holder is None:
-            holder = ModelHolder(settings.model, settings.kafka, role=STAGE)
+            holder = ModelHolder(settings.model, settings.kafka, role=STAGE, warm_up=CLASSIFIER_WARM_UP)
             shadow = shadow or ShadowModel.beside(holder, settings.classifier.shadow_alias, STAGE)
         self.holder = holder
         self.shadow = shadow
@@ -302,8 +302,10 @@ class ClassifierConsumer:
         group = consumer.consumer_group_metadata()
         attempts = self.settings.classifier.stuck_after_timeouts
         step_s = self._step_timeout_s()
+        committing = time.perf_counter()
         self._retrying(lambda: producer.send_offsets_to_transaction(offsets, group, step_s), stop, attempts)
         self._retrying(lambda: producer.commit_transaction(step_s), stop, attempts)
+        metrics.STEP_SECONDS.labels(stage=STAGE, step="commit").observe(time.perf_counter() - committing)
 
     def _step_timeout_s(self) -> float:
         classifier = self.settings.classifier

@@ -17,6 +17,11 @@ BATCH_FILL = Histogram("actionstream_batch_fill_ratio", "Batch size / max batch 
 BATCH_SECONDS = Histogram("actionstream_batch_seconds", "Compute time per batch.", ("stage",), buckets=_FAST_BUCKETS)
 HOP_SECONDS = Histogram("actionstream_hop_seconds", "Time spent at one hop (publish - previous publish).", ("hop",),
                         buckets=_HOP_BUCKETS)
+# Where a window's time goes inside a stage, beside the hops between stages: stage 2's close (the closing frame
+# handled - the window's end: capture, ingest, stage 1 and stage 2's queue), jpeg_fetch, clip_ack (the clip's send
+# to the broker's acknowledgement); the classifier's commit (offsets and transaction commit).
+STEP_SECONDS = Histogram("actionstream_step_seconds", "Time of one step of a window inside a stage.", ("stage", "step"),
+                         buckets=_FAST_BUCKETS)
 PROCESSING_SECONDS = Histogram("actionstream_processing_seconds", "Action publish - window end.",
                                buckets=_HOP_BUCKETS)
 END_TO_END_SECONDS = Histogram("actionstream_end_to_end_seconds", "Action publish - capture of the last frame.",

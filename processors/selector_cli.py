@@ -28,7 +28,7 @@ def selector_run(
                               "processes together; default: settings (ACTIONSTREAM_SELECTOR_STAGE, both)."),
 ) -> None:
     """Run a selector worker until SIGTERM. Workers with one app id share the cameras."""
-    from processors.serving import ModelHolder
+    from processors.serving import ModelHolder, selector_warm_up
     from processors.settings import ProcessorSettings
     from streams.broker_monitor import MONITOR
     from streams.health import HEALTH, serve_health
@@ -52,7 +52,7 @@ def selector_run(
     if settings.metrics_port:
         serve_health(settings.metrics_port, "model", "partitions")
     MONITOR.watch(settings.kafka)
-    holder = ModelHolder(settings.model, settings.kafka, role="selector")
+    holder = ModelHolder(settings.model, settings.kafka, role="selector", warm_up=selector_warm_up(settings))
     HEALTH.passed("model")
     holder.follow()
     if settings.selector_stage == "score":

@@ -15,9 +15,10 @@ import torch
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
 from models.registry import ResolvedBundle, bundle_uri, resolve_bundle
-from models.runtime import SmartRuntime
+from models.runtime import SmartRuntime, WarmUp
 from processors import metrics
-from processors.settings import ServingModelSettings
+from processors.selector.windows import expected_candidates
+from processors.settings import ProcessorSettings, ServingModelSettings
 from streams.schemas import InvalidMessage, ModelUpdate, parse_event
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
@@ -44,21 +45,37 @@ def load_model(settings: ServingModelSettings, reference: str | None = None) -> 
     return ServedModel(runtime, resolved.version)
 
 
+def selector_warm_up(settings: ProcessorSettings) -> WarmUp:
+    """What a selector process runs its model on: stage 1's encoder passes (full ones and a batch's odd frame),
+    stage 2's windows."""
+    stage1, stage2 = settings.selector_stage != "window", settings.selector_stage != "score"
+    full_pass = min(settings.stage1.encoder_batch_size, settings.stage1.batch_size)
+    return WarmUp(encoder_passes=(full_pass, 1) if stage1 else (),
+                  window_frames=expected_candidates(settings.stage2) if stage2 else 0)
+
+
+CLASSIFIER_WARM_UP = WarmUp(clips=True)
+
+
 def _download_dir(settings: ServingModelSettings) -> Path:
     settings.download_dir.mkdir(parents=True, exist_ok=True)
     return Path(settings.download_dir) / f"bundle-{time.time_ns()}"
 
 
 class ModelHolder:
-    """Holds the served model; `follow()` starts a thread that watches model-updates for our alias."""
+    """Holds the served model; `follow()` starts a thread that watches model-updates for our alias. With a warm-up
+    plan, every version it loads is warmed up before it serves: the first at construction (before the process
+    reports itself ready), an announced one on the background thread, before the switch."""
 
     def __init__(self, settings: ServingModelSettings, kafka: KafkaSettings, role: str,
-                 loader: Callable[[ServingModelSettings, str | None], ServedModel] = load_model) -> None:
+                 loader: Callable[[ServingModelSettings, str | None], ServedModel] = load_model,
+                 warm_up: WarmUp | None = None) -> None:
         self.settings = settings
         self.kafka = kafka
         self.role = role
         self._loader = loader
-        self._current = loader(settings, None)
+        self.warm_up = warm_up
+        self._current = self._load(None)
         self._pending: ServedModel | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -70,6 +87,15 @@ class ModelHolder:
     @property
     def current(self) -> ServedModel:
         return self._current
+
+    def _load(self, reference: str | None) -> ServedModel:
+        served = self._loader(self.settings, reference)
+        if self.warm_up is not None:
+            started = time.perf_counter()
+            served.runtime.warm_up(self.warm_up)
+            logger.debug("%s warmed %s up in %.0f ms", self.role, served.version,
+                         (time.perf_counter() - started) * 1000)
+        return served
 
     def swap_if_ready(self) -> bool:
         """Switch to a loaded new version; call only at a boundary (between batches, before a window)."""
@@ -146,7 +172,7 @@ class ModelHolder:
                 return
         logger.info("%s loading %s in the background", self.role, version)
         try:
-            loaded = self._loader(self.settings, f"models:/{update.model}/{update.version}")
+            loaded = self._load(f"models:/{update.model}/{update.version}")
         except Exception:  # a bad version must not take the worker down: keep serving the old one
             logger.exception("%s could not load %s; keeps serving %s", self.role, version, self._current.version)
             metrics.MODEL_LOAD_FAILURES.labels(role=self.role).inc()

@@ -27,7 +27,7 @@ class ShadowModel:
         self.alias = alias
         self.production = production
         self.holder = ModelHolder(settings.model_copy(update={"reference": alias}), kafka, role=f"{role}-shadow",
-                                  loader=self._load)
+                                  loader=self._load, warm_up=production.warm_up)
 
     @classmethod
     def beside(cls, production: ModelHolder, alias: str | None, role: str) -> ShadowModel | None:

@@ -44,14 +44,14 @@ def produce_frames(producer: Producer, topic: str, site: str, camera: str, start
 
 def expected_windows(seqs: list[int], fps: float, window_s: float, hop_s: float, min_frames: int = 2) -> set[float]:
     """Starts of the windows that close with a clip: every hop-grid window holding at least `min_frames` frames
-    (stage 2 drops one with fewer) and ending by the last frame."""
-    last = max(seqs) / fps
+    (stage 2 drops one with fewer) whose last slot is at or before the last frame's (it closes with that frame)."""
+    last = (max(seqs) + 1) / fps  # the end of the last frame's slot
     held: dict[float, int] = {}
     for seq in seqs:
         time = seq / fps
         k = math.floor((time - window_s) / hop_s) + 1
         while k * hop_s <= time:
-            if k * hop_s + window_s <= last:
+            if k * hop_s + window_s <= last + 1e-9:
                 start = round(k * hop_s, 6)
                 held[start] = held.get(start, 0) + 1
             k += 1

@@ -104,7 +104,7 @@ class SelectorApp:
             table_standby_replicas=0,
         )
         # Faust's own consumer can commit past records it fetched across a seek and never delivered (consumer.py).
-        self.app.transport.Consumer = GaplessConsumer
+        self.app.transport.Consumer = GaplessConsumer.with_fetch_max_wait(settings.stage2.fetch_max_wait_ms)
         raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
         frames_topics = [topic_name(Topic.FRAMES, site, prefix) for site in settings.sites]
         self.frames = self.app.topic(*frames_topics, **raw)
@@ -351,8 +351,9 @@ class SelectorApp:
                 metrics.DUPLICATES.labels(stage="stage2").inc()
             with timed(Phase.STATE):
                 closed, idle_evicted = state.close_ready(settings)
+        closed_at = time.time()
         for window in closed:
-            await self._emit(camera, window)
+            await self._emit(camera, window, closed_at)
         evicted += idle_evicted
         if changed or closed or evicted:
             with timed(Phase.CHANGELOG):
@@ -369,8 +370,9 @@ class SelectorApp:
         claimed = self._claims.get(key)
         return claimed if claimed is not None else ClaimedFrame.from_bytes(self.windows[key])
 
-    async def _emit(self, camera: str, window: ClosedWindow) -> None:
+    async def _emit(self, camera: str, window: ClosedWindow, closed_at: float) -> None:
         settings = self.settings.stage2
+        metrics.STEP_SECONDS.labels(stage="stage2", step="close").observe(closed_at - window.end)
         self.holder.swap_if_ready()  # a new version starts with a whole window
         with timed(Phase.SELECT):
             claimed = [self._claimed(camera, seq) for seq in window.seqs]
@@ -392,8 +394,14 @@ class SelectorApp:
         # the window (same clip id, dropped downstream) instead of losing it.
         with timed(Phase.SELECT):
             value = clip.to_bytes()
+        sent_at = time.perf_counter()
         delivery = await self.clips.send(key=clip.key(), value=value)
         await delivery
+        acknowledged = time.perf_counter() - sent_at
+        metrics.STEP_SECONDS.labels(stage="stage2", step="clip_ack").observe(acknowledged)
+        logger.debug("stage2: %s window ending %.3f: closed %.0f ms after its end, clip out %.0f ms after the close "
+                     "(acknowledged in %.0f ms)", camera, window.end, (closed_at - window.end) * 1000,
+                     (time.time() - closed_at) * 1000, acknowledged * 1000)
         metrics.WINDOWS.labels(outcome="incomplete" if clip.incomplete else "complete").inc()
         metrics.HOP_SECONDS.labels(hop="select").observe(clip.closed_time - clip.window_end)
         metrics.FRAMES_PER_WINDOW.labels(stage="stage2").observe(len(clip.frames))

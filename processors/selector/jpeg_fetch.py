@@ -11,12 +11,14 @@ caller decides the outcome); a broker that does not answer is waited for, as a c
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from processors import metrics
 from processors.settings import Stage2Settings
 from streams.records import FrameRef, ScoredFrame
 from streams.settings import KafkaSettings
@@ -50,6 +52,7 @@ class JpegFetcher:
         })
 
     def fetch(self, claims: Sequence[FrameRef]) -> Fetched:
+        started = time.perf_counter()
         fetched = Fetched()
         by_partition: dict[tuple[str, int], set[int]] = defaultdict(set)
         for claim in claims:
@@ -58,6 +61,7 @@ class JpegFetcher:
             jpegs, expired = self._read(topic, partition, sorted(offsets))
             fetched.jpegs.update({FrameRef(topic, partition, offset): jpeg for offset, jpeg in jpegs.items()})
             fetched.expired += [FrameRef(topic, partition, offset) for offset in expired]
+        metrics.STEP_SECONDS.labels(stage="stage2", step="jpeg_fetch").observe(time.perf_counter() - started)
         return fetched
 
     def _read(self, topic: str, partition: int, offsets: list[int]) -> tuple[dict[int, bytes], list[int]]:

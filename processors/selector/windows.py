@@ -2,7 +2,10 @@
 
 Windows start on a grid of the hop H (epoch-aligned, so every worker agrees) and span W seconds. A camera's
 watermark is the latest capture time seen; a window closes once the watermark passes its end plus the allowed
-lateness. A frame older than every open window is late: counted and dropped. A camera that stops sending has
+lateness, or (no lateness allowed) once its last sampling slot holds a frame: cameras sample one frame per slot
+and a camera's frames arrive in order, so no other frame of the window can come, and waiting for the next frame
+would add a frame interval (125 ms at 8 fps) to every window's latency. A frame older than every open window is
+late: counted and dropped. A camera that stops sending has
 its open windows closed, marked incomplete, once `idle_close_s` wall-clock seconds passed since its last frame
 arrived. The state is a small JSON document (frame ids and times, not the frames), stored in a changelog-backed
 table so another worker resumes it; it is written when windows close, and `restore` adds the frames since.
@@ -19,6 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 from processors.settings import Stage2Settings
+from streams.cameras.sampler import sampling_slot
 
 # 1: the document lists every frame of the open windows (documents written before the field existed, too).
 # 2: frames added since the document was written are in their own entries only (claims.py; `restore`). A version-1
@@ -102,7 +106,10 @@ class CameraWindows:
         closed: list[ClosedWindow] = []
         if self.next_start is None:
             return closed, []
-        while self.next_start + settings.window_s + settings.allowed_lateness_s <= self.watermark:
+        last_slot = self._last_sampled_slot(settings)
+        while (self.next_start + settings.window_s + settings.allowed_lateness_s <= self.watermark
+               or (last_slot is not None and settings.allowed_lateness_s == 0
+                   and _last_slot(self.next_start + settings.window_s, settings) <= last_slot)):
             start, end = self.next_start, self.next_start + settings.window_s
             members = sorted((time, seq) for seq, time in self.frames.items() if start <= time < end)
             if members:
@@ -116,6 +123,12 @@ class CameraWindows:
         for seq in evicted:
             del self.frames[seq]
         return closed, evicted
+
+    def _last_sampled_slot(self, settings: Stage2Settings) -> int | None:
+        """The latest slot of stage 2's sampling grid known to hold a frame: the latest frame whose sequence number
+        is its capture time's slot at `sample_fps` (one from a camera sampled on another grid holds none)."""
+        slots = [seq for seq, time in self.frames.items() if seq == sampling_slot(time, settings.sample_fps)]
+        return max(slots, default=None)
 
     def _first_start_after(self, start: float, settings: Stage2Settings) -> float:
         later = [time for time in self.frames.values() if time >= start]
@@ -141,10 +154,20 @@ class CameraWindows:
                    state.get("last_arrival"))
 
 
+def _first_slot(time: float, settings: Stage2Settings) -> int:
+    """The first sampling slot at or after `time` (a window's bounds lie on the slot grid)."""
+    return math.ceil(time * settings.sample_fps - 1e-6)
+
+
+def _last_slot(end: float, settings: Stage2Settings) -> int:
+    """The last sampling slot of a window ending at `end`."""
+    return _first_slot(end, settings) - 1
+
+
 def _incomplete(start: float, end: float, seqs: list[int], settings: Stage2Settings) -> bool:
     """Fewer of the window's sampling slots hold a frame than `complete_fraction` asks: a camera gap inside
     the window or at either edge (seq is the slot number on the capture-time grid)."""
-    slots = range(math.ceil(start * settings.sample_fps - 1e-6), math.ceil(end * settings.sample_fps - 1e-6))
+    slots = range(_first_slot(start, settings), _first_slot(end, settings))
     present = len(set(seqs).intersection(slots))
     return present < settings.complete_fraction * len(slots)
 

@@ -12,6 +12,11 @@ class SampledFrame:
     gap: int  # slots lost since the previous kept frame
 
 
+def sampling_slot(capture_time: float, sample_fps: float) -> int:
+    """The 1/sample_fps slot of capture time a frame falls in: its sequence number once sampled."""
+    return math.floor(capture_time * sample_fps + 1e-9)
+
+
 class PtsSampler:
     """Keeps the first frame of every 1/sample_fps slot of capture time.
 
@@ -28,7 +33,7 @@ class PtsSampler:
         self._last_slot: int | None = None
 
     def offer(self, capture_time: float) -> SampledFrame | None:
-        slot = math.floor(capture_time * self.sample_fps + 1e-9)
+        slot = sampling_slot(capture_time, self.sample_fps)
         if self._last_slot is not None and slot <= self._last_slot:
             return None
         gap = 0 if self._last_slot is None else self._lost_slots(slot - self._last_slot)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench.pipeline_accounting import SeenOutcome, TrialWindow, WindowGrid
-from bench.pipeline_hops import hop_percentiles_ms, hop_seconds
+from bench.pipeline_hops import hop_percentiles_ms, hop_seconds, step_means_ms, step_totals
 from streams.schemas import HopLatency, LabelScore, WindowOutcome
 
 GRID = WindowGrid(window_s=4.0, hop_s=2.0, min_frames=2)
@@ -43,3 +43,19 @@ def test_percentiles_cover_the_timed_windows_once_each() -> None:
     assert hops["select"] == {"p50": pytest.approx(200.0), "p99": pytest.approx(298.0)}
     assert hops["commit"] == {"p50": pytest.approx(20.0), "p99": pytest.approx(20.0)}
     assert hop_percentiles_ms([], GRID, span) == {}
+
+
+def _steps_page(close_s: float, closes: int, commit_s: float, commits: int) -> str:
+    return ("# TYPE actionstream_step_seconds histogram\n"
+            f'actionstream_step_seconds_sum{{stage="stage2",step="close"}} {close_s}\n'
+            f'actionstream_step_seconds_count{{stage="stage2",step="close"}} {closes}\n'
+            f'actionstream_step_seconds_bucket{{stage="stage2",step="close",le="+Inf"}} {closes}\n'
+            f'actionstream_step_seconds_sum{{stage="classifier",step="commit"}} {commit_s}\n'
+            f'actionstream_step_seconds_count{{stage="classifier",step="commit"}} {commits}\n')
+
+
+def test_step_means_are_per_window_over_the_span_between_two_readings() -> None:
+    before = step_totals([_steps_page(1.0, 10, 0.5, 5)])
+    after = step_totals([_steps_page(1.5, 14, 0.5, 5), _steps_page(0.3, 2, 0.0, 0)])  # a second process's page
+    # close: (1.8 - 1.0) s over 6 windows; commit: none in the span, left out.
+    assert step_means_ms(before, after) == {"stage2.close": 133.3}

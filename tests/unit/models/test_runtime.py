@@ -10,14 +10,18 @@ from models.backends import EncoderOutput
 from models.bundle import Architecture, Manifest, ModelBundle, build_modules
 from models.export import ENCODER_INT8_ONNX
 from models.preprocessing import Preprocessing
-from models.runtime import SmartRuntime, resolve_precision
+from models.runtime import SmartRuntime, WarmUp, resolve_precision
 
 
 class ConstantBackend:
     name = "constant"
     precision = "fp32"
 
+    def __init__(self) -> None:
+        self.passes: list[tuple[int, ...]] = []  # the input shape of every pass
+
     def run(self, images: np.ndarray) -> EncoderOutput:
+        self.passes.append(images.shape)
         rng = np.random.default_rng(len(images))
         return EncoderOutput(rng.normal(size=(len(images), 1280)).astype(np.float32),
                              rng.normal(size=(len(images), 1000)).astype(np.float32))
@@ -88,3 +92,33 @@ def test_auto_precision_is_int8_only_for_onnxruntime_on_a_cpu_with_the_int8_enco
     if int8_file:
         (tmp_path / ENCODER_INT8_ONNX).write_bytes(b"")
     assert resolve_precision(asked, backend, device, tmp_path) == runs
+
+
+def test_warm_up_runs_each_named_part_once_at_the_sizes_named(runtime: SmartRuntime,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, tuple[int, ...]]] = []
+    for part in ("frame_scores", "global_scores", "classify_batch"):
+        original = getattr(runtime, part)
+
+        def spy(representation: object, *args: object, _part: str = part, _original: object = original) -> object:
+            shape = tuple(representation[0].shape) if isinstance(representation, list) else representation.shape
+            calls.append((_part, shape))
+            return _original(representation, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(runtime, part, spy)
+    backend = runtime.backend
+    assert isinstance(backend, ConstantBackend)
+
+    runtime.warm_up(WarmUp(encoder_passes=(2, 1, 2)))
+    assert backend.passes == [(1, 3, 32, 32), (2, 3, 32, 32)]
+    assert calls == [("frame_scores", (1, 1664)), ("frame_scores", (2, 1664))]
+
+    backend.passes.clear()
+    calls.clear()
+    runtime.warm_up(WarmUp(window_frames=32, clips=True))
+    assert backend.passes == []
+    assert calls == [("global_scores", (32, 1664)), ("classify_batch", (3, 1664))]  # the bundle's n = 3
+
+    calls.clear()
+    runtime.warm_up(WarmUp())
+    assert calls == [] and backend.passes == []

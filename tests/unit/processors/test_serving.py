@@ -3,8 +3,9 @@ its alias wins, whether it names a newer or an older version, and a replay never
 
 from __future__ import annotations
 
-from processors.serving import ModelHolder, ServedModel
-from processors.settings import ServingModelSettings
+from models.runtime import WarmUp
+from processors.serving import ModelHolder, ServedModel, selector_warm_up
+from processors.settings import ProcessorSettings, ServingModelSettings, Stage1Settings
 from streams.schemas import ModelUpdate
 from streams.settings import KafkaSettings
 
@@ -51,3 +52,38 @@ def test_an_update_for_another_alias_or_the_pending_version_loads_nothing_more()
 
     assert loads == ["smart/3", "smart/4"]
     assert holder.swap_if_ready() and holder.current.version == "smart/4"
+
+
+class _RecordingRuntime:
+    def __init__(self, version: str, events: list[str]) -> None:
+        self.version, self.events = version, events
+
+    def warm_up(self, plan: WarmUp) -> None:
+        self.events.append(f"warm {self.version} {plan.window_frames}")
+
+
+def test_every_version_is_warmed_up_before_it_serves() -> None:
+    events: list[str] = []
+
+    def loader(_settings: ServingModelSettings, reference: str | None) -> ServedModel:
+        version = "smart/3" if reference is None else reference.removeprefix("models:/")
+        events.append(f"load {version}")
+        return ServedModel(runtime=_RecordingRuntime(version, events), version=version)  # type: ignore[arg-type]
+
+    holder = ModelHolder(ServingModelSettings(), KafkaSettings(), role="test", loader=loader,
+                         warm_up=WarmUp(window_frames=32))
+    assert events == ["load smart/3", "warm smart/3 32"]
+    holder._consider(_update("4"), WATCHED)
+    assert events[2:] == ["load smart/4", "warm smart/4 32"]  # on the loading thread, before the switch
+    assert holder.current.version == "smart/3" and holder.swap_if_ready() and holder.current.version == "smart/4"
+
+
+def test_a_selector_process_warms_up_the_stages_it_runs() -> None:
+    stage1 = Stage1Settings(batch_size=32, encoder_batch_size=2)
+
+    def plan(stage: str) -> WarmUp:
+        return selector_warm_up(ProcessorSettings(selector_stage=stage, stage1=stage1))
+
+    assert plan("score") == WarmUp(encoder_passes=(2, 1))
+    assert plan("window") == WarmUp(window_frames=32)  # 4 s windows at 8 fps
+    assert plan("both") == WarmUp(encoder_passes=(2, 1), window_frames=32)

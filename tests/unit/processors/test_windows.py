@@ -20,9 +20,30 @@ def feed(state: CameraWindows, seqs: range | list[int], settings: Stage2Settings
 
 def test_windows_hop_on_the_grid_and_hold_w_seconds_of_frames() -> None:
     closed = feed(CameraWindows(), range(80, 80 + 8 * 12))  # 10 s .. 22 s
-    assert [window.start for window in closed] == [8.0, 10.0, 12.0, 14.0, 16.0]
+    assert [window.start for window in closed] == [8.0, 10.0, 12.0, 14.0, 16.0, 18.0]
     assert closed[0].seqs == list(range(80, 96)) and closed[0].incomplete  # the camera started mid-window
     assert all(len(window.seqs) == 32 and not window.incomplete for window in closed[1:])
+
+
+def test_a_window_closes_with_the_frame_of_its_last_slot_not_the_next_one() -> None:
+    state = CameraWindows()
+    # Up to slot 110 (13.75 s): [8, 12) closed, [10, 14) still lacks slot 111.
+    assert [window.start for window in feed(state, range(80, 111))] == [8.0]
+    closed = feed(state, [111])  # 13.875 s, its last slot: nothing later can belong to it
+    assert [(window.start, window.seqs, window.incomplete) for window in closed] == [(10.0, list(range(80, 112)),
+                                                                                      False)]
+
+
+def test_frames_off_the_sampling_grid_close_windows_only_by_the_watermark() -> None:
+    # A camera sampled at 4 fps numbers its slots on its own grid: its frames say nothing of stage 2's slots.
+    state = CameraWindows()
+    closed = []
+    for seq in range(40, 56):  # 10 s .. 13.75 s at 4 fps
+        state.add(seq, seq / 4, SETTINGS)
+        closed += state.close_ready(SETTINGS)[0]
+    assert [window.start for window in closed] == [8.0]  # by the watermark (12 s)
+    state.add(56, 14.0, SETTINGS)
+    assert [window.start for window in state.close_ready(SETTINGS)[0]] == [10.0]
 
 
 def test_a_gap_marks_the_windows_over_it_incomplete_and_skips_empty_ones() -> None:
