@@ -85,9 +85,6 @@ class Stage2Settings(BaseModel):
     idle_check_s: float = Field(1.0, gt=0, description="How often a worker looks for idle cameras.")
     # The window state holds claims (scored-frames coordinates), not JPEGs: a closed window's selected JPEGs are
     # read back from scored-frames (processors/selector/jpeg_fetch.py).
-    fetch_max_wait_ms: int = Field(1500, ge=1, description="Longest wait of the broker for stage 2's fetches "
-                                   "to fill (Faust's fixed value: 1500); a camera's frames wait up to this long "
-                                   "behind a fetch in flight for other cameras.")
     jpeg_fetch_seek_gap: int = Field(16, ge=1, description="Reading a window's selected JPEGs back, a gap of more "
                                      "records than this between two of them is skipped by a seek, not read over.")
     jpeg_fetch_retry_s: float = Field(1.0, gt=0, description="Wait between attempts to read JPEGs back while "

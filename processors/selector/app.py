@@ -104,7 +104,7 @@ class SelectorApp:
             table_standby_replicas=0,
         )
         # Faust's own consumer can commit past records it fetched across a seek and never delivered (consumer.py).
-        self.app.transport.Consumer = GaplessConsumer.with_fetch_max_wait(settings.stage2.fetch_max_wait_ms)
+        self.app.transport.Consumer = GaplessConsumer
         raw = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
         frames_topics = [topic_name(Topic.FRAMES, site, prefix) for site in settings.sites]
         self.frames = self.app.topic(*frames_topics, **raw)

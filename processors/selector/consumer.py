@@ -34,11 +34,9 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-import aiokafka
 from faust.transport.consumer import ensure_TP
-from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread, Consumer
+from faust.transport.drivers.aiokafka import Consumer
 from faust.types import TP, Message
-from faust.types.transports import TransportT
 
 logger = logging.getLogger(__name__)
 
@@ -53,33 +51,10 @@ class _NoReadOffsets(defaultdict):  # type: ignore[type-arg]
         return None
 
 
-class _ShortFetchWaitThread(AIOKafkaConsumerThread):
-    """Faust's consumer thread with the broker's wait for a fetch to fill bounded by the consumer's
-    `fetch_max_wait_ms`, where Faust fixes it at 1500 ms. aiokafka keeps one fetch in flight per broker and leaves a
-    partition whose records are still being processed out of it; that partition's next records wait until the
-    fetch in flight returns, which it does once any partition in it has data or the wait runs out."""
-
-    consumer: GaplessConsumer
-
-    def _create_worker_consumer(self, transport: TransportT) -> aiokafka.AIOKafkaConsumer:
-        consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = self.consumer.fetch_max_wait_ms  # read when it starts its fetcher
-        return consumer
-
-
 class GaplessConsumer(Consumer):
     # The service's own lifecycle lines ("Starting...") under Faust's logger tree, so the worker's Faust log
     # level governs them as it does the consumer they replace (mode names a subclass's logger after its module).
     logger = logging.getLogger("faust.transport.gapless_consumer")
-    fetch_max_wait_ms = 1500  # Faust's; `with_fetch_max_wait` gives a subclass its own
-
-    @classmethod
-    def with_fetch_max_wait(cls, milliseconds: int) -> type[GaplessConsumer]:
-        """This consumer class with the broker's wait for a fetch bounded by `milliseconds`."""
-        return type(cls.__name__, (cls,), {"fetch_max_wait_ms": milliseconds})
-
-    def _new_consumer_thread(self) -> AIOKafkaConsumerThread:
-        return _ShortFetchWaitThread(self, loop=self.loop, beacon=self.beacon)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
