@@ -133,14 +133,14 @@ class DemoSummary:
         recall = "n/a" if score.recall is None else f"{score.recall:.1%}"
         precision = "n/a" if score.precision is None else f"{score.precision:.1%}"
         delays = score.delay_percentiles_s()
-        first = "n/a" if score.first_event_delay_s is None else f"{score.first_event_delay_s:.1f}s"
+        first = "n/a" if score.first_event_delay_s is None else _from_window_end(score.first_event_delay_s)
         return [
             f"recall={recall} ({score.reported}/{score.actions} true actions reported) precision={precision} "
             f"({score.true_events}/{score.true_events + score.false_events} reported actions real; "
             f"{score.unclear_events} at the edge of an action counted apart)",
             "detection delay after the action's end "
             + ("n/a" if delays is None else f"p50={delays[0]:.1f}s p99={delays[1]:.1f}s")
-            + f"; first event {first} after its window's end",
+            + f"; first event {first}",
             "per camera: " + "; ".join(f"{camera} {_recall_precision(part)}"
                                        for camera, part in self.breakdown.per_camera.items()),
             *self._shift_lines(),
@@ -268,3 +268,11 @@ def event_line(event: ActionEvent, verdict: str) -> str:
         f"{event.camera:<6} {start}+{event.window_end - event.window_start:.0f}s {event.label:<12} "
         f"{event.confidence:.2f}  [{verdict}]  latency {event.latency.end_to_end * 1000:.0f} ms"
     )
+
+
+def _from_window_end(seconds: float) -> str:
+    """When an event came, from its window's end: a window closes with the frame of its last sampling slot, so a
+    fast stream publishes some events before the window's nominal end."""
+    if seconds < 0:
+        return f"{-seconds:.2f}s before its window's end"
+    return f"{seconds:.1f}s after its window's end"

@@ -152,3 +152,14 @@ def test_an_event_line_names_camera_window_label_confidence_and_verdict() -> Non
     assert "[truth walk]" in line(0.0, "wave")
     assert "[no clear truth]" in line(1.5, "walk")
     assert "[window of an earlier run]" in line(-300.0, "walk")
+
+
+def test_an_event_published_before_its_window_ends_is_said_to_come_before_it() -> None:
+    # The window closed with its last slot's frame, 40 ms before its nominal end.
+    events = [_event("a", "cam0", 0.0, "walk", processing=-0.04)]
+    counts = TopicCounts(frames=40, clips=1, windows=1, deadletters={}, outcomes={"action": 1}, incidents=1,
+                         incidents_ended=0, labels=0, covered={"cam0": (ORIGIN, ORIGIN + 4.0)})
+
+    lines = summarize(events, {"cam0": TRUTH}, counts, since=ORIGIN, seconds=10.0, min_share=0.6).lines()
+
+    assert lines[2].endswith("; first event 0.04s before its window's end")
