@@ -2,8 +2,9 @@
 by hop from the timestamps the outcome carries, so a fixed wait (a close trigger, a batch linger, a commit
 interval, a poll) shows up as the hop it sits in.
 
-- select: the clip's publication - the window's end (stage 2 waits for a frame past the end or an idle tick,
-  then selects and produces; the closing frame's adapter and stage-1 time are inside it);
+- select: the clip's publication - the window's end (stage 2 waits for the frame of the window's last slot, a
+  frame past the end or an idle tick, then selects and produces; the closing frame's adapter and stage-1 time are
+  inside it, less the time from its capture to the window's end);
 - classify: the outcome's publication - the clip's publication (consume, batch wait, inference);
 - commit: the subscriber's receipt - the outcome's publication (transaction commit, the subscriber's fetch);
 - processing: the subscriber's receipt - the window's end, the sum of the three.
