@@ -25,6 +25,11 @@ SMART reaches 0.878 +- 0.012 (seeds 0-2) at the same ~0.60 in-burst share, while
 `oracle` of `strategy_scores`) the 192-clip models reach 0.781 and 0.792 against SMART's 0.729 and 0.792 (seeds 0,
 1): there the per-frame classifier, right on 61 % of burst frames, is the limit.
 
+The energy's per-pixel threshold (`energy_threshold`, a multiple of the window's median |difference|), chosen by
+accuracy with the masks unread: seed 0, 20 epochs, 144 training clips, 48 held out (stratified fold 0 of 4), SMART
+validation accuracy 0.542 off, 0.729 at 4x, 0.625 at 8x, 0.625 at 16x. Stays off (0) until a 3-seed bench beats
+today's by more than the spread.
+
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
 
