@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -25,6 +26,7 @@ def drift_run(
     from streams.health import serve_health
 
     settings = DriftJobSettings()
+    os.nice(settings.job.cpu_nice)  # before any thread starts: threads inherit the niceness of their creator
     if metrics_port >= 0:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     if model:

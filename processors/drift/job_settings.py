@@ -38,6 +38,9 @@ class DriftJobOptions(BaseModel):
     state_dir: Path = Field(Path("var/drift"), description="Baselines and the job state (policy, joined labels, "
                             "closed windows) saved before offsets are committed.")
     report_queue: int = Field(8, ge=1, description="HTML reports waiting for the report thread; more are skipped.")
+    # Drift windows are a minute long: a verdict some seconds later costs nothing, a stream window late does.
+    cpu_nice: int = Field(10, ge=0, le=19, description="Niceness added to the job at start (0: the stream's "
+                          "priority), so that its checks and HTML reports yield the cores to the stream's processes.")
 
 
 class DriftJobSettings(BaseSettings):
