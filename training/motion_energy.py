@@ -27,8 +27,9 @@ SMART reaches 0.878 +- 0.012 (seeds 0-2) at the same ~0.60 in-burst share, while
 
 The energy's per-pixel threshold (`energy_threshold`, a multiple of the window's median |difference|), chosen by
 accuracy with the masks unread: seed 0, 20 epochs, 144 training clips, 48 held out (stratified fold 0 of 4), SMART
-validation accuracy 0.542 off, 0.729 at 4x, 0.625 at 8x, 0.625 at 16x. Stays off (0) until a 3-seed bench beats
-today's by more than the spread.
+validation accuracy 0.542 off, 0.729 at 4x, 0.625 at 8x, 0.625 at 16x. Stays off (0): on the articulated bench
+(seeds 0-2, 20 epochs both, side by side) 4x lifts SMART's in-burst share 0.556 -> 0.587 and energy alone 0.590 ->
+0.615, but SMART goes 0.656 +- 0.028 -> 0.628 +- 0.024 (the 48-clip validation win was noise).
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
