@@ -262,11 +262,14 @@ def verdict_of(event: ActionEvent, truths: dict[str, CameraTruth], since: float,
 
 
 def event_line(event: ActionEvent, verdict: str) -> str:
-    """Camera, window (capture time), label, confidence, and how it scores against the truth."""
+    """Camera, window (capture time), label, confidence, how it scores against the truth, and its latency: after
+    the window's end (processing) and after the capture of its last selected frame (end-to-end, up to a window
+    longer: that frame may lie early in the window)."""
     start = time.strftime("%H:%M:%S", time.localtime(event.window_start))
     return (
         f"{event.camera:<6} {start}+{event.window_end - event.window_start:.0f}s {event.label:<12} "
-        f"{event.confidence:.2f}  [{verdict}]  latency {event.latency.end_to_end * 1000:.0f} ms"
+        f"{event.confidence:.2f}  [{verdict}]  processing {event.latency.processing * 1000:.0f} ms, "
+        f"end-to-end {event.latency.end_to_end * 1000:.0f} ms"
     )
 
 

@@ -148,7 +148,7 @@ def test_an_event_line_names_camera_window_label_confidence_and_verdict() -> Non
         return event_line(event, verdict_of(event, truths, since=ORIGIN, min_share=0.6))
 
     assert "cam0" in line(0.0, "walk") and "+4s walk" in line(0.0, "walk") and "0.75" in line(0.0, "walk")
-    assert line(0.0, "walk").endswith("[ok]  latency 2000 ms")
+    assert line(0.0, "walk").endswith("[ok]  processing 500 ms, end-to-end 2000 ms")
     assert "[truth walk]" in line(0.0, "wave")
     assert "[no clear truth]" in line(1.5, "walk")
     assert "[window of an earlier run]" in line(-300.0, "walk")
