@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import typer
+
+from processors.priority import lower_priority
 
 drift_app = typer.Typer(help="Drift of cameras against the model's training profile and their own baselines.",
                         no_args_is_help=True)
@@ -26,7 +27,7 @@ def drift_run(
     from streams.health import serve_health
 
     settings = DriftJobSettings()
-    os.nice(settings.job.cpu_nice)  # before any thread starts: threads inherit the niceness of their creator
+    lower_priority(settings.job.cpu_nice)  # before any thread starts: threads inherit the niceness of their creator
     if metrics_port >= 0:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     if model:

@@ -3,9 +3,9 @@ rollback guard (Procfile process `rollback`)."""
 
 from __future__ import annotations
 
-import os
-
 import typer
+
+from processors.priority import lower_priority
 
 retrain_app = typer.Typer(help="Retrain worker: candidates, champion/challenger, promotion.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def retrain_run(
 
     settings = RetrainSettings()
     # Before any thread starts: a thread inherits the niceness of the thread that creates it.
-    os.nice(settings.worker.cpu_nice)
+    lower_priority(settings.worker.cpu_nice)
     if metrics_port >= 0:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     if settings.metrics_port:

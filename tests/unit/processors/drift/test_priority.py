@@ -23,7 +23,7 @@ class _Job:
 
 def test_the_job_lowers_its_priority_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(drift_cli.os, "nice", lambda increment: calls.append(f"nice {increment}"))
+    monkeypatch.setattr(drift_cli, "lower_priority", lambda niceness: calls.append(f"nice {niceness}"))
     monkeypatch.setattr(MONITOR, "watch", lambda kafka: calls.append("watch"))
     monkeypatch.setattr(drift_job, "DriftJob", lambda settings, catalog: _Job(calls))
     monkeypatch.setenv("ACTIONSTREAM_JOB__CPU_NICE", "5")

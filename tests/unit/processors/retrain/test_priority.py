@@ -18,7 +18,7 @@ from processors.retrain.worker import RetrainWorker
 
 def test_the_worker_lowers_its_priority_before_it_starts(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
-    monkeypatch.setattr(retrain_cli.os, "nice", lambda increment: calls.append(f"nice {increment}"))
+    monkeypatch.setattr(retrain_cli, "lower_priority", lambda niceness: calls.append(f"nice {niceness}"))
     monkeypatch.setattr(RetrainWorker, "run", lambda self, stop: calls.append("run"))
     monkeypatch.setenv("ACTIONSTREAM_WORKER__CPU_NICE", "7")
     result = CliRunner().invoke(app, ["retrain", "run", "--metrics-port", "0"])
