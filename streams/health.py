@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
@@ -116,6 +117,18 @@ class _Handler(MetricsHandler):
         """Probes every few seconds are not news: no access log."""
 
 
+class _HealthServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up before its reply (a scraper past its timeout while a busy or low-priority process
+        answered) is not an error of this process: no traceback. Anything else is logged with its traceback."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            logger.debug("health: %s hung up before its reply", client_address)
+            return
+        logger.warning("health: a request from %s failed", client_address, exc_info=True)
+
+
 def serve_health(port: int, *required: str, health: Health = HEALTH,
                  auth: BasicAuth | HttpAuthSettings | None = None) -> ThreadingHTTPServer:
     """Serve /healthz, /readyz and /metrics on `port` from a daemon thread (replaces prometheus_client's
@@ -130,7 +143,6 @@ def serve_health(port: int, *required: str, health: Health = HEALTH,
                 "the Kafka cluster is secured but no HTTP credential is set, so /metrics would be open: set "
                 "ACTIONSTREAM_HTTP_AUTH__PASSWORD_FILE (or ACTIONSTREAM_HTTP_AUTH__PASSWORD)")
     handler = type("HealthHandler", (_Handler,), {"health": health, "auth": auth})
-    server = ThreadingHTTPServer(("", port), handler)
-    server.daemon_threads = True
+    server = _HealthServer(("", port), handler)
     threading.Thread(target=server.serve_forever, name=f"health-{port}", daemon=True).start()
     return server

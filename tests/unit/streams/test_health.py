@@ -96,3 +96,20 @@ def test_a_secured_cluster_without_an_http_credential_refuses_to_serve_metrics(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_client_that_hung_up_leaves_no_traceback(capsys: pytest.CaptureFixture[str],
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    server = serve_health(0, health=Health())
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), ValueError("bug")):
+            try:
+                raise error
+            except (OSError, ValueError):
+                server.handle_error(None, ("127.0.0.1", 1))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capsys.readouterr().err == ""  # socketserver's default prints every traceback to stderr
+    failures = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert len(failures) == 1 and "ValueError: bug" in caplog.text  # a real failure keeps its traceback
