@@ -66,6 +66,9 @@ def selection(
     energy_threshold: float | None = typer.Option(None, "--energy-threshold", min=0.0, help="motion-energy: "
                                                   "per-pixel threshold of the motion energy, a multiple of the "
                                                   "window's median |difference| (default: the recipe's; 0: off)."),
+    consensus_power: float | None = typer.Option(None, "--consensus-power", min=0.0, help="motion-energy: each "
+                                                 "chosen frame's vote weighs its top probability to this power, in "
+                                                 "every strategy (default: the recipe's; 0: the plain mean)."),
     int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
                               "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
@@ -82,7 +85,8 @@ def selection(
         overrides = {name: value for name, value in (("epochs", epochs),
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
-                                                     ("energy_threshold", energy_threshold))
+                                                     ("energy_threshold", energy_threshold),
+                                                     ("consensus_power", consensus_power))
                      if value is not None}
         _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
                           shortlist, ensemble)

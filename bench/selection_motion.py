@@ -124,7 +124,8 @@ def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergy
     energy = torch.from_numpy(window_motion_energy(bench.stacks, threshold=settings.energy_threshold))
     picked = {"energy": energy, "cascade": cascade_scores(energy, probabilities, settings.confidence_weight,
                                                           shortlist)}
-    extra = {name: strategy_scores(probabilities, selector, bench.labels, bench.in_burst, budget)
+    extra = {name: strategy_scores(probabilities, selector, bench.labels, bench.in_burst, budget,
+                                   settings.consensus_power)
              for name, selector in picked.items()}
     return ({**scores.accuracy, **{name: result.accuracy["smart"] for name, result in extra.items()}},
             {**scores.in_burst, **{name: result.in_burst["smart"] for name, result in extra.items()}})
@@ -231,6 +232,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
             "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
+            "consensus_power": base.consensus_power,
             "shortlist": kept[budget],
             **fp32,
             "meets_target": {

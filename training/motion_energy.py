@@ -69,6 +69,8 @@ class MotionEnergySettings(BaseModel):
     label_smoothing: float = Field(0.1, ge=0, lt=1, description="Cross-entropy label smoothing.")
     max_roll_px: int = Field(8, ge=0, description="Random translation of each batch (the actor stands anywhere).")
     confidence_weight: float = Field(3.0, ge=0, description="Weight of the head's confidence beside the energy.")
+    consensus_power: float = Field(0.0, ge=0, description="Each chosen frame's vote in the clip's consensus weighs "
+                                   "its top probability to this power (0: the plain mean).")
     energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy, a multiple of "
                                     "the window's median |difference| (0: every pixel counts in full).")
     self_training_rounds: int = Field(2, ge=0, description="Rounds of re-picking each training clip's candidates "
@@ -182,7 +184,8 @@ def score_clips(model: nn.Sequential, test: MotionData, settings: MotionEnergySe
     probabilities = frame_probabilities(model, test.stacks)
     energy = torch.from_numpy(window_motion_energy(test.stacks, threshold=settings.energy_threshold))
     selector = energy + settings.confidence_weight * probabilities.amax(dim=-1)
-    return strategy_scores(probabilities, selector, test.labels, test.in_burst, settings.budget)
+    return strategy_scores(probabilities, selector, test.labels, test.in_burst, settings.budget,
+                           settings.consensus_power)
 
 
 def main() -> None:

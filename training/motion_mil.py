@@ -28,6 +28,7 @@ from torch import nn
 
 from models.motion import MotionEncoder, MotionSettings
 from training.attention_mil import attention_mil_loss
+from training.consensus import clip_consensus
 from training.motion_probe import MotionData, load_motion_data, within_clip_energy
 from training.ucf101 import Ucf101Index
 
@@ -102,8 +103,9 @@ def score_clips(model: MotionMil, stacks: torch.Tensor, energy: torch.Tensor, la
 
 
 def strategy_scores(probabilities: torch.Tensor, selector_scores: torch.Tensor, labels: np.ndarray,
-                    in_burst: np.ndarray | None, budget: int) -> ClipScores:
-    """Frame probabilities [N,T,C] and selector scores [N,T] -> clip accuracy (TSN consensus) of the top-n
+                    in_burst: np.ndarray | None, budget: int, confidence_power: float = 0.0) -> ClipScores:
+    """Frame probabilities [N,T,C] and selector scores [N,T] -> clip accuracy (TSN consensus, each frame
+    weighted by its confidence to `confidence_power`: `training.consensus.clip_consensus`) of the top-n
     candidates by score (smart), of n evenly spaced ones (uniform) and of all T (dense). Given the truth masks,
     also of a perfect selector (oracle: the burst candidates first, the selector's order within them and after
     them): the accuracy the classifier reaches when the picks are right, so a gap is told apart as the
@@ -122,7 +124,7 @@ def strategy_scores(probabilities: torch.Tensor, selector_scores: torch.Tensor, 
     accuracy, share = {}, {}
     for name, positions in picks.items():
         chosen = probabilities.gather(1, positions.unsqueeze(-1).expand(-1, -1, probabilities.shape[-1]))
-        accuracy[name] = float((chosen.mean(dim=1).argmax(dim=1).numpy() == labels).mean())
+        accuracy[name] = float((clip_consensus(chosen, confidence_power).argmax(dim=1).numpy() == labels).mean())
         if in_burst is not None:
             share[name] = float(np.take_along_axis(in_burst, positions.numpy(), axis=1).mean())
     return ClipScores(accuracy, share)
