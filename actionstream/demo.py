@@ -29,7 +29,7 @@ import typer
 import yaml
 
 from actionstream.console.cli import console_url
-from actionstream.demo_loop import LoopSettings, LoopWatcher, SceneSwitch
+from actionstream.demo_loop import LoopSettings, LoopWatcher, SceneSwitch, forget_table_changelogs, skip_backlog
 from actionstream.demo_monitoring import alert_lines, start_monitoring
 from actionstream.demo_report import CameraTruth, event_line, summarize, verdict_of
 from infra.process import ManagedProcess, ServiceError, tail
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from models.bundle import Manifest
     from streams.reader import TopicReader
     from streams.schemas import ActionEvent, WindowOutcome
+    from streams.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +71,10 @@ class DemoSettings:
     min_action_confidence: float | None = None
     camera_process: str = "cameras"  # the Procfile process started once the workers are ready
     ready_timeout_s: float = 180.0  # workers join their groups and load their models (slow on a busy machine)
-    ready_processes: tuple[str, ...] = ("scorer", "selector", "classifier")
+    # Every stream worker, not only the scoring path: the sinks, the drift job and the retrain worker import and
+    # load for up to ~25 s, and the first windows shared the two cores with that (select hops 1.1-1.45 s, shed).
+    ready_processes: tuple[str, ...] = ("scorer", "selector", "classifier", "features", "archive", "drift",
+                                        "retrain", "rollback")
     stop_timeout_s: float = 30.0
     keep_open: bool = False  # after the summary, leave the stack and the console running until Ctrl-C
     loop: LoopSettings | None = field(default_factory=LoopSettings)  # None: no drifting camera
@@ -335,6 +339,26 @@ def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str,
     return [*lines, accuracy_line(camera, phases)]
 
 
+def skip_earlier_runs(kafka: KafkaSettings, site: str) -> None:
+    """The run starts on its own records. A lagging earlier run leaves frames unread: this run's scene would reach
+    the drift job minutes late, and a retrain request it left open would be trained (and promoted) on that run's
+    windows. Its open windows, restored whole from the selector's changelog, would close at this run's first
+    frames as windows hours old (seen in a --no-drift run: its first six outcomes, shed, 1.6 h after their end)."""
+    from processors.archive.settings import ArchiveSettings
+    from processors.drift.job_settings import DriftJobSettings
+    from processors.retrain.guard import GuardSettings
+    from processors.retrain.settings import RetrainSettings
+    from processors.selector.stage1 import stage1_group_id
+    from processors.settings import ProcessorSettings
+
+    processors = ProcessorSettings()
+    skip_backlog(kafka, [processors.app_id, stage1_group_id(kafka.topic_prefix, processors.app_id),
+                         processors.classifier.group_id, DriftJobSettings().job.group_id,
+                         ArchiveSettings().archive.group_id, RetrainSettings().worker.group_id,
+                         GuardSettings().guard.group_id], [site])
+    forget_table_changelogs(kafka, processors.app_id)
+
+
 def run_demo(settings: DemoSettings) -> None:
     from actionstream.demo_topics import count_topics, read_outcomes
     from actionstream.labeller import TruthFile
@@ -382,22 +406,8 @@ def run_demo(settings: DemoSettings) -> None:
                 raise typer.BadParameter("the monitoring loop promotes through the registry: serve a registry "
                                          "alias, or run with --no-drift", param_hint="--model")
             settings.loop.reset_state()
-            from actionstream.demo_loop import forget_table_changelogs, skip_backlog
-            from processors.archive.settings import ArchiveSettings
-            from processors.drift.job_settings import DriftJobSettings
-            from processors.retrain.guard import GuardSettings
-            from processors.retrain.settings import RetrainSettings
-            from processors.selector.stage1 import stage1_group_id
-            from processors.settings import ProcessorSettings
-
-            # A lagging earlier run leaves frames unread: this run's scene would reach the drift job minutes late;
-            # and a retrain request it left open would be trained (and promoted) on that run's windows.
-            processors = ProcessorSettings()
-            skip_backlog(kafka, [processors.app_id, stage1_group_id(kafka.topic_prefix, processors.app_id),
-                                 processors.classifier.group_id, DriftJobSettings().job.group_id,
-                                 ArchiveSettings().archive.group_id, RetrainSettings().worker.group_id,
-                                 GuardSettings().guard.group_id], [settings.site])
-            forget_table_changelogs(kafka, processors.app_id)  # the selector's stale windows, restored whole
+        skip_earlier_runs(kafka, settings.site)
+        if settings.loop is not None:
             shifted_feed = camera_feed(settings, settings.loop.camera, settings.loop)
             settings.loop.prepare_base_check()
             typer.echo(f"monitoring loop: cam{settings.loop.camera}'s scene turns {settings.loop.looks()} "

@@ -350,3 +350,24 @@ def drift(
     for line in lines:
         typer.echo(line)
     typer.echo(json.dumps(result))
+
+
+@bench_app.command("first-windows")
+def first_windows_command(
+    since: float = typer.Option(..., "--since", help="Epoch seconds: outcomes published from then on (a run's "
+                                "start)."),
+    windows: int = typer.Option(16, "--windows", min=1, help="Windows to show, in publishing order."),
+) -> None:
+    """Hops of a run's first windows (ingest, score, select, classify; shed, frames kept of the window's
+    candidates), read back from `outcomes` on the running broker; the first round apart from the rest."""
+    from actionstream.demo_topics import read_outcomes
+    from bench.first_windows import first_windows, summary, table_lines
+    from streams.settings import StreamsSettings
+    from streams.topics import Topic, topic_name
+
+    kafka = StreamsSettings().kafka
+    rows = first_windows(read_outcomes(kafka, topic_name(Topic.OUTCOMES, prefix=kafka.topic_prefix), since), windows)
+    if not rows:
+        raise typer.BadParameter(f"no window outcome published since {since:.0f}", param_hint="--since")
+    typer.echo("\n".join(table_lines(rows)))
+    typer.echo(json.dumps(summary(rows)))

@@ -190,3 +190,67 @@ class _FreshProducer:
 
     def init_transactions(self, timeout: float) -> None:
         self.initialised = True
+
+
+class _FollowingHolder(_Holder):
+    def follow(self) -> None:
+        pass
+
+    def swap_if_ready(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class _AssigningConsumer:
+    """Assigns partitions inside its first poll, as librdkafka runs rebalance callbacks, and never has a record;
+    the test's stop is set after a few polls."""
+
+    def __init__(self, stop: threading.Event, polls_allowed: int = 5) -> None:
+        self.stop = stop
+        self.polls = 0
+        self.polls_allowed = polls_allowed
+        self.on_assign: Any = None
+
+    def subscribe(self, topics: list[str], on_assign: Any, **_: Any) -> None:
+        self.on_assign = on_assign
+
+    def poll(self, timeout: float) -> None:
+        self.polls += 1
+        if self.polls == 1:
+            self.on_assign(self, [TopicPartition(CLIPS, 0)])
+        if self.polls >= self.polls_allowed:
+            self.stop.set()
+
+    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_state_is_restored_at_assignment_and_only_then_ready(model: ServedModel,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """No record ever arrives: the cameras' state is read back right after the assignment (it used to wait for
+    the first clip, which then paid for the read), and readiness comes after it."""
+    stop = threading.Event()
+    consumer = _AssigningConsumer(stop)
+    monkeypatch.setattr("processors.classifier_consumer.Consumer", lambda config: consumer)
+    when_read: list[tuple[int, bool]] = []  # (polls so far, ready) at each read of the state
+    settings = ProcessorSettings(classifier=ClassifierSettings(retry_backoff_s=0.0, idle_poll_s=0.001),
+                                 metrics_port=0)
+
+    def read_states(*_: Any) -> dict[str, CameraState]:
+        when_read.append((consumer.polls, classifier.ready.is_set()))
+        return {"s1/cam-0": CameraState("s1", "cam-0", last_window_start=1000.0)}
+
+    classifier = ClassifierConsumer(settings, holder=_FollowingHolder(model),  # type: ignore[arg-type]
+                                    state_reader=read_states)
+    classifier._new_producer = lambda: _FreshProducer()  # type: ignore[method-assign, assignment, return-value]
+
+    classifier.run(stop)
+
+    assert when_read == [(1, False)]  # read once, right after the assigning poll, before it reported ready
+    assert classifier.ready.is_set()
+    assert classifier.cameras["s1/cam-0"].last_window_start == 1000.0
