@@ -149,6 +149,10 @@ class SelectorApp:
         self.app.on_rebalance_complete.connect(self._owns_partitions)
 
     async def _owns_partitions(self, sender: Any, *args: Any, **kwargs: Any) -> None:
+        if not self._stages_assigned["stage2"]:  # once, before the worker first reports ready
+            scored_topic = self.scored.get_topic_name()
+            owned = [(tp.topic, tp.partition) for tp in self.app.consumer.assignment() if tp.topic == scored_topic]
+            await asyncio.get_running_loop().run_in_executor(self._stage2_pool, self._fetcher.warm_up, owned)
         self._assigned("stage2")  # assignment received and its window tables restored
 
     def _assigned(self, stage: str) -> None:
