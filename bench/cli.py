@@ -151,6 +151,29 @@ def encoder(
     typer.echo(json.dumps(result))
 
 
+@bench_app.command("gamma")
+def gamma(
+    model: str = typer.Option("candidate", "--model", help="Bundle directory, registry alias or models:/ URI."),
+    data: Path | None = typer.Option(None, "--data", help=f"Clips the windows are cut from (all of them). {DATA_HELP}"),
+    family: str = typer.Option("shapes", "--family", help=FAMILY_HELP),
+    stride: int = typer.Option(8, "--stride", min=1, help="Frames between the starts of consecutive windows."),
+    repeats: int = typer.Option(7, "--repeats", min=1, help="Paired timing turns, every path once per turn."),
+    timed_windows: int = typer.Option(32, "--timed-windows", min=1, help="Windows each path scores per turn."),
+    tracking_uri: str = typer.Option("sqlite:///var/mlflow/mlflow.db", "--tracking-uri", help="MLflow registry URI."),
+    cache_dir: Path = typer.Option(Path("var/features"), "--cache-dir", help="Feature cache folder."),
+) -> None:
+    """Stage 2's global scoring on every candidate path (torch, ONNX Runtime fp32 and int8) against today's
+    torch fp32: CPU speed-up at one thread, top-n pick agreement and the largest gamma difference."""
+    from bench.gamma import GammaBenchSettings, format_table, run_gamma_bench
+
+    bundle_dir, data = _bundle_and_bench_data(model, tracking_uri, data, family)
+    settings = GammaBenchSettings(stride=stride, repeats=repeats, timed_windows=timed_windows)
+    result = run_gamma_bench(bundle_dir, data, cache_dir, settings)
+    for line in format_table(result):
+        typer.echo(line)
+    typer.echo(json.dumps(result))
+
+
 @bench_app.command("ingest")
 def ingest(
     clips: int = typer.Option(2, help="Number of 1080p30 H.264 clips (rendered once, cached)."),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -20,8 +21,14 @@ from models.classifiers import HeavyClassifier, tsn_consensus
 from models.export import ENCODER_INT8_ONNX
 from models.representation import frame_representation
 from models.selectors import create_strategy, needs_models
+from models.selectors.gamma_path import GammaScorer, OnnxGamma, TorchGamma
+from models.selectors.global_selector import draw_partners
 
 AUTO_PRECISION = "auto"
+
+# Where stage 2 runs the global selector's gamma: ONNX Runtime (exported when first needed; int8 LSTM weights
+# when the encoder runs int8) or torch. Measured by `actionstream bench gamma`, see models/selectors/gamma_path.py.
+GammaBackend = Literal["onnxruntime", "torch"]
 
 
 def resolve_precision(precision: str, backend: str, device: str, model_dir: Path) -> str:
@@ -47,26 +54,31 @@ class WarmUp:
 
 
 class SmartRuntime:
-    def __init__(self, bundle: ModelBundle, backend: EncoderBackend) -> None:
+    def __init__(self, bundle: ModelBundle, backend: EncoderBackend, gamma_backend: GammaBackend = "torch",
+                 gamma_threads: int = 1) -> None:
         self.bundle = bundle
         self.backend = backend
         self.selector_models = bundle.selector_models().eval()
+        self.gamma_backend = gamma_backend
+        self.gamma_threads = gamma_threads
+        self._gamma: GammaScorer | None = None  # built at the first window (the warm-up's, when serving)
 
     @classmethod
     def from_directory(
         cls, directory: Path, backend: str = "onnxruntime", precision: str = "fp32", device: str = "cpu",
-        num_threads: int = 0, allow_spinning: bool = True,
+        num_threads: int = 0, allow_spinning: bool = True, gamma_backend: GammaBackend = "onnxruntime",
+        gamma_threads: int = 1,
     ) -> SmartRuntime:
         precision = resolve_precision(precision, backend, device, directory)
         options = BackendOptions(model_dir=directory, precision=precision, device=device, num_threads=num_threads,
                                  allow_spinning=allow_spinning)
-        return cls(ModelBundle.load(directory), create_backend(backend, options))
+        return cls(ModelBundle.load(directory), create_backend(backend, options), gamma_backend, gamma_threads)
 
     def warm_up(self, plan: WarmUp) -> None:
         """Run each part the plan names once on blank inputs of the sizes it names, so that the runtimes' one-time
         costs (memory arenas, kernel choices, lazy initialisation) are not paid by the first frame, window or clip.
         Measured on 2 cores: a first encoder pass cost 12-15 ms more than the next, a first global selector call
-        6-11 ms more."""
+        6-11 ms more. A window plan also builds the global selector's ONNX Runtime session here (export, 4-10 s)."""
         size = self.bundle.preprocessing.image_size
         dim = self.bundle.manifest.architecture.representation_dim
         for frames in sorted(set(plan.encoder_passes)):
@@ -106,15 +118,28 @@ class SmartRuntime:
         """delta_i for each frame: [N,D] -> [N]."""
         return self.selector_models.single.scores(torch.from_numpy(representation)).numpy()
 
-    @torch.no_grad()
     def global_scores(self, representation: np.ndarray, seed: int = 0) -> np.ndarray:
-        """gamma_t of every frame of one window [T,D] -> [T]; the partner draw is seeded, so a window replayed
-        after a restart gets the same scores."""
-        frames = torch.from_numpy(representation).unsqueeze(0)
-        mask = torch.ones(frames.shape[:2], dtype=torch.bool)
+        """gamma_t of every frame of one window [T,D] -> [T], averaged over the bundle's partner draws; the draws
+        are seeded, so a window replayed after a restart gets the same scores."""
+        scorer = self.gamma_scorer()
+        mask = torch.ones((1, len(representation)), dtype=torch.bool)
         generator = torch.Generator().manual_seed(seed)
-        models = self.selector_models
-        return models.global_.scores(frames, mask, generator, models.global_draws)[0].numpy()
+        draws = self.selector_models.global_draws
+        total = np.zeros(len(representation), np.float32)
+        for _ in range(draws):
+            total += scorer(representation, draw_partners(mask, generator)[0].numpy())
+        return total / draws
+
+    def gamma_scorer(self) -> GammaScorer:
+        """The global selector's gamma path on the configured backend, int8 where the encoder runs int8."""
+        if self._gamma is None:
+            selector = self.selector_models.global_
+            if self.gamma_backend == "torch":
+                self._gamma = TorchGamma(selector)
+            else:
+                precision = "int8" if self.backend.precision == "int8" else "fp32"
+                self._gamma = OnnxGamma(selector, precision, self.gamma_threads)
+        return self._gamma
 
     def select(
         self, representation: np.ndarray, num_frames: int | None = None, strategy: str = "smart", seed: int = 0

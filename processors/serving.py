@@ -39,7 +39,8 @@ def load_model(settings: ServingModelSettings, reference: str | None = None) -> 
                                               _download_dir(settings))
     runtime = SmartRuntime.from_directory(resolved.path, backend=settings.backend, precision=settings.precision,
                                           device=settings.device, num_threads=settings.num_threads,
-                                          allow_spinning=settings.allow_spinning)
+                                          allow_spinning=settings.allow_spinning,
+                                          gamma_backend=settings.gamma_backend, gamma_threads=settings.torch_threads)
     logger.info("serving model %s (%s %s on %s)", resolved.version, settings.backend, runtime.backend.precision,
                 settings.device)
     return ServedModel(runtime, resolved.version)

@@ -32,7 +32,10 @@ class ServingModelSettings(BaseModel):
     # The selectors and the classifier are small torch models called a few frames at a time: with a second
     # thread, its OpenMP worker spun between calls, 13x the CPU of one thread in measurement.
     torch_threads: int = Field(1, ge=0, description="Threads of the torch models (selectors, classifier) in this "
-                               "process; 0: torch's default (one per core).")
+                               "process and of the global selector's gamma; 0: the runtime's default (one per core).")
+    gamma_backend: Literal["onnxruntime", "torch"] = Field(
+        "onnxruntime", description="Where stage 2 runs the global selector's gamma: onnxruntime (exported at load, "
+        "its LSTM int8 when the encoder runs int8) or torch (fp32).")
     download_dir: Path = Field(Path("var/serving"), description="Where registry bundles are downloaded.")
     follow_updates: bool = Field(True, description="Load versions announced on model-updates without a restart.")
 
