@@ -78,7 +78,8 @@ class SmartRuntime:
         """Run each part the plan names once on blank inputs of the sizes it names, so that the runtimes' one-time
         costs (memory arenas, kernel choices, lazy initialisation) are not paid by the first frame, window or clip.
         Measured on 2 cores: a first encoder pass cost 12-15 ms more than the next, a first global selector call
-        6-11 ms more. A window plan also builds the global selector's ONNX Runtime session here (export, 4-10 s)."""
+        6-11 ms more. A window plan also builds the global selector's ONNX Runtime session here (an export in a
+        child process, seconds)."""
         size = self.bundle.preprocessing.image_size
         dim = self.bundle.manifest.architecture.representation_dim
         for frames in sorted(set(plan.encoder_passes)):

@@ -15,7 +15,7 @@ picks: the window's top-4 of delta * gamma equal to torch fp32's):
   encoder);
 - LSTM and MatMul weights int8: 8.30x [5.53-10.65], 9.8e-4, picks 0.997 but gamma's own top-4 0.954: the 1-wide
   attention and relation outputs decide near ties, so int8 covers the LSTM only.
-Building a session (export, int8) took 4-10 s on the loaded machine, once per model version at warm-up.
+Building a session (export, int8) took 4-27 s on the loaded machine, once per model version at warm-up.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import subprocess
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -124,19 +126,29 @@ def quantize_gamma_int8(fp32_path: Path, int8_path: Path, op_types: tuple[str, .
     return int8_path
 
 
+def build_in_child(selector: GlobalSelector, precision: GammaPrecision, int8_ops: tuple[str, ...]) -> bytes:
+    """The ONNX model of `selector`'s gamma path, exported by `models.selectors.gamma_build` in a child process."""
+    with tempfile.TemporaryDirectory(prefix="actionstream-gamma-") as folder:
+        selector_path, model_path = Path(folder) / "selector.pt", Path(folder) / "gamma.onnx"
+        torch.save(selector, selector_path)
+        done = subprocess.run([sys.executable, "-m", "models.selectors.gamma_build", str(selector_path),
+                               str(model_path), precision, *int8_ops], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"exporting the global selector's gamma path failed: {done.stderr.strip()[-2000:]}")
+        return model_path.read_bytes()
+
+
 class OnnxGamma:
-    """`GammaPath` in ONNX Runtime, exported (and quantised for int8) when built: a few seconds, once per model
-    version, on the loading thread."""
+    """`GammaPath` in ONNX Runtime. The export (and int8 quantisation) runs in a niced child process when the
+    session is built, once per model version. Measured with one thread scoring windows (int8, ~10 ms each) while
+    another loaded the next version: with the export on the loading thread, 11 s and windows stalled up to 728 ms
+    (p99 309 ms); in the child, 27 s and windows up to 49 ms (p99 27 ms); loading a bundle alone, 24 ms at most."""
 
     def __init__(self, selector: GlobalSelector, precision: GammaPrecision = "fp32", num_threads: int = 1,
                  int8_ops: tuple[str, ...] = LSTM_ONLY) -> None:
         import onnxruntime as ort
 
-        with tempfile.TemporaryDirectory(prefix="actionstream-gamma-") as folder:
-            path = export_gamma_onnx(selector, Path(folder) / "gamma.onnx")
-            if precision == "int8":
-                path = quantize_gamma_int8(path, Path(folder) / "gamma.int8.onnx", int8_ops)
-            model = path.read_bytes()
+        model = build_in_child(selector, precision, int8_ops)
         options = ort.SessionOptions()
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.intra_op_num_threads = num_threads
