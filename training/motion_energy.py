@@ -31,6 +31,14 @@ validation accuracy 0.542 off, 0.729 at 4x, 0.625 at 8x, 0.625 at 16x. Stays off
 (seeds 0-2, 20 epochs both, side by side) 4x lifts SMART's in-burst share 0.556 -> 0.587 and energy alone 0.590 ->
 0.615, but SMART goes 0.656 +- 0.028 -> 0.628 +- 0.024 (the 48-clip validation win was noise).
 
+The consensus's confidence weighting (`consensus_power`, `training.consensus`) stays off (0), chosen by accuracy on
+seed 0's validation split (40 epochs, 144 training clips, 48 held out, masks unread; one model read every way):
+SMART 0.729 at power 0 and 1, 0.708 at 2, 0.688 at 4, 0.708 at 8 (the surest 1, 2 or 3 picks alone: 0.688, 0.688,
+0.729), while dense, read the same way, rises 0.417 -> 0.563 at 1 -> 0.688 at 4: idle frames are less sure, but
+28 of 32 of them still outvote. On the seed-0 model of all 192 clips and the 96 bench clips, power 0 / 1 / 4:
+SMART 0.781 / 0.771 / 0.771, dense 0.510 / 0.604 / 0.698. The scoring-time weight of the confidence in SMART's
+selector, on the same validation model: SMART 0.688 / 0.667 / 0.729 / 0.667 / 0.646 at 0 / 1 / 3 / 6 / 10.
+
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
 
