@@ -69,9 +69,10 @@ def _with_partners(scorer: GammaScorer) -> WindowScorer:
 def _without_mkldnn(scorer: GammaScorer) -> WindowScorer:
     def score(window: np.ndarray, seed: int) -> np.ndarray:
         # Setting the flags warns that TF32 on oneDNN needs an Intel GPU: nothing to do with this CPU path.
-        with warnings.catch_warnings(), torch.backends.mkldnn.flags(enabled=False):
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return scorer(window, _partners(len(window), seed))
+            with torch.backends.mkldnn.flags(enabled=False):
+                return scorer(window, _partners(len(window), seed))
     return score
 
 

@@ -10,9 +10,9 @@ one thread, CPU time, median of 7 paired turns; speed over today's `GlobalSelect
 picks: the window's top-4 of delta * gamma equal to torch fp32's):
 - torch, this path without the head: 0.97x [0.76-1.12], exact (the LSTM is 23 of the 27 ms; the head is not);
 - torch with mkldnn off: 1.44x [0.98-1.84], 1.2e-7 (a process-wide flag, so not used);
-- ONNX Runtime fp32: 1.78x [1.55-2.14], 1.8e-7, picks 1.000 (the default);
+- ONNX Runtime fp32: 1.78x [1.55-2.14], 1.8e-7, picks 1.000 (the default); a second run 1.73x [1.70-1.76];
 - ONNX Runtime, LSTM weights int8: 5.18x [3.15-7.17], 1.9e-4, picks 1.000, gamma's own top-4 1.000 (with an int8
-  encoder);
+  encoder); a second run 4.69x [4.43-4.83], the same agreement;
 - LSTM and MatMul weights int8: 8.30x [5.53-10.65], 9.8e-4, picks 0.997 but gamma's own top-4 0.954: the 1-wide
   attention and relation outputs decide near ties, so int8 covers the LSTM only.
 Building a session (export, int8) took 4-27 s on the loaded machine, once per model version at warm-up.
