@@ -14,6 +14,26 @@ from streams.settings import KafkaSettings
 logger = logging.getLogger(__name__)
 
 
+# The offset lookup's errors while a partition's leader is elected or moves; librdkafka does not mark them retriable.
+LEADER_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
+                           KafkaError.UNKNOWN_TOPIC_OR_PART})
+
+
+def offsets_for_times(consumer: Consumer, wanted: list[TopicPartition], timeout_s: float) -> list[TopicPartition]:
+    """The first offset at or after each partition's timestamp. A leader that moves (a topic just created, a
+    broker restarted) fails the lookup with a retriable error; it is asked again until `timeout_s` has passed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return consumer.offsets_for_times(wanted, timeout=max(deadline - time.monotonic(), 0.5))
+        except KafkaException as error:
+            cause = error.args[0]
+            if not (cause.retriable() or cause.code() in LEADER_MOVING) or time.monotonic() >= deadline:
+                raise
+            logger.debug("offsets of %s not found yet (%s): asking again", wanted[0].topic, error)
+            time.sleep(0.2)
+
+
 class TopicReader:
     """One topic from a point in time on, committed records only (read_committed), without a consumer group
     (explicit assignment: it never takes partitions from anyone). `at_end` is true once every partition
@@ -33,7 +53,7 @@ class TopicReader:
         partitions = self._consumer.list_topics(topic, timeout=10.0).topics[topic].partitions
         wanted = [TopicPartition(topic, partition, int(since * 1000)) for partition in partitions]
         # A partition with no record at or after `since` resolves to its end: only later records.
-        self._consumer.assign(self._consumer.offsets_for_times(wanted, timeout=10.0))
+        self._consumer.assign(offsets_for_times(self._consumer, wanted, timeout_s=10.0))
         self.partitions = len(partitions)  # 0: no such topic
         self._pending = set(partitions)
 

@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from actionstream.console.live import LiveHub, LiveMessage
 from actionstream.console.settings import ConsoleSettings
 from actionstream.console.state import ConsoleState, drift_view, event_view, result_view, update_view
+from streams.reader import offsets_for_times
 from streams.records import Clip
 from streams.schemas import ActionEvent, CameraStatus, DriftReport, ModelUpdate, RetrainResult
 from streams.topics import Topic, topic_name
@@ -101,7 +102,7 @@ class ConsoleFeed:
         if not wanted:
             return
         # A partition with no record at or after `since` resolves to its end: only later records.
-        consumer.incremental_assign(consumer.offsets_for_times(wanted, timeout=METADATA_TIMEOUT_S))
+        consumer.incremental_assign(offsets_for_times(consumer, wanted, timeout_s=METADATA_TIMEOUT_S))
         logger.info("console reading %s", ", ".join(sorted({partition.topic for partition in wanted})))
         if waiting:
             logger.info("console waits for topics that do not exist yet: %s", ", ".join(sorted(waiting)))
