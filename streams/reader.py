@@ -30,7 +30,8 @@ def offsets_for_times(consumer: Consumer, wanted: list[TopicPartition], timeout_
             cause = error.args[0]
             if not (cause.retriable() or cause.code() in LEADER_MOVING) or time.monotonic() >= deadline:
                 raise
-            logger.debug("offsets of %s not found yet (%s): asking again", wanted[0].topic, error)
+            logger.debug("offsets of %s not found yet (%s): asking again",
+                         ", ".join(sorted({partition.topic for partition in wanted})), error)
             time.sleep(0.2)
 
 
@@ -50,10 +51,14 @@ class TopicReader:
             "isolation.level": "read_committed",
             "enable.partition.eof": True,
         })
-        partitions = self._consumer.list_topics(topic, timeout=10.0).topics[topic].partitions
-        wanted = [TopicPartition(topic, partition, int(since * 1000)) for partition in partitions]
-        # A partition with no record at or after `since` resolves to its end: only later records.
-        self._consumer.assign(offsets_for_times(self._consumer, wanted, timeout_s=10.0))
+        try:
+            partitions = self._consumer.list_topics(topic, timeout=10.0).topics[topic].partitions
+            wanted = [TopicPartition(topic, partition, int(since * 1000)) for partition in partitions]
+            # A partition with no record at or after `since` resolves to its end: only later records.
+            self._consumer.assign(offsets_for_times(self._consumer, wanted, timeout_s=10.0))
+        except KafkaException:
+            self._consumer.close()  # a reader that could not start leaves no client behind
+            raise
         self.partitions = len(partitions)  # 0: no such topic
         self._pending = set(partitions)
 
