@@ -69,6 +69,10 @@ def selection(
     consensus_power: float | None = typer.Option(None, "--consensus-power", min=0.0, help="motion-energy: each "
                                                  "chosen frame's vote weighs its top probability to this power, in "
                                                  "every strategy (default: the recipe's; 0: the plain mean)."),
+    following_differences: int | None = typer.Option(None, "--following-differences", min=0, help="motion-energy: "
+                                                     "newest differences of the next candidates appended to each "
+                                                     "candidate's input, in every strategy (default: the recipe's; "
+                                                     "0: its own stack only)."),
     int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
                               "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
@@ -86,7 +90,8 @@ def selection(
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
                                                      ("energy_threshold", energy_threshold),
-                                                     ("consensus_power", consensus_power))
+                                                     ("consensus_power", consensus_power),
+                                                     ("following_differences", following_differences))
                      if value is not None}
         _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
                           shortlist, ensemble)

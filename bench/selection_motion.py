@@ -39,6 +39,7 @@ from models.preprocessing import Preprocessing
 from training.motion_energy import MotionEnergySettings, frame_probabilities, score_clips, train_motion_energy
 from training.motion_mil import strategy_scores
 from training.motion_probe import MotionData, load_motion_data
+from training.temporal_context import with_temporal_context
 from training.ucf101 import Ucf101Index
 
 logger = logging.getLogger(__name__)
@@ -81,19 +82,20 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
     """Total FLOPs per window of each strategy, and the per-frame parts they are made of.
 
     SMART's confidence reads the head on every candidate, so it runs the differences and the CNN on all T, as
-    dense does; uniform needs only its n frames' stacks (each of `stack_depth` differences) and the CNN on n.
-    Energy alone needs every candidate's difference too, but the CNN on its n picks only; the cascade runs the CNN
-    on energy's shortlist of `shortlist`. The energy (an absolute sum over each newest difference) is computed by
-    all three.
+    dense does; uniform needs only its n frames' stacks (each of `stack_depth` differences, and the
+    `following_differences` after it) and the CNN on n. Energy alone needs every candidate's difference too, but the
+    CNN on its n picks only; the cascade runs the CNN on energy's shortlist of `shortlist`. The energy (an absolute
+    sum over each newest difference) is computed by all three.
     """
     size = motion.output_size
-    cnn = count_flops(lambda: model.eval()(torch.zeros(1, motion.stack_depth, size, size)))
+    depth = motion.stack_depth + settings.following_differences
+    cnn = count_flops(lambda: model.eval()(torch.zeros(1, depth, size, size)))
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
     steps = settings.num_candidates
     energy_flops = steps * 2 * size * size
     differenced = {"smart": steps, "cascade": steps, "energy": steps, "dense": steps,
-                   "uniform": min(steps, budget * motion.stack_depth)}
+                   "uniform": min(steps, budget * depth)}
     classified = {"smart": steps, "cascade": shortlist, "energy": budget, "dense": steps, "uniform": budget}
     energy = {"smart": energy_flops, "cascade": energy_flops, "energy": energy_flops, "dense": 0, "uniform": 0}
     total = {name: differenced[name] * difference + classified[name] * cnn + energy[name]
@@ -182,7 +184,9 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
     if train_index.classes != bench_index.classes:
         raise ValueError(f"bench classes {bench_index.classes} differ from the training set's {train_index.classes}")
     motion = MotionSettings()
-    train, bench = (load_motion_data(root, index.train + index.test, motion, base.num_candidates, cache_dir)
+    train, bench = (with_temporal_context(load_motion_data(root, index.train + index.test, motion,
+                                                           base.num_candidates, cache_dir),
+                                          base.following_differences)
                     for root, index in ((train_root, train_index), (bench_root, bench_index)))
     precisions = PRECISIONS if int8 else PRECISIONS[:1]
     kept = {budget: min(max(shortlist, budget), base.num_candidates) for budget in frame_budgets}
@@ -232,7 +236,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
             "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
-            "consensus_power": base.consensus_power,
+            "consensus_power": base.consensus_power, "following_differences": base.following_differences,
             "shortlist": kept[budget],
             **fp32,
             "meets_target": {
@@ -269,8 +273,8 @@ def format_motion_table(line: dict[str, Any]) -> str:
     quantized = line.get("int8")
     rows = [f"motion-energy recipe, {line['family']} family: T={line['T']} n={line['n']} ({line['clips']} clips, "
             f"trained on {line['train_clips']}, {line['self_training_rounds']} self-training rounds cross-fitted over "
-            f"{line['cross_fit_folds']} folds, seeds "
-            f"{', '.join(map(str, line['seeds']))}; mean +- sample sd)",
+            f"{line['cross_fit_folds']} folds, {line['following_differences']} following differences in the "
+            f"input, seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
                       f"{'fp32 in_burst' if quantized else 'in_burst':>15}", f"{'total GFLOPs/window':>20}"])]
     for name in line["acc"]:

@@ -57,6 +57,7 @@ from torch import nn
 from models.motion import MotionEncoder, MotionSettings, window_motion_energy
 from training.motion_mil import ClipScores, strategy_scores
 from training.motion_probe import MotionData, load_motion_data
+from training.temporal_context import with_temporal_context
 from training.ucf101 import Ucf101Index
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,10 @@ class MotionEnergySettings(BaseModel):
                                    "its top probability to this power (0: the plain mean).")
     energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy, a multiple of "
                                     "the window's median |difference| (0: every pixel counts in full).")
+    following_differences: int = Field(0, ge=0, description="Newest differences of the next candidates appended "
+                                       "to each candidate's stack, the classifier's input in every strategy "
+                                       "(`training.temporal_context`, applied to the data before training and "
+                                       "scoring; 0: the candidate's own stack only).")
     self_training_rounds: int = Field(2, ge=0, description="Rounds of re-picking each training clip's candidates "
                                       "by energy + the head's probability of the clip's label, then training afresh.")
     cross_fit_folds: int = Field(1, ge=1, description="Self-training re-picks each fold's clips with a model trained "
@@ -206,7 +211,8 @@ def main() -> None:
     torch.set_num_threads(2)
     base = MotionEnergySettings(epochs=arguments.epochs)
     index = Ucf101Index.from_folder(arguments.root)
-    train, test = (load_motion_data(arguments.root, items, MotionSettings(), base.num_candidates)
+    train, test = (with_temporal_context(load_motion_data(arguments.root, items, MotionSettings(),
+                                                          base.num_candidates), base.following_differences)
                    for items in (index.train, index.test))
     for seed in arguments.seeds:
         settings = base.model_copy(update={"seed": seed})
