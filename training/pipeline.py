@@ -35,7 +35,7 @@ from training.drift_profile import build_profile, calibrate, folder_sample
 from training.evaluate import StrategyResult, evaluate_strategy
 from training.features import FeatureExtractor, FeatureSet, backend_options
 from training.metrics import classification_report
-from training.oracle import cross_fitted_oracle
+from training.oracle import cross_fitted_oracle, no_action_targets
 from training.refit import selected_frames_only
 from training.rejection import RejectionScore, choose_floor, rejection_scores
 from training.scoring import ClipScorer, end_to_end
@@ -90,13 +90,17 @@ def validation_floor(validation: FeatureSet, probabilities: np.ndarray, classes:
     """The open-set floor the bundle carries, chosen on the validation clips: at event level on windows over
     back-to-back clips when their bursts are known (training/stream_validation.py), else per clip; None
     without an idle class."""
-    idle = [index for index, name in enumerate(classes) if name in ClassifierSettings().idle_labels]
-    if not idle:
+    if (idle := idle_class_index(classes)) is None:
         return None
     if stream is None:
-        return choose_floor(rejection_scores(probabilities, validation.labels, idle[0]))
-    return choose_stream_floor(validation, probabilities, stream.classify, stream.bursts, idle[0],
+        return choose_floor(rejection_scores(probabilities, validation.labels, idle))
+    return choose_stream_floor(validation, probabilities, stream.classify, stream.bursts, idle,
                                stream.min_burst_candidates, stream.seed, stream.orders)
+
+
+def idle_class_index(classes: list[str]) -> int | None:
+    """The class that means "no action" (classifier.idle_labels), None without one."""
+    return next((index for index, name in enumerate(classes) if name in ClassifierSettings().idle_labels), None)
 
 
 @dataclass(frozen=True)
@@ -168,10 +172,10 @@ def run_training(
         # Step 2: classifier, then the cross-fitted oracle from out-of-fold copies of it.
         trainer = ClassifierTrainer(config, index, preprocessing, num_classes, progress)
         scorer, classifier_fit = trainer.train(train, lambda s: end_to_end_score("uniform", s), log_epoch)
-        oracle = cross_fitted_oracle(
+        oracle = no_action_targets(cross_fitted_oracle(
             train.labels, config.classifier.oracle_folds, config.seed,
             lambda fit_rows, predict_rows: trainer.frame_probabilities(train, fit_rows, predict_rows),
-        )
+        ), train.labels, idle_class_index(index.classes))
         # Steps 3 and 4: the selectors, each selected on "select n, then classify" on validation.
         single_fit = train_single_selector(single, train, oracle, config.selectors, config.optimizer,
                                            config.scheduler, lambda: end_to_end_score("single", scorer),
