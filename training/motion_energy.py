@@ -44,6 +44,11 @@ candidate's stack followed by the newest differences of the next candidates; eve
 accuracy on seed 0's validation split (144 training clips, 48 held out, masks unread, one thread), 0 against 2:
 at 20 epochs SMART 0.542 -> 0.563, uniform 0.354 -> 0.438, dense 0.438 -> 0.458, the masks' picks (oracle) 0.625
 -> 0.771; at 40 epochs SMART 0.729 -> 0.771, uniform 0.479 -> 0.521, dense 0.417 -> 0.563, oracle 0.729 -> 0.854.
+On the articulated bench at 20 epochs (seeds 0-2, side by side, `bench selection --recipe motion-energy --family
+articulated --frames 4 --epochs 20 --following-differences 0|2`): SMART 0.656 +- 0.028 -> 0.722 +- 0.043, uniform
+0.403 -> 0.431, dense 0.424 -> 0.451, in-burst 0.556 -> 0.589; margins +0.254 +- 0.026 -> +0.292 +- 0.010 over
+uniform and +0.233 +- 0.047 -> +0.271 +- 0.018 over dense (larger on every seed, but the dense margin's gain is
+within today's spread). Stays 0 until a 3-seed bench at the recipe's 40 epochs beats today's by more than the spread.
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
