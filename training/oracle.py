@@ -8,6 +8,9 @@ With an idle class, a clip without action has no frame worth choosing: its frame
 choosing (idle clips, p(idle) ~0.99) and as not (the frames around a burst, p(action) ~0.02), the selector
 learns it per background, and on a new background it ranks the frames of an idle scene above a burst in the
 same window (the demo's cam2: delta 0.39-0.56 on an idle clip's frames, 0.31-0.51 on the burst beside it).
+Measured on the demo's set, seed 0: at 12 clips a class event recall on 168 held-out clips 0.914 -> 0.933
+(seed 1: 0.910 -> 0.948); at 24 clips, where the selector sees more backgrounds, 0.983 -> 0.990, precision
+0.999 -> 0.994 (F1 0.991 both): the target then matters little.
 """
 
 from __future__ import annotations
