@@ -48,7 +48,7 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
     command = [sys.executable, "-m", "actionstream", "demo", "--cameras", "2", "--seconds", "30", "--site", "demo",
                "--no-drift", "--model", str(tiny_bundle), "--metrics-port", str(free_port()),
                "--min-confidence", "0"]  # the untrained bundle is never sure of an action
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240, check=False)
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=420, check=False)
 
     output = result.stdout + result.stderr
     logs = [tmp_path / "var/demo/honcho.log", tmp_path / "var/demo/honcho-cameras.log"]  # the cameras start apart
