@@ -48,7 +48,9 @@ On the articulated bench at 20 epochs (seeds 0-2, side by side, `bench selection
 articulated --frames 4 --epochs 20 --following-differences 0|2`): SMART 0.656 +- 0.028 -> 0.722 +- 0.043, uniform
 0.403 -> 0.431, dense 0.424 -> 0.451, in-burst 0.556 -> 0.589; margins +0.254 +- 0.026 -> +0.292 +- 0.010 over
 uniform and +0.233 +- 0.047 -> +0.271 +- 0.018 over dense (larger on every seed, but the dense margin's gain is
-within today's spread). Stays 0 until a 3-seed bench at the recipe's 40 epochs beats today's by more than the spread.
+within today's spread). At the recipe's 40 epochs (same bench, one process a seed) 2 loses: SMART 0.771 +- 0.036
+-> 0.729 +- 0.054 (per seed 0.760 / 0.667 / 0.760), uniform 0.476 -> 0.469, dense 0.517 -> 0.486; margins +0.295 ->
++0.260 over uniform, +0.254 -> +0.243 over dense. Stays 0.
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
