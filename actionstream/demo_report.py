@@ -262,14 +262,17 @@ def verdict_of(event: ActionEvent, truths: dict[str, CameraTruth], since: float,
 
 
 def event_line(event: ActionEvent, verdict: str) -> str:
-    """Camera, window (capture time), label, confidence, how it scores against the truth, and its latency: after
-    the window's end (processing) and after the capture of its last selected frame (end-to-end, up to a window
-    longer: that frame may lie early in the window)."""
+    """Camera, window (capture time), label, confidence, how it scores against the truth, and its latency: from
+    the window's end (processing; before it when the last slot's frame closed the window early) and after the
+    capture of its last selected frame (end-to-end, up to a window longer: that frame may lie early in the
+    window)."""
     start = time.strftime("%H:%M:%S", time.localtime(event.window_start))
+    processing_ms = round(event.latency.processing * 1000)
+    processing = (f"{-processing_ms} ms before the window's end" if processing_ms < 0
+                  else f"processing {processing_ms} ms")
     return (
         f"{event.camera:<6} {start}+{event.window_end - event.window_start:.0f}s {event.label:<12} "
-        f"{event.confidence:.2f}  [{verdict}]  processing {event.latency.processing * 1000:.0f} ms, "
-        f"end-to-end {event.latency.end_to_end * 1000:.0f} ms"
+        f"{event.confidence:.2f}  [{verdict}]  {processing}, end-to-end {event.latency.end_to_end * 1000:.0f} ms"
     )
 
 

@@ -154,6 +154,13 @@ def test_an_event_line_names_camera_window_label_confidence_and_verdict() -> Non
     assert "[window of an earlier run]" in line(-300.0, "walk")
 
 
+def test_an_event_line_says_when_the_event_came_before_its_window_ends() -> None:
+    # The window closed with its last slot's frame, up to a sampling interval before its nominal end.
+    event = _event("a", "cam0", 0.0, "walk", processing=-0.009)
+    line = event_line(event, verdict_of(event, {"cam0": TRUTH}, since=ORIGIN, min_share=0.6))
+    assert line.endswith("[ok]  9 ms before the window's end, end-to-end 2000 ms")
+
+
 def test_an_event_published_before_its_window_ends_is_said_to_come_before_it() -> None:
     # The window closed with its last slot's frame, 40 ms before its nominal end.
     events = [_event("a", "cam0", 0.0, "walk", processing=-0.04)]
