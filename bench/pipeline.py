@@ -45,11 +45,13 @@ from bench.pipeline_accounting import (
     trial_result,
 )
 from bench.pipeline_cpu import (
+    BROKER_ROW,
     CLOCK_TICKS_PER_S,
     CpuAccount,
     CpuSnapshot,
     cpu_account,
     frames_scored,
+    jit_compiler_ticks,
     main_thread_ticks,
     merged_phase_seconds,
     named_thread_ticks,
@@ -471,14 +473,16 @@ class PipelineBench:
     def _cpu_snapshot(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> CpuSnapshot:
         selectors = [name for name in SELECTOR_PROCESSES if name in workers]
         pids = {"adapter": workers["cameras"].pid(), **{name: workers[name].pid() for name in selectors},
-                "classifier": workers["classifier"].pid(), "broker JVM": self.broker.status().pid}
+                "classifier": workers["classifier"].pid(), BROKER_ROW: self.broker.status().pid}
         taken_at, selector_pid = time.time(), pids["selector"]
         ticks = {name: tree_ticks(pid) for name, pid in pids.items() if pid is not None}
         event_loop = main_thread_ticks(selector_pid) if selector_pid else 0
         # The phase counters lag the ticks by the scrapes' wait, at most; each phase is timed in one process.
         pages = [scrape(ports[name]) for name in selectors]
+        broker_pid = pids[BROKER_ROW]
         return CpuSnapshot(taken_at, ticks, event_loop, merged_phase_seconds(pages, "cpu"),
-                           merged_phase_seconds(pages, "wall"), sum(frames_scored(page) for page in pages))
+                           merged_phase_seconds(pages, "wall"), sum(frames_scored(page) for page in pages),
+                           jit_compiler_ticks(broker_pid) if broker_pid is not None else {})
 
     def _drain(self, subscriber: OutcomeSubscriber, expected: set[tuple[str, int]],
                workers: dict[str, ManagedProcess], lag: GroupLag) -> str:

@@ -9,8 +9,9 @@ the trial takes its CPU with it (none of the stream's processes starts any).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -19,6 +20,7 @@ CLOCK_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
 PHASE_METRIC = "actionstream_phase_{kind}_seconds"  # kind: cpu or wall; the parser drops a counter's _total
 
 Ticks = dict[int, int]  # pid -> utime + stime, in clock ticks
+BROKER_ROW = "broker JVM"
 
 
 def stat_cpu_ticks(stat_text: str) -> int:
@@ -63,6 +65,26 @@ def named_thread_ticks(pid: int, name: str, proc: Path = Path("/proc")) -> int |
         except (FileNotFoundError, ProcessLookupError):
             continue
     return None
+
+
+# HotSpot's JIT compiler threads, "C1 CompilerThread0" and "C2 CompilerThread1" cut to the kernel's 15 characters.
+_JIT_THREAD = re.compile(r"C\d CompilerThre")
+
+
+def jit_compiler_ticks(pid: int, proc: Path = Path("/proc")) -> Ticks:
+    """CPU of a JVM's live JIT compiler threads, by thread id. A fresh broker compiles for minutes after its
+    start (bench pipeline K=4: its compiler threads took 15 % of a core, half the broker's CPU, in a trial
+    ~1.5 min after the start), a cost a long-running broker has paid."""
+    ticks: Ticks = {}
+    for task in (proc / str(pid) / "task").iterdir():
+        try:
+            if _JIT_THREAD.match((task / "comm").read_text()):
+                value = _read_ticks(task / "stat")
+                if value is not None:
+                    ticks[int(task.name)] = value
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return ticks
 
 
 def main_thread_ticks(pid: int, proc: Path = Path("/proc")) -> int:
@@ -153,6 +175,7 @@ class CpuSnapshot:
     phases: PhaseSeconds  # the selector's phase counters, CPU seconds
     phase_walls: PhaseSeconds  # and wall-clock seconds
     scored: float  # frames stage 1 scored so far
+    broker_jit: Ticks = field(default_factory=dict)  # the broker JVM's JIT compiler threads, by thread id
 
 
 @dataclass(frozen=True)
@@ -165,17 +188,23 @@ class CpuAccount:
     seconds: float
     processes: list[CpuRow]
     selector: list[CpuRow]
+    broker_jit_ms_per_frame: float | None = None  # part of the broker JVM's row
 
     def as_dict(self) -> dict[str, object]:
         return {"frames": self.frames, "frames_scored": self.scored, "seconds": round(self.seconds, 1),
                 "processes_ms_per_frame": {row.part: row.ms_per_frame for row in self.processes},
+                "broker_jit_ms_per_frame": self.broker_jit_ms_per_frame,
                 "selector_ms_per_frame": {row.part: row.ms_per_frame for row in self.selector},
                 "selector_wall_ms_per_frame": {row.part: row.wall_ms_per_frame for row in self.selector
                                                if row.wall_ms_per_frame is not None}}
 
     def table(self) -> list[str]:
         lines = [f"CPU over {self.seconds:.0f} s, {self.frames} frames published (ms per frame):"]
-        lines += [f"  {row.part:<64} {row.ms_per_frame:8.3f}" for row in self.processes]
+        for row in self.processes:
+            lines.append(f"  {row.part:<64} {row.ms_per_frame:8.3f}")
+            if row.part == BROKER_ROW and self.broker_jit_ms_per_frame is not None:
+                lines.append(f"    {'of which its JIT compiler threads (a fresh JVM warming up)':<62} "
+                             f"{self.broker_jit_ms_per_frame:8.3f}")
         lines.append(f"  selector per frame it scored ({self.scored}), by phase (CPU; wall-clock time in the phase):")
         lines += [f"    {row.part:<62} {row.ms_per_frame:8.3f}"
                   + ("" if row.wall_ms_per_frame is None else f"   (wall {row.wall_ms_per_frame:.3f})")
@@ -188,6 +217,8 @@ def cpu_account(before: CpuSnapshot, after: CpuSnapshot, frames: int) -> CpuAcco
     phases = {key: seconds - before.phases.get(key, 0.0) for key, seconds in after.phases.items()}
     walls = {key: seconds - before.phase_walls.get(key, 0.0) for key, seconds in after.phase_walls.items()}
     scored = round(after.scored - before.scored)
+    jit = ms_per_frame(ticks_delta(before.broker_jit, after.broker_jit) / CLOCK_TICKS_PER_S, frames) \
+        if after.broker_jit else None
     return CpuAccount(frames, scored, after.taken_at - before.taken_at, process_rows(spent, frames),
                       selector_rows(spent.get("selector", 0) + spent.get("scorer", 0),
-                                    after.event_loop - before.event_loop, phases, scored, walls))
+                                    after.event_loop - before.event_loop, phases, scored, walls), jit)

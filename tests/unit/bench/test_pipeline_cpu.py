@@ -16,6 +16,7 @@ from bench.pipeline_cpu import (
     CpuSnapshot,
     cpu_account,
     frames_scored,
+    jit_compiler_ticks,
     merged_phase_seconds,
     named_thread_ticks,
     phase_seconds,
@@ -140,3 +141,30 @@ def test_a_thread_that_named_itself_has_its_own_cpu_read_and_an_unknown_name_non
     thread.join()
     assert ticks[0] is not None and ticks[0] >= 0.1 * CLOCK_TICKS_PER_S  # this thread's 0.2 s, not the process's
     assert named_thread_ticks(os.getpid(), "no-such-thread") is None
+
+
+def test_a_jvm_s_jit_compiler_threads_are_read_by_their_names(tmp_path: Path) -> None:
+    for tid, comm, ticks in [(9, "java", 100), (10, "C2 CompilerThre", 40), (11, "C1 CompilerThre", 7),
+                             (12, "data-plane-kafk", 60)]:
+        task = tmp_path / "9" / "task" / str(tid)
+        task.mkdir(parents=True)
+        (task / "comm").write_text(comm + "\n")
+        (task / "stat").write_text(_stat(tid, comm, ticks, 1))
+    assert jit_compiler_ticks(9, tmp_path) == {10: 41, 11: 8}
+
+
+def test_the_broker_s_jit_share_is_printed_under_its_row_and_not_added_to_the_processes() -> None:
+    tick = 1 / CLOCK_TICKS_PER_S
+    before = CpuSnapshot(0.0, {"broker JVM": {9: 0}}, 0, {}, {}, 0.0, {10: 0, 11: round(1 / tick)})
+    # 1000 frames: the broker spent 4 s, 1.5 s of it in its compiler threads (one started meanwhile, from 0).
+    after = CpuSnapshot(30.0, {"broker JVM": {9: round(4 / tick)}}, 0, {}, {}, 0.0,
+                        {10: round(1 / tick), 11: round(1.25 / tick), 12: round(0.25 / tick)})
+    account = cpu_account(before, after, frames=1000)
+    assert {row.part: row.ms_per_frame for row in account.processes} == {"broker JVM": 4.0}
+    assert account.as_dict()["broker_jit_ms_per_frame"] == 1.5
+    table = account.table()
+    broker = next(index for index, line in enumerate(table) if line.strip().startswith("broker JVM"))
+    assert table[broker + 1].strip().startswith("of which its JIT compiler threads")
+    assert table[broker + 1].endswith(" 1.500")
+    assert cpu_account(CpuSnapshot(0.0, {}, 0, {}, {}, 0.0), CpuSnapshot(1.0, {}, 0, {}, {}, 0.0),
+                       frames=10).broker_jit_ms_per_frame is None
