@@ -81,7 +81,7 @@ def assess(profile: ReferenceProfile, window: WindowSample, settings: DriftSetti
     ] if enough_frames else []
     embedding = mmd_drift(
         profile.projected, profile.projection(sample.embeddings), settings.embedding.permutations,
-        settings.embedding.alpha, settings.embedding.seed,
+        settings.embedding.alpha, settings.embedding.seed, settings.embedding.block_frames,
     ) if enough_frames else None
     prediction = [
         categorical_drift(LABEL_COLUMN, profile.label_counts, counts_of(sample.labels),

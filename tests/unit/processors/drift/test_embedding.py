@@ -57,6 +57,32 @@ def test_a_mean_shift_is_detected_and_scores_grow_with_it() -> None:
     assert scores[0].score < scores[1].score < scores[2].score
 
 
+def _scene_frames(rng: np.random.Generator, scenes: np.ndarray, visits: list[int], frames: int) -> np.ndarray:
+    """A camera that revisits recurring scenes: `frames` near-identical consecutive frames per visit."""
+    return np.concatenate([scenes[scene] + 0.05 * rng.normal(size=(frames, scenes.shape[1])) for scene in visits])
+
+
+def test_blocks_of_frames_keep_a_new_mix_of_known_scenes_from_looking_like_drift() -> None:
+    rng = np.random.default_rng(3)
+    scenes = rng.normal(size=(6, 8))
+    reference = _scene_frames(rng, scenes, [0, 1, 2, 3, 4, 5] * 4, 8)
+    current = _scene_frames(rng, scenes, [0, 1, 2] * 4 + [3, 4, 5], 8)  # scenes 0-2 oftener
+    frames = mmd_drift(reference, current, 200, 0.01, seed=0)
+    blocks = mmd_drift(reference, current, 200, 0.01, seed=0, block=8)
+    assert frames.drifted and not blocks.drifted
+    assert blocks.score == frames.score  # the score stays Evidently's: only the test changes
+
+    # Every frame moved half as far as two scenes lie apart (a camera turned darker, say): drift.
+    shifted = current + 2.0 * np.ones(8) / np.sqrt(8)
+    assert mmd_drift(reference, shifted, 200, 0.01, seed=0, block=8).drifted
+
+
+def test_one_frame_blocks_are_the_frame_permutation_test() -> None:
+    rng = np.random.default_rng(4)
+    reference, current = rng.normal(size=(50, 4)), rng.normal(size=(30, 4)) + 0.3
+    assert mmd_drift(reference, current, 100, 0.05, 2, block=1) == mmd_drift(reference, current, 100, 0.05, 2)
+
+
 def test_too_few_embeddings_are_refused() -> None:
     with pytest.raises(ValueError, match="2 or more"):
         mmd_drift(np.zeros((10, 3)), np.zeros((1, 3)), 20, 0.05, 0)
