@@ -207,6 +207,8 @@ def retrain_reason(manifest: Manifest, recipe: str | None, classes: list[str]) -
         return "knows other classes than the synthetic set"
     if "min_action_confidence" not in manifest.model_fields_set:
         return "carries no open-set floor (trained before the floor travelled with the model)"
+    if manifest.encoder_digest is None:
+        return "records no encoder digest (its retrain candidates would export the encoder again)"
     if recipe != DEMO_RECIPE:
         return f"was trained by demo recipe {recipe or 1}, not {DEMO_RECIPE} (more clips, a fixed selector target)"
     return None

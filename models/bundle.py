@@ -68,6 +68,10 @@ class Manifest(BaseModel):
     # classifier.min_action_confidence, overrides it); bundles from before it have none: 0, the floor off.
     min_action_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Open-set floor: a window whose top "
                                          "action is less confident than this is an idle outcome.")
+    # What the encoder ONNX files were made from (models/encoder_reuse.py): a later candidate with the same
+    # digest copies them instead of exporting again. Bundles from before it have none: the candidate exports.
+    encoder_digest: str | None = None
+    encoder_int8_digest: str | None = None
 
 
 @dataclass

@@ -13,6 +13,7 @@ reads the burst masks.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
@@ -81,10 +82,11 @@ def train_attention_head(
     on_epoch: EpochCallback | None = None,
     seed: int = 0,
     progress: bool = True,
+    initial: SharedHead | None = None,
 ) -> tuple[SharedHead, FitResult]:
     """The per-frame head of `train_attention_mil`, with the signature of `train_shared_head`."""
     model, result = train_attention_mil(data, num_classes, settings, optimizer, scheduler, loss, validate, epochs,
-                                        on_epoch, seed, progress)
+                                        on_epoch, seed, progress, initial)
     return model.head, result
 
 
@@ -100,14 +102,17 @@ def train_attention_mil(
     on_epoch: EpochCallback | None = None,
     seed: int = 0,
     progress: bool = True,
+    initial: SharedHead | None = None,
 ) -> tuple[AttentionMil, FitResult]:
-    """Clips (not frames) are the samples: batches of `clip_batch_size` bags of T frames."""
+    """Clips (not frames) are the samples: batches of `clip_batch_size` bags of T frames. The head starts as a
+    copy of `initial` when given (a warm start), the attention always fresh (bundles do not keep it)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     frames = torch.from_numpy(data.representation)
     mask = torch.from_numpy(data.mask)
     labels = torch.from_numpy(data.labels)
-    head = SharedHead(frames.shape[-1], num_classes, settings.hidden_dim, settings.dropout)
+    head = (copy.deepcopy(initial) if initial is not None
+            else SharedHead(frames.shape[-1], num_classes, settings.hidden_dim, settings.dropout))
     model = AttentionMil(head, FrameAttention(frames.shape[-1], settings.attention_hidden_dim))
     total_epochs = epochs or settings.epochs
     steps_per_epoch = max(1, -(-len(labels) // settings.clip_batch_size))

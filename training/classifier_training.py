@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from torch import nn
 
+from models.classifiers import SharedHead
 from models.preprocessing import Preprocessing
 from training.config import TrainConfig
 from training.features import FeatureSet
@@ -19,9 +20,12 @@ from training.ucf101 import Ucf101Index
 class ClassifierTrainer:
     def __init__(
         self, config: TrainConfig, index: Ucf101Index, preprocessing: Preprocessing, num_classes: int,
-        progress: bool = True,
+        progress: bool = True, initial: SharedHead | None = None,
     ) -> None:
         self.config = config
+        # A warm start's head (training/warm_start.py): the validated fits start from it, the oracle's
+        # out-of-fold copies never do.
+        self.initial = initial
         self.num_classes = num_classes
         self.preprocessing = preprocessing
         self.progress = progress
@@ -58,6 +62,7 @@ class ClassifierTrainer:
             head, result = train_head(
                 data, self.num_classes, settings, self.config.optimizer, self.config.scheduler, self.loss,
                 validate, epochs, on_epoch, self.config.seed, self.progress,
+                self.initial if validate is not None else None,
             )
             module, scorer = head, SharedScorer(head)
         else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,16 +19,18 @@ from typing import Any
 import numpy as np
 
 from models.backends import create_backend
-from models.bundle import DRIFT_PROFILE_DIR, Architecture, Manifest, ModelBundle, build_modules
+from models.bundle import DRIFT_PROFILE_DIR, MANIFEST_FILE, Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
-from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
+from models.encoder_reuse import int8_digest, reuse_file, reuse_or_export_encoder
+from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX
 from models.preprocessing import Preprocessing
+from models.quantization import INT8_RECIPE, Int8Settings
 from models.registry import register_version
 from models.selectors import SelectorModels, create_strategy
 from models.text import NAME_TABLE_FILE, load_or_build_name_table
 from processors.drift.settings import DriftSettings
 from processors.settings import ClassifierSettings
-from training.calibration import build_int8_encoder
+from training.calibration import CalibrationSettings, build_int8_encoder
 from training.classifier_training import ClassifierTrainer
 from training.config import TrainConfig, save_resolved
 from training.curation import CurationReport
@@ -42,6 +45,7 @@ from training.scoring import ClipScorer, end_to_end
 from training.selector_training import train_global_selector, train_single_selector
 from training.stream_validation import choose_stream_floor, synthetic_bursts
 from training.ucf101 import Ucf101Index
+from training.warm_start import load_warm_start
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +119,12 @@ class StreamFloorInputs:
 
 
 def run_training(
-    config: TrainConfig, run_dir: Path, track: bool = True, progress: bool = True
+    config: TrainConfig, run_dir: Path, track: bool = True, progress: bool = True, previous: Path | None = None,
+    warm_start: bool = False,
 ) -> TrainingOutcome:
+    """`previous`: an earlier bundle (a retrain's production model) whose encoder files are copied when they
+    were made from the same encoder, and whose weights start the candidate with `warm_start`
+    (training/warm_start.py)."""
     started = time.perf_counter()
     run_dir.mkdir(parents=True, exist_ok=True)
     save_resolved(config, run_dir / "config.yaml")
@@ -130,7 +138,10 @@ def run_training(
     preprocessing = Preprocessing()
 
     # Step 1: features of every candidate frame, once, with the frozen encoder.
-    export_encoder_onnx(FrameEncoder(), bundle_dir / ENCODER_ONNX, preprocessing.image_size)
+    previous_manifest = (Manifest.model_validate_json((previous / MANIFEST_FILE).read_text())
+                         if previous is not None else None)
+    encoder_digest = reuse_or_export_encoder(FrameEncoder(), bundle_dir, preprocessing.image_size, previous,
+                                             previous_manifest.encoder_digest if previous_manifest else None)
     name_table = load_or_build_name_table(features.cache_dir / NAME_TABLE_FILE)
     backend = create_backend(features.backend, backend_options(features, bundle_dir))
     extractor = FeatureExtractor(backend, preprocessing, name_table, features, config.curation)
@@ -154,7 +165,11 @@ def run_training(
         global_hidden_dim=config.selectors.global_hidden_dim, global_draws=config.selectors.global_draws,
         global_gamma_input=config.selectors.global_gamma_input,
     )
-    single, global_, _ = build_modules(architecture, num_classes)
+    warm = load_warm_start(previous, index.classes, architecture) if warm_start and previous is not None else None
+    if warm is not None:
+        architecture, single, global_ = warm.architecture, warm.single, warm.global_
+    else:
+        single, global_, _ = build_modules(architecture, num_classes)
     selector_models = SelectorModels(single, global_, architecture.global_draws)
     n = config.selectors.num_frames
 
@@ -170,7 +185,8 @@ def run_training(
             tracker.log_config(config)
 
         # Step 2: classifier, then the cross-fitted oracle from out-of-fold copies of it.
-        trainer = ClassifierTrainer(config, index, preprocessing, num_classes, progress)
+        trainer = ClassifierTrainer(config, index, preprocessing, num_classes, progress,
+                                    warm.classifier if warm is not None else None)
         scorer, classifier_fit = trainer.train(train, lambda s: end_to_end_score("uniform", s), log_epoch)
         oracle = no_action_targets(cross_fitted_oracle(
             train.labels, config.classifier.oracle_folds, config.seed,
@@ -197,7 +213,7 @@ def run_training(
                 trainer.use(first_module)
 
         manifest = Manifest(classes=index.classes, architecture=architecture,
-                            num_candidates=features.num_candidates, num_frames=n)
+                            num_candidates=features.num_candidates, num_frames=n, encoder_digest=encoder_digest)
         bundle = ModelBundle(manifest, preprocessing, name_table, single, global_, trainer.module)
         flops_per_frame = scorer.flops_per_frame()
         results: dict[str, StrategyResult] = {
@@ -225,9 +241,18 @@ def run_training(
             manifest.metrics.update({"val_floor_recall": floor.recall,
                                      "val_floor_precision": floor.precision})
             logger.info("open-set floor %.2f chosen on validation (%s)", floor.floor, floor.line())
-        if features.int8_encoder:
+        # build_int8_encoder's recipe: its default settings, the configured frame count and seed. A matching
+        # int8 copy of the previous bundle is carried over even where none is built: it costs nothing, and the
+        # candidate then serves at production's speed.
+        int8_key = int8_digest(encoder_digest, Int8Settings(), CalibrationSettings(),
+                               f"{features.calibration_frames}|{config.seed}")
+        if reuse_int8_encoder(previous, previous_manifest, int8_key, bundle_dir):
+            manifest.encoder_int8_digest = int8_key
+            logger.info("int8 frame encoder reused from %s (same encoder and recipe)", previous)
+        elif features.int8_encoder:
             build_int8_encoder(bundle_dir / ENCODER_ONNX, bundle_dir / ENCODER_INT8_ONNX, preprocessing,
                                index.train, features, config.seed)
+            manifest.encoder_int8_digest = int8_key
         bundle.save(bundle_dir)
         # The drift job's training profile: validation frames and windows, and the calibration they fit.
         drift = DriftSettings()
@@ -250,6 +275,19 @@ def run_training(
         run_id = tracker.run_id if tracker else None
     logger.info("training finished in %.1f s; test %s", seconds, test_results["smart"])
     return TrainingOutcome(bundle_dir, test_results, primary, seconds, run_id, version)
+
+
+def reuse_int8_encoder(previous: Path | None, previous_manifest: Manifest | None, digest: str,
+                       bundle_dir: Path) -> bool:
+    """Copy the previous bundle's int8 encoder and its recipe file when made to `digest`; False otherwise."""
+    if previous is None or previous_manifest is None:
+        return False
+    if not reuse_file(previous / ENCODER_INT8_ONNX, previous_manifest.encoder_int8_digest, digest,
+                      bundle_dir / ENCODER_INT8_ONNX):
+        return False
+    if (previous / INT8_RECIPE).is_file():
+        shutil.copyfile(previous / INT8_RECIPE, bundle_dir / INT8_RECIPE)
+    return True
 
 
 class _NoTracking:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import numpy as np
@@ -50,13 +51,16 @@ def train_shared_head(
     on_epoch: EpochCallback | None = None,
     seed: int = 0,
     progress: bool = True,
+    initial: SharedHead | None = None,
 ) -> tuple[SharedHead, FitResult]:
-    """Every valid candidate frame is a sample labelled with its video's class."""
+    """Every valid candidate frame is a sample labelled with its video's class; the head starts as a copy of
+    `initial` when given (a warm start)."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
     frames = torch.from_numpy(data.representation[data.mask])
     labels = torch.from_numpy(np.repeat(data.labels, data.mask.sum(axis=1)))
-    head = SharedHead(frames.shape[-1], num_classes, settings.hidden_dim, settings.dropout)
+    head = (copy.deepcopy(initial) if initial is not None
+            else SharedHead(frames.shape[-1], num_classes, settings.hidden_dim, settings.dropout))
     total_epochs = epochs or settings.epochs
     steps_per_epoch = max(1, -(-len(frames) // settings.batch_size))
     opt = build_optimizer(head.parameters(), optimizer.model_copy(update={"lr": settings.learning_rate}))

@@ -3,6 +3,8 @@ rollback guard (Procfile process `rollback`)."""
 
 from __future__ import annotations
 
+import threading
+
 import typer
 
 from processors.priority import lower_priority
@@ -29,8 +31,11 @@ def retrain_run(
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     if settings.metrics_port:
         serve_health(settings.metrics_port, "partitions")
+    job = RetrainJob(settings)
+    # Beside the worker's start, so readiness does not wait for it; a first request waits at the import lock.
+    threading.Thread(target=job.preload, name="retrain-preload", daemon=True).start()
     with stop_on_signals() as stop:
-        RetrainWorker(settings, RetrainJob(settings)).run(stop)
+        RetrainWorker(settings, job).run(stop)
 
 
 @retrain_app.command("guard")

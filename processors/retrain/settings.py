@@ -17,6 +17,7 @@ from training.promotion import PromotionSettings
 from training.tracking import TrackingSettings
 
 RETRAIN_CONFIG = Path(__file__).resolve().parents[2] / "training" / "configs" / "retrain.yaml"
+WARM_START_CONFIG = RETRAIN_CONFIG.with_name("retrain_warm.yaml")
 
 
 class RetrainOptions(BaseModel):
@@ -35,6 +36,11 @@ class RetrainOptions(BaseModel):
         "evidence (only windows of the drifted scene, when older ones show the scene before the shift).")
     train_configs: list[Path] = Field(default_factory=lambda: [RETRAIN_CONFIG],
                                       description="Training config files over the defaults (a small, fast run).")
+    warm_start: bool = Field(True, description="Start the candidate from the production model's weights (same "
+                             "classes and input; training/warm_start.py) and train the shorter schedule of "
+                             "`warm_start_config`; false: from random weights, the full retrain schedule.")
+    warm_start_config: Path = Field(WARM_START_CONFIG, description="Training config read after `train_configs` "
+                                    "when the candidate starts warm.")
     train_overrides: list[str] = Field(default_factory=list, description="'a.b=c' overrides on top of them.")
     production_alias: str = Field("production", description="The alias that serves and that a promotion moves.")
     work_dir: Path = Field(Path("var/retrain"), description="Per-request folders: merged data, runs, attempts.")

@@ -48,7 +48,7 @@ class _JudgedOffline(RetrainJob):
         self.shadowed += 1
         return self.verdict
 
-    def _compare(self, candidate: str, production: str, merged: MergedData, features: FeatureSettings,
+    def _compare(self, candidate: str, production_dir: Path, merged: MergedData, features: FeatureSettings,
                  downloads: Path) -> PromotionDecision:
         better = np.arange(30) < (27 if self.promote else 5)
         return decide(PairedComparison.of(better, np.arange(30) < 10),
