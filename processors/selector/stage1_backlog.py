@@ -15,11 +15,11 @@ import threading
 import time
 from collections import deque
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException
 
 from processors.selector.stage1 import stage1_group_id
 from processors.settings import ProcessorSettings
-from streams.committed_offsets import CommittedOffsets, Partition
+from streams.committed_offsets import CommittedOffsets, Partition, listed_offsets
 from streams.topics import Topic, topic_name
 
 logger = logging.getLogger(__name__)
@@ -74,10 +74,8 @@ class Stage1Backlog:
 
     def _poll(self, offsets: CommittedOffsets, watermarks: Consumer, timeout_s: float) -> bool:
         partitions = [partition for partition in offsets.partitions() if self._frames_topic(partition[0])]
-        lows, ends = {}, {}
-        for partition in partitions:
-            lows[partition], ends[partition] = watermarks.get_watermark_offsets(TopicPartition(*partition),
-                                                                                timeout=timeout_s)
+        lows = listed_offsets(watermarks, partitions, end=False, timeout_s=timeout_s)
+        ends = listed_offsets(watermarks, partitions, end=True, timeout_s=timeout_s)
         committed = offsets.committed(self._group, partitions)
         now = time.monotonic()
         self._ends.append((now, ends))
