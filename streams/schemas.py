@@ -394,7 +394,7 @@ class RetrainEvidence(BaseModel):
 
 class RetrainRequest(Event):
     """A request to retrain the serving model, on `retrain-requests` (key: site/cause). At most one open request
-    per site and cause; the retrain worker is idempotent by request id."""
+    per site; the retrain worker is idempotent by request id."""
 
     schema_version: Literal[1] = Field(1, alias="schema")
     request_id: str

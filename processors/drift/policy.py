@@ -1,5 +1,11 @@
 """When drift reports become a retrain request: thresholds per site and camera, persistence (k of the last m
-windows), a cool-down and at most one open request per site and cause, and a daily cap on retrains.
+windows), a cool-down per site and cause, at most one open request per site, and a daily cap on retrains.
+
+One open request per site, not per cause: one scene change shows as several causes at once (a darker camera
+drifts its brightness, its embeddings and its predictions in the same window), and a request per cause trained
+a second candidate on the same evidence after the first was promoted (the demo: v15 promoted, v16 refused at
+McNemar p=0.125) and spent the daily cap of 2 on one shift. A retrain covers the site's drifted cameras whatever
+the cause; a cause that still persists once it closes requests then.
 
 Pure: `RetrainPolicy.observe(report, now)` returns a decision; its state is a pydantic model the job can store
 and restore, so a restarted job does not request again what is still open.
@@ -175,9 +181,9 @@ class RetrainPolicy:
         if count < rules.persistence_k:
             return f"persistence: {count} of the last {len(history)} windows, {rules.persistence_k} needed"
         key = f"{site}/{cause}"
-        opened = self.state.open.get(key)
-        if opened is not None and now - opened.at < rules.open_expiry_s:
-            return f"request {opened.request_id} for {key} is still open"
+        for open_key, opened in self.state.open.items():
+            if open_key.startswith(f"{site}/") and now - opened.at < rules.open_expiry_s:
+                return f"request {opened.request_id} for {open_key} is still open"
         last = self.state.last_request.get(key)
         if last is not None and now - last < rules.cooldown_s:
             return f"cool-down: last request for {key} {now - last:.0f} s ago, {rules.cooldown_s:.0f} s needed"

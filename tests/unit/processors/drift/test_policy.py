@@ -1,4 +1,4 @@
-"""Retrain policy: persistence, cool-down, one open request per site and cause, daily cap, per-camera rules."""
+"""Retrain policy: persistence, cool-down, one open request per site, daily cap, per-camera rules."""
 
 from __future__ import annotations
 
@@ -83,6 +83,23 @@ def test_one_open_request_per_cause_then_cool_down() -> None:
     later = 2 + int(3600 // WINDOW_S)  # the first request came with window 2
     again = policy.observe(_report(index=later), _at(later))
     assert again.publish and again.requests[0].request_id != requests[0].request_id
+
+
+def test_causes_of_one_shift_make_one_request_per_site() -> None:
+    policy = _policy(defaults={"cooldown_s": 3600.0}, max_retrains_per_day=10)
+    decisions = [policy.observe(_report(index=index, prediction=True), _at(index)) for index in range(4)]
+    requests = [request for decision in decisions for request in decision.requests]
+    assert [request.cause for request in requests] == ["data_drift"]
+    assert decisions[2].persisting == ["data_drift", "prediction_drift"]  # both show in the camera's alert
+    held = decisions[2].held["prediction_drift"]
+    assert held == f"request {requests[0].request_id} for demo/data_drift is still open"
+    # Another site has requests of its own; once the site's request closes, a cause still persisting requests.
+    north = [policy.observe(_report(index=index, site="north"), _at(index)) for index in range(3)]
+    assert north[-1].publish
+    policy.close(requests[0].request_id)
+    again = policy.observe(_report(index=4, prediction=True), _at(4))
+    assert [request.cause for request in again.requests] == ["prediction_drift"]
+    assert "cool-down" in again.held["data_drift"]
 
 
 def test_an_open_request_expires() -> None:
