@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,15 +56,23 @@ def tree_ticks(pid: int, proc: Path = Path("/proc")) -> Ticks:
     return {member: value for member, value in ticks.items() if value is not None}
 
 
-def named_thread_ticks(pid: int, name: str, proc: Path = Path("/proc")) -> int | None:
-    """CPU of the process's thread that named itself `name` (its comm), or None if it has none."""
+def _thread_ticks(pid: int, matches: Callable[[str], bool], proc: Path) -> Ticks:
+    """CPU of the process's live threads whose name (comm) `matches`, by thread id."""
+    ticks: Ticks = {}
     for task in (proc / str(pid) / "task").iterdir():
         try:
-            if (task / "comm").read_text().strip() == name:
-                return _read_ticks(task / "stat")
+            if matches((task / "comm").read_text().strip()):
+                value = _read_ticks(task / "stat")
+                if value is not None:
+                    ticks[int(task.name)] = value
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return None
+    return ticks
+
+
+def named_thread_ticks(pid: int, name: str, proc: Path = Path("/proc")) -> int | None:
+    """CPU of the process's thread that named itself `name` (its comm), or None if it has none."""
+    return next(iter(_thread_ticks(pid, lambda comm: comm == name, proc).values()), None)
 
 
 # HotSpot's JIT compiler threads, "C1 CompilerThread0" and "C2 CompilerThread1" cut to the kernel's 15 characters.
@@ -75,16 +83,7 @@ def jit_compiler_ticks(pid: int, proc: Path = Path("/proc")) -> Ticks:
     """CPU of a JVM's live JIT compiler threads, by thread id. A fresh broker compiles for minutes after its
     start (bench pipeline K=4: its compiler threads took 15 % of a core, half the broker's CPU, in a trial
     ~1.5 min after the start), a cost a long-running broker has paid."""
-    ticks: Ticks = {}
-    for task in (proc / str(pid) / "task").iterdir():
-        try:
-            if _JIT_THREAD.match((task / "comm").read_text()):
-                value = _read_ticks(task / "stat")
-                if value is not None:
-                    ticks[int(task.name)] = value
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return ticks
+    return _thread_ticks(pid, lambda comm: _JIT_THREAD.match(comm) is not None, proc)
 
 
 def main_thread_ticks(pid: int, proc: Path = Path("/proc")) -> int:

@@ -17,8 +17,10 @@ from pathlib import Path
 import torch
 from pydantic import BaseModel
 
+from models.bundle import Manifest
 from models.encoder import FrameEncoder
-from models.export import ENCODER_ONNX, export_encoder_onnx
+from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX, export_encoder_onnx
+from models.quantization import INT8_RECIPE
 
 logger = logging.getLogger(__name__)
 
@@ -62,3 +64,15 @@ def reuse_or_export_encoder(encoder: FrameEncoder, bundle_dir: Path, image_size:
         export_encoder_onnx(encoder, bundle_dir / ENCODER_ONNX, image_size)
     return digest
 
+
+def reuse_int8_encoder(previous: Path | None, previous_manifest: Manifest | None, digest: str,
+                       bundle_dir: Path) -> bool:
+    """Copy the previous bundle's int8 encoder and its recipe file when made to `digest`; False otherwise."""
+    if previous is None or previous_manifest is None:
+        return False
+    if not reuse_file(previous / ENCODER_INT8_ONNX, previous_manifest.encoder_int8_digest, digest,
+                      bundle_dir / ENCODER_INT8_ONNX):
+        return False
+    if (previous / INT8_RECIPE).is_file():
+        shutil.copyfile(previous / INT8_RECIPE, bundle_dir / INT8_RECIPE)
+    return True

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,10 +20,10 @@ import numpy as np
 from models.backends import create_backend
 from models.bundle import DRIFT_PROFILE_DIR, MANIFEST_FILE, Architecture, Manifest, ModelBundle, build_modules
 from models.encoder import FrameEncoder
-from models.encoder_reuse import int8_digest, reuse_file, reuse_or_export_encoder
+from models.encoder_reuse import int8_digest, reuse_int8_encoder, reuse_or_export_encoder
 from models.export import ENCODER_INT8_ONNX, ENCODER_ONNX
 from models.preprocessing import Preprocessing
-from models.quantization import INT8_RECIPE, Int8Settings
+from models.quantization import Int8Settings
 from models.registry import register_version
 from models.selectors import SelectorModels, create_strategy
 from models.text import NAME_TABLE_FILE, load_or_build_name_table
@@ -275,19 +274,6 @@ def run_training(
         run_id = tracker.run_id if tracker else None
     logger.info("training finished in %.1f s; test %s", seconds, test_results["smart"])
     return TrainingOutcome(bundle_dir, test_results, primary, seconds, run_id, version)
-
-
-def reuse_int8_encoder(previous: Path | None, previous_manifest: Manifest | None, digest: str,
-                       bundle_dir: Path) -> bool:
-    """Copy the previous bundle's int8 encoder and its recipe file when made to `digest`; False otherwise."""
-    if previous is None or previous_manifest is None:
-        return False
-    if not reuse_file(previous / ENCODER_INT8_ONNX, previous_manifest.encoder_int8_digest, digest,
-                      bundle_dir / ENCODER_INT8_ONNX):
-        return False
-    if (previous / INT8_RECIPE).is_file():
-        shutil.copyfile(previous / INT8_RECIPE, bundle_dir / INT8_RECIPE)
-    return True
 
 
 class _NoTracking:
