@@ -128,10 +128,14 @@ def result_lines(result: RetrainResult) -> list[str]:
     if result.data is not None:
         lines.append(f"CANDIDATE     request {result.request_id[:8]}: version {result.candidate_version or 'none'} "
                      f"trained on {result.data.train_videos} videos ({result.data.labelled_videos} labelled windows "
-                     f"found, {result.data.held_out_labelled} held out) in {result.timings.training_s:.0f} s, "
-                     f"evaluated in {result.timings.evaluation_s:.0f} s")
+                     f"found, {result.data.held_out_labelled} held out"
+                     + (f"; {result.data.replay_videos} of the other cameras replayed, {result.data.held_out_replay}"
+                        " held out" if result.data.replay_videos else "")
+                     + f") in {result.timings.training_s:.0f} s, evaluated in {result.timings.evaluation_s:.0f} s")
     lines.append(f"              {_comparison('new data', result.new_data)}")
     lines.append(f"              {_comparison('base test', result.base_test)}")
+    if result.other_cameras is not None:
+        lines.append(f"              {_comparison('other cameras', result.other_cameras)}")
     verdict = {"promoted": "PROMOTED", "refused": "REFUSED", "failed": "FAILED", "rolled_back": "ROLLED BACK"}
     lines.append(f"{verdict.get(result.outcome, result.outcome.upper()):<13} version "
                  f"{result.candidate_version or 'none'} (production was {result.production_version or 'none'}): "

@@ -440,6 +440,9 @@ class RetrainData(BaseModel):
     labelled_videos: int = Field(ge=0, description="Labelled windows found, training and held-out together.")
     held_out_labelled: int = Field(ge=0, description="Labelled windows held out (time blocks) for the comparison.")
     held_out_base: int = Field(ge=0, description="Base test-split videos in the comparison.")
+    replay_videos: int = Field(0, ge=0, description="Labelled windows of the site's other cameras replayed, "
+                               "training and held-out together.")
+    held_out_replay: int = Field(0, ge=0, description="Of them, held out (time blocks) for the comparison.")
 
 
 class RetrainTimings(BaseModel):
@@ -481,6 +484,8 @@ class RetrainResult(Event):
                                "what a promotion or rollback passed.")
     new_data: ModelComparison | None = Field(description="The comparison on held-out labelled windows.")
     base_test: ModelComparison | None = Field(description="The comparison on the base test split (forgetting).")
+    other_cameras: ModelComparison | None = Field(None, description="The comparison on held-out windows of the "
+                                                  "site's other cameras (forgetting); None: none replayed.")
     candidate_version: str | None = Field(description="Registered candidate version; None: none was registered.")
     production_version: str | None = Field(description="The version in production when the request was taken.")
     data: RetrainData | None

@@ -1,10 +1,12 @@
 """Champion/challenger: whether a retrained candidate may replace the model in production.
 
-Both models are scored on the same held-out data: the base test split (what the platform was built on) and a
+Both models are scored on the same held-out data: the base test split (what the platform was built on), a
 held-out share of the newly labelled windows, held out in time blocks so that overlapping neighbouring windows
-never sit on both sides. The candidate is promoted only if, on the new data, it is better by `min_gain` and
-the gain is significant (one-sided exact McNemar test on the paired outcomes), and on the base test it is not
-worse than `forgetting_tolerance` (no forgetting). Every refusal says which rule failed, with the figures.
+never sit on both sides, and, when the site has them, held-out windows of its other cameras (the scenes that did
+not change). The candidate is promoted only if, on the new data, it is better by `min_gain` and the gain is
+significant (one-sided exact McNemar test on the paired outcomes), and on the base test and the other cameras'
+windows it is not worse than `forgetting_tolerance` beyond chance (no forgetting). Every refusal says which rule
+failed, with the figures.
 """
 
 from __future__ import annotations
@@ -77,9 +79,11 @@ class PromotionDecision:
     new_data: PairedComparison
     base_test: PairedComparison
     reasons: list[str] = field(default_factory=list)  # why not, one line per failed rule; empty when promoted
+    other_cameras: PairedComparison | None = None  # the site's other cameras' held-out windows; None: none
 
 
-def decide(new_data: PairedComparison, base_test: PairedComparison, settings: PromotionSettings) -> PromotionDecision:
+def decide(new_data: PairedComparison, base_test: PairedComparison, settings: PromotionSettings,
+           other_cameras: PairedComparison | None = None) -> PromotionDecision:
     reasons = []
     if new_data.examples < settings.min_new_examples:
         reasons.append(f"too few held-out new windows: {new_data.examples} < {settings.min_new_examples}")
@@ -89,12 +93,14 @@ def decide(new_data: PairedComparison, base_test: PairedComparison, settings: Pr
     elif new_data.p_value > settings.alpha:
         reasons.append(f"gain on new data not significant: McNemar p={new_data.p_value:.3g} > {settings.alpha:g} "
                        f"({new_data.candidate_only} vs {new_data.production_only} discordant windows)")
-    margin = settings.forgetting_z * base_test.gain_stderr
-    if -base_test.gain - margin > settings.forgetting_tolerance:
-        reasons.append(f"forgets the base test: accuracy {base_test.candidate_accuracy:.3f} vs "
-                       f"{base_test.production_accuracy:.3f} on {base_test.examples} (drop {-base_test.gain:.3f} "
-                       f"beyond the tolerance {settings.forgetting_tolerance:.3f} + {margin:.3f} of chance)")
-    return PromotionDecision(not reasons, new_data, base_test, reasons)
+    held = [("the base test", base_test)] + ([("the other cameras", other_cameras)] if other_cameras else [])
+    for name, held_out in held:
+        margin = settings.forgetting_z * held_out.gain_stderr
+        if held_out.examples and -held_out.gain - margin > settings.forgetting_tolerance:
+            reasons.append(f"forgets {name}: accuracy {held_out.candidate_accuracy:.3f} vs "
+                           f"{held_out.production_accuracy:.3f} on {held_out.examples} (drop {-held_out.gain:.3f} "
+                           f"beyond the tolerance {settings.forgetting_tolerance:.3f} + {margin:.3f} of chance)")
+    return PromotionDecision(not reasons, new_data, base_test, reasons, other_cameras)
 
 
 def time_block_holdout(times: np.ndarray, held_out_share: float, block_s: float, seed: int = 0) -> np.ndarray:

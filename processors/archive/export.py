@@ -2,9 +2,11 @@
 
     export_training_set(settings: ArchiveSettings, site: str, out_dir: Path, since: float | None = None,
                         until: float | None = None, cameras: Collection[str] | None = None,
-                        flagged: Collection[str] = ()) -> ExportSummary
+                        flagged: Collection[str] = (), exclude_cameras: Collection[str] = (),
+                        latest_per_camera: int | None = None) -> ExportSummary
 
-Windows (outcomes with window_start in [since, until)) that a label reached become one short video each, at
+Windows (outcomes with window_start in [since, until), of `cameras` but not `exclude_cameras`; with
+`latest_per_camera`, only each camera's latest labelled ones) that a label reached become one short video each, at
 the sample rate, from the JPEGs the archive holds for them, in a UCF101-layout folder that
 training.ucf101.Ucf101Index.from_folder reads:
     <out>/UCF-101/<label>/<camera>_<window start ms>.mp4
@@ -85,14 +87,16 @@ class _Window:
 
 def export_training_set(settings: ArchiveSettings, site: str, out_dir: Path, since: float | None = None,
                         until: float | None = None, cameras: Collection[str] | None = None,
-                        flagged: Collection[str] = ()) -> ExportSummary:
+                        flagged: Collection[str] = (), exclude_cameras: Collection[str] = (),
+                        latest_per_camera: int | None = None) -> ExportSummary:
     """Write the labelled windows (and unlabelled flagged ones) of a site as a training-ready set."""
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise FileExistsError(f"{out_dir} is not empty: an export writes a fresh folder")
     summary = ExportSummary(out_dir=out_dir)
     skipped: Counter[str] = Counter()
-    outcomes = _outcomes(settings, site, since, until, cameras)
+    outcomes = [outcome for outcome in _outcomes(settings, site, since, until, cameras)
+                if outcome.camera not in exclude_cameras]
     labels = _labels(settings, site)
     flagged_ids = set(flagged)
     labelled: list[tuple[WindowOutcome, str]] = []
@@ -105,6 +109,8 @@ def export_training_set(settings: ArchiveSettings, site: str, out_dir: Path, sin
             skipped["label not usable as a class folder"] += 1
         elif outcome.event_id in flagged_ids:
             candidates.append((outcome, ""))
+    if latest_per_camera is not None:
+        labelled = _latest_per_camera(labelled, latest_per_camera)
     windows = list(_with_frames(settings, site, labelled + candidates, skipped))
     by_id = {window.outcome.event_id: window for window in windows}
     spans = [WindowSpan(w.outcome.event_id, w.outcome.camera, w.outcome.window_start,
@@ -115,6 +121,7 @@ def export_training_set(settings: ArchiveSettings, site: str, out_dir: Path, sin
     summary.embargoed = len(split.embargoed)
     summary.skipped = dict(skipped)
     manifest = {"site": site, "since": since, "until": until, "cameras": sorted(cameras) if cameras else None,
+                "exclude_cameras": sorted(exclude_cameras), "latest_per_camera": latest_per_camera,
                 "window_s": settings.stage2.window_s, "sample_fps": settings.stage2.sample_fps,
                 "test_block_s": settings.archive.test_block_s, "test_share": settings.archive.test_share,
                 **summary.as_json()}
@@ -135,6 +142,14 @@ def _outcomes(settings: ArchiveSettings, site: str, since: float | None, until: 
             if _in_range(outcome.window_start, since, until) and (not cameras or outcome.camera in cameras):
                 found[outcome.event_id] = outcome
     return sorted(found.values(), key=lambda outcome: (outcome.camera, outcome.window_start))
+
+
+def _latest_per_camera(labelled: list[tuple[WindowOutcome, str]], count: int) -> list[tuple[WindowOutcome, str]]:
+    """The `count` latest windows of each camera (`labelled` is in camera, then time order)."""
+    by_camera: dict[str, list[tuple[WindowOutcome, str]]] = {}
+    for window in labelled:
+        by_camera.setdefault(window[0].camera, []).append(window)
+    return [window for windows in by_camera.values() for window in windows[len(windows) - count:] if count > 0]
 
 
 def _in_range(time_s: float, since: float | None, until: float | None) -> bool:

@@ -31,8 +31,9 @@ logger = logging.getLogger(__name__)
 
 def cache_archived_features(labelled: Path, merged: MergedData, config: TrainConfig,
                             preprocessing: Preprocessing | None = None) -> int:
-    """Write the feature-cache files of the labelled windows in `merged` from `labelled`'s features.npz;
-    returns how many were written (0 without the file)."""
+    """Write the feature-cache files of the windows in `merged` that come from the archive export `labelled`
+    (the request's labelled windows, or the replayed ones), from its features.npz; returns how many were written
+    (0 without the file)."""
     archive = labelled / FEATURES_FILENAME
     if not archive.exists():
         return 0
@@ -45,7 +46,7 @@ def cache_archived_features(labelled: Path, merged: MergedData, config: TrainCon
     training_dir = cache_directory(config.features, preprocessing, config.curation)
     evaluation_dir = cache_directory(config.features, preprocessing, CurationSettings(enabled=False))
     jobs = [(item, training_dir, config.curation) for item in Ucf101Index.from_folder(merged.root).train]
-    jobs += [(item, evaluation_dir, None) for item in merged.labelled_test]
+    jobs += [(item, evaluation_dir, None) for item in merged.labelled_test + merged.replay_test]
     written = 0
     for item, directory, curation in jobs:
         video_id = _archive_video_id(item, labelled_root)
@@ -65,7 +66,8 @@ def cache_archived_features(labelled: Path, merged: MergedData, config: TrainCon
             continue
         save_cached(path, video)
         written += 1
-    logger.info("archived X_i of %d labelled windows cached for training and evaluation (no re-encoding)", written)
+    logger.info("archived X_i of %d windows of %s cached for training and evaluation (no re-encoding)", written,
+                labelled)
     return written
 
 

@@ -83,9 +83,10 @@ def limit_threads(threads: int) -> None:
 
 class RetrainJob:
     def __init__(self, settings: RetrainSettings, labelled_source: LabelledSource | None = None,
-                 shadow: ShadowCheck | None = None) -> None:
+                 shadow: ShadowCheck | None = None, replay_source: LabelledSource | None = None) -> None:
         self.settings = settings
         self.labelled_source = labelled_source or self._labelled
+        self.replay_source = replay_source or self._replay
         if shadow is None and settings.shadow.duration_s > 0:
             from processors.retrain.shadow_run import ShadowRunner
 
@@ -143,11 +144,13 @@ class RetrainJob:
             raise LookupError(f"no @{options.production_alias} model to compare a candidate with")
         clock = time.perf_counter()
         labelled = self.labelled_source(request, workspace / "labelled")
-        merged = merge_training_sets(options.base_data, labelled, workspace / "data", options.base_check)
+        replay = self.replay_source(request, workspace / "replay")
+        merged = merge_training_sets(options.base_data, labelled, workspace / "data", options.base_check, replay)
         progress.data = RetrainData(base=str(options.base_data), labelled=str(labelled) if labelled else None,
                                     train_videos=merged.train_videos, labelled_videos=merged.labelled_videos,
                                     held_out_labelled=len(merged.labelled_test),
-                                    held_out_base=len(merged.base_test) + len(merged.base_check))
+                                    held_out_base=len(merged.base_test) + len(merged.base_check),
+                                    replay_videos=merged.replay_videos, held_out_replay=len(merged.replay_test))
         progress.data_s = time.perf_counter() - clock
         if len(merged.labelled_test) < self.settings.promotion.min_new_examples:
             # Nothing could pass the comparison: do not spend a training run on it.
@@ -157,10 +160,12 @@ class RetrainJob:
 
         limit_threads(self.settings.worker.threads)  # the torch work starts here
         config = self._train_config(merged)
-        if labelled is not None:
+        if labelled is not None or replay is not None:
             from processors.retrain.archived_features import cache_archived_features  # torch, via training
 
-            cache_archived_features(labelled, merged, config)
+            for export in (labelled, replay):
+                if export is not None:
+                    cache_archived_features(export, merged, config)
         # Production's bundle: the candidate copies its encoder files and, warm, starts from its weights.
         production_dir = resolve_bundle_dir(f"models:/{registry.registered_model}/{progress.production}", registry,
                                             workspace / "bundles" / "production")
@@ -222,7 +227,7 @@ class RetrainJob:
         seed = self.settings.retrain.seed
         comparisons = []
         # The base check set is scored apart from the base test: its video ids may repeat the test split's.
-        for item_sets in ([merged.labelled_test], [merged.base_test, merged.base_check]):
+        for item_sets in ([merged.labelled_test], [merged.base_test, merged.base_check], [merged.replay_test]):
             candidate_hits: list[bool] = []
             production_hits: list[bool] = []
             for items in item_sets:
@@ -232,7 +237,8 @@ class RetrainJob:
                 candidate_hits += [candidate_correct[video] for video in shared]
                 production_hits += [production_correct[video] for video in shared]
             comparisons.append(PairedComparison.of(np.array(candidate_hits, bool), np.array(production_hits, bool)))
-        return decide(comparisons[0], comparisons[1], self.settings.promotion)
+        return decide(comparisons[0], comparisons[1], self.settings.promotion,
+                      comparisons[2] if merged.replay_test else None)
 
     def _failed(self, request: RetrainRequest, attempt: int, progress: _Progress, started: float,
                 reasons: list[str], outcome: RetrainOutcome = "failed") -> RetrainResult:
@@ -256,6 +262,24 @@ class RetrainJob:
         cameras = request.cameras if options.labelled_scope == "request_cameras" else None
         since = request.data_start if options.labelled_since == "evidence" else None
         summary = export_training_set(ArchiveSettings(), request.site, out, since=since, cameras=cameras)
+        return out if summary.train or summary.test else None
+
+    def _replay(self, request: RetrainRequest, out: Path) -> Path | None:
+        """The configured folder, or the latest labelled windows of the site's other cameras from the archive
+        (none when the labelled windows come from a configured folder, with no archive to draw on, or already
+        hold the whole site's)."""
+        options = self.settings.retrain
+        if options.replay_dir is not None:
+            return options.replay_dir
+        if options.labelled_dir is not None or options.labelled_scope == "site" or options.replay_per_camera == 0:
+            return None
+        from processors.archive.export import export_training_set
+        from processors.archive.settings import ArchiveSettings
+
+        if out.exists():
+            shutil.rmtree(out)  # an earlier attempt's partial export
+        summary = export_training_set(ArchiveSettings(), request.site, out, exclude_cameras=request.cameras,
+                                      latest_per_camera=options.replay_per_camera)
         return out if summary.train or summary.test else None
 
 

@@ -31,6 +31,7 @@ OUTCOME_TAG = "retrain.outcome"
 REASONS_TAG = "retrain.reasons"
 NEW_DATA_TAG = "retrain.new_data"
 BASE_TEST_TAG = "retrain.base_test"
+OTHER_CAMERAS_TAG = "retrain.other_cameras"
 TIMINGS_TAG = "retrain.timings"
 ATTEMPT_TAG = "retrain.attempt"
 LIVE_TAG = "retrain.shadow"
@@ -62,10 +63,12 @@ def decision_reasons(decision: PromotionDecision) -> list[str]:
     """The failed rules of a refusal; for a promotion, the figures that passed."""
     if not decision.promote:
         return list(decision.reasons)
-    new, base = decision.new_data, decision.base_test
+    new, base, others = decision.new_data, decision.base_test, decision.other_cameras
     return [f"gain on new data {new.gain:+.3f} ({new.candidate_accuracy:.3f} vs {new.production_accuracy:.3f}, "
             f"McNemar p={new.p_value:.3g}); base test {base.candidate_accuracy:.3f} vs "
-            f"{base.production_accuracy:.3f}"]
+            f"{base.production_accuracy:.3f}"
+            + (f"; other cameras {others.candidate_accuracy:.3f} vs {others.production_accuracy:.3f}" if others
+               else "")]
 
 
 def decision_tags(decision: PromotionDecision, timings: RetrainTimings, attempt: int,
@@ -81,6 +84,8 @@ def decision_tags(decision: PromotionDecision, timings: RetrainTimings, attempt:
             NEW_DATA_TAG: comparison(decision.new_data).model_dump_json(),
             BASE_TEST_TAG: comparison(decision.base_test).model_dump_json(),
             TIMINGS_TAG: timings.model_dump_json(), ATTEMPT_TAG: str(attempt)}
+    if decision.other_cameras is not None:
+        tags[OTHER_CAMERAS_TAG] = comparison(decision.other_cameras).model_dump_json()
     if shadow is not None and shadow.live is not None:
         tags[LIVE_TAG] = shadow.live.model_dump_json()
     return tags
@@ -94,7 +99,10 @@ def result_from_tags(request: RetrainRequest, version: str, tags: Mapping[str, s
     return RetrainResult(
         request_id=request.request_id, site=request.site, outcome=outcome, reasons=json.loads(tags[REASONS_TAG]),
         new_data=ModelComparison.model_validate_json(tags[NEW_DATA_TAG]),
-        base_test=ModelComparison.model_validate_json(tags[BASE_TEST_TAG]), candidate_version=version,
+        base_test=ModelComparison.model_validate_json(tags[BASE_TEST_TAG]),
+        other_cameras=(ModelComparison.model_validate_json(tags[OTHER_CAMERAS_TAG]) if OTHER_CAMERAS_TAG in tags
+                       else None),
+        candidate_version=version,
         production_version=tags[PARENT_TAG], data=RetrainData.model_validate_json(tags[DATA_TAG]),
         timings=RetrainTimings.model_validate_json(tags[TIMINGS_TAG]), attempt=int(tags[ATTEMPT_TAG]),
         live=LiveComparison.model_validate_json(tags[LIVE_TAG]) if LIVE_TAG in tags else None,

@@ -107,6 +107,15 @@ def test_a_result_prints_the_evaluation_and_the_decision_with_its_reasons() -> N
     assert state.promoted_version() is None
 
 
+def test_a_result_with_replayed_windows_prints_the_other_cameras_comparison() -> None:
+    result = _result("promoted", ["gain on new data +0.500"])
+    data = result.data.model_copy(update={"replay_videos": 48, "held_out_replay": 24}) if result.data else None
+    lines = LoopState().on_result(result.model_copy(update={"data": data, "other_cameras": result.new_data}))
+    assert "12 held out; 48 of the other cameras replayed, 24 held out) in 50 s" in lines[0]
+    assert lines[3].strip().startswith("other cameras: candidate 75% vs production 25% on 12")
+    assert lines[4].startswith("PROMOTED")
+
+
 def test_a_promotion_names_the_version_serving_switches_to() -> None:
     state = LoopState()
     state.on_result(_result("promoted", ["better on the new data"]))

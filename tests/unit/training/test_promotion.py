@@ -72,3 +72,12 @@ def test_held_out_windows_come_in_whole_time_blocks() -> None:
     assert all(len(set(mask[blocks == block])) == 1 for block in np.unique(blocks))  # never split a block
     assert len(np.unique(blocks[mask])) == 2  # 20 % of 10 blocks
     assert not time_block_holdout(np.array([1.0, 2.0]), 0.5, 60.0).any()  # one block: nothing to hold out
+
+
+def test_forgetting_the_other_cameras_is_a_refusal_of_its_own() -> None:
+    others = _paired(45, 2, 13, 12)  # 11 of 72 of the site's other windows lost: beyond tolerance and chance
+    decision = decide(_paired(40, 25, 2, 33), BASE_SAME, SETTINGS, other_cameras=others)
+    assert not decision.promote and decision.other_cameras is others
+    assert decision.reasons == ["forgets the other cameras: accuracy 0.653 vs 0.806 on 72 (drop 0.153 beyond the "
+                                "tolerance 0.020 + 0.083 of chance)"]
+    assert decide(_paired(40, 25, 2, 33), BASE_SAME, SETTINGS, other_cameras=_paired(50, 1, 4, 17)).promote

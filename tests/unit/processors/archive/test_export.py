@@ -122,3 +122,17 @@ def test_the_command_prints_the_summary(settings: ArchiveSettings, tmp_path: Pat
     assert summary["classes"] == ["walk", "wave"] and summary["candidates"] == 1
     # windows starting T0 .. T0 + 8 of both cameras, the first of each unlabelled
     assert (summary["train"], summary["test"]) == ({"walk": 4, "wave": 4}, {})
+
+
+def test_a_replay_export_takes_the_latest_labelled_windows_of_the_other_cameras(settings: ArchiveSettings,
+                                                                                tmp_path: Path) -> None:
+    labelled = _fill(settings)
+    summary = export_training_set(settings, "s", tmp_path / "set", exclude_cameras=["a"], latest_per_camera=6)
+    index = Ucf101Index.from_folder(tmp_path / "set")
+    exported = sorted(item.video_id for item in index.train + index.test)
+    assert summary.classes == ["walk"] and sum(summary.train.values()) + sum(summary.test.values()) \
+        + summary.embargoed == 6
+    # b's last 8 windows start at T0 + 62 .. T0 + 76; the one at T0 + 70 is unlabelled (every fifth)
+    latest = [f"walk/b_{round((T0 + start) * 1000)}" for start in (64, 66, 68, 72, 74, 76)]
+    assert set(exported) <= set(latest) and len(labelled["b"]) > 6
+    assert json.loads((tmp_path / "set/manifest.json").read_text())["latest_per_camera"] == 6

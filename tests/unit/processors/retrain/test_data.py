@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from processors.retrain.data import LABELLED_PREFIX, merge_training_sets
+from processors.retrain.data import LABELLED_PREFIX, REPLAY_PREFIX, merge_training_sets
 from training.ucf101 import Ucf101Index
 
 
@@ -58,3 +58,19 @@ def test_a_base_check_set_joins_the_held_out_base_items_whole(tmp_path: Path) ->
     assert [item.path for item in merged.base_check] == [check / "UCF-101/Run/a.avi", check / "UCF-101/Run/c.avi"]
     assert [item.video_id for item in merged.base_test] == ["Run/c"]
     assert [item.video_id for item in Ucf101Index.from_folder(merged.root).train] == ["Run/a"]  # never trained on
+
+
+def test_replayed_windows_of_other_cameras_train_and_are_held_out_apart(tmp_path: Path) -> None:
+    base = _layout(tmp_path / "base", ["Run"], ["Run/a.avi"], ["Run/c.avi"])
+    labelled = _layout(tmp_path / "new", ["Fall"], ["Fall/cam0_1.mp4"], ["Fall/cam0_2.mp4"])
+    replay = _layout(tmp_path / "replay", ["Fall", "Idle"], ["Idle/cam1_1.mp4"], ["Fall/cam1_2.mp4", "Idle/cam2_3.mp4"])
+
+    merged = merge_training_sets(base, labelled, tmp_path / "out", replay=replay)
+    index = Ucf101Index.from_folder(merged.root)
+
+    assert merged.classes == ["Run", "Fall", "Idle"]  # a class of both sets is appended once
+    assert sorted(item.video_id for item in index.train) == [
+        f"Fall/{LABELLED_PREFIX}cam0_1", f"Idle/{REPLAY_PREFIX}cam1_1", "Run/a"]
+    assert [item.video_id for item in merged.replay_test] == ["Fall/cam1_2", "Idle/cam2_3"]
+    assert [item.video_id for item in merged.labelled_test] == ["Fall/cam0_2"]
+    assert (merged.train_videos, merged.labelled_videos, merged.replay_videos) == (3, 2, 3)

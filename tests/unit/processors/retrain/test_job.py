@@ -85,3 +85,16 @@ def test_no_production_model_fails_the_request(settings: RetrainSettings) -> Non
     outcome = RetrainJob(settings)(REQUEST, attempt=1)
     assert outcome.result.outcome == "failed"
     assert outcome.result.reasons == ["LookupError: no @production model to compare a candidate with"]
+
+
+def test_replayed_windows_of_other_cameras_are_counted_in_the_data(settings: RetrainSettings, tmp_path: Path) -> None:
+    set_alias(settings.tracking, _register(settings, tmp_path), "production")
+    replay = _layout(tmp_path / "replay", ["Run/cam2_1.mp4", "Run/cam3_1.mp4"], ["Run/cam2_2.mp4"])
+    settings = settings.model_copy(update={"retrain": settings.retrain.model_copy(update={"replay_dir": replay})})
+
+    outcome = RetrainJob(settings)(REQUEST, attempt=1)
+
+    assert outcome.result.data is not None
+    assert (outcome.result.data.train_videos, outcome.result.data.replay_videos,
+            outcome.result.data.held_out_replay) == (1 + 1 + 2, 3, 1)
+    assert outcome.result.reasons == ["too few held-out labelled windows: 2 < 3; no candidate trained"]

@@ -59,3 +59,16 @@ def test_a_refusal_carries_the_failed_rules() -> None:
     assert len(result.reasons) == 2
     assert result.reasons[0].startswith("gain on new data -0.333 below the required")
     assert result.reasons[1].startswith("forgets the base test")
+
+
+def test_the_other_cameras_comparison_round_trips_and_is_named_in_a_promotion() -> None:
+    decision = decide(_comparison(27, 12), _comparison(9, 9, examples=9), PromotionSettings(),
+                      other_cameras=_comparison(29, 29))
+    tags = {**lineage_tags(REQUEST, "1", DATA), **decision_tags(decision, TIMINGS, attempt=1)}
+
+    result = result_from_tags(REQUEST, "3", tags)
+    assert result.other_cameras is not None and result.other_cameras.examples == 30
+    assert result.reasons[0].endswith("; other cameras 0.967 vs 0.967")
+    without = decide(_comparison(27, 12), _comparison(9, 9, examples=9), PromotionSettings())
+    assert result_from_tags(REQUEST, "3", {**lineage_tags(REQUEST, "1", DATA),
+                                          **decision_tags(without, TIMINGS, attempt=1)}).other_cameras is None
