@@ -352,7 +352,10 @@ def shift_phases(settings: DemoSettings, watcher: LoopWatcher, base_version: str
 
     assert settings.loop is not None
     camera, new_version = f"cam{settings.loop.camera}", watcher.state.promoted_version()
-    return ShiftPhases(camera, shift_at, base_version, new_version, promoted_at(outcomes, camera, new_version))
+    switched = [start for other in sorted({outcome.camera for outcome in outcomes} - {camera})
+                if (start := promoted_at(outcomes, other, new_version)) is not None]
+    return ShiftPhases(camera, shift_at, base_version, new_version, promoted_at(outcomes, camera, new_version),
+                       (min(switched), max(switched)) if switched else None)
 
 
 def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str, CameraTruth], base_version: str,

@@ -149,10 +149,13 @@ class DemoSummary:
     def _shift_lines(self) -> list[str]:
         if self.shift is None or not self.breakdown.phases:
             return []
+        others = self.breakdown.others
         return [f"{self.shift.camera} per phase: " + "; ".join(
                     f"{self.shift.phase_name(key)} {_recall_precision(part)}"
                     for key, part in self.breakdown.phases.items()),
-                f"without {self.shift.camera}'s shifted windows: {_recall_precision(self.breakdown.unshifted)}"]
+                f"without {self.shift.camera}'s shifted windows: {_recall_precision(self.breakdown.unshifted)}",
+                *(["the other cameras: " + "; ".join(f"{self.shift.others_phase_name(key)} {_recall_precision(part)}"
+                                                     for key, part in others.items())] if others else [])]
 
     def json_line(self) -> str:
         """The summary's figures as one JSON object, for scripts."""
@@ -182,6 +185,7 @@ class DemoSummary:
                 "camera": self.shift.camera, "old_version": self.shift.old_version,
                 "new_version": self.shift.new_version,
                 **{key: _part_figures(part) for key, part in self.breakdown.phases.items()}},
+            "other_cameras": {key: _part_figures(part) for key, part in self.breakdown.others.items()} or None,
         })
 
     def lines(self) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -158,6 +158,9 @@ class ShiftPhases:
     old_version: str
     new_version: str | None = None
     promoted_at: float | None = None  # window start of the first window the promoted model classified
+    # The other cameras' switch to the promoted model: window starts of the first and the last camera's first
+    # promoted window (each switches at its own next window); None: none switched.
+    others_switched: tuple[float, float] | None = None
 
     def spans(self) -> dict[str, Span]:
         """Phase key -> span; a window or action straddling a boundary is in none."""
@@ -166,6 +169,17 @@ class ShiftPhases:
         if self.promoted_at is not None:
             spans["after_promotion"] = Span(start=takeover)
         return spans
+
+    def others_spans(self) -> dict[str, Span]:
+        """The other cameras' phases: under the old model, under the promoted one (windows in between in none)."""
+        if self.others_switched is None:
+            return {}
+        first, last = self.others_switched
+        return {"before_promotion": Span(end=first), "after_promotion": Span(start=last)}
+
+    def others_phase_name(self, key: str) -> str:
+        return {"before_promotion": f"version {self.old_version}",
+                "after_promotion": f"version {self.new_version} (promoted)"}[key]
 
     def phase_name(self, key: str) -> str:
         return {"before_shift": "before the shift", "shifted_old_model": f"shifted, version {self.old_version}",
@@ -188,6 +202,9 @@ class EventBreakdown:
     per_camera: dict[str, EventScore]
     phases: dict[str, EventScore]  # phase key (ShiftPhases.spans) -> the shifted camera's score; empty: no shift
     unshifted: EventScore
+    # phase key (ShiftPhases.others_spans) -> the other cameras' score: what the promotion did to the scenes that
+    # did not change; empty: no promotion reached them
+    others: dict[str, EventScore] = field(default_factory=dict)
 
 
 def breakdown(events: Sequence[ActionEvent], actions: Sequence[TrueAction], min_overlap_s: float,
@@ -198,4 +215,7 @@ def breakdown(events: Sequence[ActionEvent], actions: Sequence[TrueAction], min_
     phases = {key: score_part(events, actions, min_overlap_s, shift.camera, span)
               for key, span in shift.spans().items()}
     others = [score for camera, score in per_camera.items() if camera != shift.camera]
-    return EventBreakdown(per_camera, phases, combined([*others, phases["before_shift"]]))
+    by_model = {key: combined([score_part(events, actions, min_overlap_s, camera, span)
+                               for camera in cameras if camera != shift.camera])
+                for key, span in shift.others_spans().items()}
+    return EventBreakdown(per_camera, phases, combined([*others, phases["before_shift"]]), by_model)

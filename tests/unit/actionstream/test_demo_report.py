@@ -137,7 +137,24 @@ def test_a_scene_shift_splits_the_shifted_camera_by_phase_and_the_headline_keeps
     assert (figures["recall"], figures["recall_unshifted"], figures["precision_unshifted"]) == (0.6667, 1.0, 1.0)
     assert figures["shifted_camera"]["camera"] == "cam0" and figures["shifted_camera"]["new_version"] is None
     assert figures["shifted_camera"]["shifted_old_model"]["reported_actions"] == 1
-    assert "after_promotion" not in figures["shifted_camera"]
+    assert "after_promotion" not in figures["shifted_camera"] and figures["other_cameras"] is None
+
+
+def test_the_summary_shows_what_the_promotion_did_to_the_other_cameras() -> None:
+    # cam1 shows cam0's script; both switch to version 2 at 12 s, which names cam1's second jump a wave.
+    events = [_event("a", "cam1", 0.0, "walk"), _event("b", "cam1", 4.0, "wave"), _event("c", "cam1", 8.0, "jump"),
+              _event("d", "cam1", 12.0, "walk"), _event("e", "cam1", 16.0, "wave"), _event("f", "cam1", 20.0, "wave")]
+    counts = TopicCounts(frames=500, clips=4, windows=4, covered={"cam0": (ORIGIN, ORIGIN + 24.0),
+                                                                  "cam1": (ORIGIN, ORIGIN + 24.0)})
+    shift = ShiftPhases("cam0", ORIGIN + 12.0, "1", "2", ORIGIN + 12.0, (ORIGIN + 12.0, ORIGIN + 12.0))
+
+    summary = summarize(events, {"cam0": TRUTH, "cam1": TRUTH}, counts, since=ORIGIN, seconds=30.0, min_share=0.6,
+                        shift=shift)
+
+    assert summary.lines()[6] == ("the other cameras: version 1 recall 100% (3/3) precision 100% (3/3); version 2 "
+                                  "(promoted) recall 67% (2/3) precision 67% (2/3)")
+    others = json.loads(summary.json_line())["other_cameras"]
+    assert others["after_promotion"]["false_events"] == 1 and others["before_promotion"]["recall"] == 1.0
 
 
 def test_an_event_line_names_camera_window_label_confidence_and_verdict() -> None:

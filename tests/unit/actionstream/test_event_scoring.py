@@ -151,3 +151,24 @@ def test_the_promoted_model_takes_over_at_its_first_window_of_the_camera() -> No
 
     assert promoted_at(outcomes, "cam0", "2") == ORIGIN + 8.0
     assert promoted_at(outcomes, "cam0", None) is None and promoted_at(outcomes, "cam0", "3") is None
+
+
+def test_the_other_cameras_are_split_at_their_switch_to_the_promoted_model() -> None:
+    # cam1 and cam2 loop a jump (0.5-1.5 s of every 4 s); they switch to version 2 at 22 s and 26 s.
+    loop = CameraTruth((Burst(0.5, 1.5, "jump"),), 4.0, ORIGIN)
+    actions = (true_actions("cam0", TRUTH, ORIGIN, ORIGIN + 12.0) + true_actions("cam1", loop, ORIGIN, ORIGIN + 4.0)
+               + true_actions("cam1", loop, ORIGIN + 28.0, ORIGIN + 32.0)
+               + true_actions("cam2", loop, ORIGIN + 24.0, ORIGIN + 32.0))
+    events = [_event(0.0, "walk"), _event(0.0, "jump", camera="cam1"),
+              _event(24.0, "jump", camera="cam2"),  # between the two switches: in neither phase
+              _event(28.0, "wave", camera="cam1"),  # promoted: a miss and a false event
+              _event(28.0, "jump", camera="cam2")]
+    shift = ShiftPhases("cam0", ORIGIN + 12.0, "1", "2", ORIGIN + 24.0, (ORIGIN + 22.0, ORIGIN + 26.0))
+
+    split = breakdown(events, actions, MIN_OVERLAP_S, ["cam0", "cam1", "cam2"], shift)
+
+    assert {phase: _figures(score) for phase, score in split.others.items()} == {
+        "before_promotion": (1, 1, 1, 0), "after_promotion": (2, 1, 1, 1)}
+    assert [shift.others_phase_name(phase) for phase in split.others] == ["version 1", "version 2 (promoted)"]
+    assert breakdown(events, actions, MIN_OVERLAP_S, ["cam0", "cam1"], ShiftPhases("cam0", ORIGIN + 12.0, "1")
+                     ).others == {}
