@@ -56,6 +56,9 @@ def selection(
                                            "(all its clips); default var/data/FAMILY, generated when missing."),
     epochs: int | None = typer.Option(None, "--epochs", min=1, help="motion-energy: training epochs (default: "
                                       "the recipe's)."),
+    picks_per_clip: int | None = typer.Option(None, "--picks-per-clip", min=1, help="motion-energy: candidates of "
+                                              "each training clip the CNN trains on, picked by energy, then by "
+                                              "self-training (default: the recipe's)."),
     self_training_rounds: int | None = typer.Option(None, "--self-training-rounds", min=0, help="motion-energy: "
                                                     "re-pick and retrain rounds (default: the recipe's; 0: trained "
                                                     "on the energy picks only)."),
@@ -86,7 +89,7 @@ def selection(
     from bench.selection import format_table, run_selection_bench
 
     if recipe == "motion-energy":
-        overrides = {name: value for name, value in (("epochs", epochs),
+        overrides = {name: value for name, value in (("epochs", epochs), ("picks_per_clip", picks_per_clip),
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
                                                      ("energy_threshold", energy_threshold),

@@ -234,7 +234,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
         line: dict[str, Any] = {
             "bench": "selection", "recipe": "motion-energy", "family": family, "T": base.num_candidates,
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
-            "epochs": base.epochs, "self_training_rounds": base.self_training_rounds,
+            "epochs": base.epochs, "picks_per_clip": base.picks_per_clip,
+            "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
             "shortlist": kept[budget],
@@ -272,7 +273,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
 def format_motion_table(line: dict[str, Any]) -> str:
     quantized = line.get("int8")
     rows = [f"motion-energy recipe, {line['family']} family: T={line['T']} n={line['n']} ({line['clips']} clips, "
-            f"trained on {line['train_clips']}, {line['self_training_rounds']} self-training rounds cross-fitted over "
+            f"trained on {line['train_clips']} ({line['picks_per_clip']} candidates each), "
+            f"{line['self_training_rounds']} self-training rounds cross-fitted over "
             f"{line['cross_fit_folds']} folds, {line['following_differences']} following differences in the "
             f"input, seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
