@@ -36,8 +36,8 @@ class RetrainOptions(BaseModel):
         "evidence (only windows of the drifted scene, when older ones show the scene before the shift).")
     replay_per_camera: int = Field(16, ge=0, description="The latest labelled windows of each of the site's other "
                                    "cameras that join the candidate's data (archive export), half of them (time "
-                                   "blocks) trained on and half held out for a forgetting check: trained on the "
-                                   "drifted camera alone, a candidate forgot the other cameras' scenes. 0: none.")
+                                   "blocks) trained on and half held out for a forgetting check on the live "
+                                   "scenes that did not change (processors/retrain/data.py). 0: none.")
     replay_dir: Path | None = Field(None, description="A UCF101-layout folder of other cameras' windows to replay "
                                     "instead of an archive export; with `labelled_dir` and without this, none.")
     train_configs: list[Path] = Field(default_factory=lambda: [RETRAIN_CONFIG],
