@@ -76,6 +76,9 @@ def selection(
                                                      "newest differences of the next candidates appended to each "
                                                      "candidate's input, in every strategy (default: the recipe's; "
                                                      "0: its own stack only)."),
+    selector: str | None = typer.Option(None, "--selector", help="motion-energy: SMART's score, confidence (the "
+                                        "energy + the head's top probability) or evidence (the energy + label "
+                                        "evidence learnt on the training clips; default: the recipe's)."),
     int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
                               "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
@@ -89,12 +92,15 @@ def selection(
     from bench.selection import format_table, run_selection_bench
 
     if recipe == "motion-energy":
+        if selector not in (None, "confidence", "evidence"):
+            raise typer.BadParameter("confidence or evidence", param_hint="--selector")
         overrides = {name: value for name, value in (("epochs", epochs), ("picks_per_clip", picks_per_clip),
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
                                                      ("energy_threshold", energy_threshold),
                                                      ("consensus_power", consensus_power),
-                                                     ("following_differences", following_differences))
+                                                     ("following_differences", following_differences),
+                                                     ("selector", selector))
                      if value is not None}
         _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
                           shortlist, ensemble)
@@ -110,7 +116,7 @@ def selection(
 
 
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,
-                      seeds: list[int], overrides: dict[str, float], cache_dir: Path, int8: bool,
+                      seeds: list[int], overrides: dict[str, float | str], cache_dir: Path, int8: bool,
                       shortlist: int, ensemble: bool) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
     from bench.motion_int8 import MotionInt8BenchSettings

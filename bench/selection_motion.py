@@ -36,7 +36,14 @@ from bench.selection import ensure_bench_data
 from models.flops import count_flops
 from models.motion import MotionSettings, difference_flops_per_frame, window_motion_energy
 from models.preprocessing import Preprocessing
-from training.motion_energy import MotionEnergySettings, frame_probabilities, score_clips, train_motion_energy
+from training.motion_energy import (
+    MotionEnergySettings,
+    fit_selector,
+    frame_probabilities,
+    score_clips,
+    smart_scores,
+    train_motion_energy,
+)
 from training.motion_mil import strategy_scores
 from training.motion_probe import MotionData, load_motion_data
 from training.temporal_context import with_temporal_context
@@ -106,26 +113,26 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
 PerSeed = dict[str, dict[int, dict[str, list[float]]]]  # precision -> budget n -> strategy -> one value a seed
 
 
-def cascade_scores(energy: torch.Tensor, probabilities: torch.Tensor, confidence_weight: float,
-                   shortlist: int) -> torch.Tensor:
-    """[N,T] selector scores of the cascade: SMART's (energy + weight x the head's confidence, as
-    `training.motion_energy.score_clips` scores) on each window's `shortlist` most energetic candidates, -inf on
-    the rest, whose head output a deployment would never compute."""
+def cascade_scores(energy: torch.Tensor, smart: torch.Tensor, shortlist: int) -> torch.Tensor:
+    """[N,T] selector scores of the cascade: SMART's scores on each window's `shortlist` most energetic
+    candidates, -inf on the rest, whose head output a deployment would never compute."""
     kept = energy.topk(shortlist, dim=1).indices
-    smart = energy + confidence_weight * probabilities.amax(dim=-1)
     return torch.full_like(energy, -torch.inf).scatter(1, kept, smart.gather(1, kept))
 
 
 def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergySettings, budget: int,
-                     shortlist: int) -> tuple[dict[str, float], dict[str, float]]:
+                     shortlist: int, selector_scores: torch.Tensor | None = None
+                     ) -> tuple[dict[str, float], dict[str, float]]:
     """Each strategy's accuracy and in-burst share at budget n for `model` (the torch module or an exported
-    copy): SMART, uniform and dense as the recipe scores them, the picks of motion energy alone, and SMART on
-    energy's shortlist."""
-    scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}))
+    copy): SMART, uniform and dense as the recipe scores them (SMART by `selector_scores` when given: the
+    learned selector's, from the fp32 CNN's features), the picks of motion energy alone, and SMART on energy's
+    shortlist."""
+    scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}), selector_scores)
     probabilities = frame_probabilities(model, bench.stacks)
     energy = torch.from_numpy(window_motion_energy(bench.stacks, threshold=settings.energy_threshold))
-    picked = {"energy": energy, "cascade": cascade_scores(energy, probabilities, settings.confidence_weight,
-                                                          shortlist)}
+    smart = (energy + settings.confidence_weight * probabilities.amax(dim=-1) if selector_scores is None
+             else selector_scores)
+    picked = {"energy": energy, "cascade": cascade_scores(energy, smart, shortlist)}
     extra = {name: strategy_scores(probabilities, selector, bench.labels, bench.in_burst, budget,
                                    settings.consensus_power)
              for name, selector in picked.items()}
@@ -146,10 +153,11 @@ class ProbabilityAverage(nn.Module):
 
 
 def ensemble_line(ensemble: ProbabilityAverage, bench: MotionData, settings: MotionEnergySettings,
-                  motion: MotionSettings, budget: int, shortlist: int) -> dict[str, Any]:
+                  motion: MotionSettings, budget: int, shortlist: int,
+                  selector_scores: torch.Tensor | None = None) -> dict[str, Any]:
     """Each strategy's accuracy, in-burst share and GFLOPs per window with the ensemble as the classifier (one
-    classifier made of every seed's model: no spread)."""
-    accuracy, in_burst = strategy_results(ensemble, bench, settings, budget, shortlist)
+    classifier made of every seed's model: no spread; SMART by `selector_scores` when given)."""
+    accuracy, in_burst = strategy_results(ensemble, bench, settings, budget, shortlist, selector_scores)
     flops = motion_window_flops(ensemble, settings, motion, budget, shortlist)
     return {"members": len(ensemble.members), "acc": {name: round(accuracy[name], 4) for name in MOTION_STRATEGIES},
             "in_burst": {name: round(in_burst[name], 4) for name in MOTION_STRATEGIES},
@@ -201,10 +209,15 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
     speedup_ranges: list[float] = []
     calibration_frames = 0
     trained: list[nn.Module] = []
+    learned_scores: list[torch.Tensor] = []  # each seed's learned selector on the bench clips
     for seed in seeds:
         settings = base.model_copy(update={"seed": seed})
         model = train_motion_energy(train, len(train_index.classes), settings)
         trained.append(model)
+        selector = fit_selector(model, train, settings)
+        selector_scores = None if selector is None else smart_scores(model, selector, bench.stacks, settings)
+        if selector_scores is not None:
+            learned_scores.append(selector_scores)
         models: dict[str, nn.Module] = {"fp32": model}
         with tempfile.TemporaryDirectory(prefix="motion-int8-") as work_dir:
             if int8:
@@ -217,7 +230,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
             for precision, scored in models.items():
                 for budget in frame_budgets:
                     seed_accuracy, seed_in_burst = strategy_results(scored, bench, settings, budget,
-                                                                    kept[budget])
+                                                                    kept[budget], selector_scores)
                     for name in MOTION_STRATEGIES:
                         accuracy[precision][budget][name].append(seed_accuracy[name])
                         in_burst[precision][budget][name].append(seed_in_burst[name])
@@ -226,6 +239,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
                     f" (int8 {accuracy['int8'][frame_budgets[-1]]['smart'][-1]:.3f}, top-1 agreement "
                     f"{agreement[-1]:.3f})" if int8 else "")
     together = ProbabilityAverage(trained) if ensemble and len(trained) > 1 else None
+    together_scores = torch.stack(learned_scores).mean(dim=0) if learned_scores else None
     lines = []
     for budget in frame_budgets:
         flops = motion_window_flops(model, base, motion, budget, kept[budget])
@@ -238,6 +252,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
             "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
+            "selector": base.selector,
             "shortlist": kept[budget],
             **fp32,
             "meets_target": {
@@ -251,7 +266,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
             "window_gflops": {name: round(value / 1e9, 4) for name, value in flops["total"].items()},
         }
         if together is not None:
-            line["ensemble"] = ensemble_line(together, bench, base, motion, budget, kept[budget])
+            line["ensemble"] = ensemble_line(together, bench, base, motion, budget, kept[budget], together_scores)
         if int8:
             quantized = _summary(accuracy["int8"][budget], in_burst["int8"][budget])
             drop = {name: round(fp32["acc"][name] - quantized["acc"][name], 4) for name in MOTION_STRATEGIES}
@@ -276,7 +291,7 @@ def format_motion_table(line: dict[str, Any]) -> str:
             f"trained on {line['train_clips']} ({line['picks_per_clip']} candidates each), "
             f"{line['self_training_rounds']} self-training rounds cross-fitted over "
             f"{line['cross_fit_folds']} folds, {line['following_differences']} following differences in the "
-            f"input, seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
+            f"input, SMART by {line['selector']}, seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
                       f"{'fp32 in_burst' if quantized else 'in_burst':>15}", f"{'total GFLOPs/window':>20}"])]
     for name in line["acc"]:

@@ -61,6 +61,7 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -68,6 +69,13 @@ from pydantic import BaseModel, Field
 from torch import nn
 
 from models.motion import MotionEncoder, MotionSettings, window_motion_energy
+from training.evidence_selector import (
+    EvidenceSelector,
+    evidence_scores,
+    features_and_probabilities,
+    fit_evidence_selector,
+    selector_inputs,
+)
 from training.motion_mil import ClipScores, strategy_scores
 from training.motion_probe import MotionData, load_motion_data
 from training.temporal_context import with_temporal_context
@@ -104,6 +112,10 @@ class MotionEnergySettings(BaseModel):
     cross_fit_folds: int = Field(1, ge=1, description="Self-training re-picks each fold's clips with a model trained "
                                  "on the other folds (1: with the model trained on every clip, which saw them).")
     cross_fit_epochs: int = Field(20, ge=1, description="Epochs of each fold's model (the final model: `epochs`).")
+    selector: Literal["confidence", "evidence"] = Field(
+        "confidence", description="SMART's score at test time: the energy + confidence_weight x the head's top "
+        "probability, or + the label evidence that `training.evidence_selector` learns on the training clips.")
+    evidence_ridge: float = Field(1.0, gt=0, description="Ridge penalty of the evidence selector's regression.")
     seed: int = 0
 
 
@@ -206,11 +218,38 @@ def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tenso
     return torch.stack([torch.softmax(model(torch.from_numpy(clip).float()), dim=-1) for clip in stacks])
 
 
-def score_clips(model: nn.Sequential, test: MotionData, settings: MotionEnergySettings) -> ClipScores:
+def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> EvidenceSelector | None:
+    """The learned selector fitted on the training clips with `settings.selector` "evidence"; None for the
+    energy + confidence score, which learns nothing."""
+    if settings.selector == "confidence":
+        return None
+    features, probabilities = features_and_probabilities(model, train.stacks)
+    energy = window_motion_energy(train.stacks, threshold=settings.energy_threshold)
+    return fit_evidence_selector(selector_inputs(features, probabilities, energy), probabilities, train.labels,
+                                 settings.evidence_ridge)
+
+
+def smart_scores(model: nn.Sequential, selector: EvidenceSelector | None, stacks: np.ndarray,
+                 settings: MotionEnergySettings) -> torch.Tensor:
+    """[N,T] SMART's score of every candidate: the energy + confidence_weight x the head's top probability, or
+    with a fitted `selector`, the energy + its predicted label evidence."""
+    energy = window_motion_energy(stacks, threshold=settings.energy_threshold)
+    if selector is None:
+        confidence = frame_probabilities(model, stacks).amax(dim=-1)
+        return torch.from_numpy(energy) + settings.confidence_weight * confidence
+    features, probabilities = features_and_probabilities(model, stacks)
+    return torch.from_numpy(evidence_scores(selector, selector_inputs(features, probabilities, energy), energy))
+
+
+def score_clips(model: nn.Module, test: MotionData, settings: MotionEnergySettings,
+                selector_scores: torch.Tensor | None = None) -> ClipScores:
+    """Every strategy on `model`'s probabilities; SMART picks by `selector_scores` [N,T] when given (another
+    model's, or a learned selector's), else by the energy + confidence_weight x `model`'s top probability."""
     probabilities = frame_probabilities(model, test.stacks)
-    energy = torch.from_numpy(window_motion_energy(test.stacks, threshold=settings.energy_threshold))
-    selector = energy + settings.confidence_weight * probabilities.amax(dim=-1)
-    return strategy_scores(probabilities, selector, test.labels, test.in_burst, settings.budget,
+    if selector_scores is None:
+        energy = torch.from_numpy(window_motion_energy(test.stacks, threshold=settings.energy_threshold))
+        selector_scores = energy + settings.confidence_weight * probabilities.amax(dim=-1)
+    return strategy_scores(probabilities, selector_scores, test.labels, test.in_burst, settings.budget,
                            settings.consensus_power)
 
 
@@ -229,7 +268,9 @@ def main() -> None:
                    for items in (index.train, index.test))
     for seed in arguments.seeds:
         settings = base.model_copy(update={"seed": seed})
-        scores = score_clips(train_motion_energy(train, len(index.classes), settings), test, settings)
+        model = train_motion_energy(train, len(index.classes), settings)
+        selector = fit_selector(model, train, settings)
+        scores = score_clips(model, test, settings, smart_scores(model, selector, test.stacks, settings))
         print(json.dumps({"experiment": "motion_energy", "seed": seed, "epochs": settings.epochs,
                           "n": settings.budget, "T": settings.num_candidates,
                           "acc": {name: round(value, 4) for name, value in scores.accuracy.items()},

@@ -6,8 +6,10 @@ from training.motion_energy import (
     MotionEnergySettings,
     cross_fitted_label_picks,
     energy_picks,
+    fit_selector,
     label_picks,
     score_clips,
+    smart_scores,
     stratified_folds,
     train_on_energy_picks,
 )
@@ -76,6 +78,20 @@ def test_label_picks_drop_the_distractor_that_energy_alone_picks() -> None:
     label_share = np.take_along_axis(data.in_burst, label_picks(model, data, _SELF_TRAINING), axis=1).mean()
     assert energy_share <= 0.5
     assert label_share >= energy_share + 0.2
+
+
+def test_the_evidence_selector_drops_the_distractor_that_energy_alone_picks() -> None:
+    """Fitted on the training clips' label evidence, the selector learns that the ball carries none, and picks
+    burst candidates on other clips where energy alone picks the ball; the confidence score learns nothing."""
+    train, test = _clips_with_a_big_ball(), _clips_with_a_big_ball(num_clips=24)
+    settings = _SELF_TRAINING.model_copy(update={"budget": 3, "selector": "evidence"})
+    model = train_on_energy_picks(train, 2, settings)
+    assert fit_selector(model, train, settings.model_copy(update={"selector": "confidence"})) is None
+    selector = fit_selector(model, train, settings)
+    scores = score_clips(model, test, settings, smart_scores(model, selector, test.stacks, settings))
+    energy_share = np.take_along_axis(test.in_burst, energy_picks(test.stacks, 3), axis=1).mean()
+    assert energy_share <= 0.5
+    assert scores.in_burst["smart"] >= energy_share + 0.2
 
 
 def test_stratified_folds_deal_every_class_round_the_folds() -> None:

@@ -1,0 +1,61 @@
+"""A learned, class-agnostic selector for the motion recipe: which candidates carry the label's evidence.
+
+Fitted on the training clips after the motion CNN: a ridge regression from each candidate's frozen CNN features,
+motion energy and head confidence to the trained head's probability of the clip's own label (the label is known
+in training; at test time the selector needs none). SMART's score is then the energy plus this prediction, in
+units of the training predictions' standard deviation, so the two weigh alike. The masks are never read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+# A clip's first candidate has no predecessor: its energy is -inf, a finite stand-in keeps the regression finite.
+NO_PREDECESSOR_ENERGY = -5.0
+
+
+@dataclass(frozen=True)
+class EvidenceSelector:
+    mean: np.ndarray  # [F+2] of the inputs over the training candidates
+    scale: np.ndarray  # [F+2] their standard deviation
+    weights: np.ndarray  # [F+2] ridge weights on the standardised inputs
+    prediction_sd: float  # standard deviation of the training predictions
+
+
+@torch.no_grad()
+def features_and_probabilities(model: nn.Sequential, stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[N,T,depth,S,S] -> the encoder's features [N,T,F] and the head's class probabilities [N,T,C] of a
+    `training.motion_energy` model (encoder, dropout, linear head)."""
+    model.eval()
+    encoder, head = model[0], model[-1]
+    features = [encoder(torch.from_numpy(clip).float()) for clip in stacks]
+    return (torch.stack(features).numpy(),
+            torch.stack([torch.softmax(head(clip), dim=-1) for clip in features]).numpy())
+
+
+def selector_inputs(features: np.ndarray, probabilities: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """[N,T,F], [N,T,C], [N,T] -> [N,T,F+2]: features, energy (finite) and the head's top probability."""
+    finite_energy = np.where(np.isfinite(energy), energy, NO_PREDECESSOR_ENERGY)
+    return np.concatenate([features, finite_energy[..., None], probabilities.max(axis=-1, keepdims=True)], axis=-1)
+
+
+def fit_evidence_selector(inputs: np.ndarray, probabilities: np.ndarray, labels: np.ndarray,
+                          ridge: float) -> EvidenceSelector:
+    """Ridge regression of each training candidate's probability of its clip's label on its `selector_inputs`."""
+    rows = inputs.reshape(-1, inputs.shape[-1]).astype(np.float64)
+    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
+    standardised = (rows - mean) / scale
+    target = probabilities[np.arange(len(labels)), :, labels].reshape(-1).astype(np.float64)
+    weights = np.linalg.solve(standardised.T @ standardised + ridge * np.eye(rows.shape[1]),
+                              standardised.T @ (target - target.mean()))
+    return EvidenceSelector(mean, scale, weights, float((standardised @ weights).std()) + 1e-12)
+
+
+def evidence_scores(selector: EvidenceSelector, inputs: np.ndarray, energy: np.ndarray) -> np.ndarray:
+    """[N,T] SMART scores: the energy plus the predicted label evidence in training-prediction sds."""
+    predicted = ((inputs - selector.mean) / selector.scale) @ selector.weights
+    return (energy + predicted / selector.prediction_sd).astype(np.float32)
