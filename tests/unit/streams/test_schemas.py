@@ -272,10 +272,10 @@ GOLDEN_RETRAIN_RESULT_V1 = (
     b'"new_data":{"examples":40,"candidate_accuracy":0.5,"production_accuracy":0.6,"gain":-0.1,"candidate_only":2,'
     b'"production_only":6,"p_value":0.98},'
     b'"base_test":{"examples":30,"candidate_accuracy":0.7,"production_accuracy":0.7,"gain":0.0,"candidate_only":1,'
-    b'"production_only":1,"p_value":0.75},'
+    b'"production_only":1,"p_value":0.75},"other_cameras":null,'
     b'"candidate_version":"8","production_version":"7",'
     b'"data":{"base":"var/data/synthetic","labelled":"var/archive/export","train_videos":120,"labelled_videos":60,'
-    b'"held_out_labelled":40,"held_out_base":30},'
+    b'"held_out_labelled":40,"held_out_base":30,"replay_videos":0,"held_out_replay":0},'
     b'"timings":{"data_s":1.5,"training_s":30.0,"evaluation_s":4.0,"total_s":36.0},"attempt":1,"live":null,'
     b'"finished_at":1764000300.0}'
 )
@@ -302,6 +302,10 @@ def test_retrain_result_json_golden_v1() -> None:
     # Additive fields: v1 records written before them (no "live", no "estimated_accuracy_stderr") still parse.
     assert RetrainResult.model_validate_json(GOLDEN_RETRAIN_RESULT_V1.replace(b'"live":null,', b"")) == (
         _golden_retrain_result())
+    before_replay = GOLDEN_RETRAIN_RESULT_V1.replace(b'"other_cameras":null,', b"").replace(
+        b',"replay_videos":0,"held_out_replay":0', b"")
+    assert before_replay != GOLDEN_RETRAIN_RESULT_V1
+    assert RetrainResult.model_validate_json(before_replay) == _golden_retrain_result()
     assert DriftReport.model_validate_json(GOLDEN_DRIFT_REPORT_V1.replace(b'"estimated_accuracy_stderr":null,',
                                                                           b"")) == _golden_drift_report()
     assert RetrainResult.model_validate_json(GOLDEN_RETRAIN_RESULT_V1) == _golden_retrain_result()
