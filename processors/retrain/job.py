@@ -160,12 +160,12 @@ class RetrainJob:
 
         limit_threads(self.settings.worker.threads)  # the torch work starts here
         config = self._train_config(merged)
-        if labelled is not None or replay is not None:
+        exports = [export for export in (labelled, replay) if export is not None]
+        if exports:
             from processors.retrain.archived_features import cache_archived_features  # torch, via training
 
-            for export in (labelled, replay):
-                if export is not None:
-                    cache_archived_features(export, merged, config)
+            for export in exports:
+                cache_archived_features(export, merged, config)
         # Production's bundle: the candidate copies its encoder files and, warm, starts from its weights.
         production_dir = resolve_bundle_dir(f"models:/{registry.registered_model}/{progress.production}", registry,
                                             workspace / "bundles" / "production")
@@ -278,8 +278,10 @@ class RetrainJob:
 
         if out.exists():
             shutil.rmtree(out)  # an earlier attempt's partial export
-        summary = export_training_set(ArchiveSettings(), request.site, out, exclude_cameras=request.cameras,
-                                      latest_per_camera=options.replay_per_camera)
+        # Up to the request's time: a re-run after a worker died draws the same windows, so the same split, and a
+        # window its candidate trained on never lands on the held-out side.
+        summary = export_training_set(ArchiveSettings(), request.site, out, until=request.requested_at,
+                                      exclude_cameras=request.cameras, latest_per_camera=options.replay_per_camera)
         return out if summary.train or summary.test else None
 
 
