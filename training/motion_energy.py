@@ -52,6 +52,23 @@ within today's spread). At the recipe's 40 epochs (same bench, one process a see
 -> 0.729 +- 0.054 (per seed 0.760 / 0.667 / 0.760), uniform 0.476 -> 0.469, dense 0.517 -> 0.486; margins +0.295 ->
 +0.260 over uniform, +0.254 -> +0.243 over dense. Stays 0.
 
+Where SMART's picks fall (masks score only; seed-0 validation model on its 48 held-out clips / seed-0 model of all
+192 on the 96 bench clips): 0.547 / 0.544 in a burst, 0.172 / 0.161 on the candidate just after one, 0.062 / 0.076
+on the second after, 0.219 / 0.219 on other idle candidates. A candidate after a burst holds the burst's last
+differences in its stack, and the head reads it as well as a burst candidate (top-1 right on 0.613 / 0.692 of the
+first after, 0.570 / 0.578 of the second, 0.588 / 0.653 in the burst, 0.125 / 0.140 on other idle ones), so the
+in-burst share counts as misses picks that carry the action. Label evidence itself is no purer: the head's
+probability of the clip's own label, out of sample, puts 0.495 / 0.534 of its top 4 in a burst (0.797 / 0.854 with
+the two candidates after). Test-time scores tried on the validation clips (accuracy / in-burst; today 0.729 /
+0.547): energy + w x the agreement of a candidate's class distribution with its neighbours' (w 1, 3, 6) 0.688 /
+0.594, 0.688 / 0.547, 0.688 / 0.469; energy + 3 x the probability of the class of today's picks' consensus (two
+passes) 0.750 / 0.573; the energy smoothed over t..t+2 instead of t-1..t+1 0.688 / 0.562.
+
+`picks_per_clip` on seed 0's validation split (144 / 48 clips, 40 epochs, one thread, masks unread): SMART 0.583
+at 4, 0.667 at 6, 0.729 at 8, 0.708 at 12, 0.604 at 16 (uniform 0.271 / 0.354 / 0.479 / 0.479 / 0.396, dense 0.292
+/ 0.333 / 0.417 / 0.542 / 0.500) while the training picks' in-burst share after the two rounds goes 0.576 / 0.523
+/ 0.488 / 0.413 / 0.341: purer picks are fewer frames, and fewer frames cost more. Stays 8.
+
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
 
