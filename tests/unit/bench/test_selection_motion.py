@@ -27,14 +27,15 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
                  "--train-data", str(train), "--data", str(bench), "--frames", "2", "--candidates", "6",
                  "--seeds", "0", "--seeds", "1", "--epochs", "1", "--self-training-rounds", "1",
                  "--picks-per-clip", "3", "--cross-fit-folds", "2", "--cache-dir", str(tmp_path / "cache"),
-                 "--shortlist", "6", "--consensus-power", "2", "--following-differences", "1", "--selector", "evidence"]
+                 "--shortlist", "6", "--consensus-power", "2", "--following-differences", "1",
+                 "--selector", "confidence"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert (line["recipe"], line["family"], line["T"], line["n"]) == ("motion-energy", "articulated", 6, 2)
     assert line["clips"] == 4 and line["train_clips"] == 4 and line["seeds"] == [0, 1]
     assert line["epochs"] == 1 and line["self_training_rounds"] == 1 and line["cross_fit_folds"] == 2
-    assert line["picks_per_clip"] == 3 and line["selector"] == "evidence"
+    assert line["picks_per_clip"] == 3 and line["selector"] == "confidence"
     assert line["consensus_power"] == 2.0 and line["following_differences"] == 1
     strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     assert set(line["acc"]) == set(line["acc_spread"]) == set(line["in_burst"]) == strategies
@@ -50,7 +51,7 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert "int8" not in line and "ensemble" not in line  # fp32 and one CNN a seed unless asked
     assert set(line["meets_target"]) == {"smart>=0.7", "smart>=uniform+0.3", "smart>=dense+0.3", "in_burst>=0.85"}
     assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
-    assert "trained on 4 (3 candidates each)" in result.stdout and "SMART by evidence" in result.stdout
+    assert "trained on 4 (3 candidates each)" in result.stdout and "SMART by confidence" in result.stdout
     assert "last batch loss" not in result.output  # training's per-epoch lines stay at DEBUG
     # the stacks are cached per clip: a second run reads them back and reports the same figures
     again = CliRunner().invoke(app, arguments)
