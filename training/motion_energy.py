@@ -79,7 +79,9 @@ both selectors read on each seed's model): SMART 0.764 +- 0.016 -> 0.788 +- 0.00
 0.750 -> 0.792 / 0.781 / 0.792, larger on every seed), margins over uniform +0.295 -> +0.320, over dense +0.240 ->
 +0.264 (uniform 0.469, dense 0.524, the same models), in-burst 0.537 -> 0.575, in a burst or the two candidates
 after it 0.786 -> 0.850. The default from then on; the in-burst target (0.85) stays far, and the dense margin
-short of +0.30.
+short of +0.30. `bench selection --recipe motion-energy --family articulated --frames 4 --seeds N` (one process a
+seed, OMP_NUM_THREADS=1) reproduces them: SMART 0.792 / 0.781 / 0.792, in-burst 0.586 / 0.578 / 0.560, and the
+cascade (k=8) 0.781 / 0.729 / 0.792 (0.767 against the confidence selector's recorded 0.740 +- 0.010).
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
