@@ -11,8 +11,9 @@ test's synthetic clips cannot, and their training half keeps those scenes in its
 request (cam0 shifted; 269 labelled windows of cam1-3, none trained on): production 240 right, candidates
 without replay 243 and 243 (seeds 0, 1), with replay 242 and 248; every candidate, with or without, named three
 of cam1's idle windows JumpingDisc that production kept idle, and got six of its JumpingDisc windows right that
-production missed (the demo's false events on cam1 after a promotion): a trade of errors, not forgetting. In
-the demo with 16 windows a camera, request to promotion took 151 s against 93 s without (one run each), so replay is
+production missed (the demo's false events on cam1 after a promotion): a trade of errors, not forgetting. It
+costs about 9 s of CPU; in the demo, request to promotion took 151 s with 16 windows a camera and 93 s and 160 s
+in two runs without (the worker's nice 19 beside the stream varies more than that). No measured gain, some cost:
 off by default (`retrain.replay_per_camera`).
 """
 

@@ -34,9 +34,9 @@ class RetrainOptions(BaseModel):
     labelled_since: Literal["archive", "evidence"] = Field(
         "archive", description="Archive windows exported from: the archive's start, or the start of the request's "
         "evidence (only windows of the drifted scene, when older ones show the scene before the shift).")
-    # Off by default: on a demo request it changed no accuracy beyond the seed spread, and its CPU seconds (export,
-    # X_i cache, training, comparison), stretched at the worker's low priority, delayed the promotion by about a
-    # minute (processors/retrain/data.py has the figures).
+    # Off by default: on a demo request it changed no accuracy beyond the seed spread, and it costs about 9 s of
+    # CPU (export, X_i cache, training, comparison) that the worker's low priority stretches (processors/retrain/
+    # data.py has the figures).
     replay_per_camera: int = Field(0, ge=0, description="The latest labelled windows of each of the site's other "
                                    "cameras that join the candidate's data (archive export), half of them (time "
                                    "blocks) trained on and half held out for a forgetting check on the live "
