@@ -149,7 +149,7 @@ def _latest_per_camera(labelled: list[tuple[WindowOutcome, str]], count: int) ->
     by_camera: dict[str, list[tuple[WindowOutcome, str]]] = {}
     for window in labelled:
         by_camera.setdefault(window[0].camera, []).append(window)
-    return [window for windows in by_camera.values() for window in windows[len(windows) - count:] if count > 0]
+    return [window for windows in by_camera.values() for window in (windows[-count:] if count else [])]
 
 
 def _in_range(time_s: float, since: float | None, until: float | None) -> bool:
