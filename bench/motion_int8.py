@@ -4,7 +4,8 @@ The model is exported to ONNX, quantised (`models.motion_export`, calibrated on 
 compared with fp32 on the bench clips: the per-frame top-1 agreement of the head, and the speed of ONNX Runtime
 int8 over ONNX Runtime fp32 in CPU time on the bench windows (a window's T stacks per call, as SMART scores
 them), the two sessions taking turns so each pair of turns sees the same load on this shared machine. The int8
-model comes back behind the torch interface, so the bench scores its strategies with the recipe's own code.
+model comes back behind the torch interface, with its own encoder features beside its logits, so the bench scores
+its strategies, the learned selector's SMART included, with the recipe's own code.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def paired_cpu_seconds(models: dict[str, OnnxMotionModel], windows: np.ndarray, 
     return seconds
 
 
-def compare_int8(model: nn.Module, train_stacks: np.ndarray, bench_stacks: np.ndarray, work_dir: Path,
+def compare_int8(model: nn.Sequential, train_stacks: np.ndarray, bench_stacks: np.ndarray, work_dir: Path,
                  settings: MotionInt8BenchSettings) -> Int8Comparison:
     """Export `model`, quantise it on `train_stacks`, and measure int8 against fp32 on `bench_stacks`."""
     depth, size = bench_stacks.shape[2], bench_stacks.shape[3]

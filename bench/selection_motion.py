@@ -11,7 +11,9 @@ score, nothing else reads them). Per strategy the mean and sample standard devia
 targets, and the total GFLOPs per window. With `ensemble`, the same strategies for a stronger and costlier
 classifier: the seeds' CNNs together (mean of their probabilities), on n picks against all T. With `int8`, each
 seed's model is also scored in ONNX Runtime int8 (`bench.motion_int8`): every strategy's accuracy, the per-frame
-top-1 agreement with fp32 and the CPU speed-up.
+top-1 agreement with fp32 and the CPU speed-up. The learned selector is fitted once, on the fp32 CNN's training
+features (what serving would ship), and each precision's SMART reads it on that CNN's own features and
+confidences, as a deployment running the int8 CNN would.
 
 Articulated family, n=4 of T=32, seeds 0-2 (`--int8 --ensemble`; accuracy mean +- sample sd, GFLOPs per window):
 smart 0.771 +- 0.036 at 1.444, cascade (k=8) 0.740 +- 0.010 at 0.556, energy 0.684 +- 0.006 at 0.407, uniform
@@ -40,6 +42,7 @@ from bench.selection import ensure_bench_data
 from models.flops import count_flops
 from models.motion import MotionSettings, difference_flops_per_frame, window_motion_energy
 from models.preprocessing import Preprocessing
+from training.evidence_selector import EvidenceSelector
 from training.motion_energy import (
     MotionEnergySettings,
     fit_selector,
@@ -124,12 +127,21 @@ def cascade_scores(energy: torch.Tensor, smart: torch.Tensor, shortlist: int) ->
     return torch.full_like(energy, -torch.inf).scatter(1, kept, smart.gather(1, kept))
 
 
+def learned_selector_scores(models: dict[str, nn.Module], selector: EvidenceSelector | None, stacks: np.ndarray,
+                            settings: MotionEnergySettings) -> dict[str, torch.Tensor | None]:
+    """[N,T] SMART scores of each precision's CNN: the learned selector, fitted once on the fp32 CNN's training
+    features, read on that CNN's own features and confidences (None for the confidence selector, which
+    `score_clips` reads off each CNN itself)."""
+    return {precision: None if selector is None else smart_scores(scored, selector, stacks, settings)
+            for precision, scored in models.items()}
+
+
 def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergySettings, budget: int,
                      shortlist: int, selector_scores: torch.Tensor | None = None
                      ) -> tuple[dict[str, float], dict[str, float]]:
     """Each strategy's accuracy and in-burst share at budget n for `model` (the torch module or an exported
     copy): SMART, uniform and dense as the recipe scores them (SMART by `selector_scores` when given: the
-    learned selector's, from the fp32 CNN's features), the picks of motion energy alone, and SMART on energy's
+    learned selector's on `model`'s outputs), the picks of motion energy alone, and SMART on energy's
     shortlist."""
     scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}), selector_scores)
     probabilities = frame_probabilities(model, bench.stacks)
@@ -219,9 +231,6 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
         model = train_motion_energy(train, len(train_index.classes), settings)
         trained.append(model)
         selector = fit_selector(model, train, settings)
-        selector_scores = None if selector is None else smart_scores(model, selector, bench.stacks, settings)
-        if selector_scores is not None:
-            learned_scores.append(selector_scores)
         models: dict[str, nn.Module] = {"fp32": model}
         with tempfile.TemporaryDirectory(prefix="motion-int8-") as work_dir:
             if int8:
@@ -231,10 +240,13 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, 
                 speedups.append(comparison.cpu_speedup)
                 speedup_ranges += comparison.cpu_speedup_range
                 calibration_frames = comparison.calibration_frames
+            selector_scores = learned_selector_scores(models, selector, bench.stacks, settings)
+            if selector_scores["fp32"] is not None:
+                learned_scores.append(selector_scores["fp32"])
             for precision, scored in models.items():
                 for budget in frame_budgets:
                     seed_accuracy, seed_in_burst = strategy_results(scored, bench, settings, budget,
-                                                                    kept[budget], selector_scores)
+                                                                    kept[budget], selector_scores[precision])
                     for name in MOTION_STRATEGIES:
                         accuracy[precision][budget][name].append(seed_accuracy[name])
                         in_burst[precision][budget][name].append(seed_in_burst[name])

@@ -12,8 +12,10 @@ int8 form, 3 channels wide, is slower than fp32, and the differences' heavy tail
 from there, MinMax ranges 0.924, the 99.9th percentile 0.936, entropy 0.923, per-tensor weights 0.978, the head
 int8 too 0.975, 2,048 calibration stacks 0.981.
 
-`OnnxMotionModel` runs an exported model behind the torch interface the recipe scores with, so fp32 and int8 are
-scored by the same code (`training.motion_energy.score_clips`).
+The graph gives the head's input (the encoder's features) beside the logits, so the learned selector
+(`training.evidence_selector`) reads an exported copy's own features. `OnnxMotionModel` runs an exported model
+behind the torch interface the recipe scores with, so fp32 and int8 are scored by the same code
+(`training.motion_energy.score_clips`, `smart_scores`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ MOTION_ONNX = "motion.onnx"
 MOTION_INT8_ONNX = "motion.int8.onnx"
 MOTION_INPUT_NAME = "stacks"
 MOTION_OUTPUT_NAME = "logits"
+MOTION_FEATURES_NAME = "features"
 
 
 def default_motion_quantization() -> Int8Settings:
@@ -60,18 +63,31 @@ class MotionInt8Settings(BaseModel):
                                        description="Calibration method, weight scales and the layers kept fp32.")
 
 
-def export_motion_onnx(model: nn.Module, path: Path, stack_depth: int, size: int) -> Path:
-    """Difference stacks [batch, stack_depth, size, size] -> logits, with a dynamic batch axis, in one file."""
+class FeaturesAndLogits(nn.Module):
+    """The recipe's model (encoder, dropout, linear head) giving the head's input beside its logits."""
+
+    def __init__(self, model: nn.Sequential) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, stacks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        features = self.model[0](stacks)
+        return features, self.model[1:](features)
+
+
+def export_motion_onnx(model: nn.Sequential, path: Path, stack_depth: int, size: int) -> Path:
+    """Difference stacks [batch, stack_depth, size, size] -> the encoder's features and the head's logits, with a
+    dynamic batch axis, in one file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     progress = io.StringIO()
     # The exporter prints its progress on stdout; commands that end with a JSON line need stdout clean.
     with contextlib.redirect_stdout(progress):
         torch.onnx.export(
-            model.eval(),
+            FeaturesAndLogits(model).eval(),
             (torch.zeros(2, stack_depth, size, size),),
             str(path),
             input_names=[MOTION_INPUT_NAME],
-            output_names=[MOTION_OUTPUT_NAME],
+            output_names=[MOTION_FEATURES_NAME, MOTION_OUTPUT_NAME],
             dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},),  # by position: any forward's name
             dynamo=True,
             external_data=False,
@@ -109,7 +125,8 @@ def motion_session(path: Path, threads: int) -> ort.InferenceSession:
 
 
 class OnnxMotionModel(nn.Module):
-    """An exported motion CNN behind the torch module's interface: stacks [N,depth,S,S] -> logits [N,C]."""
+    """An exported motion CNN behind the torch module's interface: stacks [N,depth,S,S] -> logits [N,C], and
+    `features_and_logits` for the learned selector."""
 
     def __init__(self, path: Path, threads: int = 1) -> None:
         super().__init__()
@@ -121,3 +138,9 @@ class OnnxMotionModel(nn.Module):
 
     def forward(self, stacks: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.run(np.ascontiguousarray(stacks.numpy(), dtype=np.float32)))
+
+    def features_and_logits(self, stacks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """stacks [N,depth,S,S] -> the encoder's features [N,F] (the head's input) and the logits [N,C]."""
+        features, logits = self.session.run([MOTION_FEATURES_NAME, MOTION_OUTPUT_NAME], {
+            MOTION_INPUT_NAME: np.ascontiguousarray(stacks.numpy(), dtype=np.float32)})
+        return torch.from_numpy(features), torch.from_numpy(logits)

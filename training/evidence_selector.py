@@ -9,6 +9,7 @@ units of the training predictions' standard deviation, so the two weigh alike. T
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -26,15 +27,30 @@ class EvidenceSelector:
     prediction_sd: float  # standard deviation of the training predictions
 
 
+class ExportedMotionModel(Protocol):
+    """An exported copy of the CNN that gives its head's input beside its logits (`models.motion_export`)."""
+
+    def features_and_logits(self, stacks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+def _features_and_logits(model: nn.Sequential | ExportedMotionModel,
+                         stacks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(model, nn.Sequential):
+        features = model[0](stacks)
+        return features, model[-1](features)
+    return model.features_and_logits(stacks)
+
+
 @torch.no_grad()
-def features_and_probabilities(model: nn.Sequential, stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def features_and_probabilities(model: nn.Sequential | ExportedMotionModel,
+                               stacks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[N,T,depth,S,S] -> the encoder's features [N,T,F] and the head's class probabilities [N,T,C] of a
-    `training.motion_energy` model (encoder, dropout, linear head)."""
-    model.eval()
-    encoder, head = model[0], model[-1]
-    features = [encoder(torch.from_numpy(clip).float()) for clip in stacks]
-    return (torch.stack(features).numpy(),
-            torch.stack([torch.softmax(head(clip), dim=-1) for clip in features]).numpy())
+    `training.motion_energy` model (encoder, dropout, linear head) or of its exported copy (fp32 or int8)."""
+    if isinstance(model, nn.Module):
+        model.eval()
+    outputs = [_features_and_logits(model, torch.from_numpy(clip).float()) for clip in stacks]
+    return (torch.stack([features for features, _ in outputs]).numpy(),
+            torch.stack([torch.softmax(logits, dim=-1) for _, logits in outputs]).numpy())
 
 
 def selector_inputs(features: np.ndarray, probabilities: np.ndarray, energy: np.ndarray) -> np.ndarray:

@@ -6,12 +6,26 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from typer.testing import CliRunner
 
 from actionstream.cli import app
-from bench.selection_motion import ProbabilityAverage, mean_and_spread
+from bench.selection_motion import ProbabilityAverage, learned_selector_scores, mean_and_spread
+from models.motion import window_motion_energy
+from models.motion_export import (
+    MOTION_INT8_ONNX,
+    MOTION_ONNX,
+    MotionInt8Settings,
+    OnnxMotionModel,
+    calibration_stacks,
+    export_motion_onnx,
+    quantize_motion_int8,
+)
+from training.evidence_selector import evidence_scores, selector_inputs
+from training.motion_energy import MotionEnergySettings, fit_selector, train_on_energy_picks
+from training.motion_probe import MotionData
 from training.synth import SynthSettings, generate_dataset
 
 
@@ -113,3 +127,27 @@ def test_the_ensemble_classifies_by_its_members_mean_probabilities() -> None:
     expected = torch.stack([torch.softmax(member(stacks), dim=-1) for member in members]).mean(dim=0)
     with torch.no_grad():
         assert torch.allclose(torch.softmax(ProbabilityAverage(members)(stacks), dim=-1), expected, atol=1e-6)
+
+
+def test_the_int8_smart_reads_the_learned_selector_on_the_int8_cnn_outputs(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    stacks = rng.normal(0.0, 1.0, (8, 4, 3, 32, 32)).astype(np.float16)
+    train = MotionData(stacks[:6], np.ones((6, 4), dtype=bool), np.arange(6) % 2)
+    settings = MotionEnergySettings(num_candidates=4, picks_per_clip=2, width=8, epochs=1, batch_size=8)
+    model = train_on_energy_picks(train, 2, settings)
+    selector = fit_selector(model, train, settings)  # fitted once, on the fp32 CNN's training features
+    export_motion_onnx(model, tmp_path / MOTION_ONNX, 3, 32)
+    int8 = OnnxMotionModel(quantize_motion_int8(tmp_path / MOTION_ONNX, tmp_path / MOTION_INT8_ONNX,
+                                                calibration_stacks(train.stacks, 16, seed=0), MotionInt8Settings()))
+    bench = stacks[6:]
+    scores = learned_selector_scores({"fp32": model, "int8": int8}, selector, bench, settings)
+    outputs = [int8.features_and_logits(torch.from_numpy(clip).float()) for clip in bench]
+    features = torch.stack([features for features, _ in outputs]).numpy()
+    probabilities = torch.stack([torch.softmax(logits, dim=-1) for _, logits in outputs]).numpy()
+    energy = window_motion_energy(bench)
+    expected = evidence_scores(selector, selector_inputs(features, probabilities, energy), energy)
+    assert torch.allclose(scores["int8"], torch.from_numpy(expected), atol=1e-5)
+    finite = torch.isfinite(scores["fp32"])
+    assert not torch.allclose(scores["int8"][finite], scores["fp32"][finite], atol=1e-5)  # not fp32's reused
+    assert learned_selector_scores({"fp32": model, "int8": int8}, None, bench, settings) == {"fp32": None,
+                                                                                            "int8": None}

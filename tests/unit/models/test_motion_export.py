@@ -67,6 +67,16 @@ def test_fp32_onnx_computes_what_torch_computes_at_any_batch(trained: tuple[torc
             assert torch.allclose(exported(stacks[:batch]), model(stacks[:batch]), atol=1e-4)
 
 
+def test_fp32_onnx_gives_the_encoder_features_beside_the_logits(
+        trained: tuple[torch.nn.Module, Path, np.ndarray]) -> None:
+    model, directory, _ = trained
+    stacks, _ = _held_out()
+    features, logits = OnnxMotionModel(directory / MOTION_ONNX).features_and_logits(stacks[:5])
+    with torch.no_grad():
+        assert torch.allclose(features, model[0](stacks[:5]), atol=1e-4)
+        assert torch.allclose(logits, model(stacks[:5]), atol=1e-4)
+
+
 def test_int8_keeps_the_fp32_top1(trained: tuple[torch.nn.Module, Path, np.ndarray]) -> None:
     model, directory, _ = trained
     stacks, labels = _held_out()
