@@ -5,10 +5,12 @@ broker and an RTSP server of the bench's own (pipeline_run.py).
 Per K, once the workers have loaded their model and own their partitions: processing latency (when a
 read_committed subscriber sees the window's outcome - window end) p50/p99 after a warm-up, end-to-end latency,
 windows lost, duplicated and shed against the windows the published frames call for, consumer-lag growth, and
-CPU ms per frame per process (the harness's ffmpeg publishers apart) with the selector's split by phase; K counts
-only if all of these hold (pipeline_accounting.k_failures). Separately, stage-1 efficiency: a backlog of frames
-drained by the selector (stage 2 running too, as in service), against the same encoder backend run standalone on
-the same frames, decoded beforehand. Three ratios, each of like with like:
+CPU ms per frame per process (the harness's ffmpeg publishers and RTSP relay in rows of their own) with the
+selector's split by phase, the cores they kept busy and the cameras the machine's cores could hold at that CPU per
+frame (pipeline_cpu.CpuAccount.camera_ceiling); K counts only if all of these hold
+(pipeline_accounting.k_failures). Separately, stage-1 efficiency: a backlog of frames drained by the selector (stage
+2 running too, as in service), against the same encoder backend run standalone on the same frames, decoded
+beforehand. Three ratios, each of like with like:
 - CPU within the worker over the drain (the headline): the encoder phases' CPU (phase counters) against stage 1's,
   both read before and after the drain. Stage 1's CPU is the whole score process's in the split layout (it runs
   nothing else, so its Kafka clients' threads and any helper thread count too), the stage-1 thread's when it
@@ -47,6 +49,8 @@ from bench.pipeline_accounting import (
 from bench.pipeline_cpu import (
     BROKER_ROW,
     CLOCK_TICKS_PER_S,
+    PUBLISHERS_ROW,
+    RTSP_RELAY_ROW,
     CpuAccount,
     CpuSnapshot,
     cpu_account,
@@ -57,6 +61,7 @@ from bench.pipeline_cpu import (
     named_thread_ticks,
     phase_seconds,
     tree_ticks,
+    trees_ticks,
 )
 from bench.pipeline_drain import DrainPolicy, DrainWatch
 from bench.pipeline_hops import StepTotals, hop_percentiles_ms, step_means_ms, step_totals
@@ -405,12 +410,12 @@ class PipelineBench:
             workers["cameras"] = self._start("cameras", ["cameras", "run", "--config", str(config)],
                                              self._env(kafka, ports["cameras"]))
             time.sleep(settings.warmup_s)
-            before = self._cpu_snapshot(workers, ports)
+            before = self._cpu_snapshot(workers, ports, publishers, rtsp)
             steps_before = self._step_totals(workers, ports)
             sampler = LagSampler(self._group_lag(kafka), settings.lag_sample_s)
             sampler.start()
             time.sleep(max(0.0, started + settings.seconds - time.time()))
-            after = self._cpu_snapshot(workers, ports)
+            after = self._cpu_snapshot(workers, ports, publishers, rtsp)
             steps_after = self._step_totals(workers, ports)
             lags = sampler.stop()
             workers.pop("cameras").stop()
@@ -432,7 +437,7 @@ class PipelineBench:
         span = TrialWindow(started + settings.warmup_s, after.taken_at - settings.close_margin_s)
         result = trial_result(cameras, expected, seen, settings.grid, span, growth)
         timed_frames = sum(1 for _, _, ingest in captures if before.taken_at <= ingest <= after.taken_at)
-        cpu = cpu_account(before, after, timed_frames)
+        cpu = cpu_account(before, after, cameras, timed_frames)
         return TrialReport(result, cpu, k_failures(result, settings.bounds, missing_reason),
                            hop_percentiles_ms(seen, settings.grid, span), step_means_ms(steps_before, steps_after))
 
@@ -470,12 +475,16 @@ class PipelineBench:
         """The stage-2 and classifier steps' totals so far (pipeline_hops.py)."""
         return step_totals(scrape(ports[name]) for name in (*SELECTOR_PROCESSES, "classifier") if name in workers)
 
-    def _cpu_snapshot(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> CpuSnapshot:
+    def _cpu_snapshot(self, workers: dict[str, ManagedProcess], ports: dict[str, int],
+                      publishers: list[FeedPublisher], rtsp: RtspServer) -> CpuSnapshot:
         selectors = [name for name in SELECTOR_PROCESSES if name in workers]
         pids = {"adapter": workers["cameras"].pid(), **{name: workers[name].pid() for name in selectors},
-                "classifier": workers["classifier"].pid(), BROKER_ROW: self.broker.status().pid}
+                "classifier": workers["classifier"].pid(), BROKER_ROW: self.broker.status().pid,
+                RTSP_RELAY_ROW: rtsp.status().pid}
         taken_at, selector_pid = time.time(), pids["selector"]
         ticks = {name: tree_ticks(pid) for name, pid in pids.items() if pid is not None}
+        ticks[PUBLISHERS_ROW] = trees_ticks(pid for pid in (publisher.pid for publisher in publishers)
+                                            if pid is not None)
         event_loop = main_thread_ticks(selector_pid) if selector_pid else 0
         # The phase counters lag the ticks by the scrapes' wait, at most; each phase is timed in one process.
         pages = [scrape(ports[name]) for name in selectors]

@@ -1,6 +1,7 @@
 """`bench pipeline`'s CPU accounting: CPU ms per published frame for each process of the stream, from
 /proc/<pid>/stat (utime + stime) over the trial, and the split inside the selector worker from the phase
-counters it exports (processors/selector/phases.py).
+counters it exports (processors/selector/phases.py). The harness (the ffmpeg publishers standing in for the
+cameras, the RTSP relay) gets rows of its own: it is not the stream's CPU, but it shares the machine's cores.
 
 A process is counted with its descendants alive at the end of the trial; a descendant that exits during
 the trial takes its CPU with it (none of the stream's processes starts any).
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,11 @@ PHASE_METRIC = "actionstream_phase_{kind}_seconds"  # kind: cpu or wall; the par
 
 Ticks = dict[int, int]  # pid -> utime + stime, in clock ticks
 BROKER_ROW = "broker JVM"
+# The bench's stand-ins for the cameras: their CPU is not the stream's, but it shares the machine's cores.
+HARNESS_PREFIX = "harness: "
+PUBLISHERS_ROW = HARNESS_PREFIX + "ffmpeg publishers"
+RTSP_RELAY_ROW = HARNESS_PREFIX + "RTSP relay"
+KEPT_UP_SHARE = 0.99  # of the frames published, stage 1 scored at least this share: the trial measured their cost
 
 
 def stat_cpu_ticks(stat_text: str) -> int:
@@ -54,6 +60,14 @@ def process_tree(pid: int, proc: Path = Path("/proc")) -> list[int]:
 def tree_ticks(pid: int, proc: Path = Path("/proc")) -> Ticks:
     ticks = {member: _read_ticks(proc / str(member) / "stat") for member in process_tree(pid, proc)}
     return {member: value for member, value in ticks.items() if value is not None}
+
+
+def trees_ticks(pids: Iterable[int], proc: Path = Path("/proc")) -> Ticks:
+    """Several processes' trees as one row (the cameras' publishers)."""
+    merged: Ticks = {}
+    for pid in pids:
+        merged.update(tree_ticks(pid, proc))
+    return merged
 
 
 def _thread_ticks(pid: int, matches: Callable[[str], bool], proc: Path) -> Ticks:
@@ -182,16 +196,38 @@ class CpuAccount:
     """CPU ms per frame between two snapshots: per process, per frame published; inside the selector, per frame
     it scored (a stage that falls behind scores fewer than were published)."""
 
+    cameras: int
     frames: int
     scored: int
     seconds: float
     processes: list[CpuRow]
     selector: list[CpuRow]
     broker_jit_ms_per_frame: float | None = None  # part of the broker JVM's row
+    machine_cores: int = field(default_factory=lambda: os.cpu_count() or 1)
+
+    def cores_busy(self, harness: bool) -> float:
+        """Cores the stream's processes (or the harness's) kept busy on average over the trial."""
+        ms = sum(row.ms_per_frame for row in self.processes if row.part.startswith(HARNESS_PREFIX) == harness)
+        return round(ms * self.frames / 1000 / self.seconds, 3) if self.seconds > 0 else float("nan")
+
+    def camera_ceiling(self) -> float | None:
+        """Cameras the machine's cores could hold in this bench at this CPU per frame, every core busy and
+        nothing to spare: an upper bound from CPU time alone (latency needs headroom below it). It counts the
+        harness (its publishers share this machine's cores) but not the broker's JIT warm-up (a long-running
+        broker has paid it). None when stage 1 fell behind: a trial that scores fewer frames than it publishes
+        does not measure what a frame costs."""
+        if self.scored < KEPT_UP_SHARE * self.frames or not self.cameras:
+            return None
+        warm_up_cores = (self.broker_jit_ms_per_frame or 0.0) * self.frames / 1000 / self.seconds
+        busy = self.cores_busy(False) + self.cores_busy(True) - warm_up_cores
+        return round(self.machine_cores * self.cameras / busy, 1) if busy > 0 else None
 
     def as_dict(self) -> dict[str, object]:
         return {"frames": self.frames, "frames_scored": self.scored, "seconds": round(self.seconds, 1),
                 "processes_ms_per_frame": {row.part: row.ms_per_frame for row in self.processes},
+                "cores_busy": {"stream": self.cores_busy(False), "harness": self.cores_busy(True),
+                               "machine": self.machine_cores},
+                "camera_ceiling": self.camera_ceiling(),
                 "broker_jit_ms_per_frame": self.broker_jit_ms_per_frame,
                 "selector_ms_per_frame": {row.part: row.ms_per_frame for row in self.selector},
                 "selector_wall_ms_per_frame": {row.part: row.wall_ms_per_frame for row in self.selector
@@ -208,16 +244,22 @@ class CpuAccount:
         lines += [f"    {row.part:<62} {row.ms_per_frame:8.3f}"
                   + ("" if row.wall_ms_per_frame is None else f"   (wall {row.wall_ms_per_frame:.3f})")
                   for row in self.selector]
+        ceiling = self.camera_ceiling()
+        lines.append(f"  cores busy: the stream's processes {self.cores_busy(False):.2f}, the harness "
+                     f"{self.cores_busy(True):.2f}, of this machine's {self.machine_cores}. " + (
+                         f"At this CPU per frame they hold at most {ceiling:g} cameras, every core busy (the "
+                         f"harness counted, the broker's JIT warm-up not)" if ceiling is not None else
+                         f"No camera ceiling: stage 1 scored {self.scored} of the {self.frames} frames published"))
         return lines
 
 
-def cpu_account(before: CpuSnapshot, after: CpuSnapshot, frames: int) -> CpuAccount:
+def cpu_account(before: CpuSnapshot, after: CpuSnapshot, cameras: int, frames: int) -> CpuAccount:
     spent = {name: ticks_delta(before.processes.get(name, {}), ticks) for name, ticks in after.processes.items()}
     phases = {key: seconds - before.phases.get(key, 0.0) for key, seconds in after.phases.items()}
     walls = {key: seconds - before.phase_walls.get(key, 0.0) for key, seconds in after.phase_walls.items()}
     scored = round(after.scored - before.scored)
     jit = ms_per_frame(ticks_delta(before.broker_jit, after.broker_jit) / CLOCK_TICKS_PER_S, frames) \
         if after.broker_jit else None
-    return CpuAccount(frames, scored, after.taken_at - before.taken_at, process_rows(spent, frames),
+    return CpuAccount(cameras, frames, scored, after.taken_at - before.taken_at, process_rows(spent, frames),
                       selector_rows(spent.get("selector", 0) + spent.get("scorer", 0),
                                     after.event_loop - before.event_loop, phases, scored, walls), jit)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from bench.pipeline_cpu import (
     CLOCK_TICKS_PER_S,
+    PUBLISHERS_ROW,
+    RTSP_RELAY_ROW,
     CpuSnapshot,
     cpu_account,
     frames_scored,
@@ -23,6 +26,7 @@ from bench.pipeline_cpu import (
     stat_cpu_ticks,
     ticks_delta,
     tree_ticks,
+    trees_ticks,
 )
 from processors.selector.stage1 import _name_os_thread
 
@@ -89,7 +93,7 @@ def test_the_selector_rows_add_up_to_its_process_cpu() -> None:
               ("stage2", "state", "event_loop"): 0.5}
     after = CpuSnapshot(145.0, {"selector": {7: round(5 / tick)}, "broker JVM": {9: round(1 / tick)}},
                         round(2 / tick), phases, {("stage1", "encoder", "worker"): 12.0}, 1500.0)
-    account = cpu_account(before, after, frames=1000)
+    account = cpu_account(before, after, cameras=4, frames=1000)
     assert account.seconds == 45.0
     assert {row.part: row.ms_per_frame for row in account.processes} == {"selector": 5.0, "broker JVM": 1.0}
     selector = {row.part: row.ms_per_frame for row in account.selector}
@@ -117,7 +121,7 @@ def test_split_selector_processes_are_listed_apart_and_their_phases_and_cpu_spli
     before = CpuSnapshot(0.0, {"scorer": {7: 0}, "selector": {8: 0}}, 0, {}, {}, 0.0)
     after = CpuSnapshot(30.0, {"scorer": {7: round(4 / tick)}, "selector": {8: round(1 / tick)}}, round(0.75 / tick),
                         phases, {}, 1000.0)
-    account = cpu_account(before, after, frames=1000)
+    account = cpu_account(before, after, cameras=4, frames=1000)
     assert {row.part: row.ms_per_frame for row in account.processes} == {"scorer": 4.0, "selector": 1.0}
     selector = {row.part: row.ms_per_frame for row in account.selector}
     # The scorer's other threads (its idle main thread included) and the window process's.
@@ -159,7 +163,7 @@ def test_the_broker_s_jit_share_is_printed_under_its_row_and_not_added_to_the_pr
     # 1000 frames: the broker spent 4 s, 1.5 s of it in its compiler threads (one started meanwhile, from 0).
     after = CpuSnapshot(30.0, {"broker JVM": {9: round(4 / tick)}}, 0, {}, {}, 0.0,
                         {10: round(1 / tick), 11: round(1.25 / tick), 12: round(0.25 / tick)})
-    account = cpu_account(before, after, frames=1000)
+    account = cpu_account(before, after, cameras=4, frames=1000)
     assert {row.part: row.ms_per_frame for row in account.processes} == {"broker JVM": 4.0}
     assert account.as_dict()["broker_jit_ms_per_frame"] == 1.5
     table = account.table()
@@ -167,4 +171,39 @@ def test_the_broker_s_jit_share_is_printed_under_its_row_and_not_added_to_the_pr
     assert table[broker + 1].strip().startswith("of which its JIT compiler threads")
     assert table[broker + 1].endswith(" 1.500")
     assert cpu_account(CpuSnapshot(0.0, {}, 0, {}, {}, 0.0), CpuSnapshot(1.0, {}, 0, {}, {}, 0.0),
-                       frames=10).broker_jit_ms_per_frame is None
+                       cameras=1, frames=10).broker_jit_ms_per_frame is None
+
+
+def test_several_publishers_trees_read_as_one_row(tmp_path: Path) -> None:
+    proc = _fake_proc(tmp_path, {10: (100, [11]), 11: (50, []), 20: (30, []), 30: (999, [])})
+    assert trees_ticks([10, 20], proc) == {10: 100, 11: 50, 20: 30}
+
+
+def test_cores_busy_keep_the_harness_apart_and_the_ceiling_scales_the_cameras_to_the_machine() -> None:
+    tick = 1 / CLOCK_TICKS_PER_S
+    before = CpuSnapshot(0.0, {"scorer": {7: 0}, "broker JVM": {9: 0}, PUBLISHERS_ROW: {20: 0},
+                               RTSP_RELAY_ROW: {21: 0}}, 0, {}, {}, 0.0, {10: 0})
+    # 50 s, 1600 frames of 4 cameras, all scored: the scorer 20 s, the broker 10 s of which 5 s its JIT
+    # compilers (half a core busy for the stream without them), the harness 5 s (0.1 core).
+    after = CpuSnapshot(50.0, {"scorer": {7: round(20 / tick)}, "broker JVM": {9: round(10 / tick)},
+                               PUBLISHERS_ROW: {20: round(4 / tick)}, RTSP_RELAY_ROW: {21: round(1 / tick)}},
+                        0, {}, {}, 1600.0, {10: round(5 / tick)})
+    account = replace(cpu_account(before, after, cameras=4, frames=1600), machine_cores=2)
+    assert account.cores_busy(harness=False) == 0.6
+    assert account.cores_busy(harness=True) == 0.1
+    # 0.6 core for 4 cameras: 2 cores hold 13.3 of them.
+    assert account.camera_ceiling() == 13.3
+    assert account.as_dict()["cores_busy"] == {"stream": 0.6, "harness": 0.1, "machine": 2}
+    assert account.table()[-1] == ("  cores busy: the stream's processes 0.60, the harness 0.10, of this machine's 2."
+                                   " At this CPU per frame they hold at most 13.3 cameras, every core busy (the"
+                                   " harness counted, the broker's JIT warm-up not)")
+
+
+def test_a_trial_whose_stage_1_fell_behind_gives_no_ceiling() -> None:
+    tick = 1 / CLOCK_TICKS_PER_S
+    before = CpuSnapshot(0.0, {"scorer": {7: 0}}, 0, {}, {}, 0.0)
+    after = CpuSnapshot(50.0, {"scorer": {7: round(90 / tick)}}, 0, {}, {}, 2944.0)
+    account = cpu_account(before, after, cameras=12, frames=4800)
+    assert account.camera_ceiling() is None
+    assert account.as_dict()["camera_ceiling"] is None
+    assert account.table()[-1].endswith("No camera ceiling: stage 1 scored 2944 of the 4800 frames published")
