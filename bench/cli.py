@@ -19,20 +19,24 @@ def _stop_cleanly_on_sigterm() -> None:
 
 
 FAMILY_HELP = "Synthetic family of the bench set: shapes (first), articulated (second) or mix."
-DATA_HELP = ("Synthetic set with truth masks; default var/data/synthetic-bench[-FAMILY], generated (unseen seed) "
-             "when missing.")
+DATA_HELP = ("Synthetic set with truth masks; default var/data/synthetic-bench-FAMILY<classes>[-idle] (named after "
+             "the model's classes; the demo's shapes set: var/data/synthetic-bench), generated (unseen seed) when "
+             "missing.")
 
 
 def _bundle_and_bench_data(model: str, tracking_uri: str, data: Path | None, family: str) -> tuple[Path, Path]:
     """The model bundle's folder and the bench set's, the set generated for the bundle's classes when missing."""
-    from bench.selection import default_bench_dir, ensure_bench_data
+    from bench.selection import BenchClassesMismatch, default_bench_dir, ensure_bench_data
     from models.bundle import ModelBundle
     from models.registry import RegistrySettings, resolve_bundle_dir
 
     bundle_dir = resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))
-    data = data if data is not None else default_bench_dir(family)
+    classes = ModelBundle.load(bundle_dir).classes
+    data = data if data is not None else default_bench_dir(family, classes)
     try:
-        ensure_bench_data(data, ModelBundle.load(bundle_dir).classes, family)
+        ensure_bench_data(data, classes, family)
+    except BenchClassesMismatch as error:
+        raise typer.BadParameter(str(error), param_hint="--data") from None
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--family") from None
     return bundle_dir, data
@@ -79,6 +83,10 @@ def selection(
     selector: str | None = typer.Option(None, "--selector", help="motion-energy: SMART's score, confidence (the "
                                         "energy + the head's top probability) or evidence (the energy + label "
                                         "evidence learnt on the training clips; default: the recipe's)."),
+    consensus_tuning_epochs: int | None = typer.Option(None, "--consensus-tuning-epochs", min=0, help="motion-"
+                                                       "energy: epochs of a last fine-tune on each training clip's "
+                                                       "consensus of SMART's n picks (default: the recipe's; 0: "
+                                                       "none)."),
     int8: bool = typer.Option(False, "--int8", help="motion-energy: also score each seed's model in ONNX Runtime "
                               "int8 (static QDQ, calibrated on training clips): every strategy's accuracy beside "
                               "fp32, the per-frame top-1 agreement and the CPU speed-up at one thread."),
@@ -100,7 +108,9 @@ def selection(
                                                      ("energy_threshold", energy_threshold),
                                                      ("consensus_power", consensus_power),
                                                      ("following_differences", following_differences),
-                                                     ("selector", selector))
+                                                     ("selector", selector),
+                                                     ("consensus_tuning", None if consensus_tuning_epochs is None
+                                                      else {"epochs": consensus_tuning_epochs}))
                      if value is not None}
         _motion_selection(family, data, train_data, frames, candidates, seeds, overrides, cache_dir, int8,
                           shortlist, ensemble)
@@ -120,7 +130,7 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
                       shortlist: int, ensemble: bool) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
     from bench.motion_int8 import MotionInt8BenchSettings
-    from bench.selection import default_bench_dir
+    from bench.selection import BenchClassesMismatch
     from bench.selection_motion import (
         default_training_dir,
         ensure_training_data,
@@ -130,12 +140,13 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
     from training.motion_energy import MotionEnergySettings
 
     train_root = ensure_training_data(train_data or default_training_dir(family), family)
-    bench_root = data if data is not None else default_bench_dir(family)
     settings = MotionEnergySettings(num_candidates=candidates, **overrides)
     try:
-        lines = run_motion_selection_bench(train_root, bench_root, family, frames, sorted(set(seeds)), settings,
+        lines = run_motion_selection_bench(train_root, data, family, frames, sorted(set(seeds)), settings,
                                            cache_dir, int8=MotionInt8BenchSettings() if int8 else None,
                                            shortlist=shortlist, ensemble=ensemble)
+    except BenchClassesMismatch as error:
+        raise typer.BadParameter(str(error), param_hint="--data") from None
     except ValueError as error:  # the training set's classes are not the family's
         raise typer.BadParameter(str(error), param_hint="--family") from None
     for line in lines:
@@ -258,6 +269,8 @@ def pipeline(
     selector_layout: str = typer.Option("split", "--selector-layout", help="split: stage 1 in a score process and "
                                         "stage 2 in a window process (the Procfile's); one: both in one worker "
                                         "(the Faust stage-1 engine runs only so)."),
+    scorers: int = typer.Option(1, "--scorers", min=1, help="split: score processes in the real-time trials, "
+                                "one consumer group (stage 1's drain uses one)."),
 ) -> None:
     """The largest K that holds in real time (processing p99 <= 1 s where a read_committed subscriber sees the
     outcome, no window lost or duplicated, at most 1 % shed, no growing consumer lag), stage-1 efficiency and
@@ -271,9 +284,11 @@ def pipeline(
         raise typer.BadParameter("batched or faust", param_hint="--stage1-engine")
     if selector_layout not in ("split", "one") or (selector_layout == "split" and stage1_engine == "faust"):
         raise typer.BadParameter("split or one (the Faust stage-1 engine: one)", param_hint="--selector-layout")
+    if scorers > 1 and selector_layout != "split":
+        raise typer.BadParameter("more than one score process needs --selector-layout split", param_hint="--scorers")
     settings = PipelineBenchSettings(cameras=sorted(cameras), seconds=seconds, backlog_frames=backlog,
                                      precision=precision, stage1_engine=stage1_engine or Stage1Settings().engine,
-                                     selector_layout=selector_layout)
+                                     selector_layout=selector_layout, scorers=scorers)
     for line in run_pipeline_bench(settings, resolve_bundle_dir(model, RegistrySettings(tracking_uri=tracking_uri))):
         typer.echo(line)
 

@@ -29,6 +29,7 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -82,7 +83,17 @@ SITE = "bench"
 # Ids of the bench's own, after the trial's topic prefix: on a shared broker (the demo's) no group of another run
 # is joined. Faust's group is the prefix, then the app id.
 SELECTOR_APP_ID = "bench-selector"
-SELECTOR_PROCESSES = ("scorer", "selector")  # the selector's processes (split layout; one layout: "selector")
+WINDOW_PROCESS = "selector"  # stage 2's process (split layout), or the one process of both stages
+
+
+def scorer_names(count: int) -> list[str]:
+    """The split layout's score processes: scorer, scorer2, ..."""
+    return [f"scorer{index}" if index > 1 else "scorer" for index in range(1, count + 1)]
+
+
+def selector_processes(names: Iterable[str]) -> list[str]:
+    """The selector's processes among the workers (score processes and the window process)."""
+    return [name for name in names if name == WINDOW_PROCESS or name.startswith("scorer")]
 CLASSIFIER_GROUP = "bench-classifier"
 
 
@@ -109,6 +120,8 @@ class PipelineBenchSettings:
     # split: stage 1 in a `score` process, stage 2 in a `window` one (the Procfile's layout); one: a single
     # `selector run` process holds both (the Faust engine runs only so).
     selector_layout: str = "split"
+    # split: score processes in the real-time trials, one consumer group (the stage-1 drain always uses one).
+    scorers: int = 1
     bootstrap_servers: str = "127.0.0.1:9092"
     work_dir: Path = Path("var/bench/pipeline")
 
@@ -218,14 +231,20 @@ class PipelineBench:
         return self.settings.selector_layout == "split"
 
     @property
+    def trial_scorers(self) -> int:
+        """Score processes in the real-time trials (none in layout `one`: its worker scores)."""
+        return self.settings.scorers if self.split else 0
+
+    @property
     def stage1_process(self) -> str:
         """The process whose thread runs stage 1 (its CPU, its scored-frames counter)."""
         return "scorer" if self.split else "selector"
 
-    def _start_selectors(self, kafka: KafkaSettings, ports: dict[str, int], log_prefix: str = ""
-                         ) -> dict[str, ManagedProcess]:
+    def _start_selectors(self, kafka: KafkaSettings, ports: dict[str, int], log_prefix: str = "",
+                         scorers: int = 1) -> dict[str, ManagedProcess]:
         """The selector's processes in the bench's layout, each on its own metrics port (`ports`, by name)."""
-        stages = (("scorer", "score"), ("selector", "window")) if self.split else (("selector", "both"),)
+        stages = [*((name, "score") for name in scorer_names(scorers)), (WINDOW_PROCESS, "window")] if self.split \
+            else [(WINDOW_PROCESS, "both")]
         return {name: self._start(f"{log_prefix}{name}", ["selector", "run", "--stage", stage],
                                   self._env(kafka, ports[name]))
                 for name, stage in stages}
@@ -390,13 +409,14 @@ class PipelineBench:
         ensure_topics(kafka, [SITE])
         publishers = [FeedPublisher(rtsp.settings, f"{kafka.topic_prefix}cam{index}", feed)
                       for index, feed in enumerate(self.feeds(cameras))]
-        ports = {name: free_port() for name in ("scorer", "selector", "classifier", "cameras")}
+        scorers = self.trial_scorers
+        ports = {name: free_port() for name in (*scorer_names(scorers), WINDOW_PROCESS, "classifier", "cameras")}
         workers: dict[str, ManagedProcess] = {}
         subscriber: OutcomeSubscriber | None = None
         try:
             for publisher in publishers:
                 publisher.start()
-            workers.update(self._start_selectors(kafka, ports))
+            workers.update(self._start_selectors(kafka, ports, scorers=scorers))
             workers["classifier"] = self._start("classifier", ["classifier", "run"],
                                                 self._env(kafka, ports["classifier"]))
             self._wait_ready(workers, ports)
@@ -473,11 +493,11 @@ class PipelineBench:
 
     def _step_totals(self, workers: dict[str, ManagedProcess], ports: dict[str, int]) -> StepTotals:
         """The stage-2 and classifier steps' totals so far (pipeline_hops.py)."""
-        return step_totals(scrape(ports[name]) for name in (*SELECTOR_PROCESSES, "classifier") if name in workers)
+        return step_totals(scrape(ports[name]) for name in (*selector_processes(workers), "classifier"))
 
     def _cpu_snapshot(self, workers: dict[str, ManagedProcess], ports: dict[str, int],
                       publishers: list[FeedPublisher], rtsp: RtspServer) -> CpuSnapshot:
-        selectors = [name for name in SELECTOR_PROCESSES if name in workers]
+        selectors = selector_processes(workers)
         pids = {"adapter": workers["cameras"].pid(), **{name: workers[name].pid() for name in selectors},
                 "classifier": workers["classifier"].pid(), BROKER_ROW: self.broker.status().pid,
                 RTSP_RELAY_ROW: rtsp.status().pid}

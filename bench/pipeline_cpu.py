@@ -261,5 +261,6 @@ def cpu_account(before: CpuSnapshot, after: CpuSnapshot, cameras: int, frames: i
     jit = ms_per_frame(ticks_delta(before.broker_jit, after.broker_jit) / CLOCK_TICKS_PER_S, frames) \
         if after.broker_jit else None
     return CpuAccount(cameras, frames, scored, after.taken_at - before.taken_at, process_rows(spent, frames),
-                      selector_rows(spent.get("selector", 0) + spent.get("scorer", 0),
+                      selector_rows(sum(ticks for name, ticks in spent.items()
+                                        if name == "selector" or name.startswith("scorer")),
                                     after.event_loop - before.event_loop, phases, scored, walls), jit)

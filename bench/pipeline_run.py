@@ -69,7 +69,8 @@ def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Ite
                    f"p99 {report.result.processing_p99_ms} ms; {verdict}")
             yield from report.cpu.table()
             yield json.dumps({"trial": "pipeline", "stage1_engine": settings.stage1_engine,
-                              "selector_layout": settings.selector_layout, **report.as_dict()})
+                              "selector_layout": settings.selector_layout, "scorers": bench.trial_scorers,
+                              **report.as_dict()})
     passing = [report.result for report in reports if not report.failures]
     best = max(passing, key=lambda trial: trial.cameras) if passing else min(
         (report.result for report in reports), key=lambda trial: trial.cameras)
@@ -87,6 +88,7 @@ def run_pipeline_bench(settings: PipelineBenchSettings, bundle_dir: Path) -> Ite
         "stage1_frames_per_s": round(stage1.per_s, 1), "encoder_img_per_s": round(standalone.per_s, 1),
         "end_to_end_p99_ms": best.end_to_end_p99_ms, "sample_fps": settings.sample_fps, "precision": bench.precision,
         "stage1_engine": settings.stage1_engine, "selector_layout": settings.selector_layout,
+        "scorers": bench.trial_scorers,
         "failures": {report.result.cameras: report.failures for report in reports},
         "cpu_ms_per_frame": {report.result.cameras: report.cpu.as_dict() for report in reports},
     })
