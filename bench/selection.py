@@ -23,20 +23,35 @@ from training.features import FeatureSet
 from training.pipeline import REPORTED_STRATEGIES
 from training.scoring import ClipScorer
 from training.smart_settings import FeatureSettings
-from training.ucf101 import Ucf101Index, VideoItem
+from training.ucf101 import CLASS_INDEX_FILENAME, Ucf101Index, VideoItem, locate_layout, read_class_index
 
 logger = logging.getLogger(__name__)
 
 BENCH_SEED = 1000  # the training set uses seed 0: a different seed gives unseen clips
 
 
-def default_bench_dir(family: str) -> Path:
-    """var/data/synthetic-bench for the first family (where it always was), with the family's name otherwise."""
-    return Path("var/data/synthetic-bench" if family == "shapes" else f"var/data/synthetic-bench-{family}")
+class BenchClassesMismatch(ValueError):
+    """The bench folder holds other classes than the model or training set it is to score."""
+
+
+def default_bench_dir(family: str, classes: list[str]) -> Path:
+    """The bench set's folder for a model's or training set's `classes`, named after what is generated:
+    var/data/synthetic-bench-<family><action classes>[-idle], so sets of other classes never share a folder. The
+    two sets named before the classes were part of the name keep their folders: the demo's five shapes with the
+    idle class (var/data/synthetic-bench) and every articulated action (var/data/synthetic-bench-articulated)."""
+    from training.synth import IDLE_CLASS, SynthSettings
+    from training.synth_articulated import ARTICULATED_CLASSES
+
+    idle = IDLE_CLASS in classes
+    name = f"synthetic-bench-{family}{len(classes) - idle}{'-idle' if idle else ''}"
+    named_before = {f"synthetic-bench-shapes{SynthSettings().num_classes}-idle": "synthetic-bench",
+                    f"synthetic-bench-articulated{len(ARTICULATED_CLASSES)}": "synthetic-bench-articulated"}
+    return Path("var/data") / named_before.get(name, name)
 
 
 def ensure_bench_data(directory: Path, classes: list[str], family: str = "shapes") -> Path:
-    """Generate the bench set of `family` for a model's `classes` (unseen seed) unless `directory` has one."""
+    """Generate the bench set of `family` for a model's `classes` (unseen seed) unless `directory` has one; a
+    set there of other classes is refused (BenchClassesMismatch)."""
     from training.synth import IDLE_CLASS, SynthSettings, generate_dataset
 
     if not (directory / "ucfTrainTestlist").exists():
@@ -47,6 +62,10 @@ def ensure_bench_data(directory: Path, classes: list[str], family: str = "shapes
             raise ValueError(f"the model's classes {classes} are not those of the {family} family "
                              f"{settings.class_names}: pick the family it was trained on")
         generate_dataset(settings, directory)
+    found = read_class_index(locate_layout(directory)[1] / CLASS_INDEX_FILENAME)
+    if found != classes:
+        raise BenchClassesMismatch(f"the bench set {directory} holds the classes {found}, not {classes}: pass "
+                                   f"--data a set of those classes, or remove the folder to have it generated")
     return directory
 
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field
 from torch import nn
 
 from bench.motion_int8 import MotionInt8BenchSettings, compare_int8
-from bench.selection import ensure_bench_data
+from bench.selection import default_bench_dir, ensure_bench_data
 from models.flops import count_flops
 from models.motion import MotionSettings, difference_flops_per_frame, window_motion_energy
 from models.preprocessing import Preprocessing
@@ -193,20 +193,21 @@ def _summary(accuracy: dict[str, list[float]], in_burst: dict[str, list[float]])
     }
 
 
-def run_motion_selection_bench(train_root: Path, bench_root: Path, family: str, frame_budgets: list[int],
+def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family: str, frame_budgets: list[int],
                                seeds: list[int], base: MotionEnergySettings, cache_dir: Path | None,
                                targets: SelectionTargets | None = None,
                                int8: MotionInt8BenchSettings | None = None,
                                shortlist: int = 8, ensemble: bool = False) -> list[dict[str, Any]]:
-    """One line per budget n: each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window
+    """One line per budget n on the bench set at `bench_root` (None: the default folder of the training set's
+    classes, generated when missing): each strategy's accuracy and in-burst share over `seeds`, and GFLOPs per window
     (the cascade's shortlist of k = `shortlist`, at least n, at most T); with `int8`, the same in ONNX Runtime
     int8 beside, its per-frame top-1 agreement with fp32 and speed-up; with `ensemble` (two seeds or more), the
     same for the seeds' CNNs together as one classifier."""
     targets = targets or SelectionTargets()
     train_index = Ucf101Index.from_folder(train_root)
-    bench_index = Ucf101Index.from_folder(ensure_bench_data(bench_root, train_index.classes, family))
-    if train_index.classes != bench_index.classes:
-        raise ValueError(f"bench classes {bench_index.classes} differ from the training set's {train_index.classes}")
+    bench_root = ensure_bench_data(bench_root or default_bench_dir(family, train_index.classes), train_index.classes,
+                                   family)
+    bench_index = Ucf101Index.from_folder(bench_root)
     motion = MotionSettings()
     train, bench = (with_temporal_context(load_motion_data(root, index.train + index.test, motion,
                                                            base.num_candidates, cache_dir),
