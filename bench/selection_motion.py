@@ -269,7 +269,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
-            "selector": base.selector,
+            "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,
             "shortlist": kept[budget],
             **fp32,
             "meets_target": {

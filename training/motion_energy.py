@@ -100,6 +100,7 @@ from pydantic import BaseModel, Field
 from torch import nn
 
 from models.motion import MotionEncoder, MotionSettings, window_motion_energy
+from training.consensus_tuning import ConsensusTuning, consensus_fine_tune
 from training.evidence_selector import (
     EvidenceSelector,
     evidence_scores,
@@ -147,6 +148,10 @@ class MotionEnergySettings(BaseModel):
         "evidence", description="SMART's score at test time: the energy + confidence_weight x the head's top "
         "probability, or + the label evidence that `training.evidence_selector` learns on the training clips.")
     evidence_ridge: float = Field(1.0, gt=0, description="Ridge penalty of the evidence selector's regression.")
+    consensus_tuning: ConsensusTuning = Field(
+        default_factory=ConsensusTuning, description="A last fine-tune of the trained CNN on each training clip's "
+        "consensus of the `budget` candidates SMART's selector ranks first (`training.consensus_tuning`; "
+        "epochs 0: none).")
     seed: int = 0
 
 
@@ -232,14 +237,22 @@ def cross_fitted_label_picks(train: MotionData, num_classes: int, settings: Moti
 
 def train_motion_energy(train: MotionData, num_classes: int, settings: MotionEnergySettings) -> nn.Sequential:
     """The recipe: the energy picks re-picked `self_training_rounds` times (cross-fitted over `cross_fit_folds`,
-    or by the model trained on every clip's picks with one fold), then the model trained on the last picks."""
+    or by the model trained on every clip's picks with one fold), then the model trained on the last picks, and
+    with `consensus_tuning`, fine-tuned on the consensus of the picks SMART's selector makes on the training clips
+    (the selector is then fitted again, on the fine-tuned model, by whoever scores it)."""
     picks = energy_picks(train.stacks, settings.picks_per_clip, settings.energy_threshold)
     for _ in range(settings.self_training_rounds):
         if settings.cross_fit_folds > 1:
             picks = cross_fitted_label_picks(train, num_classes, settings, picks)
         else:
             picks = label_picks(train_on_energy_picks(train, num_classes, settings, picks), train, settings)
-    return train_on_energy_picks(train, num_classes, settings, picks)
+    model = train_on_energy_picks(train, num_classes, settings, picks)
+    if settings.consensus_tuning.epochs:
+        selected = smart_scores(model, fit_selector(model, train, settings), train.stacks, settings)
+        consensus_fine_tune(model, train.stacks, train.labels, selected.topk(settings.budget, dim=1).indices.numpy(),
+                            settings.consensus_tuning, settings.weight_decay, settings.label_smoothing,
+                            settings.max_roll_px, settings.seed)
+    return model
 
 
 @torch.no_grad()

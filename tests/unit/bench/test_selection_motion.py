@@ -42,14 +42,14 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
                  "--seeds", "0", "--seeds", "1", "--epochs", "1", "--self-training-rounds", "1",
                  "--picks-per-clip", "3", "--cross-fit-folds", "2", "--cache-dir", str(tmp_path / "cache"),
                  "--shortlist", "6", "--consensus-power", "2", "--following-differences", "1",
-                 "--selector", "confidence"]
+                 "--selector", "confidence", "--consensus-tuning-epochs", "1"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert (line["recipe"], line["family"], line["T"], line["n"]) == ("motion-energy", "articulated", 6, 2)
     assert line["clips"] == 4 and line["train_clips"] == 4 and line["seeds"] == [0, 1]
     assert line["epochs"] == 1 and line["self_training_rounds"] == 1 and line["cross_fit_folds"] == 2
-    assert line["picks_per_clip"] == 3 and line["selector"] == "confidence"
+    assert line["picks_per_clip"] == 3 and line["selector"] == "confidence" and line["consensus_tuning_epochs"] == 1
     assert line["consensus_power"] == 2.0 and line["following_differences"] == 1
     strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     assert set(line["acc"]) == set(line["acc_spread"]) == set(line["in_burst"]) == strategies
