@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -146,19 +147,22 @@ def write_augmented_copy(
     settings: AugmentSettings,
     copies: int,
     fallback_fps: float = 25.0,
+    progress: bool | None = None,
 ) -> Ucf101Index:
     """Write a UCF101-layout copy of ``index``: originals plus ``copies`` augmented versions of each
     training video (test videos are copied unchanged). Corrupt videos are logged and left out.
 
-    ``fallback_fps`` is used for clips whose container states no frame rate. Returns the index of the
-    new folder (same split number).
+    ``fallback_fps`` is used for clips whose container states no frame rate. The progress bar shows when
+    ``progress`` is True, or by default when stderr is a terminal (in a log file each update adds a line).
+    Returns the index of the new folder (same split number).
     """
     if copies < 1:
         raise ValueError(f"copies must be >= 1, got {copies}")
     out_dir = Path(out_dir)
     augmentation = build_clip_augmentation(settings)
     train_lines: list[str] = []
-    for item in tqdm(index.train, desc="augment", unit="video"):
+    shown = sys.stderr.isatty() if progress is None else progress
+    for item in tqdm(index.train, desc="augment", unit="video", disable=not shown):
         try:
             decoded = read_video_frames(item.path)
         except CorruptVideoError as error:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -228,9 +229,10 @@ def _truth_record(clip: RenderedClip, settings: SynthSettings) -> dict[str, obje
     }
 
 
-def generate_dataset(settings: SynthSettings, out_dir: Path, *, progress: bool = True) -> Path:
+def generate_dataset(settings: SynthSettings, out_dir: Path, *, progress: bool | None = None) -> Path:
     """Write `out_dir/UCF-101/<Class>/v_<Class>_gXX_cYY.avi`, `out_dir/ucfTrainTestlist/` (classInd,
-    trainlist01, testlist01) and `out_dir/truth/<Class>/<stem>.json`; returns `out_dir`."""
+    trainlist01, testlist01) and `out_dir/truth/<Class>/<stem>.json`; returns `out_dir`. The progress bar shows
+    when `progress` is True, or by default when stderr is a terminal (in a log file each update adds a line)."""
     out_dir = Path(out_dir)
     names = settings.class_names
     first_test_group = settings.groups - settings.test_groups + 1
@@ -238,7 +240,8 @@ def generate_dataset(settings: SynthSettings, out_dir: Path, *, progress: bool =
     train_lines: list[str] = []
     test_lines: list[str] = []
     jobs = _plan_clips(settings)
-    for job in tqdm(jobs, desc="synth clips", unit="clip", disable=not progress):
+    shown = sys.stderr.isatty() if progress is None else progress
+    for job in tqdm(jobs, desc="synth clips", unit="clip", disable=not shown):
         name = names[job.class_index]
         relative = f"{name}/{job.stem(name)}.avi"
         # One seed per clip: a clip does not change when the class count or clip count changes.

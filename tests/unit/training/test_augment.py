@@ -1,3 +1,5 @@
+import io
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +141,17 @@ def test_offline_mode_skips_corrupt_training_videos(tmp_path: Path, caplog: pyte
     assert {item.class_name for item in copy.train} == {"ApplyEyeMakeup"}
     assert len(copy.train) == 3
     assert "corrupt" in caplog.text
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "shown"), [(io.StringIO(), False), (_Terminal(), True)])
+def test_the_progress_bar_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   stream: io.StringIO, shown: bool) -> None:
+    source = Ucf101Index.from_folder(write_ucf_layout(tmp_path / "source"))
+    monkeypatch.setattr(sys, "stderr", stream)  # a log file, then a terminal
+    write_augmented_copy(source, tmp_path / "augmented", STRONG, copies=1)
+    assert ("augment" in stream.getvalue()) == shown

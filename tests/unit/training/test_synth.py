@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import sys
 from pathlib import Path
 
 import av
@@ -248,3 +250,16 @@ def test_cli_rejects_an_unknown_codec(tmp_path: Path) -> None:
     result = CliRunner().invoke(_cli(), ["synth", "--out", str(tmp_path), "--codec", "vp9"])
     assert result.exit_code != 0
     assert not (tmp_path / "UCF-101").exists()
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("stream", "shown"), [(io.StringIO(), False), (_Terminal(), True)])
+def test_the_progress_bar_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   stream: io.StringIO, shown: bool) -> None:
+    monkeypatch.setattr(sys, "stderr", stream)  # a log file, then a terminal
+    generate_dataset(_tiny(num_classes=2, clips_per_class=2, groups=2), tmp_path)
+    assert ("synth clips" in stream.getvalue()) == shown
