@@ -50,18 +50,19 @@ def default_bench_dir(family: str, classes: list[str]) -> Path:
 
 
 def ensure_bench_data(directory: Path, classes: list[str], family: str = "shapes") -> Path:
-    """Generate the bench set of `family` for a model's `classes` (unseen seed) unless `directory` has one; a
-    set there of other classes is refused (BenchClassesMismatch)."""
-    from training.synth import IDLE_CLASS, SynthSettings, generate_dataset
+    """Generate the bench set of `family` for a model's `classes` (unseen seed) unless `directory` has one
+    (atomically: benches started together never mix their files); a set there of other classes is refused
+    (BenchClassesMismatch)."""
+    from training.synth import IDLE_CLASS, LISTS_FOLDER, SynthSettings, generate_dataset_once
 
-    if not (directory / "ucfTrainTestlist").exists():
+    if not (directory / LISTS_FOLDER).exists():
         actions = [name for name in classes if name != IDLE_CLASS]
         settings = SynthSettings(num_classes=len(actions) // 2 if family == "mix" else len(actions),
                                  idle_class=IDLE_CLASS in classes, family=family, seed=BENCH_SEED)
         if settings.class_names != classes:
             raise ValueError(f"the model's classes {classes} are not those of the {family} family "
                              f"{settings.class_names}: pick the family it was trained on")
-        generate_dataset(settings, directory)
+        generate_dataset_once(settings, directory)
     found = read_class_index(locate_layout(directory)[1] / CLASS_INDEX_FILENAME)
     if found != classes:
         raise BenchClassesMismatch(f"the bench set {directory} holds the classes {found}, not {classes}: pass "

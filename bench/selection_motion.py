@@ -76,14 +76,14 @@ def default_training_dir(family: str) -> Path:
 
 
 def ensure_training_data(directory: Path, family: str) -> Path:
-    """The family's training set, generated (seed 0, 24 clips a class, every articulated class) when missing."""
-    from training.synth import SynthSettings, generate_dataset
+    """The family's training set, generated (seed 0, 24 clips a class, every articulated class) when missing,
+    atomically: benches started together never mix their files."""
+    from training.synth import SynthSettings, generate_dataset_once
     from training.synth_articulated import ARTICULATED_CLASSES
 
-    if not (directory / "ucfTrainTestlist").exists():
-        classes = len(ARTICULATED_CLASSES) if family == "articulated" else SynthSettings().num_classes
-        generate_dataset(SynthSettings(num_classes=classes, clips_per_class=24, family=family, seed=0), directory)
-    return directory
+    classes = len(ARTICULATED_CLASSES) if family == "articulated" else SynthSettings().num_classes
+    return generate_dataset_once(SynthSettings(num_classes=classes, clips_per_class=24, family=family, seed=0),
+                                 directory)
 
 
 def mean_and_spread(values: list[float]) -> tuple[float, float]:
