@@ -4,6 +4,14 @@ Fitted on the training clips after the motion CNN: a ridge regression from each 
 motion energy and head confidence to the trained head's probability of the clip's own label (the label is known
 in training; at test time the selector needs none). SMART's score is then the energy plus this prediction, in
 units of the training predictions' standard deviation, so the two weigh alike. The masks are never read.
+
+Temporal context in the selector's input (the neighbouring candidates' inputs appended to a candidate's, edges
+repeated) does not help. Fitted in-sample on seed 0's validation split (144 training clips, 48 held out, the
+recorded 40-epoch model, ridge 1 / 10 / 100; accuracy): own inputs only 0.771 / 0.750 / 0.750; with t+1's 0.792
+at each ridge (one clip); t-1's 0.708; t-1 and t+1's 0.688 / 0.688 / 0.750; t+1 and t+2's 0.750 / 0.729 / 0.708;
+t-1, t+1 and t+2's 0.750 / 0.729 / 0.708; t-2 to t+2 0.729 / 0.750 / 0.708; the mean of t-1 and t+1's 0.750. On
+the bench (each seed's recorded model of all 192 training clips, 96 bench clips, seeds 0-2) t+1's inputs lose a
+clip on every seed: SMART 0.792 / 0.781 / 0.792 -> 0.781 / 0.771 / 0.781 (t-1 and t+1: 0.792 / 0.771 / 0.781).
 """
 
 from __future__ import annotations
