@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import logging
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,7 +75,15 @@ def _clip_stacks(item: VideoItem, motion: MotionSettings, num_candidates: int,
     stacks = clip_motion_stacks(candidates.frames, motion).astype(np.float16)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cached, stacks=stacks, frame_indices=candidates.frame_indices)
+        # Benches started together compute the same clips: each writes its own file and renames it into place,
+        # so none reads another's half-written file.
+        partial = cached.parent / f".{cached.name}.{uuid.uuid4().hex[:8]}"
+        try:
+            with partial.open("wb") as handle:
+                np.savez(handle, stacks=stacks, frame_indices=candidates.frame_indices)
+            partial.replace(cached)
+        finally:
+            partial.unlink(missing_ok=True)
     return stacks, candidates.frame_indices
 
 
