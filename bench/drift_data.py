@@ -23,6 +23,7 @@ from models.preprocessing import Preprocessing
 from models.representation import DEFAULT_TOP_K, frame_representation
 from processors.selector.scoring import quality_stats
 from streams.codec import JpegEncoder, JpegSettings, decode_jpeg
+from training.array_files import save_arrays
 from training.synth import SynthSettings, build_scene
 from training.synth_scene import NoiseBank, draw_background
 from training.synth_shifts import FRAME_SHIFTS, ShiftKind, ShiftSettings, clutter_background, shift_frame
@@ -184,8 +185,7 @@ class ClipCache:
                 return ClipSet(stored["embeddings"], stored["quality"], stored["labels"])
         logger.info("encoding %d clips of %s", len(specs), name)
         clips = encode_clips(specs, self.settings, self.seed, self.encoder())
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, embeddings=clips.embeddings, quality=clips.quality, labels=clips.labels)
+        save_arrays(path, embeddings=clips.embeddings, quality=clips.quality, labels=clips.labels)
         return clips
 
 

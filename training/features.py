@@ -20,6 +20,7 @@ from tqdm import tqdm
 from models.backends import BackendOptions, EncoderBackend
 from models.preprocessing import Preprocessing
 from models.representation import frame_representation
+from training.array_files import save_arrays
 from training.curation import CurationReport, CurationSettings, curate_clip
 from training.smart_settings import FeatureSettings
 from training.ucf101 import VideoItem
@@ -165,9 +166,8 @@ class FeatureExtractor:
 
 def save_cached(path: Path, video: VideoFeatures) -> None:
     """Write one video's feature file (also for features computed elsewhere, e.g. archived X_i)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, representation=video.representation, logits=video.logits, frame_indices=video.frame_indices,
-             times=video.times, kept=video.kept)
+    save_arrays(path, representation=video.representation, logits=video.logits, frame_indices=video.frame_indices,
+                times=video.times, kept=video.kept)
 
 
 

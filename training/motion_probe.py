@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import json
 import logging
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +26,7 @@ from torch import nn
 
 from models.motion import MotionEncoder, MotionSettings, clip_motion_stacks
 from models.preprocessing import Preprocessing
+from training.array_files import save_arrays
 from training.features import cache_file
 from training.ucf101 import Ucf101Index, VideoItem
 from training.video import sample_candidate_frames
@@ -74,16 +74,7 @@ def _clip_stacks(item: VideoItem, motion: MotionSettings, num_candidates: int,
     candidates = sample_candidate_frames(item.path, num_candidates, size)
     stacks = clip_motion_stacks(candidates.frames, motion).astype(np.float16)
     if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        # Benches started together compute the same clips: each writes its own file and renames it into place,
-        # so none reads another's half-written file.
-        partial = cached.parent / f".{cached.name}.{uuid.uuid4().hex[:8]}"
-        try:
-            with partial.open("wb") as handle:
-                np.savez(handle, stacks=stacks, frame_indices=candidates.frame_indices)
-            partial.replace(cached)
-        finally:
-            partial.unlink(missing_ok=True)
+        save_arrays(cached, stacks=stacks, frame_indices=candidates.frame_indices)
     return stacks, candidates.frame_indices
 
 
