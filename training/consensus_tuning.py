@@ -15,10 +15,13 @@ clips, seeds 0-2, side by side on the same models): SMART 0.788 +- 0.006 -> 0.79
 0.781 / 0.792 -> 0.781 / 0.813 / 0.802), in-burst 0.575 -> 0.572, while uniform falls 0.469 -> 0.385, dense
 0.524 -> 0.417 and the masks' picks (oracle) 0.809 -> 0.781: a head tuned on four frames a clip reads the others
 worse. The margins over uniform and dense grow to +0.413 and +0.382, but by the other strategies falling, not by
-SMART rising. With the recipe's per-frame loss added on each clip's 8 self-training picks (energy + 3 x the
-label's probability; a scratch variant, not an option here), 20 epochs at 5e-4: validation 0.813 (two clips over
-0.771; dense 0.458, oracle 0.750), bench SMART 0.771 / 0.792 / 0.813, 0.792 +- 0.021 against 0.788 +- 0.006
-(uniform 0.441, dense 0.469, oracle 0.806, in-burst 0.582): no gain either.
+SMART rising (the bench's margin flags read met, for that reason). `OMP_NUM_THREADS=1 actionstream bench selection
+--recipe motion-energy --family articulated --frames 4 --seeds N --consensus-tuning-epochs 20` (one process a
+seed, models trained afresh) gives the same figures exactly (SMART 0.781 / 0.813 / 0.802, dense 0.406 / 0.458 /
+0.385), cascade (k=8) 0.781 / 0.750 / 0.781. With the recipe's per-frame loss added on each clip's 8
+self-training picks (energy + 3 x the label's probability; a scratch variant, not an option here), 20 epochs at
+5e-4: validation 0.813 (two clips over 0.771; dense 0.458, oracle 0.750), bench SMART 0.771 / 0.792 / 0.813, 0.792
++- 0.021 against 0.788 +- 0.006 (uniform 0.441, dense 0.469, oracle 0.806, in-burst 0.582): no gain either.
 """
 
 from __future__ import annotations
