@@ -29,6 +29,7 @@ from processors.incidents import CameraState, Transition, apply_window, expire, 
 from processors.serving import CLASSIFIER_WARM_UP, ModelHolder
 from processors.settings import ProcessorSettings
 from processors.shadow import ShadowModel, shadow_outcomes
+from streams.broker_monitor import request_failed
 from streams.deadletter import DeadLetter
 from streams.health import HEALTH
 from streams.reader import TopicUnreadable
@@ -439,6 +440,7 @@ class ClassifierConsumer:
                 if error.retriable():
                     if stop.is_set():
                         raise _Stopped() from exc
+                    request_failed(error)  # the monitor probes, and reports an outage once
                     timeouts += error.code() == KafkaError._TIMED_OUT
                     if timeouts_allowed and timeouts >= timeouts_allowed:
                         raise _ProducerStuck(str(error)) from exc

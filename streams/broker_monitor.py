@@ -185,6 +185,18 @@ def install_log_filter(monitor: BrokerMonitor = MONITOR) -> None:
             handler.addFilter(BrokerLogFilter(monitor))
 
 
+def request_failed(error: KafkaError) -> None:
+    """A client request (a transaction step, a commit) failed retriably: if for want of the broker (a connection
+    error, or a timeout, which a stopped broker's coordinator gives too), the monitor probes. The clients' error
+    callbacks may come late or not at all while a process is inside such a call, and the probes decide, so a
+    slow broker alone reports nothing."""
+    from confluent_kafka import KafkaError
+
+    if MONITOR.watching and error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
+                                             KafkaError._RESOLVE, KafkaError._TIMED_OUT):
+        MONITOR.failed(error.str())
+
+
 def rdkafka_error_cb(error: KafkaError) -> None:
     """librdkafka's error callback: connection errors go to the monitor, and during an outage every error is
     its consequence; otherwise to the log (connection errors at DEBUG: librdkafka logs them itself)."""

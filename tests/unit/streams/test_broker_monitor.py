@@ -14,7 +14,7 @@ from confluent_kafka import KafkaError
 
 from streams import broker_monitor
 from streams.broker_health import BrokerHealthSettings
-from streams.broker_monitor import BrokerLogFilter, BrokerMonitor, rdkafka_error_cb
+from streams.broker_monitor import BrokerLogFilter, BrokerMonitor, rdkafka_error_cb, request_failed
 from streams.settings import KafkaSettings
 
 
@@ -190,3 +190,17 @@ def test_librdkafka_errors_probe_while_watching_and_are_logged_otherwise(
     monkeypatch.setattr(broker_monitor, "MONITOR", _Monitor(watching=False))
     rdkafka_error_cb(KafkaError(KafkaError._TRANSPORT, "refused"))  # librdkafka logged it already
     assert _this_thread(caplog) == []
+
+
+def test_a_failed_request_probes_when_the_broker_may_be_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    watching = _Monitor(watching=True)
+    monkeypatch.setattr(broker_monitor, "MONITOR", watching)
+    request_failed(KafkaError(KafkaError._TRANSPORT, "Failed to add offsets to transaction: transport failure"))
+    request_failed(KafkaError(KafkaError._TIMED_OUT, "Failed to add offsets to transaction: timed out"))
+    request_failed(KafkaError(KafkaError.CONCURRENT_TRANSACTIONS, "another transaction in progress"))
+    assert watching.failures == ["Failed to add offsets to transaction: transport failure",
+                                 "Failed to add offsets to transaction: timed out"]
+    idle = _Monitor(watching=False)
+    monkeypatch.setattr(broker_monitor, "MONITOR", idle)
+    request_failed(KafkaError(KafkaError._TRANSPORT, "refused"))
+    assert idle.failures == []
