@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.support.streams import TerminalStream
 from tests.unit.training.tiny_videos import write_ucf_layout
 from training.augment import (
     AugmentSettings,
@@ -143,12 +144,7 @@ def test_offline_mode_skips_corrupt_training_videos(tmp_path: Path, caplog: pyte
     assert "corrupt" in caplog.text
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-@pytest.mark.parametrize(("stream", "shown"), [(io.StringIO(), False), (_Terminal(), True)])
+@pytest.mark.parametrize(("stream", "shown"), [(io.StringIO(), False), (TerminalStream(), True)])
 def test_the_progress_bar_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    stream: io.StringIO, shown: bool) -> None:
     source = Ucf101Index.from_folder(write_ucf_layout(tmp_path / "source"))

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tests.unit.training.motion_clips import bar_clips
 from training.consensus_tuning import ConsensusTuning, consensus_fine_tune
 from training.motion_energy import (
     MotionEnergySettings,
@@ -13,25 +14,6 @@ from training.motion_energy import (
     train_on_energy_picks,
 )
 from training.motion_probe import MotionData
-
-
-def _clips(seed: int, num_clips: int = 16, num_candidates: int = 8, size: int = 16) -> MotionData:
-    """Two 'actions' on three consecutive burst candidates of each clip: a moving horizontal bar (class 0) or
-    vertical bar (class 1) somewhere in the frame; the other candidates are noise."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(num_clips) % 2
-    stacks = rng.normal(0.0, 0.05, size=(num_clips, num_candidates, 3, size, size))
-    stacks[:, 0] = 0.0  # no predecessor
-    in_burst = np.zeros((num_clips, num_candidates), dtype=bool)
-    for clip, label in enumerate(labels):
-        start = int(rng.integers(1, num_candidates - 3))
-        for position in range(start, start + 3):
-            y, x = rng.integers(2, size - 8, size=2)
-            height, width = (2, 6) if label == 0 else (6, 2)
-            stacks[clip, position, :, y:y + height, x:x + width] += 1.5
-            in_burst[clip, position] = True
-    return MotionData(stacks.astype(np.float16), in_burst, labels)
-
 
 _SETTINGS = MotionEnergySettings(width=8, epochs=12, batch_size=8, picks_per_clip=3, budget=2, max_roll_px=2,
                                  learning_rate=5e-3, self_training_rounds=0)
@@ -46,7 +28,7 @@ def _consensus_loss(model: nn.Sequential, data: MotionData, picks: np.ndarray) -
 
 
 def test_the_fine_tune_lowers_the_loss_of_each_clips_consensus_on_its_picks() -> None:
-    data = _clips(0)
+    data = bar_clips(0)
     picks = energy_picks(data.stacks, 2)
     model = train_on_energy_picks(data, 2, _SETTINGS.model_copy(update={"epochs": 1}))
     before = _consensus_loss(model, data, picks)
@@ -56,7 +38,7 @@ def test_the_fine_tune_lowers_the_loss_of_each_clips_consensus_on_its_picks() ->
 
 
 def test_the_recipe_fine_tunes_only_when_asked_and_still_reads_the_bursts() -> None:
-    data, test = _clips(0), _clips(1)
+    data, test = bar_clips(0), bar_clips(1)
     plain = train_motion_energy(data, 2, _SETTINGS)
     tuned_settings = _SETTINGS.model_copy(update={"consensus_tuning": ConsensusTuning(epochs=4, learning_rate=5e-3)})
     tuned = train_motion_energy(data, 2, tuned_settings)

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
+from tests.unit.training.motion_clips import bar_clips
 from training.motion_energy import (
     MotionEnergySettings,
     cross_fitted_label_picks,
@@ -15,25 +18,7 @@ from training.motion_energy import (
 )
 from training.motion_probe import MotionData
 
-
-def _clips(seed: int, num_clips: int = 16, num_candidates: int = 8, size: int = 16) -> MotionData:
-    """Two 'actions' on three consecutive burst candidates of each clip: a horizontal bar (class 0) or a
-    vertical bar (class 1) that moves, somewhere in the frame; one idle candidate holds a bright ball."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(num_clips) % 2
-    stacks = rng.normal(0.0, 0.05, size=(num_clips, num_candidates, 3, size, size))
-    stacks[:, 0] = 0.0  # no predecessor
-    in_burst = np.zeros((num_clips, num_candidates), dtype=bool)
-    for clip, label in enumerate(labels):
-        start = int(rng.integers(1, num_candidates - 3))
-        for position in range(start, start + 3):
-            y, x = rng.integers(2, size - 8, size=2)
-            height, width = (2, 6) if label == 0 else (6, 2)
-            stacks[clip, position, :, y:y + height, x:x + width] += 1.5
-            in_burst[clip, position] = True
-        ball = rng.choice(np.flatnonzero(~in_burst[clip][1:]) + 1)
-        stacks[clip, ball, :, 4:7, 4:7] += 1.5
-    return MotionData(stacks.astype(np.float16), in_burst, labels)
+_clips = partial(bar_clips, distractor=True)  # an idle candidate with a bright ball beside each burst
 
 
 def test_energy_picks_land_in_the_bursts() -> None:

@@ -14,6 +14,7 @@ import typer
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from tests.support.streams import TerminalStream
 from training import synth
 from training.synth import SynthSettings, generate_dataset, generate_dataset_once, render_clip
 from training.synth_actions import ActionKind, action_kinds, register_action_kind
@@ -253,12 +254,7 @@ def test_cli_rejects_an_unknown_codec(tmp_path: Path) -> None:
     assert not (tmp_path / "UCF-101").exists()
 
 
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-@pytest.mark.parametrize(("stream", "shown"), [(io.StringIO(), False), (_Terminal(), True)])
+@pytest.mark.parametrize(("stream", "shown"), [(io.StringIO(), False), (TerminalStream(), True)])
 def test_the_progress_bar_shows_only_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    stream: io.StringIO, shown: bool) -> None:
     monkeypatch.setattr(sys, "stderr", stream)  # a log file, then a terminal
