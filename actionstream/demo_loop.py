@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, NamedTuple, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -102,6 +102,9 @@ class LoopSettings(BaseModel):
     base_check_seed: int = Field(1, description="Seed of that set (the base set's is 0).")
     print_hold_s: float = Field(2.0, ge=0, description="The loop's steps print this long after they were produced, "
                                 "in that order (a request fetched before the drift report that caused it waits).")
+    cause_wait_s: float = Field(20.0, ge=0, description="A retrain request whose drift reports the demo has not "
+                                "fetched yet waits this long after it was fetched (a report reader more than the "
+                                "print hold behind), then prints anyway (its reports predate the demo).")
     state_dir: Path = Field(Path("var/demo/drift"), description="The drift job's state, fresh for every run (the "
                             "baselines of an earlier run would make the unshifted scene look drifted).")
     guard_state_dir: Path = Field(Path("var/demo/rollback"), description="The rollback guard's watch state, fresh "
@@ -317,11 +320,24 @@ class ProducedOrder(Generic[Item]):
     def add(self, produced_at: float, item: Item) -> None:
         self._held.append((produced_at, next(self._arrivals), item))
 
-    def release(self, cutoff: float) -> list[Item]:
-        """The items produced at or before `cutoff`, oldest first; the rest stay held."""
-        ready = sorted((entry for entry in self._held if entry[0] <= cutoff), key=lambda entry: entry[:2])
-        self._held = [entry for entry in self._held if entry[0] > cutoff]
-        return [item for _, _, item in ready]
+    def next_ready(self, cutoff: float, waits: Callable[[Item], bool] = lambda _item: False) -> Item | None:
+        """The oldest item produced at or before `cutoff`, removed; None when there is none or when it `waits`
+        (for an item another source has not fetched yet), which holds every later item behind it too."""
+        if not self._held:
+            return None
+        oldest = min(self._held, key=lambda entry: entry[:2])
+        if oldest[0] > cutoff or waits(oldest[2]):
+            return None
+        self._held.remove(oldest)
+        return oldest[2]
+
+
+class FetchedStep(NamedTuple):
+    """One message of the loop's topics as the watcher fetched it."""
+
+    kind: Topic
+    value: bytes
+    fetched_at: float  # epoch seconds
 
 
 class LoopWatcher:
@@ -334,24 +350,38 @@ class LoopWatcher:
         self._steps = {topic: TopicReader(kafka, topic_name(topic, prefix=prefix), since) for topic in (
             Topic.DRIFT_REPORTS, Topic.RETRAIN_REQUESTS, Topic.RETRAIN_RESULTS, Topic.MODEL_UPDATES)}
         self._outcomes = TopicReader(kafka, topic_name(Topic.OUTCOMES, prefix=prefix), since)
-        self._order: ProducedOrder[tuple[Topic, bytes]] = ProducedOrder()
+        self._order: ProducedOrder[FetchedStep] = ProducedOrder()
         self._hold_s = loop.print_hold_s
+        self._cause_wait_s = loop.cause_wait_s
+        self._shown_reports: set[str] = set()
 
     def poll(self, flush: bool = False) -> None:
         """Everything that arrived since the last call, without waiting. The steps print in the order they were
         produced, each held until `print_hold_s` after that (each topic has its own reader, and demo runs
-        fetched a retrain request before the drift report that caused it); `flush` prints every held step."""
+        fetched a retrain request before the drift report that caused it), and a request also waits for its
+        drift reports (`cause_wait_s`: a demo run printed a request before its report when the report's reader
+        was more than the hold behind); `flush` prints every held step."""
+        now = time.time()
         for kind, reader in self._steps.items():
             while (message := reader.poll(0.0)) is not None:
-                self._order.add(message.timestamp()[1] / 1000, (kind, message.value() or b""))
+                self._order.add(message.timestamp()[1] / 1000, FetchedStep(kind, message.value() or b"", now))
         while (message := self._outcomes.poll(0.0)) is not None:
             self.state.on_outcome(WindowOutcome.model_validate_json(message.value() or b""))
-        for kind, value in self._order.release(math.inf if flush else time.time() - self._hold_s):
-            self._show(kind, value)
+        cutoff = math.inf if flush else now - self._hold_s
+        while (step := self._order.next_ready(
+                cutoff, lambda held: not flush and self._waits_for_reports(held, now))) is not None:
+            self._show(step.kind, step.value)
+
+    def _waits_for_reports(self, step: FetchedStep, now: float) -> bool:
+        if step.kind is not Topic.RETRAIN_REQUESTS or now - step.fetched_at >= self._cause_wait_s:
+            return False
+        return not set(RetrainRequest.model_validate_json(step.value).report_ids) <= self._shown_reports
 
     def _show(self, kind: Topic, value: bytes) -> None:
         if kind is Topic.DRIFT_REPORTS:
-            if (line := self.state.on_report(DriftReport.model_validate_json(value))) is not None:
+            report = DriftReport.model_validate_json(value)
+            self._shown_reports.add(report.report_id)
+            if (line := self.state.on_report(report)) is not None:
                 self.echo(line)
         elif kind is Topic.RETRAIN_REQUESTS:
             self.echo(self.state.on_request(RetrainRequest.model_validate_json(value)))

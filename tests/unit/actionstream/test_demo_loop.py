@@ -4,6 +4,7 @@ and the decision with its reasons, the drifted camera's accuracy per phase, and 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
@@ -188,13 +189,29 @@ def test_a_resized_shift_gets_its_own_recording() -> None:
     assert darker.feed_tag() != default.feed_tag() and LoopSettings().feed_tag() == default.feed_tag()
 
 
+def _drain(order: ProducedOrder[str], cutoff: float, waits: Callable[[str], bool] = lambda _item: False) -> list[str]:
+    released = []
+    while (item := order.next_ready(cutoff, waits)) is not None:
+        released.append(item)
+    return released
+
+
 def test_the_loops_steps_are_released_in_the_order_they_were_produced_once_the_cutoff_passes_them() -> None:
     order: ProducedOrder[str] = ProducedOrder()
     order.add(10.5, "request")  # its reader fetched it first
     order.add(10.0, "report")
     order.add(12.0, "result")
     order.add(10.5, "second request")  # a tie keeps its arrival order
-    assert order.release(9.0) == []
-    assert order.release(11.0) == ["report", "request", "second request"]
-    assert order.release(11.5) == []  # released once
-    assert order.release(math.inf) == ["result"]
+    assert _drain(order, 9.0) == []
+    assert _drain(order, 11.0) == ["report", "request", "second request"]
+    assert _drain(order, 11.5) == []  # released once
+    assert _drain(order, math.inf) == ["result"]
+
+
+def test_a_step_that_waits_holds_every_later_step_behind_it_until_it_is_ready() -> None:
+    order: ProducedOrder[str] = ProducedOrder()
+    order.add(10.0, "report")
+    order.add(10.5, "request")  # its cause is not fetched yet
+    order.add(11.0, "result")
+    assert _drain(order, 20.0, waits=lambda item: item == "request") == ["report"]
+    assert _drain(order, 20.0) == ["request", "result"]
