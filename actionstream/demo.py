@@ -361,13 +361,13 @@ def shift_phases(settings: DemoSettings, watcher: LoopWatcher, base_version: str
 def loop_summary(settings: DemoSettings, watcher: LoopWatcher, truths: dict[str, CameraTruth], base_version: str,
                  outcomes: list[WindowOutcome], since: float, shift_at: float) -> list[str]:
     """Each camera's drift status, the HTML reports of the run, the drifted camera's accuracy before and after."""
-    from actionstream.demo_loop_report import accuracy_line, camera_accuracy, status_lines
+    from actionstream.demo_loop_report import accuracy_line, camera_accuracy, report_file_lines, status_lines
     from processors.drift.settings import ReportSettings
 
     assert settings.loop is not None
     lines = status_lines(watcher.state, sorted(truths))
     reports = sorted(path for path in ReportSettings().reports_dir.glob("*.html") if path.stat().st_mtime >= since)
-    lines += [f"drift report {path}" for path in reports] or ["drift reports: none written in this run"]
+    lines += report_file_lines(reports, settings.site, sorted(truths))
     camera = f"cam{settings.loop.camera}"
     truth = truths[camera]
     phases = camera_accuracy(outcomes, camera, truth, shift_at, base_version, watcher.state.promoted_version(),

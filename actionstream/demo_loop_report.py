@@ -5,10 +5,13 @@ messages and the window outcomes, so the lines and the figures are tested withou
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from actionstream.console.reports import file_prefix
 from actionstream.demo_report import CameraTruth
 from streams.schemas import (
     DriftReport,
@@ -187,6 +190,44 @@ def camera_accuracy(outcomes: Iterable[WindowOutcome], camera: str, truth: Camer
 
 def accuracy_line(camera: str, phases: Sequence[AccuracyPhase]) -> str:
     return f"{camera} accuracy (windows with a clear action): " + "; ".join(str(phase) for phase in phases)
+
+
+_REPORT_REST = re.compile(r"(?P<kind>camera|training)_(?P<start>\d+)-(?P<part>[A-Za-z]+)\.html")
+
+
+def report_file_lines(paths: Sequence[Path], site: str, cameras: Sequence[str]) -> list[str]:
+    """The run's Evidently HTML reports (named by the drift job's store: `actionstream.console.reports`, then
+    "<reference kind>_<window start>-<part>.html"; written when a window's verdict changed) in a few lines: every
+    window against a camera's own baseline (what the policy acts on); against the training profile a count per
+    camera and the newest, since a stable scene unlike the training data can flip its verdict there every few
+    windows. Files of no camera are the whole site's."""
+    if not paths:
+        return ["drift reports: none written in this run"]
+    # The cameras' prefixes first: the site's is a prefix of each of them.
+    prefixes = {**{camera: file_prefix(site, camera) for camera in cameras}, "the site": file_prefix(site, "")}
+    windows: dict[tuple[str, str], dict[int, list[str]]] = {}  # (camera, kind) -> window start -> parts
+    for path in paths:
+        scope = next((scope for scope, prefix in prefixes.items() if path.name.startswith(prefix)), None)
+        if scope is None:
+            continue
+        if (match := _REPORT_REST.fullmatch(path.name.removeprefix(prefixes[scope]))) is not None:
+            parts = windows.setdefault((scope, match["kind"]), {}).setdefault(int(match["start"]), [])
+            parts.append(match["part"])
+
+    def files(scope: str, kind: str, start: int) -> str:
+        return (f"{_clock(start)} {prefixes[scope]}{kind}_{start}-"
+                f"{{{','.join(sorted(windows[scope, kind][start]))}}}.html")
+
+    lines = [f"drift reports: {len(paths)} HTML files in {paths[0].parent}/, written when a window's verdict changed"]
+    for (scope, kind), starts in sorted(windows.items()):
+        if kind == "camera":
+            lines.append(f"  {scope} against its own baseline: "
+                         + "; ".join(files(scope, kind, start) for start in sorted(starts)))
+        else:
+            newest = files(scope, kind, max(starts))
+            lines.append(f"  {scope} against the training profile: "
+                         + (f"{len(starts)} windows, newest {newest}" if len(starts) > 1 else newest))
+    return lines
 
 
 def status_lines(state: LoopState, cameras: Sequence[str]) -> list[str]:

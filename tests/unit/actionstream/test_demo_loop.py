@@ -4,12 +4,14 @@ and the decision with its reasons, the drifted camera's accuracy per phase, and 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from actionstream.demo_loop import LoopSettings, ProducedOrder
-from actionstream.demo_loop_report import LoopState, camera_accuracy, status_lines
+from actionstream.demo_loop_report import LoopState, camera_accuracy, report_file_lines, status_lines
 from actionstream.demo_report import Burst, CameraTruth
 from processors.archive.settings import ArchiveSettings
 from processors.drift.job_settings import DriftJobSettings
@@ -215,3 +217,21 @@ def test_a_step_that_waits_holds_every_later_step_behind_it_until_it_is_ready() 
     order.add(11.0, "result")
     assert _drain(order, 20.0, waits=lambda item: item == "request") == ["report"]
     assert _drain(order, 20.0) == ["request", "result"]
+
+
+def test_the_runs_html_reports_print_in_a_line_per_camera_and_reference() -> None:
+    parts = ("data", "embeddings")
+    names = [f"demo_cam0_camera_{start}-{part}.html" for start in (1200, 1260) for part in parts]
+    names += [f"demo_cam2_training_{start}-{part}.html" for start in (1080, 1140, 1200) for part in parts]
+    names += ["demo_training_1080-data.html", "demo_training_1080-embeddings.html", "notes.html"]
+    lines = report_file_lines([Path("var/reports") / name for name in names], site="demo", cameras=["cam0", "cam2"])
+    clock = {start: time.strftime("%H:%M:%S", time.localtime(start)) for start in (1080, 1200, 1260)}
+    assert lines == [
+        "drift reports: 13 HTML files in var/reports/, written when a window's verdict changed",
+        f"  cam0 against its own baseline: {clock[1200]} demo_cam0_camera_1200-{{data,embeddings}}.html; "
+        f"{clock[1260]} demo_cam0_camera_1260-{{data,embeddings}}.html",
+        f"  cam2 against the training profile: 3 windows, newest {clock[1200]} "
+        "demo_cam2_training_1200-{data,embeddings}.html",
+        f"  the site against the training profile: {clock[1080]} demo_training_1080-{{data,embeddings}}.html",
+    ]
+    assert report_file_lines([], site="demo", cameras=["cam0"]) == ["drift reports: none written in this run"]
