@@ -89,6 +89,18 @@ masks unread): each training clip's 8 candidates re-picked by the fitted evidenc
 (one clip) but dense 0.417 -> 0.542 (margin +0.354 -> +0.250); a second round 0.688. Not taken. The last fine-tune
 on the consensus of SMART's picks (`consensus_tuning`, off) is recorded in `training.consensus_tuning`.
 
+A stronger classifier at test time, measured on seed 0's validation split (144 / 48 clips, masks unread, one
+thread) and not taken. Mirror averaging (every strategy's features the mean of the CNN's on the stack and on its
+horizontal mirror, so the mean logits; the selector fitted on them; twice the CNN's FLOPs), on the recorded
+40-epoch model: SMART 0.771 -> 0.750, uniform 0.479 -> 0.438, dense 0.417 -> 0.438, the masks' picks (oracle)
+0.792 -> 0.708; the mean of the two softmaxes instead scores the same. On seed 0's bench model (192 / 96 clips)
+SMART 0.792 -> 0.781, dense 0.510 -> 0.500, oracle 0.833 either way. Training mirrors, but the family's Wave and
+Kick always move the right limb. A snapshot ensemble of the self-training rounds' models (each trained afresh; the
+mean of their probabilities), the recipe retrained (its final model as recorded: SMART 0.771, oracle 0.792): the
+rounds' models alone 0.667 (oracle 0.688) and 0.688 (0.813); all three together 0.729 with the final model's
+selector, 0.708 with the members' mean selector score (dense 0.417, oracle 0.771); the last two 0.729 / 0.771
+(dense 0.458, oracle 0.813). The earlier rounds trained on less pure picks, and they pull the final model down.
+
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
 
