@@ -100,6 +100,9 @@ mean of their probabilities), the recipe retrained (its final model as recorded:
 rounds' models alone 0.667 (oracle 0.688) and 0.688 (0.813); all three together 0.729 with the final model's
 selector, 0.708 with the members' mean selector score (dense 0.417, oracle 0.771); the last two 0.729 / 0.771
 (dense 0.458, oracle 0.813). The earlier rounds trained on less pure picks, and they pull the final model down.
+Capacity and regularisation, the recipe retrained with one setting changed (same split): `weight_decay` 1e-3 ->
+5e-2 SMART 0.771 (the same), uniform 0.438, dense 0.583, oracle 0.792, in-burst 0.594 -> 0.667 (the dense margin
++0.354 -> +0.188); `width` 96 -> 128 SMART 0.729, uniform 0.375, dense 0.458, oracle 0.708. Neither taken.
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
