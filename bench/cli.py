@@ -80,6 +80,15 @@ def selection(
                                                      "newest differences of the next candidates appended to each "
                                                      "candidate's input, in every strategy (default: the recipe's; "
                                                      "0: its own stack only)."),
+    past_differences: int | None = typer.Option(None, "--past-differences", min=1, help="motion-energy: the "
+                                                "candidate's own newest differences in its input, in every "
+                                                "strategy (default: the recipe's, its whole stack); with "
+                                                "--following-differences the input is centred on the candidate."),
+    selector_energy: str | None = typer.Option(None, "--selector-energy", help="motion-energy: the energy SMART's "
+                                               "selector adds and reads, newest (the candidate's newest difference, "
+                                               "smoothed) or both_sides (the lesser of its own and the next "
+                                               "candidate's; needs --following-differences; default: the "
+                                               "recipe's)."),
     selector: str | None = typer.Option(None, "--selector", help="motion-energy: SMART's score, confidence (the "
                                         "energy + the head's top probability) or evidence (the energy + label "
                                         "evidence learnt on the training clips; default: the recipe's)."),
@@ -102,12 +111,16 @@ def selection(
     if recipe == "motion-energy":
         if selector not in (None, "confidence", "evidence"):
             raise typer.BadParameter("confidence or evidence", param_hint="--selector")
+        if selector_energy not in (None, "newest", "both_sides"):
+            raise typer.BadParameter("newest or both_sides", param_hint="--selector-energy")
         overrides = {name: value for name, value in (("epochs", epochs), ("picks_per_clip", picks_per_clip),
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
                                                      ("energy_threshold", energy_threshold),
                                                      ("consensus_power", consensus_power),
                                                      ("following_differences", following_differences),
+                                                     ("past_differences", past_differences),
+                                                     ("selector_energy", selector_energy),
                                                      ("selector", selector),
                                                      ("consensus_tuning", None if consensus_tuning_epochs is None
                                                       else {"epochs": consensus_tuning_epochs}))
@@ -129,6 +142,8 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
                       seeds: list[int], overrides: dict[str, float | str], cache_dir: Path, int8: bool,
                       shortlist: int, ensemble: bool) -> None:
     """`bench selection --recipe motion-energy`: the table per budget, then the JSON lines."""
+    from pydantic import ValidationError
+
     from bench.motion_int8 import MotionInt8BenchSettings
     from bench.selection import BenchClassesMismatch
     from bench.selection_motion import (
@@ -139,8 +154,12 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
     )
     from training.motion_energy import MotionEnergySettings
 
+    try:
+        settings = MotionEnergySettings(num_candidates=candidates, **overrides)
+    except ValidationError as error:  # options that do not go together, in the settings' own words
+        raise typer.BadParameter("; ".join(detail["msg"].removeprefix("Value error, ")
+                                           for detail in error.errors())) from None
     train_root = ensure_training_data(train_data or default_training_dir(family), family)
-    settings = MotionEnergySettings(num_candidates=candidates, **overrides)
     try:
         lines = run_motion_selection_bench(train_root, data, family, frames, sorted(set(seeds)), settings,
                                            cache_dir, int8=MotionInt8BenchSettings() if int8 else None,

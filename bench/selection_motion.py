@@ -110,7 +110,7 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
     sum over each newest difference) is computed by all three.
     """
     size = motion.output_size
-    depth = motion.stack_depth + settings.following_differences
+    depth = (settings.past_differences or motion.stack_depth) + settings.following_differences
     cnn = count_flops(lambda: model.eval()(torch.zeros(1, depth, size, size)))
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
@@ -219,7 +219,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     motion = MotionSettings()
     train, bench = (with_temporal_context(load_motion_data(root, index.train + index.test, motion,
                                                            base.num_candidates, cache_dir),
-                                          base.following_differences)
+                                          base.following_differences, base.past_differences)
                     for root, index in ((train_root, train_index), (bench_root, bench_index)))
     precisions = PRECISIONS if int8 else PRECISIONS[:1]
     kept = {budget: min(max(shortlist, budget), base.num_candidates) for budget in frame_budgets}
@@ -277,6 +277,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
+            "past_differences": base.past_differences or motion.stack_depth, "selector_energy": base.selector_energy,
             "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,
             "shortlist": kept[budget],
             **fp32,
@@ -315,8 +316,9 @@ def format_motion_table(line: dict[str, Any]) -> str:
     rows = [f"motion-energy recipe, {line['family']} family: T={line['T']} n={line['n']} ({line['clips']} clips, "
             f"trained on {line['train_clips']} ({line['picks_per_clip']} candidates each), "
             f"{line['self_training_rounds']} self-training rounds cross-fitted over "
-            f"{line['cross_fit_folds']} folds, {line['following_differences']} following differences in the "
-            f"input, SMART by {line['selector']}, seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
+            f"{line['cross_fit_folds']} folds, {line['past_differences']} own and {line['following_differences']} "
+            f"following differences in the input, SMART by {line['selector']} ({line['selector_energy']} energy), "
+            f"seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
                       f"{'fp32 in_burst' if quantized else 'in_burst':>15}", f"{'total GFLOPs/window':>20}"])]
     for name in line["acc"]:

@@ -117,7 +117,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from torch import nn
 
 from models.motion import MotionEncoder, MotionSettings, window_motion_energy
@@ -131,7 +131,7 @@ from training.evidence_selector import (
 )
 from training.motion_mil import ClipScores, strategy_scores
 from training.motion_probe import MotionData, load_motion_data
-from training.temporal_context import with_temporal_context
+from training.temporal_context import both_sides_energy, with_temporal_context
 from training.ucf101 import Ucf101Index
 
 logger = logging.getLogger(__name__)
@@ -160,6 +160,13 @@ class MotionEnergySettings(BaseModel):
                                        "to each candidate's stack, the classifier's input in every strategy "
                                        "(`training.temporal_context`, applied to the data before training and "
                                        "scoring; 0: the candidate's own stack only).")
+    past_differences: int | None = Field(None, ge=1, description="The candidate's own newest differences the "
+                                         "classifier reads (None: its whole stack, `MotionSettings.stack_depth`); "
+                                         "with `following_differences` the stack can be centred on the candidate.")
+    selector_energy: Literal["newest", "both_sides"] = Field(
+        "newest", description="The energy SMART's selector adds and reads: of the candidate's newest difference, "
+        "smoothed over its neighbours (`models.motion.window_motion_energy`), or the lesser of its own and the next "
+        "candidate's (`training.temporal_context.both_sides_energy`; needs following_differences >= 1).")
     self_training_rounds: int = Field(2, ge=0, description="Rounds of re-picking each training clip's candidates "
                                       "by energy + the head's probability of the clip's label, then training afresh.")
     cross_fit_folds: int = Field(1, ge=1, description="Self-training re-picks each fold's clips with a model trained "
@@ -174,6 +181,13 @@ class MotionEnergySettings(BaseModel):
         "consensus of the `budget` candidates SMART's selector ranks first (`training.consensus_tuning`; "
         "epochs 0: none).")
     seed: int = 0
+
+    @model_validator(mode="after")
+    def _both_sides_needs_the_next_difference(self) -> MotionEnergySettings:
+        if self.selector_energy == "both_sides" and self.following_differences < 1:
+            raise ValueError("selector_energy both_sides reads the next candidate's difference: set "
+                             "following_differences to 1 or more")
+        return self
 
 
 def energy_picks(stacks: np.ndarray, count: int, threshold: float = 0.0) -> np.ndarray:
@@ -283,13 +297,21 @@ def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tenso
     return torch.stack([torch.softmax(model(torch.from_numpy(clip).float()), dim=-1) for clip in stacks])
 
 
+def selector_energy(stacks: np.ndarray, settings: MotionEnergySettings) -> np.ndarray:
+    """[N,T] the energy SMART's selector adds and reads (`settings.selector_energy`)."""
+    if settings.selector_energy == "both_sides":
+        past = stacks.shape[2] - settings.following_differences
+        return both_sides_energy(stacks, past, settings.energy_threshold)
+    return window_motion_energy(stacks, threshold=settings.energy_threshold)
+
+
 def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> EvidenceSelector | None:
     """The learned selector fitted on the training clips with `settings.selector` "evidence"; None for the
     energy + confidence score, which learns nothing."""
     if settings.selector == "confidence":
         return None
     features, probabilities = features_and_probabilities(model, train.stacks)
-    energy = window_motion_energy(train.stacks, threshold=settings.energy_threshold)
+    energy = selector_energy(train.stacks, settings)
     return fit_evidence_selector(selector_inputs(features, probabilities, energy), probabilities, train.labels,
                                  settings.evidence_ridge)
 
@@ -297,8 +319,8 @@ def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergy
 def smart_scores(model: nn.Sequential, selector: EvidenceSelector | None, stacks: np.ndarray,
                  settings: MotionEnergySettings) -> torch.Tensor:
     """[N,T] SMART's score of every candidate: the energy + confidence_weight x the head's top probability, or
-    with a fitted `selector`, the energy + its predicted label evidence."""
-    energy = window_motion_energy(stacks, threshold=settings.energy_threshold)
+    with a fitted `selector`, the energy + its predicted label evidence (energy: `selector_energy`)."""
+    energy = selector_energy(stacks, settings)
     if selector is None:
         confidence = frame_probabilities(model, stacks).amax(dim=-1)
         return torch.from_numpy(energy) + settings.confidence_weight * confidence
@@ -329,7 +351,8 @@ def main() -> None:
     base = MotionEnergySettings(epochs=arguments.epochs)
     index = Ucf101Index.from_folder(arguments.root)
     train, test = (with_temporal_context(load_motion_data(arguments.root, items, MotionSettings(),
-                                                          base.num_candidates), base.following_differences)
+                                                          base.num_candidates), base.following_differences,
+                                         base.past_differences)
                    for items in (index.train, index.test))
     for seed in arguments.seeds:
         settings = base.model_copy(update={"seed": seed})

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from models.motion import window_motion_energy
 from training.motion_probe import MotionData
 
 
@@ -28,6 +29,22 @@ def with_following_differences(stacks: np.ndarray, following: int) -> np.ndarray
     return np.concatenate([stacks, ahead], axis=-3)
 
 
-def with_temporal_context(data: MotionData, following: int) -> MotionData:
-    """The classifier's input for every candidate of `data` (`with_following_differences`)."""
-    return MotionData(with_following_differences(data.stacks, following), data.in_burst, data.labels)
+def with_temporal_context(data: MotionData, following: int, past: int | None = None) -> MotionData:
+    """The classifier's input for every candidate of `data`: its own newest `past` differences (all of its stack
+    when None), then the next candidates' (`with_following_differences`)."""
+    if past is not None and not 1 <= past <= data.stacks.shape[2]:
+        raise ValueError(f"past differences must be 1 to the stack depth {data.stacks.shape[2]}, not {past}")
+    stacks = data.stacks if past is None else np.ascontiguousarray(data.stacks[:, :, :past])
+    return MotionData(with_following_differences(stacks, following), data.in_burst, data.labels)
+
+
+def both_sides_energy(stacks: np.ndarray, past: int, threshold: float = 0.0) -> np.ndarray:
+    """[..., T, past + following, S, S] (`with_following_differences`, following >= 1) -> [..., T]: the lesser of
+    the candidate's own newest difference's energy and the next candidate's (each `window_motion_energy`,
+    unsmoothed): motion on both sides of the candidate. A candidate just after a burst moved only into it, and the
+    first and the last candidates of a window, with a side missing, score -inf."""
+    if stacks.shape[-3] <= past:
+        raise ValueError("both-sides energy needs the next candidate's difference (following differences >= 1)")
+    own = window_motion_energy(stacks, smoothing=1, threshold=threshold)
+    following = window_motion_energy(stacks[..., past:past + 1, :, :], smoothing=1, threshold=threshold)
+    return np.minimum(own, following)

@@ -42,6 +42,7 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
                  "--seeds", "0", "--seeds", "1", "--epochs", "1", "--self-training-rounds", "1",
                  "--picks-per-clip", "3", "--cross-fit-folds", "2", "--cache-dir", str(tmp_path / "cache"),
                  "--shortlist", "6", "--consensus-power", "2", "--following-differences", "1",
+                 "--past-differences", "2", "--selector-energy", "both_sides",
                  "--selector", "confidence", "--consensus-tuning-epochs", "1"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
@@ -51,6 +52,7 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert line["epochs"] == 1 and line["self_training_rounds"] == 1 and line["cross_fit_folds"] == 2
     assert line["picks_per_clip"] == 3 and line["selector"] == "confidence" and line["consensus_tuning_epochs"] == 1
     assert line["consensus_power"] == 2.0 and line["following_differences"] == 1
+    assert line["past_differences"] == 2 and line["selector_energy"] == "both_sides"
     strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     assert set(line["acc"]) == set(line["acc_spread"]) == set(line["in_burst"]) == strategies
     assert all(len(values) == 2 for values in line["acc_per_seed"].values())
@@ -108,6 +110,15 @@ def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
 def test_an_unknown_selector_is_refused_with_its_choices() -> None:
     result = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--selector", "attention"])
     assert result.exit_code != 0 and "confidence or evidence" in result.output
+
+
+def test_selector_energy_choices_and_its_needs_are_refused_with_one_reason() -> None:
+    unknown = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--selector-energy", "x"])
+    assert unknown.exit_code != 0 and "newest or both_sides" in unknown.output
+    alone = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--following-differences",
+                                     "0", "--selector-energy", "both_sides"])
+    assert alone.exit_code != 0 and "set following_differences to 1 or more" in alone.output
+    assert "Traceback" not in alone.output and "pydantic" not in alone.output
 
 
 def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:

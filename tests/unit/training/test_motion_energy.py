@@ -3,7 +3,10 @@ from __future__ import annotations
 from functools import partial
 
 import numpy as np
+import pytest
+from pydantic import ValidationError
 
+from models.motion import window_motion_energy
 from tests.unit.training.motion_clips import bar_clips
 from training.motion_energy import (
     MotionEnergySettings,
@@ -12,11 +15,13 @@ from training.motion_energy import (
     fit_selector,
     label_picks,
     score_clips,
+    selector_energy,
     smart_scores,
     stratified_folds,
     train_on_energy_picks,
 )
 from training.motion_probe import MotionData
+from training.temporal_context import both_sides_energy, with_following_differences
 
 _clips = partial(bar_clips, distractor=True)  # an idle candidate with a bright ball beside each burst
 
@@ -109,3 +114,14 @@ def test_energy_picks_pass_the_threshold_to_the_energy() -> None:
     stacks[0, 5:7, 0, 2:4, 2:4] = 3.0  # the burst's limb
     assert set(energy_picks(stacks, 2)[0].tolist()) == {1, 2}
     assert set(energy_picks(stacks, 2, threshold=4.0)[0].tolist()) == {5, 6}
+
+
+def test_the_selector_reads_the_energy_its_settings_name() -> None:
+    stacks = with_following_differences(np.random.default_rng(0).random((2, 6, 2, 4, 4), dtype=np.float32), 1)
+    stacks[:, 0, :2] = 0.0  # no predecessor
+    newest = MotionEnergySettings(following_differences=1)
+    np.testing.assert_array_equal(selector_energy(stacks, newest), window_motion_energy(stacks))
+    both = MotionEnergySettings(following_differences=1, selector_energy="both_sides")
+    np.testing.assert_array_equal(selector_energy(stacks, both), both_sides_energy(stacks, past=2))
+    with pytest.raises(ValidationError, match="following_differences"):
+        MotionEnergySettings(selector_energy="both_sides")

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from models.motion import window_motion_energy
 from training.motion_probe import MotionData
-from training.temporal_context import with_following_differences, with_temporal_context
+from training.temporal_context import both_sides_energy, with_following_differences, with_temporal_context
 
 
 def _stacks(clips: int = 2, steps: int = 5, depth: int = 3, size: int = 4) -> np.ndarray:
@@ -47,3 +48,28 @@ def test_temporal_context_keeps_labels_and_masks() -> None:
     assert data.stacks.shape[2] == 4
     np.testing.assert_array_equal(data.in_burst, in_burst)
     np.testing.assert_array_equal(data.labels, [1, 0])
+
+
+def test_past_differences_keep_the_candidates_newest_ones_before_the_following() -> None:
+    stacks = _stacks()
+    data = with_temporal_context(MotionData(stacks, np.zeros((2, 5), dtype=bool), np.array([1, 0])), 2, past=2)
+    assert data.stacks.shape[2] == 4
+    np.testing.assert_array_equal(data.stacks[:, :, :2], stacks[:, :, :2])
+    np.testing.assert_array_equal(data.stacks[:, 1, 2], stacks[:, 2, 0])
+    with pytest.raises(ValueError, match="stack depth 3"):
+        with_temporal_context(MotionData(stacks, np.zeros((2, 5), dtype=bool), np.array([1, 0])), 0, past=4)
+
+
+def test_both_sides_energy_drops_the_candidate_just_after_a_burst() -> None:
+    # One clip of 8 candidates, the burst on candidates 3-5: large differences into 3, 4 and 5 and back out at 6.
+    newest = np.full(8, 0.1, dtype=np.float32)
+    newest[[3, 4, 5, 6]] = [3.0, 2.0, 2.0, 3.0]
+    newest[0] = 0.0  # no predecessor
+    stacks = np.ones((1, 8, 1, 4, 4), dtype=np.float32) * newest[None, :, None, None, None]
+    centred = with_following_differences(stacks, 1)
+    energy = both_sides_energy(centred, past=1)[0]
+    assert set(np.argsort(-energy)[:3]) == {3, 4, 5}  # the newest difference alone ranks 6 beside 3
+    assert energy[6] < energy[5] and np.isneginf(energy[0]) and np.isneginf(energy[7])
+    assert set(np.argsort(-window_motion_energy(stacks, smoothing=1)[0])[:2]) == {3, 6}
+    with pytest.raises(ValueError, match="following differences"):
+        both_sides_energy(stacks, past=1)
