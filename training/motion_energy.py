@@ -104,6 +104,22 @@ Capacity and regularisation, the recipe retrained with one setting changed (same
 5e-2 SMART 0.771 (the same), uniform 0.438, dense 0.583, oracle 0.792, in-burst 0.594 -> 0.667 (the dense margin
 +0.354 -> +0.188); `width` 96 -> 128 SMART 0.729, uniform 0.375, dense 0.458, oracle 0.708. Neither taken.
 
+A stack centred on the candidate (`past_differences` 2, `following_differences` 2: its own newest two differences
+and the next two candidates') and the selector's both-sides energy (`selector_energy`: the lesser of the
+candidate's own newest difference's energy and the next candidate's). With the backward stack of 3 a burst's first
+candidate holds one difference of the action and the candidate just after the burst holds three, so picks spill
+past the burst. Seed 0's validation split (144 / 48 clips, 40 epochs, masks unread): 2 + 2 SMART 0.729 (today
+0.771), dense 0.438 (0.417), oracle 0.771 (0.792), in-burst 0.703 (0.594); on that model the both-sides energy
+0.729 and in-burst 0.776, the mean of the two sides 0.708 / 0.724; 1 + 1 0.708, in-burst 0.745 (both sides:
+0.688 / 0.766). The articulated bench, seeds 0-2, one process a seed (`bench selection --recipe motion-energy
+--family articulated --frames 4 --seeds N --past-differences 2 --following-differences 2 --selector-energy
+both_sides`), against today's recorded figures of the same bench: SMART 0.781 / 0.781 / 0.802 = 0.788 +- 0.012
+(today 0.792 / 0.781 / 0.792 = 0.788 +- 0.006), uniform 0.452 (0.469), dense 0.469 / 0.479 / 0.479 = 0.476
+(0.524), in-burst 0.714 / 0.698 / 0.685 = 0.699 +- 0.015 (0.575 +- 0.017), cascade 0.760 (0.767), energy alone
+0.684; margins over dense +0.313 +- 0.011 (each seed above +0.30; today +0.264), over uniform +0.337; the CNN 2.4 %
+more FLOPs a frame (one more input channel). SMART itself is unchanged: the dense margin grows because dense falls,
+while the picks move into the bursts. Off by default for now: the first family is still to be checked with it.
+
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
 
