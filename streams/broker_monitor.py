@@ -192,17 +192,20 @@ def request_failed(error: KafkaError) -> None:
     slow broker alone reports nothing."""
     from confluent_kafka import KafkaError
 
-    if MONITOR.watching and error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
-                                             KafkaError._RESOLVE, KafkaError._TIMED_OUT):
+    if MONITOR.watching and (_connection_error(error) or error.code() == KafkaError._TIMED_OUT):
         MONITOR.failed(error.str())
+
+
+def _connection_error(error: KafkaError) -> bool:
+    from confluent_kafka import KafkaError  # imported here: installing the log filter stays light
+
+    return error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE)
 
 
 def rdkafka_error_cb(error: KafkaError) -> None:
     """librdkafka's error callback: connection errors go to the monitor, and during an outage every error is
     its consequence; otherwise to the log (connection errors at DEBUG: librdkafka logs them itself)."""
-    from confluent_kafka import KafkaError  # imported here: installing the log filter stays light
-
-    connection = error.code() in (KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN, KafkaError._RESOLVE)
+    connection = _connection_error(error)
     if MONITOR.watching and (connection or not MONITOR.reachable):
         if connection:
             MONITOR.failed(error.str())
