@@ -314,22 +314,23 @@ class ProducedOrder(Generic[Item]):
     passes its production time, so that an earlier item another source fetches later still comes first."""
 
     def __init__(self) -> None:
-        self._held: list[tuple[float, int, Item]] = []
-        self._arrivals = itertools.count()  # ties keep their arrival order
+        self._held: list[tuple[float, int, int, Item]] = []
+        self._arrivals = itertools.count()  # ties keep their rank's order, then their arrival order
 
-    def add(self, produced_at: float, item: Item) -> None:
-        self._held.append((produced_at, next(self._arrivals), item))
+    def add(self, produced_at: float, item: Item, rank: int = 0) -> None:
+        """`rank` orders items produced in the same millisecond (a cause before its effect)."""
+        self._held.append((produced_at, rank, next(self._arrivals), item))
 
     def next_ready(self, cutoff: float, waits: Callable[[Item], bool] = lambda _item: False) -> Item | None:
         """The oldest item produced at or before `cutoff`, removed; None when there is none or when it `waits`
         (for an item another source has not fetched yet), which holds every later item behind it too."""
         if not self._held:
             return None
-        oldest = min(self._held, key=lambda entry: entry[:2])
-        if oldest[0] > cutoff or waits(oldest[2]):
+        oldest = min(self._held, key=lambda entry: entry[:3])
+        if oldest[0] > cutoff or waits(oldest[3]):
             return None
         self._held.remove(oldest)
-        return oldest[2]
+        return oldest[3]
 
 
 class FetchedStep(NamedTuple):
@@ -362,9 +363,11 @@ class LoopWatcher:
         drift reports (`cause_wait_s`: a demo run printed a request before its report when the report's reader
         was more than the hold behind); `flush` prints every held step."""
         now = time.time()
-        for kind, reader in self._steps.items():
+        # The drift job produces a report and its request in the same millisecond: the steps' causal order
+        # (the readers' order) breaks the tie, else the request would wait for a report queued behind it.
+        for rank, (kind, reader) in enumerate(self._steps.items()):
             while (message := reader.poll(0.0)) is not None:
-                self._order.add(message.timestamp()[1] / 1000, FetchedStep(kind, message.value() or b"", now))
+                self._order.add(message.timestamp()[1] / 1000, FetchedStep(kind, message.value() or b"", now), rank)
         while (message := self._outcomes.poll(0.0)) is not None:
             self.state.on_outcome(WindowOutcome.model_validate_json(message.value() or b""))
         cutoff = math.inf if flush else now - self._hold_s

@@ -70,6 +70,22 @@ def test_a_request_fetched_before_its_drift_report_prints_after_it(streams_setti
     assert len(lines) == 3 and lines[2].startswith("RETRAIN REQUEST q2"), lines
 
 
+def test_a_request_produced_in_the_same_millisecond_as_its_report_prints_after_it(
+        streams_settings: StreamsSettings) -> None:
+    kafka = streams_settings.kafka
+    since = time.time() - 60
+    produced = since + 10
+    producer = Producer(kafka.client_config())
+    # As the drift job produces them: the same timestamp; the request reaches the broker first.
+    _produce(producer, kafka, Topic.RETRAIN_REQUESTS, _request("q5", "r5", produced), produced)
+    _produce(producer, kafka, Topic.DRIFT_REPORTS, _report("r5", produced), produced)
+
+    lines: list[str] = []
+    with LoopWatcher(kafka, since, lines.append, LoopSettings(print_hold_s=0.0, cause_wait_s=30.0)) as watcher:
+        _poll_until(watcher, lambda: len(lines) >= 2, 10)  # the cause wait would hold q5 for 30 s
+    assert [line.split()[0] for line in lines] == ["DRIFT", "RETRAIN"] and "q5" in lines[1], lines
+
+
 def test_a_request_waits_for_its_drift_report_longer_than_the_print_hold(streams_settings: StreamsSettings) -> None:
     kafka = streams_settings.kafka
     since = time.time() - 60

@@ -210,6 +210,13 @@ def test_the_loops_steps_are_released_in_the_order_they_were_produced_once_the_c
     assert _drain(order, math.inf) == ["result"]
 
 
+def test_a_tie_in_production_time_goes_by_rank_before_arrival() -> None:
+    order: ProducedOrder[str] = ProducedOrder()
+    order.add(10.0, "request", rank=1)  # fetched first, produced in the same millisecond as its report
+    order.add(10.0, "report", rank=0)
+    assert _drain(order, 20.0) == ["report", "request"]
+
+
 def test_a_step_that_waits_holds_every_later_step_behind_it_until_it_is_ready() -> None:
     order: ProducedOrder[str] = ProducedOrder()
     order.add(10.0, "report")
