@@ -82,7 +82,7 @@ def selection(
                                                      "0: its own stack only)."),
     past_differences: int | None = typer.Option(None, "--past-differences", min=1, help="motion-energy: the "
                                                 "candidate's own newest differences in its input, in every "
-                                                "strategy (default: the recipe's, its whole stack); with "
+                                                "strategy (default: the recipe's; at most the stack's 3); with "
                                                 "--following-differences the input is centred on the candidate."),
     selector_energy: str | None = typer.Option(None, "--selector-energy", help="motion-energy: the energy SMART's "
                                                "selector adds and reads, newest (the candidate's newest difference, "

@@ -55,13 +55,13 @@ from training.motion_energy import (
     MotionEnergySettings,
     fit_selector,
     frame_probabilities,
+    recipe_input,
     score_clips,
     smart_scores,
     train_motion_energy,
 )
 from training.motion_mil import strategy_scores
 from training.motion_probe import MotionData, load_motion_data
-from training.temporal_context import with_temporal_context
 from training.ucf101 import Ucf101Index
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
     sum over each newest difference) is computed by all three.
     """
     size = motion.output_size
-    depth = (settings.past_differences or motion.stack_depth) + settings.following_differences
+    depth = settings.past_differences + settings.following_differences
     cnn = count_flops(lambda: model.eval()(torch.zeros(1, depth, size, size)))
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
@@ -135,12 +135,12 @@ def cascade_scores(energy: torch.Tensor, smart: torch.Tensor, shortlist: int) ->
     return torch.full_like(energy, -torch.inf).scatter(1, kept, smart.gather(1, kept))
 
 
-def learned_selector_scores(models: dict[str, nn.Module], selector: EvidenceSelector | None, stacks: np.ndarray,
+def learned_selector_scores(models: dict[str, nn.Module], selector: EvidenceSelector | None, data: MotionData,
                             settings: MotionEnergySettings) -> dict[str, torch.Tensor | None]:
     """[N,T] SMART scores of each precision's CNN: the learned selector, fitted once on the fp32 CNN's training
     features, read on that CNN's own features and confidences (None for the confidence selector, which
     `score_clips` reads off each CNN itself)."""
-    return {precision: None if selector is None else smart_scores(scored, selector, stacks, settings)
+    return {precision: None if selector is None else smart_scores(scored, selector, data, settings)
             for precision, scored in models.items()}
 
 
@@ -217,9 +217,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                                    family)
     bench_index = Ucf101Index.from_folder(bench_root)
     motion = MotionSettings()
-    train, bench = (with_temporal_context(load_motion_data(root, index.train + index.test, motion,
-                                                           base.num_candidates, cache_dir),
-                                          base.following_differences, base.past_differences)
+    train, bench = (recipe_input(load_motion_data(root, index.train + index.test, motion, base.num_candidates,
+                                                  cache_dir), base)
                     for root, index in ((train_root, train_index), (bench_root, bench_index)))
     precisions = PRECISIONS if int8 else PRECISIONS[:1]
     kept = {budget: min(max(shortlist, budget), base.num_candidates) for budget in frame_budgets}
@@ -249,7 +248,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                 speedups.append(comparison.cpu_speedup)
                 speedup_ranges += comparison.cpu_speedup_range
                 calibration_frames = comparison.calibration_frames
-            selector_scores = learned_selector_scores(models, selector, bench.stacks, settings)
+            selector_scores = learned_selector_scores(models, selector, bench, settings)
             if selector_scores["fp32"] is not None:
                 learned_scores.append(selector_scores["fp32"])
             for precision, scored in models.items():
@@ -277,7 +276,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
-            "past_differences": base.past_differences or motion.stack_depth, "selector_energy": base.selector_energy,
+            "past_differences": base.past_differences, "selector_energy": base.selector_energy,
             "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,
             "shortlist": kept[budget],
             **fp32,

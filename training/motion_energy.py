@@ -149,7 +149,7 @@ from training.evidence_selector import (
     selector_inputs,
 )
 from training.motion_mil import ClipScores, strategy_scores
-from training.motion_probe import MotionData, load_motion_data
+from training.motion_probe import MotionData, StackLayout, load_motion_data
 from training.temporal_context import both_sides_energy, with_temporal_context
 from training.ucf101 import Ucf101Index
 
@@ -176,12 +176,11 @@ class MotionEnergySettings(BaseModel):
     energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy, a multiple of "
                                     "the window's median |difference| (0: every pixel counts in full).")
     following_differences: int = Field(0, ge=0, description="Newest differences of the next candidates appended "
-                                       "to each candidate's stack, the classifier's input in every strategy "
-                                       "(`training.temporal_context`, applied to the data before training and "
-                                       "scoring; 0: the candidate's own stack only).")
-    past_differences: int | None = Field(None, ge=1, description="The candidate's own newest differences the "
-                                         "classifier reads (None: its whole stack, `MotionSettings.stack_depth`); "
-                                         "with `following_differences` the stack can be centred on the candidate.")
+                                       "to each candidate's own, the classifier's input in every strategy "
+                                       "(`training.temporal_context`; 0: the candidate's own differences only).")
+    past_differences: int = Field(3, ge=1, description="The candidate's own newest differences the classifier "
+                                  "reads (at most `MotionSettings.stack_depth`; 3: its whole stack); with "
+                                  "`following_differences` the input can be centred on the candidate.")
     selector_energy: Literal["newest", "both_sides"] = Field(
         "newest", description="The energy SMART's selector adds and reads: of the candidate's newest difference, "
         "smoothed over its neighbours (`models.motion.window_motion_energy`), or the lesser of its own and the next "
@@ -207,6 +206,19 @@ class MotionEnergySettings(BaseModel):
             raise ValueError("selector_energy both_sides reads the next candidate's difference: set "
                              "following_differences to 1 or more")
         return self
+
+
+def recipe_input(data: MotionData, settings: MotionEnergySettings) -> MotionData:
+    """`data` as the recipe's classifier reads it: stacks as loaded get the settings' temporal context
+    (`with_temporal_context`); stacks that carry it already must carry the settings' own, which every entry point
+    checks, since a CNN trained on one layout reads another's channels without an error."""
+    expected = StackLayout(past=settings.past_differences, following=settings.following_differences)
+    if data.context is None:
+        return with_temporal_context(data, expected.following, expected.past)
+    if data.layout != expected:
+        raise ValueError(f"the stacks hold {data.layout.past} own and {data.layout.following} following differences; "
+                         f"the settings read {expected.past} and {expected.following}")
+    return data
 
 
 def energy_picks(stacks: np.ndarray, count: int, threshold: float = 0.0) -> np.ndarray:
@@ -270,7 +282,7 @@ def stratified_folds(labels: np.ndarray, folds: int, seed: int) -> np.ndarray:
 
 
 def clip_subset(data: MotionData, clips: np.ndarray) -> MotionData:
-    return MotionData(data.stacks[clips], data.in_burst[clips], data.labels[clips])
+    return MotionData(data.stacks[clips], data.in_burst[clips], data.labels[clips], data.context)
 
 
 def cross_fitted_label_picks(train: MotionData, num_classes: int, settings: MotionEnergySettings,
@@ -294,6 +306,7 @@ def train_motion_energy(train: MotionData, num_classes: int, settings: MotionEne
     or by the model trained on every clip's picks with one fold), then the model trained on the last picks, and
     with `consensus_tuning`, fine-tuned on the consensus of the picks SMART's selector makes on the training clips
     (the selector is then fitted again, on the fine-tuned model, by whoever scores it)."""
+    train = recipe_input(train, settings)
     picks = energy_picks(train.stacks, settings.picks_per_clip, settings.energy_threshold)
     for _ in range(settings.self_training_rounds):
         if settings.cross_fit_folds > 1:
@@ -302,7 +315,7 @@ def train_motion_energy(train: MotionData, num_classes: int, settings: MotionEne
             picks = label_picks(train_on_energy_picks(train, num_classes, settings, picks), train, settings)
     model = train_on_energy_picks(train, num_classes, settings, picks)
     if settings.consensus_tuning.epochs:
-        selected = smart_scores(model, fit_selector(model, train, settings), train.stacks, settings)
+        selected = smart_scores(model, fit_selector(model, train, settings), train, settings)
         consensus_fine_tune(model, train.stacks, train.labels, selected.topk(settings.budget, dim=1).indices.numpy(),
                             settings.consensus_tuning, settings.weight_decay, settings.label_smoothing,
                             settings.max_roll_px, settings.seed)
@@ -316,12 +329,12 @@ def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tenso
     return torch.stack([torch.softmax(model(torch.from_numpy(clip).float()), dim=-1) for clip in stacks])
 
 
-def selector_energy(stacks: np.ndarray, settings: MotionEnergySettings) -> np.ndarray:
+def selector_energy(data: MotionData, settings: MotionEnergySettings) -> np.ndarray:
     """[N,T] the energy SMART's selector adds and reads (`settings.selector_energy`)."""
+    data = recipe_input(data, settings)
     if settings.selector_energy == "both_sides":
-        past = stacks.shape[2] - settings.following_differences
-        return both_sides_energy(stacks, past, settings.energy_threshold)
-    return window_motion_energy(stacks, threshold=settings.energy_threshold)
+        return both_sides_energy(data.stacks, data.layout.past, settings.energy_threshold)
+    return window_motion_energy(data.stacks, threshold=settings.energy_threshold)
 
 
 def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> EvidenceSelector | None:
@@ -329,21 +342,23 @@ def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergy
     energy + confidence score, which learns nothing."""
     if settings.selector == "confidence":
         return None
+    train = recipe_input(train, settings)
     features, probabilities = features_and_probabilities(model, train.stacks)
-    energy = selector_energy(train.stacks, settings)
+    energy = selector_energy(train, settings)
     return fit_evidence_selector(selector_inputs(features, probabilities, energy), probabilities, train.labels,
                                  settings.evidence_ridge)
 
 
-def smart_scores(model: nn.Sequential, selector: EvidenceSelector | None, stacks: np.ndarray,
+def smart_scores(model: nn.Sequential, selector: EvidenceSelector | None, data: MotionData,
                  settings: MotionEnergySettings) -> torch.Tensor:
-    """[N,T] SMART's score of every candidate: the energy + confidence_weight x the head's top probability, or
-    with a fitted `selector`, the energy + its predicted label evidence (energy: `selector_energy`)."""
-    energy = selector_energy(stacks, settings)
+    """[N,T] SMART's score of every candidate of `data`: the energy + confidence_weight x the head's top
+    probability, or with a fitted `selector`, the energy + its predicted label evidence (energy: `selector_energy`)."""
+    data = recipe_input(data, settings)
+    energy = selector_energy(data, settings)
     if selector is None:
-        confidence = frame_probabilities(model, stacks).amax(dim=-1)
+        confidence = frame_probabilities(model, data.stacks).amax(dim=-1)
         return torch.from_numpy(energy) + settings.confidence_weight * confidence
-    features, probabilities = features_and_probabilities(model, stacks)
+    features, probabilities = features_and_probabilities(model, data.stacks)
     return torch.from_numpy(evidence_scores(selector, selector_inputs(features, probabilities, energy), energy))
 
 
@@ -351,6 +366,7 @@ def score_clips(model: nn.Module, test: MotionData, settings: MotionEnergySettin
                 selector_scores: torch.Tensor | None = None) -> ClipScores:
     """Every strategy on `model`'s probabilities; SMART picks by `selector_scores` [N,T] when given (another
     model's, or a learned selector's), else by the energy + confidence_weight x `model`'s top probability."""
+    test = recipe_input(test, settings)
     probabilities = frame_probabilities(model, test.stacks)
     if selector_scores is None:
         energy = torch.from_numpy(window_motion_energy(test.stacks, threshold=settings.energy_threshold))
@@ -369,15 +385,13 @@ def main() -> None:
     torch.set_num_threads(2)
     base = MotionEnergySettings(epochs=arguments.epochs)
     index = Ucf101Index.from_folder(arguments.root)
-    train, test = (with_temporal_context(load_motion_data(arguments.root, items, MotionSettings(),
-                                                          base.num_candidates), base.following_differences,
-                                         base.past_differences)
+    train, test = (recipe_input(load_motion_data(arguments.root, items, MotionSettings(), base.num_candidates), base)
                    for items in (index.train, index.test))
     for seed in arguments.seeds:
         settings = base.model_copy(update={"seed": seed})
         model = train_motion_energy(train, len(index.classes), settings)
         selector = fit_selector(model, train, settings)
-        scores = score_clips(model, test, settings, smart_scores(model, selector, test.stacks, settings))
+        scores = score_clips(model, test, settings, smart_scores(model, selector, test, settings))
         print(json.dumps({"experiment": "motion_energy", "seed": seed, "epochs": settings.epochs,
                           "n": settings.budget, "T": settings.num_candidates,
                           "acc": {name: round(value, 4) for name, value in scores.accuracy.items()},

@@ -52,10 +52,25 @@ class ProbeSettings(BaseModel):
 
 
 @dataclass(frozen=True)
+class StackLayout:
+    """What a candidate's input channels hold, in order: its own newest `past` differences, then the newest
+    difference of each of the next `following` candidates (`training.temporal_context`)."""
+
+    past: int
+    following: int = 0
+
+
+@dataclass(frozen=True)
 class MotionData:
     stacks: np.ndarray  # float16 [N,T,depth,S,S]
     in_burst: np.ndarray  # bool [N,T], from the truth masks
     labels: np.ndarray  # int64 [N]
+    context: StackLayout | None = None  # None: the stacks as `models.motion` builds them, every channel its own
+
+    @property
+    def layout(self) -> StackLayout:
+        """The stacks' channel layout; it travels with them, so a recipe can check it reads what it expects."""
+        return self.context or StackLayout(past=self.stacks.shape[2])
 
 
 def _clip_stacks(item: VideoItem, motion: MotionSettings, num_candidates: int,

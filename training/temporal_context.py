@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.motion import window_motion_energy
-from training.motion_probe import MotionData
+from training.motion_probe import MotionData, StackLayout
 
 
 def with_following_differences(stacks: np.ndarray, following: int) -> np.ndarray:
@@ -30,12 +30,17 @@ def with_following_differences(stacks: np.ndarray, following: int) -> np.ndarray
 
 
 def with_temporal_context(data: MotionData, following: int, past: int | None = None) -> MotionData:
-    """The classifier's input for every candidate of `data`: its own newest `past` differences (all of its stack
-    when None), then the next candidates' (`with_following_differences`)."""
-    if past is not None and not 1 <= past <= data.stacks.shape[2]:
-        raise ValueError(f"past differences must be 1 to the stack depth {data.stacks.shape[2]}, not {past}")
+    """The classifier's input for every candidate of `data` (stacks as `models.motion` builds them): its own newest
+    `past` differences (all of its stack when None), then the next candidates' (`with_following_differences`),
+    with the layout recorded on the result."""
+    if data.context is not None:
+        raise ValueError(f"the stacks already hold temporal context ({data.layout}); pass the stacks as loaded")
+    depth = data.stacks.shape[2]
+    if past is not None and not 1 <= past <= depth:
+        raise ValueError(f"past differences must be 1 to the stack depth {depth}, not {past}")
     stacks = data.stacks if past is None else np.ascontiguousarray(data.stacks[:, :, :past])
-    return MotionData(with_following_differences(stacks, following), data.in_burst, data.labels)
+    return MotionData(with_following_differences(stacks, following), data.in_burst, data.labels,
+                      StackLayout(past=past or depth, following=following))
 
 
 def both_sides_energy(stacks: np.ndarray, past: int, threshold: float = 0.0) -> np.ndarray:

@@ -150,12 +150,12 @@ def test_the_int8_smart_reads_the_learned_selector_on_the_int8_cnn_outputs(tmp_p
     export_motion_onnx(model, tmp_path / MOTION_ONNX, 3, 32)
     int8 = OnnxMotionModel(quantize_motion_int8(tmp_path / MOTION_ONNX, tmp_path / MOTION_INT8_ONNX,
                                                 calibration_stacks(train.stacks, 16, seed=0), MotionInt8Settings()))
-    bench = stacks[6:]
+    bench = MotionData(stacks[6:], np.ones((2, 4), dtype=bool), np.arange(2) % 2)
     scores = learned_selector_scores({"fp32": model, "int8": int8}, selector, bench, settings)
-    outputs = [int8.features_and_logits(torch.from_numpy(clip).float()) for clip in bench]
+    outputs = [int8.features_and_logits(torch.from_numpy(clip).float()) for clip in bench.stacks]
     features = torch.stack([features for features, _ in outputs]).numpy()
     probabilities = torch.stack([torch.softmax(logits, dim=-1) for _, logits in outputs]).numpy()
-    energy = window_motion_energy(bench)
+    energy = window_motion_energy(bench.stacks)
     expected = evidence_scores(selector, selector_inputs(features, probabilities, energy), energy)
     assert torch.allclose(scores["int8"], torch.from_numpy(expected), atol=1e-5)
     finite = torch.isfinite(scores["fp32"])

@@ -14,14 +14,15 @@ from training.motion_energy import (
     energy_picks,
     fit_selector,
     label_picks,
+    recipe_input,
     score_clips,
     selector_energy,
     smart_scores,
     stratified_folds,
     train_on_energy_picks,
 )
-from training.motion_probe import MotionData
-from training.temporal_context import both_sides_energy, with_following_differences
+from training.motion_probe import MotionData, StackLayout
+from training.temporal_context import both_sides_energy, with_temporal_context
 
 _clips = partial(bar_clips, distractor=True)  # an idle candidate with a bright ball beside each burst
 
@@ -78,7 +79,7 @@ def test_the_evidence_selector_drops_the_distractor_that_energy_alone_picks() ->
     model = train_on_energy_picks(train, 2, settings)
     assert fit_selector(model, train, settings.model_copy(update={"selector": "confidence"})) is None
     selector = fit_selector(model, train, settings)
-    scores = score_clips(model, test, settings, smart_scores(model, selector, test.stacks, settings))
+    scores = score_clips(model, test, settings, smart_scores(model, selector, test, settings))
     energy_share = np.take_along_axis(test.in_burst, energy_picks(test.stacks, 3), axis=1).mean()
     assert energy_share <= 0.5
     assert scores.in_burst["smart"] >= energy_share + 0.2
@@ -117,11 +118,25 @@ def test_energy_picks_pass_the_threshold_to_the_energy() -> None:
 
 
 def test_the_selector_reads_the_energy_its_settings_name() -> None:
-    stacks = with_following_differences(np.random.default_rng(0).random((2, 6, 2, 4, 4), dtype=np.float32), 1)
-    stacks[:, 0, :2] = 0.0  # no predecessor
-    newest = MotionEnergySettings(following_differences=1)
-    np.testing.assert_array_equal(selector_energy(stacks, newest), window_motion_energy(stacks))
-    both = MotionEnergySettings(following_differences=1, selector_energy="both_sides")
-    np.testing.assert_array_equal(selector_energy(stacks, both), both_sides_energy(stacks, past=2))
+    raw = np.random.default_rng(0).random((2, 6, 2, 4, 4), dtype=np.float32)
+    raw[:, 0] = 0.0  # no predecessor
+    data = with_temporal_context(MotionData(raw, np.zeros((2, 6), dtype=bool), np.array([0, 1])), 1)
+    newest = MotionEnergySettings(past_differences=2, following_differences=1)
+    np.testing.assert_array_equal(selector_energy(data, newest), window_motion_energy(data.stacks))
+    both = newest.model_copy(update={"selector_energy": "both_sides"})
+    np.testing.assert_array_equal(selector_energy(data, both), both_sides_energy(data.stacks, past=2))
     with pytest.raises(ValidationError, match="following_differences"):
         MotionEnergySettings(selector_energy="both_sides")
+
+
+def test_the_recipe_gives_loaded_stacks_its_context_and_refuses_another() -> None:
+    raw = np.random.default_rng(0).random((2, 6, 3, 4, 4), dtype=np.float32)
+    loaded = MotionData(raw, np.zeros((2, 6), dtype=bool), np.array([0, 1]))
+    centred = MotionEnergySettings(past_differences=2, following_differences=2)
+    data = recipe_input(loaded, centred)
+    assert data.layout == StackLayout(past=2, following=2) and data.stacks.shape[2] == 4
+    assert recipe_input(data, centred) is data  # applied once, however many entry points it passes
+    with pytest.raises(ValueError, match="hold 2 own and 2 following differences; the settings read 3 and 0"):
+        recipe_input(data, MotionEnergySettings(past_differences=3))
+    with pytest.raises(ValueError, match="already hold temporal context"):
+        with_temporal_context(data, 1)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from models.motion import window_motion_energy
-from training.motion_probe import MotionData
+from training.motion_probe import MotionData, StackLayout
 from training.temporal_context import both_sides_energy, with_following_differences, with_temporal_context
 
 
@@ -53,7 +53,7 @@ def test_temporal_context_keeps_labels_and_masks() -> None:
 def test_past_differences_keep_the_candidates_newest_ones_before_the_following() -> None:
     stacks = _stacks()
     data = with_temporal_context(MotionData(stacks, np.zeros((2, 5), dtype=bool), np.array([1, 0])), 2, past=2)
-    assert data.stacks.shape[2] == 4
+    assert data.stacks.shape[2] == 4 and data.layout == StackLayout(past=2, following=2)
     np.testing.assert_array_equal(data.stacks[:, :, :2], stacks[:, :, :2])
     np.testing.assert_array_equal(data.stacks[:, 1, 2], stacks[:, 2, 0])
     with pytest.raises(ValueError, match="stack depth 3"):
