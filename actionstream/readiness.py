@@ -39,12 +39,18 @@ def ready_from_metrics(text: str) -> bool:
 
 
 def _get(url: str, timeout_s: float) -> tuple[int, str, str]:
-    """Status, content type and body; a refused connection is a 0 status (the process is still starting)."""
+    """Status, content type and body; a refused connection or a reply that times out is a 0 status (the process
+    is still starting, or too busy starting to answer in time)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as response:
             return response.status, response.headers.get_content_type(), response.read().decode()
     except urllib.error.HTTPError as error:
-        return error.code, error.headers.get_content_type(), error.read().decode()
+        try:
+            # Read here, inside its own guard: a body that times out would escape the handler below.
+            body = error.read().decode()
+        except OSError:
+            return 0, "", ""
+        return error.code, error.headers.get_content_type(), body
     except (urllib.error.URLError, OSError):
         return 0, "", ""
 

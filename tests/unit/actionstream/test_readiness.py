@@ -84,6 +84,33 @@ def test_a_process_not_listening_yet_is_not_ready() -> None:
     assert not is_ready(Endpoint("selector", f"127.0.0.1:{port}"), timeout_s=0.5)
 
 
+def test_a_not_ready_answer_whose_body_stalls_is_not_ready_and_raises_nothing() -> None:
+    """A worker busy starting sent a 503's headers, then not its body in time: the demo's readiness wait once
+    stopped with "timed out" 24 s into its 300 s, the read's timeout escaping the HTTP error's handler."""
+    stalled = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.flush()
+            stalled.wait(5.0)  # the body never comes within the reader's timeout
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert not is_ready(Endpoint("selector", f"127.0.0.1:{server.server_address[1]}"), timeout_s=0.3)
+    finally:
+        stalled.set()
+        server.shutdown()
+        server.server_close()
+
+
 def test_wait_until_ready_polls_until_all_pass_and_names_the_late_ones() -> None:
     answers = {"selector": iter([False, True]), "classifier": iter([True])}
     endpoints = [Endpoint("selector", "a:1"), Endpoint("classifier", "a:2")]
