@@ -120,8 +120,19 @@ both_sides`), against today's recorded figures of the same bench: SMART 0.781 / 
 more FLOPs a frame (one more input channel). SMART itself is unchanged: the dense margin grows because dense falls,
 while the picks move into the bursts. The first family with the same options (`--family shapes --data
 var/data/synthetic-bench-shapes5`, 120 training clips, 60 bench clips, seeds 0-2): SMART 1.000 on each seed,
-in-burst 0.958 / 0.975 / 0.992, uniform 0.494, dense 0.211. Off by default for now: the settings must then match the
-data's channels, which the callers apply (`with_temporal_context`), and the default wants that coupling made safe.
+in-burst 0.958 / 0.975 / 0.992, uniform 0.494, dense 0.211. The default since the stacks carry their channel layout
+(`MotionData.layout`: `recipe_input` gives loaded stacks the settings' context and refuses stacks of another);
+the bench on the default reproduces the option's figures on every seed (SMART 0.781 / 0.781 / 0.802, in-burst
+0.714 / 0.698 / 0.685) and, with `--int8`, int8 SMART 0.771 / 0.771 / 0.813 (a drop of +0.010 / +0.010 / -0.010,
+one clip of 96 either way, mean +0.003 +- 0.012), per-frame top-1 agreement 0.968 / 0.975 / 0.972, CPU speed-up
+1.70x / 1.63x / 1.58x. What misses the bursts, on seed 0's validation model (48 clips): 0.776 of SMART's picks in a
+burst, 0.052 on the candidate just before one, 0.083 just after, 0.010 two after, 0.078 elsewhere; bursts there
+average 3.3 candidates and 12 of the 48 clips have none of 4 or more. Tried on that model and not taken (no rule
+above 0.78 in-burst; fold 1 of the split disagrees on each by one or two clips): the score smoothed over
+neighbours ([1,2,1] / 4: SMART 0.729, in-burst 0.760), the best run of n consecutive candidates (0.688 / 0.677),
+the least score of t-1, t, t+1 (0.750 / 0.766), the energy's weight 0.5 or 1.5 (0.750 / 0.750, 0.750 / 0.771); and
+the both-sides energy in the training picks too (retrained: 0.750 / 0.734; fold 1 0.646 / 0.630 against 0.667 /
+0.698).
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
@@ -175,14 +186,14 @@ class MotionEnergySettings(BaseModel):
                                    "its top probability to this power (0: the plain mean).")
     energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy, a multiple of "
                                     "the window's median |difference| (0: every pixel counts in full).")
-    following_differences: int = Field(0, ge=0, description="Newest differences of the next candidates appended "
+    following_differences: int = Field(2, ge=0, description="Newest differences of the next candidates appended "
                                        "to each candidate's own, the classifier's input in every strategy "
                                        "(`training.temporal_context`; 0: the candidate's own differences only).")
-    past_differences: int = Field(3, ge=1, description="The candidate's own newest differences the classifier "
+    past_differences: int = Field(2, ge=1, description="The candidate's own newest differences the classifier "
                                   "reads (at most `MotionSettings.stack_depth`; 3: its whole stack); with "
                                   "`following_differences` the input can be centred on the candidate.")
     selector_energy: Literal["newest", "both_sides"] = Field(
-        "newest", description="The energy SMART's selector adds and reads: of the candidate's newest difference, "
+        "both_sides", description="The energy SMART's selector adds and reads: of the candidate's newest difference, "
         "smoothed over its neighbours (`models.motion.window_motion_energy`), or the lesser of its own and the next "
         "candidate's (`training.temporal_context.both_sides_energy`; needs following_differences >= 1).")
     self_training_rounds: int = Field(2, ge=0, description="Rounds of re-picking each training clip's candidates "
@@ -230,6 +241,7 @@ def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionE
                           picks: np.ndarray | None = None) -> nn.Sequential:
     """The motion CNN + dropout + linear head, trained on each clip's energy picks with the clip's label (or on
     the given [N,k] candidate positions)."""
+    train = recipe_input(train, settings)
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     if picks is None:
@@ -264,6 +276,7 @@ def label_picks(model: nn.Sequential, train: MotionData, settings: MotionEnergyS
     """[N, picks_per_clip] training-clip candidates by energy + confidence_weight x the head's probability of the
     clip's own label: training knows the label, and idle candidates, which look alike in every class, get a low
     one however much the distractors move in them."""
+    train = recipe_input(train, settings)
     probabilities = frame_probabilities(model, train.stacks)
     label_probability = probabilities[np.arange(len(train.labels)), :, train.labels].numpy()
     energy = window_motion_energy(train.stacks, threshold=settings.energy_threshold)

@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 
 from actionstream.cli import app
 from bench.selection_motion import ProbabilityAverage, learned_selector_scores, mean_and_spread
-from models.motion import window_motion_energy
 from models.motion_export import (
     MOTION_INT8_ONNX,
     MOTION_ONNX,
@@ -24,7 +23,13 @@ from models.motion_export import (
     quantize_motion_int8,
 )
 from training.evidence_selector import evidence_scores, selector_inputs
-from training.motion_energy import MotionEnergySettings, fit_selector, train_on_energy_picks
+from training.motion_energy import (
+    MotionEnergySettings,
+    fit_selector,
+    recipe_input,
+    selector_energy,
+    train_on_energy_picks,
+)
 from training.motion_probe import MotionData
 from training.synth import SynthSettings, generate_dataset
 
@@ -147,15 +152,16 @@ def test_the_int8_smart_reads_the_learned_selector_on_the_int8_cnn_outputs(tmp_p
     settings = MotionEnergySettings(num_candidates=4, picks_per_clip=2, width=8, epochs=1, batch_size=8)
     model = train_on_energy_picks(train, 2, settings)
     selector = fit_selector(model, train, settings)  # fitted once, on the fp32 CNN's training features
-    export_motion_onnx(model, tmp_path / MOTION_ONNX, 3, 32)
+    train = recipe_input(train, settings)
+    export_motion_onnx(model, tmp_path / MOTION_ONNX, train.stacks.shape[2], 32)
     int8 = OnnxMotionModel(quantize_motion_int8(tmp_path / MOTION_ONNX, tmp_path / MOTION_INT8_ONNX,
                                                 calibration_stacks(train.stacks, 16, seed=0), MotionInt8Settings()))
-    bench = MotionData(stacks[6:], np.ones((2, 4), dtype=bool), np.arange(2) % 2)
+    bench = recipe_input(MotionData(stacks[6:], np.ones((2, 4), dtype=bool), np.arange(2) % 2), settings)
     scores = learned_selector_scores({"fp32": model, "int8": int8}, selector, bench, settings)
     outputs = [int8.features_and_logits(torch.from_numpy(clip).float()) for clip in bench.stacks]
     features = torch.stack([features for features, _ in outputs]).numpy()
     probabilities = torch.stack([torch.softmax(logits, dim=-1) for _, logits in outputs]).numpy()
-    energy = window_motion_energy(bench.stacks)
+    energy = selector_energy(bench, settings)
     expected = evidence_scores(selector, selector_inputs(features, probabilities, energy), energy)
     assert torch.allclose(scores["int8"], torch.from_numpy(expected), atol=1e-5)
     finite = torch.isfinite(scores["fp32"])

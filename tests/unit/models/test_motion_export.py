@@ -44,8 +44,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.nn.Module, 
     """A CNN trained on bar clips, exported and quantised on those training stacks."""
     labels = np.arange(16) % 2
     train = MotionData(_bar_stacks(labels, 4, seed=0), np.ones((16, 4), dtype=bool), labels)
-    model = train_on_energy_picks(train, 2, MotionEnergySettings(num_candidates=4, picks_per_clip=4, width=16,
-                                                                 epochs=25, batch_size=16, max_roll_px=2))
+    settings = MotionEnergySettings(num_candidates=4, picks_per_clip=4, width=16, epochs=25, batch_size=16,
+                                    max_roll_px=2, past_differences=DEPTH, following_differences=0,
+                                    selector_energy="newest")  # the stacks as loaded: the export reads DEPTH channels
+    model = train_on_energy_picks(train, 2, settings)
     directory = tmp_path_factory.mktemp("motion-int8")
     export_motion_onnx(model, directory / MOTION_ONNX, DEPTH, SIZE)
     quantize_motion_int8(directory / MOTION_ONNX, directory / MOTION_INT8_ONNX,

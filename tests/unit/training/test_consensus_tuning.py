@@ -9,6 +9,7 @@ from training.consensus_tuning import ConsensusTuning, consensus_fine_tune
 from training.motion_energy import (
     MotionEnergySettings,
     energy_picks,
+    recipe_input,
     score_clips,
     train_motion_energy,
     train_on_energy_picks,
@@ -28,7 +29,7 @@ def _consensus_loss(model: nn.Sequential, data: MotionData, picks: np.ndarray) -
 
 
 def test_the_fine_tune_lowers_the_loss_of_each_clips_consensus_on_its_picks() -> None:
-    data = bar_clips(0)
+    data = recipe_input(bar_clips(0), _SETTINGS)
     picks = energy_picks(data.stacks, 2)
     model = train_on_energy_picks(data, 2, _SETTINGS.model_copy(update={"epochs": 1}))
     before = _consensus_loss(model, data, picks)
