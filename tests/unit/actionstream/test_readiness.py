@@ -86,7 +86,7 @@ def test_a_process_not_listening_yet_is_not_ready() -> None:
 
 def test_a_not_ready_answer_whose_body_stalls_is_not_ready_and_raises_nothing() -> None:
     """A worker busy starting sent a 503's headers, then not its body in time: the demo's readiness wait once
-    stopped with "timed out" 24 s into its 300 s, the read's timeout escaping the HTTP error's handler."""
+    stopped with "timed out" 24 s into its 180 s, the read's timeout escaping the HTTP error's handler."""
     stalled = threading.Event()
 
     class Handler(BaseHTTPRequestHandler):
