@@ -133,9 +133,10 @@ neighbours ([1,2,1] / 4: SMART 0.729, in-burst 0.760), the best run of n consecu
 the least score of t-1, t, t+1 (0.750 / 0.766), the energy's weight 0.5 or 1.5 (0.750 / 0.750, 0.750 / 0.771); and
 the both-sides energy in the training picks too (retrained: 0.750 / 0.734; fold 1 0.646 / 0.630 against 0.667 /
 0.698). A second, narrower CNN picking for the centred one (masks unread, same split): its own newest difference
-alone (1 + 0, newest energy) picks the candidate just after a burst more (0.188 of its picks; in-burst 0.635, and
-0.688 with the centred CNN classifying its picks); 1 + 1 with the both-sides energy 0.766, and 0.792 with the
-centred CNN on its picks (3 clips of 48; fold 1: 0.688 against 0.667, in-burst 0.677 against 0.698). Not taken,
+alone (1 + 0, newest energy) picks the candidate just after a burst more (0.188 of its picks): in-burst 0.635,
+SMART 0.583, 0.688 with the centred CNN classifying its picks; 1 + 1 with the both-sides energy: in-burst 0.766,
+SMART 0.688, 0.792 with the centred CNN on its picks (3 clips of 48; fold 1: 0.688 against 0.667, in-burst 0.677
+against 0.698). Not taken,
 and no lighter: the CNN's cost barely depends on its input's depth (35.2 / 36.1 / 37.9 MFLOPs a frame at 1 / 2 / 4
 channels), so the pair costs 1.54-1.57 GFLOPs a window against the centred CNN's 1.47.
 
