@@ -20,8 +20,8 @@ smart 0.771 +- 0.036 at 1.444, cascade (k=8) 0.740 +- 0.010 at 0.556, energy 0.6
 0.476 +- 0.016 at 0.245, dense 0.517 +- 0.039 at 1.443. The three CNNs together: smart 0.781 at 3.814, energy
 0.698 at 0.704, dense 0.510 at 3.814. These figures are of the confidence selector; against the learned one (the
 default since), both read on each of three newly trained models (seeds 0-2, one thread): SMART 0.764 +- 0.016 ->
-0.788 +- 0.006, in-burst 0.537 -> 0.575 (`training.motion_energy`). Its regression adds 2 x 194 FLOPs a candidate,
-below the table's rounding.
+0.788 +- 0.006, in-burst 0.537 -> 0.575 (`training/motion_energy_experiments.md`). Its regression adds 2 x 194
+FLOPs a candidate, below the table's rounding.
 
 int8 with the learned selector on the int8 CNN's own outputs (`--family articulated --frames 4 --seeds N --int8`,
 one process a seed, one thread, seeds 0 / 1 / 2): SMART fp32 0.792 / 0.781 / 0.792, int8 0.802 / 0.771 / 0.781
@@ -33,10 +33,10 @@ features output is not the cause: side by side on one untrained CNN, identical i
 with it against 1.70x [1.16-1.79] without).
 
 The recipe's default since reads stacks centred on the candidate (2 own and 2 following differences) with the
-both-sides energy (`training.motion_energy`); `--int8` on it, seeds 0 / 1 / 2: SMART fp32 0.781 / 0.781 / 0.802,
-int8 0.771 / 0.771 / 0.813 (mean drop +0.003 +- 0.012, one clip of 96 either way on each seed), top-1 agreement
-0.968 / 0.975 / 0.972, speed-up 1.70x / 1.63x / 1.58x; the CNN reads one more channel (1.473 GFLOPs a window for
-SMART against 1.444).
+both-sides energy (`training/motion_energy_experiments.md`); `--int8` on it, seeds 0 / 1 / 2: SMART fp32 0.781 /
+0.781 / 0.802, int8 0.771 / 0.771 / 0.813 (mean drop +0.003 +- 0.012, one clip of 96 either way on each seed),
+top-1 agreement 0.968 / 0.975 / 0.972, speed-up 1.70x / 1.63x / 1.58x; the CNN reads one more channel (1.473
+GFLOPs a window for SMART against 1.444).
 """
 
 from __future__ import annotations

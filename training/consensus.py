@@ -4,7 +4,7 @@ The plain consensus averages the chosen frames' probabilities. With `confidence_
 its top probability to that power: an idle frame that slipped into the picks is ambiguous (on the articulated
 family idle frames' mean top probability is 0.45 against 0.61 in the burst), so its vote weighs less. Every
 strategy (SMART, uniform, dense) reads its frames the same way, so their accuracies stay comparable. Off in the
-motion recipe: it lifted dense far more than SMART (`training.motion_energy`).
+motion recipe: it lifted dense far more than SMART (`training/motion_energy_experiments.md`).
 """
 
 from __future__ import annotations

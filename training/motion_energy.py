@@ -1,4 +1,4 @@
-"""Mask-free training of the motion CNN on each clip's high-energy candidates (issue 11, step 1).
+"""Mask-free training of the motion CNN on each clip's high-energy candidates (issue 11).
 
 Training never reads the burst masks, so it needs its own guess of which candidates show the action:
 `models.motion.window_motion_energy` (shake-aligned motion energy, standardised within the clip and smoothed
@@ -7,138 +7,15 @@ The motion CNN and a linear head are trained on each training clip's `picks_per_
 with the clip's label (label noise on the idle picks, but idle frames look alike in every class, so they teach
 little that is wrong). Then self-training: each training clip's candidates are re-picked by energy plus the
 trained head's probability of the clip's own label (the label is known in training; the distractors' motion
-belongs to no class), and the CNN is trained afresh on those picks, `self_training_rounds` times (`bench
-selection --recipe motion-energy`, articulated, seeds 0-2: smart 0.628 +- 0.012 without, 0.771 +- 0.036 with two
-rounds; the picks' in-burst share does not rise, the classifier trained on them improves). SMART's n
-candidates are the top-n by energy plus the label evidence that a selector fitted on the training clips predicts
-(`selector` "evidence", `training.evidence_selector`; "confidence": plus 3 x the head's top probability, the
-recipe before), classified by TSN consensus. The masks only score the picks (in-burst
-share) on the test clips. With `cross_fit_folds` > 1 each round re-picks a fold's clips with a model trained on the
-other folds' picks (`cross_fitted_label_picks`), since the model trained on every clip has learnt its own picks'
-label, idle ones too. Not the default: on the articulated bench (seed 0, 192 training clips, 4 folds of 20 epochs,
-two rounds) the training picks' in-burst share barely moves (0.452 energy, 0.462, 0.465) and SMART reaches 0.635
-(oracle 0.698, uniform 0.385, dense 0.448), while in-sample re-picking in the same run lifts the picks to 0.520 and
-0.529 and SMART to 0.781 (oracle 0.823, uniform 0.458, dense 0.510): a fold's model, trained on 3/4 of the clips
-for half the epochs, re-picks worse than the model that saw them.
+belongs to no class), and the CNN is trained afresh on those picks, `self_training_rounds` times. Each candidate's
+input is centred on it: its own newest differences and the next candidates' (`past_differences`,
+`following_differences`, `training.temporal_context`). SMART's n candidates are the top-n by the energy of the
+motion into and out of the candidate (`selector_energy`) plus the label evidence that a selector fitted on the
+training clips predicts (`selector` "evidence", `training.evidence_selector`), classified by TSN consensus. The
+masks only score the picks (in-burst share) on the test clips.
 
-Training clips carry more than the selector: on 768 clips of the articulated family (10 epochs, the same steps)
-SMART reaches 0.878 +- 0.012 (seeds 0-2) at the same ~0.60 in-burst share, while with the masks' picks (the
-`oracle` of `strategy_scores`) the 192-clip models reach 0.781 and 0.792 against SMART's 0.729 and 0.792 (seeds 0,
-1): there the per-frame classifier, right on 61 % of burst frames, is the limit.
-
-The energy's per-pixel threshold (`energy_threshold`, a multiple of the window's median |difference|), chosen by
-accuracy with the masks unread: seed 0, 20 epochs, 144 training clips, 48 held out (stratified fold 0 of 4), SMART
-validation accuracy 0.542 off, 0.729 at 4x, 0.625 at 8x, 0.625 at 16x. Stays off (0): on the articulated bench
-(seeds 0-2, 20 epochs both, side by side) 4x lifts SMART's in-burst share 0.556 -> 0.587 and energy alone 0.590 ->
-0.615, but SMART goes 0.656 +- 0.028 -> 0.628 +- 0.024 (the 48-clip validation win was noise).
-
-The consensus's confidence weighting (`consensus_power`, `training.consensus`) stays off (0), chosen by accuracy on
-seed 0's validation split (40 epochs, 144 training clips, 48 held out, masks unread; one model read every way):
-SMART 0.729 at power 0 and 1, 0.708 at 2, 0.688 at 4, 0.708 at 8 (the surest 1, 2 or 3 picks alone: 0.688, 0.688,
-0.729), while dense, read the same way, rises 0.417 -> 0.563 at 1 -> 0.688 at 4: idle frames are less sure, but
-28 of 32 of them still outvote. On the seed-0 model of all 192 clips and the 96 bench clips, power 0 / 1 / 4:
-SMART 0.781 / 0.771 / 0.771, dense 0.510 / 0.604 / 0.698. The scoring-time weight of the confidence in SMART's
-selector, on the same validation model: SMART 0.688 / 0.667 / 0.729 / 0.667 / 0.646 at 0 / 1 / 3 / 6 / 10.
-
-Temporal context in the classifier's input (`following_differences`, `training.temporal_context`: each
-candidate's stack followed by the newest differences of the next candidates; every strategy reads it), chosen by
-accuracy on seed 0's validation split (144 training clips, 48 held out, masks unread, one thread), 0 against 2:
-at 20 epochs SMART 0.542 -> 0.563, uniform 0.354 -> 0.438, dense 0.438 -> 0.458, the masks' picks (oracle) 0.625
--> 0.771; at 40 epochs SMART 0.729 -> 0.771, uniform 0.479 -> 0.521, dense 0.417 -> 0.563, oracle 0.729 -> 0.854.
-On the articulated bench at 20 epochs (seeds 0-2, side by side, `bench selection --recipe motion-energy --family
-articulated --frames 4 --epochs 20 --following-differences 0|2`): SMART 0.656 +- 0.028 -> 0.722 +- 0.043, uniform
-0.403 -> 0.431, dense 0.424 -> 0.451, in-burst 0.556 -> 0.589; margins +0.254 +- 0.026 -> +0.292 +- 0.010 over
-uniform and +0.233 +- 0.047 -> +0.271 +- 0.018 over dense (larger on every seed, but the dense margin's gain is
-within today's spread). At the recipe's 40 epochs (same bench, one process a seed) 2 loses: SMART 0.771 +- 0.036
--> 0.729 +- 0.054 (per seed 0.760 / 0.667 / 0.760), uniform 0.476 -> 0.469, dense 0.517 -> 0.486; margins +0.295 ->
-+0.260 over uniform, +0.254 -> +0.243 over dense. Stays 0.
-
-Where SMART's picks fall (masks score only; seed-0 validation model on its 48 held-out clips / seed-0 model of all
-192 on the 96 bench clips): 0.547 / 0.544 in a burst, 0.172 / 0.161 on the candidate just after one, 0.062 / 0.076
-on the second after, 0.219 / 0.219 on other idle candidates. A candidate after a burst holds the burst's last
-differences in its stack, and the head reads it as well as a burst candidate (top-1 right on 0.613 / 0.692 of the
-first after, 0.570 / 0.578 of the second, 0.588 / 0.653 in the burst, 0.125 / 0.140 on other idle ones), so the
-in-burst share counts as misses picks that carry the action. Label evidence itself is no purer: the head's
-probability of the clip's own label, out of sample, puts 0.495 / 0.534 of its top 4 in a burst (0.797 / 0.854 with
-the two candidates after). Test-time scores tried on the validation clips (accuracy / in-burst; today 0.729 /
-0.547): energy + w x the agreement of a candidate's class distribution with its neighbours' (w 1, 3, 6) 0.688 /
-0.594, 0.688 / 0.547, 0.688 / 0.469; energy + 3 x the probability of the class of today's picks' consensus (two
-passes) 0.750 / 0.573; the energy smoothed over t..t+2 instead of t-1..t+1 0.688 / 0.562.
-
-`picks_per_clip` on seed 0's validation split (144 / 48 clips, 40 epochs, one thread, masks unread): SMART 0.583
-at 4, 0.667 at 6, 0.729 at 8, 0.708 at 12, 0.604 at 16 (uniform 0.271 / 0.354 / 0.479 / 0.479 / 0.396, dense 0.292
-/ 0.333 / 0.417 / 0.542 / 0.500) while the training picks' in-burst share after the two rounds goes 0.576 / 0.523
-/ 0.488 / 0.413 / 0.341: purer picks are fewer frames, and fewer frames cost more. Stays 8.
-
-The learned selector (`selector` "evidence") chosen by accuracy on seed 0's validation split, masks unread: fitted
-on the 144 training clips in-sample, SMART 0.771 (in-burst 0.594) against 0.729 (0.547); variants fitted and read
-across folds of the 48 held-out clips (target the label's probability or its rank, neighbours' inputs or not,
-ridge 1 or 100, with or without the energy added): 0.688 to 0.792, in-burst 0.479 to 0.651. Side by side on the
-same models (articulated bench, seeds 0-2, 192 training clips, 96 bench clips, one thread, one process a seed,
-both selectors read on each seed's model): SMART 0.764 +- 0.016 -> 0.788 +- 0.006 (per seed 0.781 / 0.760 /
-0.750 -> 0.792 / 0.781 / 0.792, larger on every seed), margins over uniform +0.295 -> +0.320, over dense +0.240 ->
-+0.264 (uniform 0.469, dense 0.524, the same models), in-burst 0.537 -> 0.575, in a burst or the two candidates
-after it 0.786 -> 0.850. The default from then on; the in-burst target (0.85) stays far, and the dense margin
-short of +0.30. `bench selection --recipe motion-energy --family articulated --frames 4 --seeds N` (one process a
-seed, OMP_NUM_THREADS=1) reproduces them: SMART 0.792 / 0.781 / 0.792, in-burst 0.586 / 0.578 / 0.560, and the
-cascade (k=8) 0.781 / 0.729 / 0.792 (0.767 against the confidence selector's recorded 0.740 +- 0.010).
-
-Closing the loop classifier -> selector -> classifier, measured on seed 0's validation split (144 / 48 clips,
-masks unread): each training clip's 8 candidates re-picked by the fitted evidence selector instead of by energy +
-3 x the label's probability, the CNN trained afresh (40 epochs), the selector fitted again: SMART 0.771 -> 0.792
-(one clip) but dense 0.417 -> 0.542 (margin +0.354 -> +0.250); a second round 0.688. Not taken. The last fine-tune
-on the consensus of SMART's picks (`consensus_tuning`, off) is recorded in `training.consensus_tuning`.
-
-A stronger classifier at test time, measured on seed 0's validation split (144 / 48 clips, masks unread, one
-thread) and not taken. Mirror averaging (every strategy's features the mean of the CNN's on the stack and on its
-horizontal mirror, so the mean logits; the selector fitted on them; twice the CNN's FLOPs), on the recorded
-40-epoch model: SMART 0.771 -> 0.750, uniform 0.479 -> 0.438, dense 0.417 -> 0.438, the masks' picks (oracle)
-0.792 -> 0.708; the mean of the two softmaxes instead scores the same. On seed 0's bench model (192 / 96 clips)
-SMART 0.792 -> 0.781, dense 0.510 -> 0.500, oracle 0.833 either way. Training mirrors, but the family's Wave and
-Kick always move the right limb. A snapshot ensemble of the self-training rounds' models (each trained afresh; the
-mean of their probabilities), the recipe retrained (its final model as recorded: SMART 0.771, oracle 0.792): the
-rounds' models alone 0.667 (oracle 0.688) and 0.688 (0.813); all three together 0.729 with the final model's
-selector, 0.708 with the members' mean selector score (dense 0.417, oracle 0.771); the last two 0.729 / 0.771
-(dense 0.458, oracle 0.813). The earlier rounds trained on less pure picks, and they pull the final model down.
-Capacity and regularisation, the recipe retrained with one setting changed (same split): `weight_decay` 1e-3 ->
-5e-2 SMART 0.771 (the same), uniform 0.438, dense 0.583, oracle 0.792, in-burst 0.594 -> 0.667 (the dense margin
-+0.354 -> +0.188); `width` 96 -> 128 SMART 0.729, uniform 0.375, dense 0.458, oracle 0.708. Neither taken.
-
-A stack centred on the candidate (`past_differences` 2, `following_differences` 2: its own newest two differences
-and the next two candidates') and the selector's both-sides energy (`selector_energy`: the lesser of the
-candidate's own newest difference's energy and the next candidate's). With the backward stack of 3 a burst's first
-candidate holds one difference of the action and the candidate just after the burst holds three, so picks spill
-past the burst. Seed 0's validation split (144 / 48 clips, 40 epochs, masks unread): 2 + 2 SMART 0.729 (today
-0.771), dense 0.438 (0.417), oracle 0.771 (0.792), in-burst 0.703 (0.594); on that model the both-sides energy
-0.729 and in-burst 0.776, the mean of the two sides 0.708 / 0.724; 1 + 1 0.708, in-burst 0.745 (both sides:
-0.688 / 0.766). The articulated bench, seeds 0-2, one process a seed (`bench selection --recipe motion-energy
---family articulated --frames 4 --seeds N --past-differences 2 --following-differences 2 --selector-energy
-both_sides`), against today's recorded figures of the same bench: SMART 0.781 / 0.781 / 0.802 = 0.788 +- 0.012
-(today 0.792 / 0.781 / 0.792 = 0.788 +- 0.006), uniform 0.451 (0.469), dense 0.469 / 0.479 / 0.479 = 0.476
-(0.524), in-burst 0.714 / 0.698 / 0.685 = 0.699 +- 0.015 (0.575 +- 0.017), cascade 0.760 (0.767), energy alone
-0.684; margins over dense +0.312 +- 0.010 (each seed above +0.30; today +0.264), over uniform +0.337; the CNN 2.4 %
-more FLOPs a frame (one more input channel). SMART itself is unchanged: the dense margin grows because dense falls,
-while the picks move into the bursts. The first family with the same options (`--family shapes --data
-var/data/synthetic-bench-shapes5`, 120 training clips, 60 bench clips, seeds 0-2): SMART 1.000 on each seed,
-in-burst 0.958 / 0.975 / 0.992, uniform 0.494, dense 0.211. The default since the stacks carry their channel layout
-(`MotionData.layout`: `recipe_input` gives loaded stacks the settings' context and refuses stacks of another);
-the bench on the default reproduces the option's figures on every seed (SMART 0.781 / 0.781 / 0.802, in-burst
-0.714 / 0.698 / 0.685) and, with `--int8`, int8 SMART 0.771 / 0.771 / 0.813 (a drop of +0.010 / +0.010 / -0.010,
-one clip of 96 either way, mean +0.003 +- 0.012), per-frame top-1 agreement 0.968 / 0.975 / 0.972, CPU speed-up
-1.70x / 1.63x / 1.58x. What misses the bursts, on seed 0's validation model (48 clips): 0.776 of SMART's picks in a
-burst, 0.052 on the candidate just before one, 0.083 just after, 0.010 two after, 0.078 elsewhere; bursts there
-average 3.3 candidates and 12 of the 48 clips have none of 4 or more. Tried on that model and not taken (no rule
-above 0.78 in-burst; fold 1 of the split disagrees on each by one or two clips): the score smoothed over
-neighbours ([1,2,1] / 4: SMART 0.729, in-burst 0.760), the best run of n consecutive candidates (0.688 / 0.677),
-the least score of t-1, t, t+1 (0.750 / 0.766), the energy's weight 0.5 or 1.5 (0.750 / 0.750, 0.750 / 0.771); and
-the both-sides energy in the training picks too (retrained: 0.750 / 0.734; fold 1 0.646 / 0.630 against 0.667 /
-0.698). A second, narrower CNN picking for the centred one (masks unread, same split): its own newest difference
-alone (1 + 0, newest energy) picks the candidate just after a burst more (0.188 of its picks): in-burst 0.635,
-SMART 0.583, 0.688 with the centred CNN classifying its picks; 1 + 1 with the both-sides energy: in-burst 0.766,
-SMART 0.688, 0.792 with the centred CNN on its picks (3 clips of 48; fold 1: 0.688 against 0.667, in-burst 0.677
-against 0.698). Not taken,
-and no lighter: the CNN's cost barely depends on its input's depth (35.2 / 36.1 / 37.9 MFLOPs a frame at 1 / 2 / 4
-channels), so the pair costs 1.54-1.57 GFLOPs a window against the centred CNN's 1.47.
+Every setting was chosen by accuracy on a validation split of the training clips, then checked on the bench.
+`training/motion_energy_experiments.md` records every alternative measured, kept or not, with its figures.
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
 """
