@@ -100,6 +100,12 @@ def ensure_training_data(directory: Path, family: str) -> Path:
                                  directory)
 
 
+def in_burst_ceiling(in_burst: np.ndarray, budget: int) -> float:
+    """[N,T] burst candidates -> the largest in-burst share any n picks can reach: a window with fewer than n burst
+    candidates must spend the rest of its picks outside the burst."""
+    return float(np.minimum(in_burst.sum(axis=1), budget).mean() / budget)
+
+
 def mean_and_spread(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single seed)."""
     return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
@@ -286,6 +292,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,
             "shortlist": kept[budget],
             **fp32,
+            "in_burst_ceiling": round(in_burst_ceiling(bench.in_burst, budget), 4),
             "meets_target": {
                 f"smart>={targets.smart}": smart >= targets.smart,
                 f"smart>=uniform+{targets.margin}": smart >= fp32["acc"]["uniform"] + targets.margin,
@@ -333,6 +340,7 @@ def format_motion_table(line: dict[str, Any]) -> str:
         cells += [f"{line['in_burst'][name]:.3f} +- {line['in_burst_spread'][name]:.3f}",
                   f"{line['window_gflops'][name]:>20.4f}"]
         rows.append(" ".join([cells[0], *(f"{cell:>15}" for cell in cells[1:-1]), cells[-1]]))
+    rows.append(f"in_burst ceiling (n picks, the bench's burst candidates): {line['in_burst_ceiling']:.3f}")
     rows.append(f"per frame: CNN + head {line['cnn_flops_per_frame'] / 1e9:.4f} GFLOPs, aligned difference "
                 f"{line['difference_flops_per_frame_estimate'] / 1e9:.4f} GFLOPs (numpy, estimated)")
     gflops = line["window_gflops"]

@@ -12,7 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from actionstream.cli import app
-from bench.selection_motion import ProbabilityAverage, learned_selector_scores, mean_and_spread
+from bench.selection_motion import ProbabilityAverage, in_burst_ceiling, learned_selector_scores, mean_and_spread
 from models.motion_export import (
     MOTION_INT8_ONNX,
     MOTION_ONNX,
@@ -71,6 +71,10 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert line["window_gflops"]["dense"] > line["window_gflops"]["energy"] > line["window_gflops"]["uniform"]
     assert "int8" not in line and "ensemble" not in line  # fp32 and one CNN a seed unless asked
     assert set(line["meets_target"]) == {"smart>=0.7", "smart>=uniform+0.3", "smart>=dense+0.3", "in_burst>=0.85"}
+    # no strategy's n picks hold more burst candidates than the bench's windows have
+    assert all(share <= line["in_burst_ceiling"] + 1e-4 for share in line["in_burst"].values())
+    assert line["in_burst_ceiling"] <= 1
+    assert f"in_burst ceiling (n picks, the bench's burst candidates): {line['in_burst_ceiling']:.3f}" in result.stdout
     assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
     assert "trained on 4 (3 candidates each)" in result.stdout and "SMART by confidence" in result.stdout
     assert "last batch loss" not in result.output  # training's per-epoch lines stay at DEBUG
@@ -129,6 +133,14 @@ def test_selector_energy_choices_and_its_needs_are_refused_with_one_reason() -> 
 def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "selection", "--recipe", "nope", "--data", str(tmp_path)])
     assert result.exit_code != 0 and "bundle or motion-energy" in result.output
+
+
+def test_the_in_burst_ceiling_counts_at_most_n_burst_candidates_a_window() -> None:
+    in_burst = np.array([[True, True, True, False, False],  # 3 burst candidates: 2 picks both inside
+                         [False, True, False, False, False],  # 1: one of the 2 picks must miss
+                         [False, False, False, False, False]])  # none: every pick misses
+    assert in_burst_ceiling(in_burst, 2) == pytest.approx((1.0 + 0.5 + 0.0) / 3)
+    assert in_burst_ceiling(in_burst, 1) == pytest.approx(2 / 3)
 
 
 def test_spread_is_the_sample_standard_deviation() -> None:
