@@ -72,7 +72,17 @@ def selection(
                                                "on every clip)."),
     energy_threshold: float | None = typer.Option(None, "--energy-threshold", min=0.0, help="motion-energy: "
                                                   "per-pixel threshold of the motion energy, a multiple of the "
-                                                  "window's median |difference| (default: the recipe's; 0: off)."),
+                                                  "energy's baseline (default: the recipe's; 0: off)."),
+    energy_baseline: str | None = typer.Option(None, "--energy-baseline", help="motion-energy: what the energy "
+                                               "threshold multiplies, window (the window's median |difference|) or "
+                                               "pixel (each pixel's own median over the window; default: the "
+                                               "recipe's)."),
+    selector_energy_threshold: float | None = typer.Option(
+        None, "--selector-energy-threshold", min=0.0, help="motion-energy: per-pixel threshold of the energy SMART's "
+        "selector reads, a multiple of its baseline (default: the recipe's; 0: off)."),
+    selector_energy_baseline: str | None = typer.Option(None, "--selector-energy-baseline", help="motion-energy: "
+                                                        "what the selector's energy threshold multiplies, window or "
+                                                        "pixel (as --energy-baseline; default: the recipe's)."),
     consensus_power: float | None = typer.Option(None, "--consensus-power", min=0.0, help="motion-energy: each "
                                                  "chosen frame's vote weighs its top probability to this power, in "
                                                  "every strategy (default: the recipe's; 0: the plain mean)."),
@@ -111,12 +121,19 @@ def selection(
     if recipe == "motion-energy":
         if selector not in (None, "confidence", "evidence"):
             raise typer.BadParameter("confidence or evidence", param_hint="--selector")
+        for baseline, hint in ((energy_baseline, "--energy-baseline"),
+                               (selector_energy_baseline, "--selector-energy-baseline")):
+            if baseline not in (None, "window", "pixel"):
+                raise typer.BadParameter("window or pixel", param_hint=hint)
         if selector_energy not in (None, "newest", "both_sides"):
             raise typer.BadParameter("newest or both_sides", param_hint="--selector-energy")
         overrides = {name: value for name, value in (("epochs", epochs), ("picks_per_clip", picks_per_clip),
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
                                                      ("energy_threshold", energy_threshold),
+                                                     ("energy_baseline", energy_baseline),
+                                                     ("selector_energy_threshold", selector_energy_threshold),
+                                                     ("selector_energy_baseline", selector_energy_baseline),
                                                      ("consensus_power", consensus_power),
                                                      ("following_differences", following_differences),
                                                      ("past_differences", past_differences),

@@ -3,7 +3,7 @@
 No model bundle: the motion CNN of `training.motion_energy` is trained from scratch once per seed on every clip
 of the family's training set (never its masks), then scored on every clip of the bench set (another seed of the
 generator, unseen): SMART's n candidates by the recipe's selector (motion energy + the label evidence learnt on
-the training clips, or + the head's confidence with `--selector confidence`), n by motion energy alone
+the training clips, or + the head's confidence with `--selector confidence`), n by that motion energy alone
 (energy: the cheap scorer picks, the CNN classifies only those n), SMART on energy's shortlist of k (cascade:
 the CNN runs on k candidates, not T), n evenly spaced ones (uniform) and all T (dense), each classified by TSN
 consensus of the same head, and the share of each strategy's frames inside the action burst (the truth masks
@@ -36,7 +36,9 @@ The recipe's default since reads stacks centred on the candidate (2 own and 2 fo
 both-sides energy (`training/motion_energy_experiments.md`); `--int8` on it, seeds 0 / 1 / 2: SMART fp32 0.781 /
 0.781 / 0.802, int8 0.771 / 0.771 / 0.813 (mean drop +0.003 +- 0.012, one clip of 96 either way on each seed),
 top-1 agreement 0.968 / 0.975 / 0.972, speed-up 1.70x / 1.63x / 1.58x; the CNN reads one more channel (1.473
-GFLOPs a window for SMART against 1.444).
+GFLOPs a window for SMART against 1.444). The selector's energy now counts each pixel by how far it exceeds twice
+its own median over the window (`selector_energy_threshold`, `selector_energy_baseline`), and the energy and
+cascade strategies read that energy too; figures in `training/motion_energy_experiments.md`.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from torch import nn
 from bench.motion_int8 import MotionInt8BenchSettings, compare_int8
 from bench.selection import default_bench_dir, ensure_bench_data
 from models.flops import count_flops
-from models.motion import MotionSettings, difference_flops_per_frame, window_motion_energy
+from models.motion import MotionSettings, difference_flops_per_frame
 from models.preprocessing import Preprocessing
 from training.evidence_selector import EvidenceSelector
 from training.motion_energy import (
@@ -63,6 +65,7 @@ from training.motion_energy import (
     frame_probabilities,
     recipe_input,
     score_clips,
+    selector_energy,
     smart_scores,
     train_motion_energy,
 )
@@ -165,7 +168,7 @@ def strategy_results(model: nn.Module, bench: MotionData, settings: MotionEnergy
     shortlist."""
     scores = score_clips(model, bench, settings.model_copy(update={"budget": budget}), selector_scores)
     probabilities = frame_probabilities(model, bench.stacks)
-    energy = torch.from_numpy(window_motion_energy(bench.stacks, threshold=settings.energy_threshold))
+    energy = torch.from_numpy(selector_energy(bench, settings))
     smart = (energy + settings.confidence_weight * probabilities.amax(dim=-1) if selector_scores is None
              else selector_scores)
     picked = {"energy": energy, "cascade": cascade_scores(energy, smart, shortlist)}
@@ -287,6 +290,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "epochs": base.epochs, "picks_per_clip": base.picks_per_clip,
             "self_training_rounds": base.self_training_rounds,
             "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
+            "energy_baseline": base.energy_baseline, "selector_energy_threshold": base.selector_energy_threshold,
+            "selector_energy_baseline": base.selector_energy_baseline,
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
             "past_differences": base.past_differences, "selector_energy": base.selector_energy,
             "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,
@@ -323,13 +328,21 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     return lines
 
 
+def _energy_threshold_text(threshold: float, baseline: str) -> str:
+    """How the table's header names an energy's per-pixel threshold."""
+    if not threshold:
+        return ""
+    return f", pixels above {threshold:g}x {'their own' if baseline == 'pixel' else 'the window'} median"
+
+
 def format_motion_table(line: dict[str, Any]) -> str:
     quantized = line.get("int8")
     rows = [f"motion-energy recipe, {line['family']} family: T={line['T']} n={line['n']} ({line['clips']} clips, "
             f"trained on {line['train_clips']} ({line['picks_per_clip']} candidates each), "
             f"{line['self_training_rounds']} self-training rounds cross-fitted over "
             f"{line['cross_fit_folds']} folds, {line['past_differences']} own and {line['following_differences']} "
-            f"following differences in the input, SMART by {line['selector']} ({line['selector_energy']} energy), "
+            f"following differences in the input, SMART by {line['selector']} ({line['selector_energy']} energy"
+            f"{_energy_threshold_text(line['selector_energy_threshold'], line['selector_energy_baseline'])}), "
             f"seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
                       f"{'fp32 in_burst' if quantized else 'in_burst':>15}", f"{'total GFLOPs/window':>20}"])]

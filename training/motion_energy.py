@@ -10,11 +10,14 @@ trained head's probability of the clip's own label (the label is known in traini
 belongs to no class), and the CNN is trained afresh on those picks, `self_training_rounds` times. Each candidate's
 input is centred on it: its own newest differences and the next candidates' (`past_differences`,
 `following_differences`, `training.temporal_context`). SMART's n candidates are the top-n by the energy of the
-motion into and out of the candidate (`selector_energy`) plus the label evidence that a selector fitted on the
-training clips predicts (`selector` "evidence", `training.evidence_selector`), classified by TSN consensus. The
-masks only score the picks (in-burst share) on the test clips.
+motion into and out of the candidate (`selector_energy`; each pixel counted by how far it exceeds twice its own
+median over the window, so a ball's path or a swaying distractor counts less) plus the label evidence that a
+selector fitted on the training clips predicts (`selector` "evidence", `training.evidence_selector`), classified by
+TSN consensus. The masks only score the picks (in-burst share) on the test clips; training never reads them.
 
-Every setting was chosen by accuracy on a validation split of the training clips, then checked on the bench.
+Every setting was chosen by accuracy on a validation split of the training clips, then checked on the bench,
+except the selector energy's pixel baseline: it was chosen by where the energy alone puts its top candidates on
+the training clips (the masks scoring), then checked on the bench.
 `training/motion_energy_experiments.md` records every alternative measured, kept or not, with its figures.
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
@@ -33,7 +36,7 @@ import torch
 from pydantic import BaseModel, Field, model_validator
 from torch import nn
 
-from models.motion import MotionEncoder, MotionSettings, window_motion_energy
+from models.motion import EnergyBaseline, MotionEncoder, MotionSettings, window_motion_energy
 from training.consensus_tuning import ConsensusTuning, consensus_fine_tune
 from training.evidence_selector import (
     EvidenceSelector,
@@ -67,8 +70,18 @@ class MotionEnergySettings(BaseModel):
     confidence_weight: float = Field(3.0, ge=0, description="Weight of the head's confidence beside the energy.")
     consensus_power: float = Field(0.0, ge=0, description="Each chosen frame's vote in the clip's consensus weighs "
                                    "its top probability to this power (0: the plain mean).")
-    energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy, a multiple of "
-                                    "the window's median |difference| (0: every pixel counts in full).")
+    energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy that picks the "
+                                    "training candidates, a multiple of `energy_baseline` (0: every pixel counts in "
+                                    "full).")
+    energy_baseline: EnergyBaseline = Field("window", description="What `energy_threshold` multiplies: the window's "
+                                            "median |difference| (window) or each pixel's own median over the window "
+                                            "(pixel; `models.motion.window_motion_energy`).")
+    selector_energy_threshold: float = Field(2.0, ge=0, description="Per-pixel threshold of the energy SMART's "
+                                             "selector adds and reads, a multiple of `selector_energy_baseline` "
+                                             "(0: every pixel counts in full).")
+    selector_energy_baseline: EnergyBaseline = Field("pixel", description="What `selector_energy_threshold` "
+                                                     "multiplies (as `energy_baseline`): with each pixel's own median, "
+                                                     "a ball's path or a swaying distractor counts less.")
     following_differences: int = Field(2, ge=0, description="Newest differences of the next candidates appended "
                                        "to each candidate's own, the classifier's input in every strategy "
                                        "(`training.temporal_context`; 0: the candidate's own differences only).")
@@ -115,9 +128,14 @@ def recipe_input(data: MotionData, settings: MotionEnergySettings) -> MotionData
     return data
 
 
-def energy_picks(stacks: np.ndarray, count: int, threshold: float = 0.0) -> np.ndarray:
+def motion_energy(stacks: np.ndarray, settings: MotionEnergySettings) -> np.ndarray:
+    """[N,T,depth,S,S] -> [N,T]: `window_motion_energy` with the settings' threshold and baseline."""
+    return window_motion_energy(stacks, threshold=settings.energy_threshold, baseline=settings.energy_baseline)
+
+
+def energy_picks(stacks: np.ndarray, count: int, settings: MotionEnergySettings) -> np.ndarray:
     """[N,T,depth,S,S] -> [N,count] candidate positions, the most energetic of each clip first."""
-    return np.argsort(-window_motion_energy(stacks, threshold=threshold), axis=1, kind="stable")[:, :count]
+    return np.argsort(-motion_energy(stacks, settings), axis=1, kind="stable")[:, :count]
 
 
 def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionEnergySettings,
@@ -128,7 +146,7 @@ def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionE
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     if picks is None:
-        picks = energy_picks(train.stacks, settings.picks_per_clip, settings.energy_threshold)
+        picks = energy_picks(train.stacks, settings.picks_per_clip, settings)
     clips = np.repeat(np.arange(len(train.labels)), picks.shape[1])
     inputs = torch.from_numpy(train.stacks[clips, picks.ravel()])
     targets = torch.from_numpy(train.labels[clips])
@@ -162,7 +180,7 @@ def label_picks(model: nn.Sequential, train: MotionData, settings: MotionEnergyS
     train = recipe_input(train, settings)
     probabilities = frame_probabilities(model, train.stacks)
     label_probability = probabilities[np.arange(len(train.labels)), :, train.labels].numpy()
-    energy = window_motion_energy(train.stacks, threshold=settings.energy_threshold)
+    energy = motion_energy(train.stacks, settings)
     score = energy + settings.confidence_weight * label_probability
     return np.argsort(-score, axis=1, kind="stable")[:, :settings.picks_per_clip]
 
@@ -203,7 +221,7 @@ def train_motion_energy(train: MotionData, num_classes: int, settings: MotionEne
     with `consensus_tuning`, fine-tuned on the consensus of the picks SMART's selector makes on the training clips
     (the selector is then fitted again, on the fine-tuned model, by whoever scores it)."""
     train = recipe_input(train, settings)
-    picks = energy_picks(train.stacks, settings.picks_per_clip, settings.energy_threshold)
+    picks = energy_picks(train.stacks, settings.picks_per_clip, settings)
     for _ in range(settings.self_training_rounds):
         if settings.cross_fit_folds > 1:
             picks = cross_fitted_label_picks(train, num_classes, settings, picks)
@@ -226,11 +244,13 @@ def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tenso
 
 
 def selector_energy(data: MotionData, settings: MotionEnergySettings) -> np.ndarray:
-    """[N,T] the energy SMART's selector adds and reads (`settings.selector_energy`)."""
+    """[N,T] the energy SMART's selector adds and reads (`settings.selector_energy`, counted against the selector's
+    own threshold and baseline)."""
     data = recipe_input(data, settings)
+    threshold, baseline = settings.selector_energy_threshold, settings.selector_energy_baseline
     if settings.selector_energy == "both_sides":
-        return both_sides_energy(data.stacks, data.layout.past, settings.energy_threshold)
-    return window_motion_energy(data.stacks, threshold=settings.energy_threshold)
+        return both_sides_energy(data.stacks, data.layout.past, threshold, baseline)
+    return window_motion_energy(data.stacks, threshold=threshold, baseline=baseline)
 
 
 def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> EvidenceSelector | None:
@@ -261,11 +281,12 @@ def smart_scores(model: nn.Sequential, selector: EvidenceSelector | None, data: 
 def score_clips(model: nn.Module, test: MotionData, settings: MotionEnergySettings,
                 selector_scores: torch.Tensor | None = None) -> ClipScores:
     """Every strategy on `model`'s probabilities; SMART picks by `selector_scores` [N,T] when given (another
-    model's, or a learned selector's), else by the energy + confidence_weight x `model`'s top probability."""
+    model's, or a learned selector's), else by the selector's energy (`selector_energy`) + confidence_weight x
+    `model`'s top probability."""
     test = recipe_input(test, settings)
     probabilities = frame_probabilities(model, test.stacks)
     if selector_scores is None:
-        energy = torch.from_numpy(window_motion_energy(test.stacks, threshold=settings.energy_threshold))
+        energy = torch.from_numpy(selector_energy(test, settings))
         selector_scores = energy + settings.confidence_weight * probabilities.amax(dim=-1)
     return strategy_scores(probabilities, selector_scores, test.labels, test.in_burst, settings.budget,
                            settings.consensus_power)

@@ -76,7 +76,10 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert line["in_burst_ceiling"] <= 1
     assert f"in_burst ceiling (n picks, the bench's burst candidates): {line['in_burst_ceiling']:.3f}" in result.stdout
     assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
-    assert "trained on 4 (3 candidates each)" in result.stdout and "SMART by confidence" in result.stdout
+    assert "trained on 4 (3 candidates each)" in result.stdout
+    assert "SMART by confidence (both_sides energy, pixels above 2x their own median)" in result.stdout
+    assert line["selector_energy_threshold"] == 2.0 and line["selector_energy_baseline"] == "pixel"
+    assert line["energy_threshold"] == 0.0 and line["energy_baseline"] == "window"
     assert "last batch loss" not in result.output  # training's per-epoch lines stay at DEBUG
     # the stacks are cached per clip: a second run reads them back and reports the same figures
     again = CliRunner().invoke(app, arguments)
@@ -89,9 +92,12 @@ def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
         "bench", "selection", "--recipe", "motion-energy", "--family", "articulated", "--train-data", str(train),
         "--data", str(bench), "--frames", "2", "--candidates", "6", "--seeds", "0", "--seeds", "1", "--epochs", "1",
         "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--int8", "--shortlist", "3",
-        "--ensemble"])
+        "--ensemble", "--energy-threshold", "1", "--energy-baseline", "pixel", "--selector-energy-threshold", "3",
+        "--selector-energy-baseline", "window"])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (line["energy_threshold"], line["energy_baseline"]) == (1.0, "pixel")
+    assert (line["selector_energy_threshold"], line["selector_energy_baseline"]) == (3.0, "window")
     strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     gflops = line["window_gflops"]
     # the CNN on energy's shortlist of 3 of T=6, then on SMART's 2 of them: between dense and energy alone
@@ -124,6 +130,9 @@ def test_an_unknown_selector_is_refused_with_its_choices() -> None:
 def test_selector_energy_choices_and_its_needs_are_refused_with_one_reason() -> None:
     unknown = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--selector-energy", "x"])
     assert unknown.exit_code != 0 and "newest or both_sides" in unknown.output
+    for option in ("--energy-baseline", "--selector-energy-baseline"):
+        baseline = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", option, "clip"])
+        assert baseline.exit_code != 0 and "window or pixel" in baseline.output and option in baseline.output
     alone = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--following-differences",
                                      "0", "--selector-energy", "both_sides"])
     assert alone.exit_code != 0 and "set following_differences to 1 or more" in alone.output

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -108,3 +110,26 @@ def test_window_motion_energy_threshold_keeps_large_motion_and_drops_sway() -> N
         assert np.argmax(energy[0]) == 5
         assert np.isneginf(energy[0, 0])
     np.testing.assert_array_equal(window_motion_energy(stacks, threshold=0.0), window_motion_energy(stacks))
+
+
+def test_window_motion_energy_pixel_baseline_drops_what_moves_at_one_place_all_window_long() -> None:
+    """A ball moving at one place in every candidate passes the window's median threshold; against each pixel's
+    own median over the window only the place that moves for a while counts."""
+    stacks = np.full((2, 8, 3, 9, 9), 0.05, dtype=np.float32)  # odd side: the pooling drops the last row, column
+    stacks[:, 0] = 0.0  # no predecessor
+    stacks[:, 1:, 0, 4:8, 4:8] = 1.0 + 0.2 * np.arange(7, dtype=np.float32)[:, None, None]  # the ball, speeding up
+    stacks[:, 3, 0, 0:2, 0:2] = 3.0  # the limb, once
+    window = window_motion_energy(stacks, smoothing=1, threshold=2.0)
+    pixel = window_motion_energy(stacks, smoothing=1, threshold=2.0, baseline="pixel")
+    assert np.argmax(window[0]) == 7
+    assert np.argmax(pixel[0]) == 3
+    assert np.isneginf(pixel[:, 0]).all()
+    np.testing.assert_array_equal(pixel[0], pixel[1])
+
+
+def test_window_motion_energy_pixel_baseline_of_a_window_without_predecessors_is_quiet() -> None:
+    """Every candidate without a predecessor: no pixel has a median, and no warning says so."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        energy = window_motion_energy(np.zeros((1, 4, 3, 4, 4), dtype=np.float32), threshold=2.0, baseline="pixel")
+    assert np.isneginf(energy).all()

@@ -30,7 +30,7 @@ def _consensus_loss(model: nn.Sequential, data: MotionData, picks: np.ndarray) -
 
 def test_the_fine_tune_lowers_the_loss_of_each_clips_consensus_on_its_picks() -> None:
     data = recipe_input(bar_clips(0), _SETTINGS)
-    picks = energy_picks(data.stacks, 2)
+    picks = energy_picks(data.stacks, 2, _SETTINGS)
     model = train_on_energy_picks(data, 2, _SETTINGS.model_copy(update={"epochs": 1}))
     before = _consensus_loss(model, data, picks)
     consensus_fine_tune(model, data.stacks, data.labels, picks, ConsensusTuning(epochs=8, learning_rate=5e-3),

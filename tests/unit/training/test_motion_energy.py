@@ -29,7 +29,7 @@ _clips = partial(bar_clips, distractor=True)  # an idle candidate with a bright 
 
 def test_energy_picks_land_in_the_bursts() -> None:
     data = _clips(0)
-    picks = energy_picks(data.stacks, 2)
+    picks = energy_picks(data.stacks, 2, MotionEnergySettings())
     assert np.take_along_axis(data.in_burst, picks, axis=1).mean() >= 0.9
 
 
@@ -66,7 +66,7 @@ def test_label_picks_drop_the_distractor_that_energy_alone_picks() -> None:
     """A head trained on the energy picks gives the ball no class, so re-picking by energy + the probability of
     the clip's own label trades it for burst candidates."""
     data = _clips_with_a_big_ball()
-    energy_share = np.take_along_axis(data.in_burst, energy_picks(data.stacks, 3), axis=1).mean()
+    energy_share = np.take_along_axis(data.in_burst, energy_picks(data.stacks, 3, _SELF_TRAINING), axis=1).mean()
     model = train_on_energy_picks(data, 2, _SELF_TRAINING)
     label_share = np.take_along_axis(data.in_burst, label_picks(model, data, _SELF_TRAINING), axis=1).mean()
     assert energy_share <= 0.5
@@ -82,7 +82,7 @@ def test_the_evidence_selector_drops_the_distractor_that_energy_alone_picks() ->
     assert fit_selector(model, train, settings.model_copy(update={"selector": "confidence"})) is None
     selector = fit_selector(model, train, settings)
     scores = score_clips(model, test, settings, smart_scores(model, selector, test, settings))
-    energy_share = np.take_along_axis(test.in_burst, energy_picks(test.stacks, 3), axis=1).mean()
+    energy_share = np.take_along_axis(test.in_burst, energy_picks(test.stacks, 3, settings), axis=1).mean()
     assert energy_share <= 0.5
     assert scores.in_burst["smart"] >= energy_share + 0.2
 
@@ -100,7 +100,7 @@ def test_cross_fitted_label_picks_drop_the_distractor_with_models_that_never_saw
     re-picking, so a smaller gain over energy (measured 0.50 against 0.34), but no clip is re-picked by a model that
     learnt its picks."""
     data = _clips_with_a_big_ball(num_clips=32)
-    picks = energy_picks(data.stacks, 3)
+    picks = energy_picks(data.stacks, 3, _SELF_TRAINING)
     settings = _SELF_TRAINING.model_copy(update={"cross_fit_folds": 2, "cross_fit_epochs": 12})
     repicked = cross_fitted_label_picks(data, 2, settings, picks)
     assert repicked.shape == picks.shape
@@ -115,8 +115,24 @@ def test_energy_picks_pass_the_threshold_to_the_energy() -> None:
     stacks[0, 0] = 0.0
     stacks[0, 1:3, 0] = 0.5  # sway over two candidates
     stacks[0, 5:7, 0, 2:4, 2:4] = 3.0  # the burst's limb
-    assert set(energy_picks(stacks, 2)[0].tolist()) == {1, 2}
-    assert set(energy_picks(stacks, 2, threshold=4.0)[0].tolist()) == {5, 6}
+    unthresholded = MotionEnergySettings(energy_threshold=0.0)
+    assert set(energy_picks(stacks, 2, unthresholded)[0].tolist()) == {1, 2}
+    thresholded = unthresholded.model_copy(update={"energy_threshold": 4.0, "energy_baseline": "window"})
+    assert set(energy_picks(stacks, 2, thresholded)[0].tolist()) == {5, 6}
+
+
+def test_energy_picks_pass_the_pixel_baseline_to_the_energy() -> None:
+    """A ball that moves at one place all window long outweighs a small burst in total |difference|, and its
+    pixels exceed the window's median; against each pixel's own median only the burst stands out."""
+    stacks = np.full((1, 8, 3, 8, 8), 0.05, dtype=np.float32)
+    stacks[0, 0] = 0.0
+    stacks[0, 1:, 0, 4:8, 4:8] = 1.0  # the ball, every candidate
+    stacks[0, 1:3, 0, 4:8, 4:8] = 2.0  # ... faster for two
+    stacks[0, 5:7, 0, 0:2, 0:2] = 3.0  # the burst's limb
+    window = MotionEnergySettings(energy_threshold=2.0, energy_baseline="window")
+    assert set(energy_picks(stacks, 2, window)[0].tolist()) == {1, 2}
+    pixel = window.model_copy(update={"energy_baseline": "pixel"})
+    assert set(energy_picks(stacks, 2, pixel)[0].tolist()) == {5, 6}
 
 
 def test_the_selector_reads_the_energy_its_settings_name() -> None:
@@ -124,9 +140,13 @@ def test_the_selector_reads_the_energy_its_settings_name() -> None:
     raw[:, 0] = 0.0  # no predecessor
     data = with_temporal_context(MotionData(raw, np.zeros((2, 6), dtype=bool), np.array([0, 1])), 1)
     newest = MotionEnergySettings(past_differences=2, following_differences=1, selector_energy="newest")
-    np.testing.assert_array_equal(selector_energy(data, newest), window_motion_energy(data.stacks))
+    np.testing.assert_array_equal(selector_energy(data, newest),
+                                  window_motion_energy(data.stacks, threshold=2.0, baseline="pixel"))
     both = newest.model_copy(update={"selector_energy": "both_sides"})
-    np.testing.assert_array_equal(selector_energy(data, both), both_sides_energy(data.stacks, past=2))
+    np.testing.assert_array_equal(selector_energy(data, both),
+                                  both_sides_energy(data.stacks, past=2, threshold=2.0, baseline="pixel"))
+    unthresholded = both.model_copy(update={"selector_energy_threshold": 0.0})
+    np.testing.assert_array_equal(selector_energy(data, unthresholded), both_sides_energy(data.stacks, past=2))
     with pytest.raises(ValidationError, match="following_differences"):
         MotionEnergySettings(following_differences=0, selector_energy="both_sides")
 
