@@ -56,7 +56,7 @@ from torch import nn
 from bench.motion_int8 import MotionInt8BenchSettings, compare_int8
 from bench.selection import default_bench_dir, ensure_bench_data
 from models.flops import count_flops
-from models.motion import MotionSettings, difference_flops_per_frame
+from models.motion import MotionSettings, difference_flops_per_frame, energy_flops_per_window
 from models.preprocessing import Preprocessing
 from training.evidence_selector import EvidenceSelector
 from training.motion_energy import (
@@ -121,8 +121,8 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
     SMART's confidence reads the head on every candidate, so it runs the differences and the CNN on all T, as
     dense does; uniform needs only its n frames' stacks (each of `stack_depth` differences, and the
     `following_differences` after it) and the CNN on n. Energy alone needs every candidate's difference too, but the
-    CNN on its n picks only; the cascade runs the CNN on energy's shortlist of `shortlist`. The energy (an absolute
-    sum over each newest difference) is computed by all three.
+    CNN on its n picks only; the cascade runs the CNN on energy's shortlist of `shortlist`. The selector's energy
+    (`models.motion.energy_flops_per_window`) is computed by all three.
     """
     size = motion.output_size
     depth = settings.past_differences + settings.following_differences
@@ -130,7 +130,8 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
     steps = settings.num_candidates
-    energy_flops = steps * 2 * size * size
+    energy_flops = energy_flops_per_window(steps, size, settings.selector_energy_threshold,
+                                           settings.selector_energy_baseline)
     differenced = {"smart": steps, "cascade": steps, "energy": steps, "dense": steps,
                    "uniform": min(steps, budget * depth)}
     classified = {"smart": steps, "cascade": shortlist, "energy": budget, "dense": steps, "uniform": budget}

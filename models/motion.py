@@ -14,6 +14,7 @@ background cancels and what remains is what moved.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections import deque
 from typing import Literal
@@ -158,6 +159,21 @@ def window_motion_energy(stacks: np.ndarray, smoothing: int = 3, threshold: floa
     padded = np.pad(standardised, [(0, 0)] * (standardised.ndim - 1) + [(half, smoothing - 1 - half)], mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, smoothing, axis=-1)
     return np.where(no_predecessor, -np.inf, windows.mean(axis=-1)).astype(np.float32)
+
+
+def energy_flops_per_window(steps: int, size: int, threshold: float, baseline: EnergyBaseline) -> int:
+    """Estimated FLOPs of one window's `window_motion_energy` over `steps` difference maps of `size` x `size`, which
+    runs in numpy where torch's counter cannot see it: the absolute sum (2 a pixel); with a threshold against the
+    window's median, that median (about 1 a pixel, by partition) and the subtraction and clipping (2 a pixel); with
+    each pixel's own median, the pooling (1 a pixel), the median of each pooled pixel over the window (about
+    steps x log2(steps) comparisons), the subtraction and clipping and the sum (4 a pooled pixel and step)."""
+    pixels = steps * size * size
+    if threshold <= 0:
+        return 2 * pixels
+    if baseline == "window":
+        return 5 * pixels
+    pooled = steps * (size // PIXEL_BASELINE_POOL) ** 2
+    return pixels + pooled * math.ceil(math.log2(max(steps, 2))) + 4 * pooled
 
 
 def _pooled(maps: np.ndarray, factor: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from models.motion import (
     MotionSettings,
     aligned_difference,
     clip_motion_stacks,
+    energy_flops_per_window,
     gray_frame,
     shake_offset,
     window_motion_energy,
@@ -133,3 +134,11 @@ def test_window_motion_energy_pixel_baseline_of_a_window_without_predecessors_is
         warnings.simplefilter("error")
         energy = window_motion_energy(np.zeros((1, 4, 3, 4, 4), dtype=np.float32), threshold=2.0, baseline="pixel")
     assert np.isneginf(energy).all()
+
+
+def test_the_energy_costs_more_with_each_pixels_own_median() -> None:
+    plain = energy_flops_per_window(32, 112, 0.0, "pixel")
+    assert plain == 2 * 32 * 112 * 112 == energy_flops_per_window(32, 112, 0.0, "window")
+    # pooling 1 a pixel; per pooled pixel and step a median of 32 values (5 comparisons) and 4 more
+    assert energy_flops_per_window(32, 112, 2.0, "pixel") == 32 * 112 * 112 + 32 * 56 * 56 * (5 + 4)
+    assert energy_flops_per_window(32, 112, 2.0, "window") == 5 * 32 * 112 * 112
