@@ -130,10 +130,13 @@ def selection(
         overrides = {name: value for name, value in (("epochs", epochs), ("picks_per_clip", picks_per_clip),
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
-                                                     ("energy_threshold", energy_threshold),
-                                                     ("energy_baseline", energy_baseline),
-                                                     ("selector_energy_threshold", selector_energy_threshold),
-                                                     ("selector_energy_baseline", selector_energy_baseline),
+                                                     ("pick_energy_counting",
+                                                      _pixel_counting("pick_energy_counting", energy_threshold,
+                                                                      energy_baseline)),
+                                                     ("selector_energy_counting",
+                                                      _pixel_counting("selector_energy_counting",
+                                                                      selector_energy_threshold,
+                                                                      selector_energy_baseline)),
                                                      ("consensus_power", consensus_power),
                                                      ("following_differences", following_differences),
                                                      ("past_differences", past_differences),
@@ -153,6 +156,16 @@ def selection(
         typer.echo(format_table(line))
     for line in lines:
         typer.echo(json.dumps(line))
+
+
+def _pixel_counting(field: str, threshold: float | None, baseline: str | None) -> dict[str, float | str] | None:
+    """The options' threshold and baseline over the recipe's own pixel counting `field` (None: neither given)."""
+    from training.motion_energy import MotionEnergySettings
+
+    given = {name: value for name, value in (("threshold", threshold), ("baseline", baseline)) if value is not None}
+    if not given:
+        return None
+    return {**getattr(MotionEnergySettings(), field).model_dump(), **given}
 
 
 def _motion_selection(family: str, data: Path | None, train_data: Path | None, frames: list[int], candidates: int,

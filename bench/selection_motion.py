@@ -37,7 +37,7 @@ both-sides energy (`training/motion_energy_experiments.md`); `--int8` on it, see
 0.781 / 0.802, int8 0.771 / 0.771 / 0.813 (mean drop +0.003 +- 0.012, one clip of 96 either way on each seed),
 top-1 agreement 0.968 / 0.975 / 0.972, speed-up 1.70x / 1.63x / 1.58x; the CNN reads one more channel (1.473
 GFLOPs a window for SMART against 1.444). The selector's energy now counts each pixel by how far it exceeds twice
-its own median over the window (`selector_energy_threshold`, `selector_energy_baseline`), and the energy and
+its own median over the window (`selector_energy_counting`), and the energy and
 cascade strategies read that energy too; figures in `training/motion_energy_experiments.md`.
 """
 
@@ -130,8 +130,7 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
     steps = settings.num_candidates
-    energy_flops = energy_flops_per_window(steps, size, settings.selector_energy_threshold,
-                                           settings.selector_energy_baseline)
+    energy_flops = energy_flops_per_window(steps, size, settings.selector_energy_counting)
     differenced = {"smart": steps, "cascade": steps, "energy": steps, "dense": steps,
                    "uniform": min(steps, budget * depth)}
     classified = {"smart": steps, "cascade": shortlist, "energy": budget, "dense": steps, "uniform": budget}
@@ -290,9 +289,10 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
             "epochs": base.epochs, "picks_per_clip": base.picks_per_clip,
             "self_training_rounds": base.self_training_rounds,
-            "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.energy_threshold,
-            "energy_baseline": base.energy_baseline, "selector_energy_threshold": base.selector_energy_threshold,
-            "selector_energy_baseline": base.selector_energy_baseline,
+            "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.pick_energy_counting.threshold,
+            "energy_baseline": base.pick_energy_counting.baseline,
+            "selector_energy_threshold": base.selector_energy_counting.threshold,
+            "selector_energy_baseline": base.selector_energy_counting.baseline,
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
             "past_differences": base.past_differences, "selector_energy": base.selector_energy,
             "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,

@@ -130,15 +130,30 @@ EnergyBaseline = Literal["window", "pixel"]
 PIXEL_BASELINE_POOL = 2
 
 
-def window_motion_energy(stacks: np.ndarray, smoothing: int = 3, threshold: float = 0.0,
-                         baseline: EnergyBaseline = "window") -> np.ndarray:
+class PixelCounting(BaseModel):
+    """How a motion energy counts each pixel's |difference| (`window_motion_energy`): its threshold and the
+    baseline the threshold multiplies travel together."""
+
+    model_config = ConfigDict(frozen=True)
+
+    threshold: float = Field(0.0, ge=0, description="A pixel counts by how far its |difference| exceeds this "
+                             "multiple of the baseline (0: every pixel counts in full).")
+    baseline: EnergyBaseline = Field("window", description="What the threshold multiplies: the window's median "
+                                     "|difference| (window) or each pixel's own median over the window (pixel).")
+
+
+EVERY_PIXEL = PixelCounting()
+
+
+def window_motion_energy(stacks: np.ndarray, smoothing: int = 3,
+                         counting: PixelCounting = EVERY_PIXEL) -> np.ndarray:
     """A window's difference stacks [..., T, depth, S, S] -> [..., T]: a mask-free guess of where the action is.
 
     Each candidate's total |newest difference|, standardised within its window (median, standard deviation),
     then averaged over `smoothing` neighbouring candidates: a burst spans several candidates, while a bouncing
     ball or a shake residual lifts one (on the articulated family's training clips, 4 of 32 picks fall in the
-    burst 52 % of the time smoothed, 45 % unsmoothed, 20 % at random). With `threshold` > 0 each pixel counts only
-    by how far its |difference| exceeds `threshold` x a baseline (medians over the candidates with a
+    burst 52 % of the time smoothed, 45 % unsmoothed, 20 % at random). With a `counting` threshold > 0 each pixel
+    counts only by how far its |difference| exceeds the threshold x a baseline (medians over the candidates with a
     predecessor): the window's median |difference| ("window"), so sensor noise and small sway drop out and large
     limb motion stays; or the pixel's own median over the window ("pixel", on maps pooled by
     `PIXEL_BASELINE_POOL`), so what moves at a place all window long (a swaying distractor, a ball's path, noise
@@ -147,7 +162,8 @@ def window_motion_energy(stacks: np.ndarray, smoothing: int = 3, threshold: floa
     """
     magnitude = np.abs(stacks[..., 0, :, :].astype(np.float32))
     no_predecessor = magnitude.sum(axis=(-2, -1)) == 0.0
-    if threshold > 0 and baseline == "pixel":
+    threshold = counting.threshold
+    if threshold > 0 and counting.baseline == "pixel":
         magnitude = _pooled(magnitude, PIXEL_BASELINE_POOL)
         magnitude = np.maximum(magnitude - threshold * _pixel_medians(magnitude, no_predecessor), 0.0)
     elif threshold > 0:
@@ -161,16 +177,16 @@ def window_motion_energy(stacks: np.ndarray, smoothing: int = 3, threshold: floa
     return np.where(no_predecessor, -np.inf, windows.mean(axis=-1)).astype(np.float32)
 
 
-def energy_flops_per_window(steps: int, size: int, threshold: float, baseline: EnergyBaseline) -> int:
+def energy_flops_per_window(steps: int, size: int, counting: PixelCounting) -> int:
     """Estimated FLOPs of one window's `window_motion_energy` over `steps` difference maps of `size` x `size`, which
     runs in numpy where torch's counter cannot see it: the absolute sum (2 a pixel); with a threshold against the
     window's median, that median (about 1 a pixel, by partition) and the subtraction and clipping (2 a pixel); with
     each pixel's own median, the pooling (1 a pixel), the median of each pooled pixel over the window (about
     steps x log2(steps) comparisons), the subtraction and clipping and the sum (4 a pooled pixel and step)."""
     pixels = steps * size * size
-    if threshold <= 0:
+    if counting.threshold <= 0:
         return 2 * pixels
-    if baseline == "window":
+    if counting.baseline == "window":
         return 5 * pixels
     pooled = steps * (size // PIXEL_BASELINE_POOL) ** 2
     return pixels + pooled * math.ceil(math.log2(max(steps, 2))) + 4 * pooled

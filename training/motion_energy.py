@@ -36,7 +36,7 @@ import torch
 from pydantic import BaseModel, Field, model_validator
 from torch import nn
 
-from models.motion import EnergyBaseline, MotionEncoder, MotionSettings, window_motion_energy
+from models.motion import MotionEncoder, MotionSettings, PixelCounting, window_motion_energy
 from training.consensus_tuning import ConsensusTuning, consensus_fine_tune
 from training.evidence_selector import (
     EvidenceSelector,
@@ -70,18 +70,13 @@ class MotionEnergySettings(BaseModel):
     confidence_weight: float = Field(3.0, ge=0, description="Weight of the head's confidence beside the energy.")
     consensus_power: float = Field(0.0, ge=0, description="Each chosen frame's vote in the clip's consensus weighs "
                                    "its top probability to this power (0: the plain mean).")
-    energy_threshold: float = Field(0.0, ge=0, description="Per-pixel threshold of the motion energy that picks the "
-                                    "training candidates, a multiple of `energy_baseline` (0: every pixel counts in "
-                                    "full).")
-    energy_baseline: EnergyBaseline = Field("window", description="What `energy_threshold` multiplies: the window's "
-                                            "median |difference| (window) or each pixel's own median over the window "
-                                            "(pixel; `models.motion.window_motion_energy`).")
-    selector_energy_threshold: float = Field(2.0, ge=0, description="Per-pixel threshold of the energy SMART's "
-                                             "selector adds and reads, a multiple of `selector_energy_baseline` "
-                                             "(0: every pixel counts in full).")
-    selector_energy_baseline: EnergyBaseline = Field("pixel", description="What `selector_energy_threshold` "
-                                                     "multiplies (as `energy_baseline`): with each pixel's own median, "
-                                                     "a ball's path or a swaying distractor counts less.")
+    pick_energy_counting: PixelCounting = Field(
+        default_factory=PixelCounting, description="How the energy that picks the training candidates counts each "
+        "pixel (`models.motion.window_motion_energy`; the default: every pixel in full).")
+    selector_energy_counting: PixelCounting = Field(
+        PixelCounting(threshold=2.0, baseline="pixel"), description="How the energy SMART's selector adds and reads "
+        "counts each pixel: by how far it exceeds twice its own median over the window, so a ball's path or a "
+        "swaying distractor counts less.")
     following_differences: int = Field(2, ge=0, description="Newest differences of the next candidates appended "
                                        "to each candidate's own, the classifier's input in every strategy "
                                        "(`training.temporal_context`; 0: the candidate's own differences only).")
@@ -129,8 +124,8 @@ def recipe_input(data: MotionData, settings: MotionEnergySettings) -> MotionData
 
 
 def motion_energy(stacks: np.ndarray, settings: MotionEnergySettings) -> np.ndarray:
-    """[N,T,depth,S,S] -> [N,T]: `window_motion_energy` with the settings' threshold and baseline."""
-    return window_motion_energy(stacks, threshold=settings.energy_threshold, baseline=settings.energy_baseline)
+    """[N,T,depth,S,S] -> [N,T]: `window_motion_energy` counting pixels as the training picks do."""
+    return window_motion_energy(stacks, counting=settings.pick_energy_counting)
 
 
 def energy_picks(stacks: np.ndarray, count: int, settings: MotionEnergySettings) -> np.ndarray:
@@ -244,13 +239,12 @@ def frame_probabilities(model: nn.Sequential, stacks: np.ndarray) -> torch.Tenso
 
 
 def selector_energy(data: MotionData, settings: MotionEnergySettings) -> np.ndarray:
-    """[N,T] the energy SMART's selector adds and reads (`settings.selector_energy`, counted against the selector's
-    own threshold and baseline)."""
+    """[N,T] the energy SMART's selector adds and reads (`settings.selector_energy`, each pixel counted as
+    `settings.selector_energy_counting` says)."""
     data = recipe_input(data, settings)
-    threshold, baseline = settings.selector_energy_threshold, settings.selector_energy_baseline
     if settings.selector_energy == "both_sides":
-        return both_sides_energy(data.stacks, data.layout.past, threshold, baseline)
-    return window_motion_energy(data.stacks, threshold=threshold, baseline=baseline)
+        return both_sides_energy(data.stacks, data.layout.past, settings.selector_energy_counting)
+    return window_motion_energy(data.stacks, counting=settings.selector_energy_counting)
 
 
 def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> EvidenceSelector | None:

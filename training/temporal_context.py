@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.motion import EnergyBaseline, window_motion_energy
+from models.motion import EVERY_PIXEL, PixelCounting, window_motion_energy
 from training.motion_probe import MotionData, StackLayout
 
 
@@ -43,15 +43,13 @@ def with_temporal_context(data: MotionData, following: int, past: int | None = N
                       StackLayout(past=past or depth, following=following))
 
 
-def both_sides_energy(stacks: np.ndarray, past: int, threshold: float = 0.0,
-                      baseline: EnergyBaseline = "window") -> np.ndarray:
+def both_sides_energy(stacks: np.ndarray, past: int, counting: PixelCounting = EVERY_PIXEL) -> np.ndarray:
     """[..., T, past + following, S, S] (`with_following_differences`, following >= 1) -> [..., T]: the lesser of
     the candidate's own newest difference's energy and the next candidate's (each `window_motion_energy`,
     unsmoothed): motion on both sides of the candidate. A candidate just after a burst moved only into it, and the
     first and the last candidates of a window, with a side missing, score -inf."""
     if stacks.shape[-3] <= past:
         raise ValueError("both-sides energy needs the next candidate's difference (following differences >= 1)")
-    own = window_motion_energy(stacks, smoothing=1, threshold=threshold, baseline=baseline)
-    following = window_motion_energy(stacks[..., past:past + 1, :, :], smoothing=1, threshold=threshold,
-                                     baseline=baseline)
+    own = window_motion_energy(stacks, smoothing=1, counting=counting)
+    following = window_motion_energy(stacks[..., past:past + 1, :, :], smoothing=1, counting=counting)
     return np.minimum(own, following)

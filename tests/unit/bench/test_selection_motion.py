@@ -12,6 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 from actionstream.cli import app
+from bench.cli import _pixel_counting
 from bench.selection_motion import ProbabilityAverage, in_burst_ceiling, learned_selector_scores, mean_and_spread
 from models.motion_export import (
     MOTION_INT8_ONNX,
@@ -137,6 +138,14 @@ def test_selector_energy_choices_and_its_needs_are_refused_with_one_reason() -> 
                                      "0", "--selector-energy", "both_sides"])
     assert alone.exit_code != 0 and "set following_differences to 1 or more" in alone.output
     assert "Traceback" not in alone.output and "pydantic" not in alone.output
+
+
+def test_an_energy_option_given_alone_keeps_the_other_half_of_the_recipes_counting() -> None:
+    """--selector-energy-threshold alone keeps the selector's pixel baseline, --energy-baseline alone the training
+    picks' threshold of 0; neither given leaves the recipe's counting as it is."""
+    assert _pixel_counting("selector_energy_counting", 3.0, None) == {"threshold": 3.0, "baseline": "pixel"}
+    assert _pixel_counting("pick_energy_counting", None, "pixel") == {"threshold": 0.0, "baseline": "pixel"}
+    assert _pixel_counting("selector_energy_counting", None, None) is None
 
 
 def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from models.motion import (
     CameraMotionState,
     MotionEncoder,
     MotionSettings,
+    PixelCounting,
     aligned_difference,
     clip_motion_stacks,
     energy_flops_per_window,
@@ -103,14 +104,18 @@ def _swaying_clip() -> np.ndarray:
     return stacks
 
 
+ABOVE_TWICE_OWN_MEDIAN = PixelCounting(threshold=2.0, baseline="pixel")
+
+
 def test_window_motion_energy_threshold_keeps_large_motion_and_drops_sway() -> None:
     stacks = _swaying_clip()
     assert np.argmax(window_motion_energy(stacks, smoothing=1)[0]) == 2
     for threshold in (4.0, 8.0):  # 0.4 and 0.8 against the median pixel's 0.1
-        energy = window_motion_energy(stacks, smoothing=1, threshold=threshold)
+        energy = window_motion_energy(stacks, smoothing=1, counting=PixelCounting(threshold=threshold))
         assert np.argmax(energy[0]) == 5
         assert np.isneginf(energy[0, 0])
-    np.testing.assert_array_equal(window_motion_energy(stacks, threshold=0.0), window_motion_energy(stacks))
+    np.testing.assert_array_equal(window_motion_energy(stacks, counting=PixelCounting(threshold=0.0)),
+                                  window_motion_energy(stacks))
 
 
 def test_window_motion_energy_pixel_baseline_drops_what_moves_at_one_place_all_window_long() -> None:
@@ -120,8 +125,8 @@ def test_window_motion_energy_pixel_baseline_drops_what_moves_at_one_place_all_w
     stacks[:, 0] = 0.0  # no predecessor
     stacks[:, 1:, 0, 4:8, 4:8] = 1.0 + 0.2 * np.arange(7, dtype=np.float32)[:, None, None]  # the ball, speeding up
     stacks[:, 3, 0, 0:2, 0:2] = 3.0  # the limb, once
-    window = window_motion_energy(stacks, smoothing=1, threshold=2.0)
-    pixel = window_motion_energy(stacks, smoothing=1, threshold=2.0, baseline="pixel")
+    window = window_motion_energy(stacks, smoothing=1, counting=PixelCounting(threshold=2.0))
+    pixel = window_motion_energy(stacks, smoothing=1, counting=ABOVE_TWICE_OWN_MEDIAN)
     assert np.argmax(window[0]) == 7
     assert np.argmax(pixel[0]) == 3
     assert np.isneginf(pixel[:, 0]).all()
@@ -132,13 +137,13 @@ def test_window_motion_energy_pixel_baseline_of_a_window_without_predecessors_is
     """Every candidate without a predecessor: no pixel has a median, and no warning says so."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        energy = window_motion_energy(np.zeros((1, 4, 3, 4, 4), dtype=np.float32), threshold=2.0, baseline="pixel")
+        energy = window_motion_energy(np.zeros((1, 4, 3, 4, 4), dtype=np.float32), counting=ABOVE_TWICE_OWN_MEDIAN)
     assert np.isneginf(energy).all()
 
 
 def test_the_energy_costs_more_with_each_pixels_own_median() -> None:
-    plain = energy_flops_per_window(32, 112, 0.0, "pixel")
-    assert plain == 2 * 32 * 112 * 112 == energy_flops_per_window(32, 112, 0.0, "window")
+    plain = energy_flops_per_window(32, 112, PixelCounting(threshold=0.0, baseline="pixel"))
+    assert plain == 2 * 32 * 112 * 112 == energy_flops_per_window(32, 112, PixelCounting())
     # pooling 1 a pixel; per pooled pixel and step a median of 32 values (5 comparisons) and 4 more
-    assert energy_flops_per_window(32, 112, 2.0, "pixel") == 32 * 112 * 112 + 32 * 56 * 56 * (5 + 4)
-    assert energy_flops_per_window(32, 112, 2.0, "window") == 5 * 32 * 112 * 112
+    assert energy_flops_per_window(32, 112, ABOVE_TWICE_OWN_MEDIAN) == 32 * 112 * 112 + 32 * 56 * 56 * (5 + 4)
+    assert energy_flops_per_window(32, 112, PixelCounting(threshold=2.0)) == 5 * 32 * 112 * 112

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from models.motion import window_motion_energy
+from models.motion import PixelCounting, window_motion_energy
 from tests.unit.training.motion_clips import bar_clips
 from training.motion_energy import (
     MotionEnergySettings,
@@ -115,9 +115,9 @@ def test_energy_picks_pass_the_threshold_to_the_energy() -> None:
     stacks[0, 0] = 0.0
     stacks[0, 1:3, 0] = 0.5  # sway over two candidates
     stacks[0, 5:7, 0, 2:4, 2:4] = 3.0  # the burst's limb
-    unthresholded = MotionEnergySettings(energy_threshold=0.0)
+    unthresholded = MotionEnergySettings(pick_energy_counting=PixelCounting(threshold=0.0))
     assert set(energy_picks(stacks, 2, unthresholded)[0].tolist()) == {1, 2}
-    thresholded = unthresholded.model_copy(update={"energy_threshold": 4.0, "energy_baseline": "window"})
+    thresholded = MotionEnergySettings(pick_energy_counting=PixelCounting(threshold=4.0, baseline="window"))
     assert set(energy_picks(stacks, 2, thresholded)[0].tolist()) == {5, 6}
 
 
@@ -129,9 +129,9 @@ def test_energy_picks_pass_the_pixel_baseline_to_the_energy() -> None:
     stacks[0, 1:, 0, 4:8, 4:8] = 1.0  # the ball, every candidate
     stacks[0, 1:3, 0, 4:8, 4:8] = 2.0  # ... faster for two
     stacks[0, 5:7, 0, 0:2, 0:2] = 3.0  # the burst's limb
-    window = MotionEnergySettings(energy_threshold=2.0, energy_baseline="window")
+    window = MotionEnergySettings(pick_energy_counting=PixelCounting(threshold=2.0, baseline="window"))
     assert set(energy_picks(stacks, 2, window)[0].tolist()) == {1, 2}
-    pixel = window.model_copy(update={"energy_baseline": "pixel"})
+    pixel = MotionEnergySettings(pick_energy_counting=PixelCounting(threshold=2.0, baseline="pixel"))
     assert set(energy_picks(stacks, 2, pixel)[0].tolist()) == {5, 6}
 
 
@@ -140,12 +140,13 @@ def test_the_selector_reads_the_energy_its_settings_name() -> None:
     raw[:, 0] = 0.0  # no predecessor
     data = with_temporal_context(MotionData(raw, np.zeros((2, 6), dtype=bool), np.array([0, 1])), 1)
     newest = MotionEnergySettings(past_differences=2, following_differences=1, selector_energy="newest")
+    own_median = PixelCounting(threshold=2.0, baseline="pixel")
     np.testing.assert_array_equal(selector_energy(data, newest),
-                                  window_motion_energy(data.stacks, threshold=2.0, baseline="pixel"))
+                                  window_motion_energy(data.stacks, counting=own_median))
     both = newest.model_copy(update={"selector_energy": "both_sides"})
     np.testing.assert_array_equal(selector_energy(data, both),
-                                  both_sides_energy(data.stacks, past=2, threshold=2.0, baseline="pixel"))
-    unthresholded = both.model_copy(update={"selector_energy_threshold": 0.0})
+                                  both_sides_energy(data.stacks, past=2, counting=own_median))
+    unthresholded = both.model_copy(update={"selector_energy_counting": PixelCounting(threshold=0.0, baseline="pixel")})
     np.testing.assert_array_equal(selector_energy(data, unthresholded), both_sides_energy(data.stacks, past=2))
     with pytest.raises(ValidationError, match="following_differences"):
         MotionEnergySettings(following_differences=0, selector_energy="both_sides")
