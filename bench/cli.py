@@ -83,6 +83,16 @@ def selection(
     selector_energy_baseline: str | None = typer.Option(None, "--selector-energy-baseline", help="motion-energy: "
                                                         "what the selector's energy threshold multiplies, window or "
                                                         "pixel (as --energy-baseline; default: the recipe's)."),
+    selector_energy_pooling: int | None = typer.Option(None, "--selector-energy-pooling", min=1, help="motion-energy: "
+                                                       "side of the blocks the selector's energy averages each "
+                                                       "difference map over first (default: the recipe's; 1: none)."),
+    selector_energy_measure: str | None = typer.Option(None, "--selector-energy-measure", help="motion-energy: what "
+                                                       "the selector's energy adds up, magnitude (the pixels' "
+                                                       "|differences| above the threshold) or area (the number of "
+                                                       "pixels above it by the noise floor; default: the recipe's)."),
+    selector_energy_noise_floor: float | None = typer.Option(
+        None, "--selector-energy-noise-floor", min=0.0, help="motion-energy: with the area measure, the margin above "
+        "the threshold a pixel needs, a multiple of the window's median |difference| (default: the recipe's)."),
     consensus_power: float | None = typer.Option(None, "--consensus-power", min=0.0, help="motion-energy: each "
                                                  "chosen frame's vote weighs its top probability to this power, in "
                                                  "every strategy (default: the recipe's; 0: the plain mean)."),
@@ -125,18 +135,23 @@ def selection(
                                (selector_energy_baseline, "--selector-energy-baseline")):
             if baseline not in (None, "window", "pixel"):
                 raise typer.BadParameter("window or pixel", param_hint=hint)
+        if selector_energy_measure not in (None, "magnitude", "area"):
+            raise typer.BadParameter("magnitude or area", param_hint="--selector-energy-measure")
         if selector_energy not in (None, "newest", "both_sides"):
             raise typer.BadParameter("newest or both_sides", param_hint="--selector-energy")
         overrides = {name: value for name, value in (("epochs", epochs), ("picks_per_clip", picks_per_clip),
                                                      ("self_training_rounds", self_training_rounds),
                                                      ("cross_fit_folds", cross_fit_folds),
-                                                     ("pick_energy_counting",
-                                                      _pixel_counting("pick_energy_counting", energy_threshold,
-                                                                      energy_baseline)),
-                                                     ("selector_energy_counting",
-                                                      _pixel_counting("selector_energy_counting",
-                                                                      selector_energy_threshold,
-                                                                      selector_energy_baseline)),
+                                                     ("pick_energy_counting", _pixel_counting(
+                                                         "pick_energy_counting", threshold=energy_threshold,
+                                                         baseline=energy_baseline)),
+                                                     ("selector_energy_counting", _pixel_counting(
+                                                         "selector_energy_counting",
+                                                         threshold=selector_energy_threshold,
+                                                         baseline=selector_energy_baseline,
+                                                         pooling=selector_energy_pooling,
+                                                         measure=selector_energy_measure,
+                                                         noise_floor=selector_energy_noise_floor)),
                                                      ("consensus_power", consensus_power),
                                                      ("following_differences", following_differences),
                                                      ("past_differences", past_differences),
@@ -158,11 +173,11 @@ def selection(
         typer.echo(json.dumps(line))
 
 
-def _pixel_counting(field: str, threshold: float | None, baseline: str | None) -> dict[str, float | str] | None:
-    """The options' threshold and baseline over the recipe's own pixel counting `field` (None: neither given)."""
+def _pixel_counting(field: str, **options: float | str | None) -> dict[str, float | str] | None:
+    """The given options over the recipe's own pixel counting `field` (None: none given)."""
     from training.motion_energy import MotionEnergySettings
 
-    given = {name: value for name, value in (("threshold", threshold), ("baseline", baseline)) if value is not None}
+    given = {name: value for name, value in options.items() if value is not None}
     if not given:
         return None
     return {**getattr(MotionEnergySettings(), field).model_dump(), **given}

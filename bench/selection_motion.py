@@ -36,9 +36,10 @@ The recipe's default since reads stacks centred on the candidate (2 own and 2 fo
 both-sides energy (`training/motion_energy_experiments.md`); `--int8` on it, seeds 0 / 1 / 2: SMART fp32 0.781 /
 0.781 / 0.802, int8 0.771 / 0.771 / 0.813 (mean drop +0.003 +- 0.012, one clip of 96 either way on each seed),
 top-1 agreement 0.968 / 0.975 / 0.972, speed-up 1.70x / 1.63x / 1.58x; the CNN reads one more channel (1.473
-GFLOPs a window for SMART against 1.444). The selector's energy now counts each pixel by how far it exceeds twice
-its own median over the window (`selector_energy_counting`), and the energy and
-cascade strategies read that energy too; figures in `training/motion_energy_experiments.md`.
+GFLOPs a window for SMART against 1.444). The selector's energy (`selector_energy_counting`) counts the moving
+pixels (above their own median over the window and the window's noise floor) rather than adding up their
+differences, and the energy and cascade strategies read that energy too; figures in
+`training/motion_energy_experiments.md`.
 """
 
 from __future__ import annotations
@@ -289,10 +290,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "n": budget, "clips": len(bench.labels), "train_clips": len(train.labels), "seeds": seeds,
             "epochs": base.epochs, "picks_per_clip": base.picks_per_clip,
             "self_training_rounds": base.self_training_rounds,
-            "cross_fit_folds": base.cross_fit_folds, "energy_threshold": base.pick_energy_counting.threshold,
-            "energy_baseline": base.pick_energy_counting.baseline,
-            "selector_energy_threshold": base.selector_energy_counting.threshold,
-            "selector_energy_baseline": base.selector_energy_counting.baseline,
+            "cross_fit_folds": base.cross_fit_folds, "pick_energy_counting": base.pick_energy_counting.model_dump(),
+            "selector_energy_counting": base.selector_energy_counting.model_dump(),
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
             "past_differences": base.past_differences, "selector_energy": base.selector_energy,
             "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,
@@ -329,11 +328,16 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     return lines
 
 
-def _energy_threshold_text(threshold: float, baseline: str) -> str:
-    """How the table's header names an energy's per-pixel threshold."""
-    if not threshold:
+def _counting_text(counting: dict[str, Any]) -> str:
+    """How the table's header names the pixel counting of the selector's energy."""
+    if not counting["threshold"] and counting["measure"] == "magnitude":
         return ""
-    return f", pixels above {threshold:g}x {'their own' if baseline == 'pixel' else 'the window'} median"
+    baseline = "their own" if counting["baseline"] == "pixel" else "the window"
+    pooled = f" pooled {counting['pooling']}x{counting['pooling']}" if counting["pooling"] > 1 else ""
+    if counting["measure"] == "area":
+        return (f", the count of pixels{pooled} above {counting['threshold']:g}x {baseline} median by "
+                f"{counting['noise_floor']:g}x the window's")
+    return f", pixels{pooled} above {counting['threshold']:g}x {baseline} median"
 
 
 def format_motion_table(line: dict[str, Any]) -> str:
@@ -343,7 +347,7 @@ def format_motion_table(line: dict[str, Any]) -> str:
             f"{line['self_training_rounds']} self-training rounds cross-fitted over "
             f"{line['cross_fit_folds']} folds, {line['past_differences']} own and {line['following_differences']} "
             f"following differences in the input, SMART by {line['selector']} ({line['selector_energy']} energy"
-            f"{_energy_threshold_text(line['selector_energy_threshold'], line['selector_energy_baseline'])}), "
+            f"{_counting_text(line['selector_energy_counting'])}), "
             f"seeds {', '.join(map(str, line['seeds']))}; mean +- sample sd)",
             " ".join([f"{'selector':<9}", f"{'fp32 acc':>15}", *([f"{'int8 acc':>15}"] if quantized else []),
                       f"{'fp32 in_burst' if quantized else 'in_burst':>15}", f"{'total GFLOPs/window':>20}"])]

@@ -21,7 +21,7 @@ from typing import Literal
 
 import numpy as np
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 _LUMA = np.asarray([0.299, 0.587, 0.114], dtype=np.float32)
@@ -124,22 +124,34 @@ def clip_motion_stacks(frames: np.ndarray, settings: MotionSettings) -> np.ndarr
 
 
 EnergyBaseline = Literal["window", "pixel"]
-
-# The pixel baseline's maps are pooled 2x2 first: a pooled pixel's median is steadier against sensor noise (top 4
-# of the energy alone in a burst on the articulated training clips: 0.646 pooled against 0.621 unpooled).
-PIXEL_BASELINE_POOL = 2
+EnergyMeasure = Literal["magnitude", "area"]
 
 
 class PixelCounting(BaseModel):
-    """How a motion energy counts each pixel's |difference| (`window_motion_energy`): its threshold and the
-    baseline the threshold multiplies travel together."""
+    """How a motion energy counts each pixel's |difference| (`window_motion_energy`): pooled how, above which
+    threshold of which baseline, and adding up what."""
 
     model_config = ConfigDict(frozen=True)
 
-    threshold: float = Field(0.0, ge=0, description="A pixel counts by how far its |difference| exceeds this "
-                             "multiple of the baseline (0: every pixel counts in full).")
+    threshold: float = Field(0.0, ge=0, description="A pixel counts only above this multiple of the baseline (0: "
+                             "every pixel counts).")
     baseline: EnergyBaseline = Field("window", description="What the threshold multiplies: the window's median "
                                      "|difference| (window) or each pixel's own median over the window (pixel).")
+    pooling: int = Field(1, ge=1, description="Side of the blocks each |difference| map is averaged over first: a "
+                         "block's median is steadier against sensor noise (1: every pixel).")
+    measure: EnergyMeasure = Field("magnitude", description="What a candidate's energy adds up: each pixel's "
+                                   "|difference| above the threshold (magnitude), or the number of pixels above it "
+                                   "by more than `noise_floor` x the window's median |difference| (area: a limb "
+                                   "counts by its size, not its contrast, so a high-contrast ball does not outshine "
+                                   "a faint forearm).")
+    noise_floor: float = Field(0.0, ge=0, description="area: the margin above the threshold a pixel needs to count, "
+                               "a multiple of the window's median |difference| (0: any margin).")
+
+    @model_validator(mode="after")
+    def _noise_floor_is_an_area_margin(self) -> PixelCounting:
+        if self.noise_floor and self.measure != "area":
+            raise ValueError("noise_floor is the area measure's margin: set measure to area, or noise_floor to 0")
+        return self
 
 
 EVERY_PIXEL = PixelCounting()
@@ -152,23 +164,26 @@ def window_motion_energy(stacks: np.ndarray, smoothing: int = 3,
     Each candidate's total |newest difference|, standardised within its window (median, standard deviation),
     then averaged over `smoothing` neighbouring candidates: a burst spans several candidates, while a bouncing
     ball or a shake residual lifts one (on the articulated family's training clips, 4 of 32 picks fall in the
-    burst 52 % of the time smoothed, 45 % unsmoothed, 20 % at random). With a `counting` threshold > 0 each pixel
-    counts only by how far its |difference| exceeds the threshold x a baseline (medians over the candidates with a
-    predecessor): the window's median |difference| ("window"), so sensor noise and small sway drop out and large
-    limb motion stays; or the pixel's own median over the window ("pixel", on maps pooled by
-    `PIXEL_BASELINE_POOL`), so what moves at a place all window long (a swaying distractor, a ball's path, noise
-    on a textured spot) drops out and what moves there only for a while (the actor's burst) stays. A candidate
-    without a predecessor (all-zero difference) scores -inf.
+    burst 52 % of the time smoothed, 45 % unsmoothed, 20 % at random). `counting` says how a pixel counts. With a
+    threshold > 0 only by how far its |difference| exceeds the threshold x a baseline (medians over the candidates
+    with a predecessor): the window's median |difference| ("window"), so sensor noise and small sway drop out and
+    large limb motion stays; or the pixel's own median over the window ("pixel"), so what moves at a place all
+    window long (a swaying distractor, noise on a textured spot) drops out and what moves there only for a while
+    (the actor's burst, a passing ball) stays. With the "area" measure a candidate counts the pixels above the
+    threshold by a margin instead of adding up their |differences|. A candidate without a predecessor (all-zero
+    difference) scores -inf.
     """
-    magnitude = np.abs(stacks[..., 0, :, :].astype(np.float32))
-    no_predecessor = magnitude.sum(axis=(-2, -1)) == 0.0
-    threshold = counting.threshold
-    if threshold > 0 and counting.baseline == "pixel":
-        magnitude = _pooled(magnitude, PIXEL_BASELINE_POOL)
-        magnitude = np.maximum(magnitude - threshold * _pixel_medians(magnitude, no_predecessor), 0.0)
-    elif threshold > 0:
-        magnitude = np.maximum(magnitude - threshold * _window_median(magnitude, no_predecessor), 0.0)
-    energy = magnitude.sum(axis=(-2, -1))
+    no_predecessor = np.abs(stacks[..., 0, :, :]).sum(axis=(-2, -1)) == 0.0
+    magnitude = _pooled(np.abs(stacks[..., 0, :, :].astype(np.float32)), counting.pooling)
+    area = counting.measure == "area"
+    floor = area and counting.noise_floor > 0
+    margin = counting.noise_floor * _window_median(magnitude, no_predecessor) if floor else 0.0
+    if counting.threshold > 0:
+        baseline = (_pixel_medians(magnitude, no_predecessor) if counting.baseline == "pixel"
+                    else _window_median(magnitude, no_predecessor))
+        magnitude = np.maximum(magnitude - counting.threshold * baseline, 0.0)
+    counted = (magnitude > margin).astype(np.float32) if area else magnitude
+    energy = counted.sum(axis=(-2, -1))
     median = np.median(energy, axis=-1, keepdims=True)
     standardised = (np.where(no_predecessor, median, energy) - median) / (energy.std(axis=-1, keepdims=True) + 1e-6)
     half = smoothing // 2
@@ -179,21 +194,25 @@ def window_motion_energy(stacks: np.ndarray, smoothing: int = 3,
 
 def energy_flops_per_window(steps: int, size: int, counting: PixelCounting) -> int:
     """Estimated FLOPs of one window's `window_motion_energy` over `steps` difference maps of `size` x `size`, which
-    runs in numpy where torch's counter cannot see it: the absolute sum (2 a pixel); with a threshold against the
-    window's median, that median (about 1 a pixel, by partition) and the subtraction and clipping (2 a pixel); with
-    each pixel's own median, the pooling (1 a pixel), the median of each pooled pixel over the window (about
-    steps x log2(steps) comparisons), the subtraction and clipping and the sum (4 a pooled pixel and step)."""
+    runs in numpy where torch's counter cannot see it. A pixel: its absolute value (1) and, with pooling, its share
+    of a block's mean (1). A pooled pixel and step: with a threshold, its baseline (the window's median about 1, by
+    partition; each pixel's own median about log2(steps) comparisons) and the subtraction and clipping (2); the
+    area's noise floor (a window's median over the excess, 1) and comparison (1); the sum (1)."""
     pixels = steps * size * size
-    if counting.threshold <= 0:
-        return 2 * pixels
-    if counting.baseline == "window":
-        return 5 * pixels
-    pooled = steps * (size // PIXEL_BASELINE_POOL) ** 2
-    return pixels + pooled * math.ceil(math.log2(max(steps, 2))) + 4 * pooled
+    pooled = steps * (size // counting.pooling) ** 2
+    flops = pixels * (2 if counting.pooling > 1 else 1) + pooled
+    if counting.threshold > 0:
+        median = math.ceil(math.log2(max(steps, 2))) if counting.baseline == "pixel" else 1
+        flops += pooled * (median + 2)
+    if counting.measure == "area":
+        flops += pooled * (2 if counting.noise_floor else 1)
+    return flops
 
 
 def _pooled(maps: np.ndarray, factor: int) -> np.ndarray:
     """[..., S, S] -> [..., S // factor, S // factor] block means (a last odd row or column is dropped)."""
+    if factor == 1:
+        return maps
     size = maps.shape[-1] // factor
     cropped = maps[..., :size * factor, :size * factor]
     return cropped.reshape(*maps.shape[:-2], size, factor, size, factor).mean(axis=(-3, -1))

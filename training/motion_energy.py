@@ -10,14 +10,16 @@ trained head's probability of the clip's own label (the label is known in traini
 belongs to no class), and the CNN is trained afresh on those picks, `self_training_rounds` times. Each candidate's
 input is centred on it: its own newest differences and the next candidates' (`past_differences`,
 `following_differences`, `training.temporal_context`). SMART's n candidates are the top-n by the energy of the
-motion into and out of the candidate (`selector_energy`; each pixel counted by how far it exceeds twice its own
-median over the window, so a ball's path or a swaying distractor counts less) plus the label evidence that a
+motion into and out of the candidate (`selector_energy`; the number of pixels whose |difference| stands out from
+their own median over the window and from the window's noise floor, so what moves at one place all window long
+drops out and a faint limb counts by its size, not its contrast) plus the label evidence that a
 selector fitted on the training clips predicts (`selector` "evidence", `training.evidence_selector`), classified by
 TSN consensus. The masks only score the picks (in-burst share) on the test clips; training never reads them.
 
 Every setting was chosen by accuracy on a validation split of the training clips, then checked on the bench,
-except the selector energy's pixel baseline: it was chosen by where the energy alone puts its top candidates on
-the training clips (the masks scoring), then checked on the bench.
+except the selector energy's pixel counting (`selector_energy_counting`): it was chosen by where the energy alone
+puts its top candidates on the training clips (the masks scoring), then checked on the validation split's
+accuracy and on the bench.
 `training/motion_energy_experiments.md` records every alternative measured, kept or not, with its figures.
 
     python -m training.motion_energy var/data/articulated [--seeds 0 1 2] [--epochs 40]
@@ -74,9 +76,11 @@ class MotionEnergySettings(BaseModel):
         default_factory=PixelCounting, description="How the energy that picks the training candidates counts each "
         "pixel (`models.motion.window_motion_energy`; the default: every pixel in full).")
     selector_energy_counting: PixelCounting = Field(
-        PixelCounting(threshold=2.0, baseline="pixel"), description="How the energy SMART's selector adds and reads "
-        "counts each pixel: by how far it exceeds twice its own median over the window, so a ball's path or a "
-        "swaying distractor counts less.")
+        PixelCounting(threshold=1.5, baseline="pixel", pooling=4, measure="area", noise_floor=4.0),
+        description="How the energy SMART's selector adds and reads counts each pixel: on maps pooled 4x4, the number "
+        "of pixels whose |difference| exceeds 1.5x its own median over the window by more than 4x the window's "
+        "median. What moves at a place all window long drops out, and a faint limb counts by its size, not its "
+        "contrast, so a high-contrast ball does not outshine it.")
     following_differences: int = Field(2, ge=0, description="Newest differences of the next candidates appended "
                                        "to each candidate's own, the classifier's input in every strategy "
                                        "(`training.temporal_context`; 0: the candidate's own differences only).")

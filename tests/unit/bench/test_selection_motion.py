@@ -78,9 +78,12 @@ def test_motion_recipe_reports_each_strategy_over_the_seeds(tmp_path: Path) -> N
     assert f"in_burst ceiling (n picks, the bench's burst candidates): {line['in_burst_ceiling']:.3f}" in result.stdout
     assert "motion-energy recipe, articulated family: T=6 n=2" in result.stdout
     assert "trained on 4 (3 candidates each)" in result.stdout
-    assert "SMART by confidence (both_sides energy, pixels above 2x their own median)" in result.stdout
-    assert line["selector_energy_threshold"] == 2.0 and line["selector_energy_baseline"] == "pixel"
-    assert line["energy_threshold"] == 0.0 and line["energy_baseline"] == "window"
+    assert ("SMART by confidence (both_sides energy, the count of pixels pooled 4x4 above 1.5x their own median by 4x "
+            "the window's)") in result.stdout
+    assert line["selector_energy_counting"] == {"threshold": 1.5, "baseline": "pixel", "pooling": 4,
+                                                "measure": "area", "noise_floor": 4.0}
+    assert line["pick_energy_counting"] == {"threshold": 0.0, "baseline": "window", "pooling": 1,
+                                            "measure": "magnitude", "noise_floor": 0.0}
     assert "last batch loss" not in result.output  # training's per-epoch lines stay at DEBUG
     # the stacks are cached per clip: a second run reads them back and reports the same figures
     again = CliRunner().invoke(app, arguments)
@@ -94,11 +97,14 @@ def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
         "--data", str(bench), "--frames", "2", "--candidates", "6", "--seeds", "0", "--seeds", "1", "--epochs", "1",
         "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--int8", "--shortlist", "3",
         "--ensemble", "--energy-threshold", "1", "--energy-baseline", "pixel", "--selector-energy-threshold", "3",
-        "--selector-energy-baseline", "window"])
+        "--selector-energy-baseline", "window", "--selector-energy-pooling", "2", "--selector-energy-measure",
+        "magnitude", "--selector-energy-noise-floor", "0"])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (line["energy_threshold"], line["energy_baseline"]) == (1.0, "pixel")
-    assert (line["selector_energy_threshold"], line["selector_energy_baseline"]) == (3.0, "window")
+    assert line["pick_energy_counting"] | {"threshold": 1.0, "baseline": "pixel"} == line["pick_energy_counting"]
+    assert line["selector_energy_counting"] == {"threshold": 3.0, "baseline": "window", "pooling": 2,
+                                                "measure": "magnitude", "noise_floor": 0.0}
+    assert "pixels pooled 2x2 above 3x the window median" in result.stdout
     strategies = {"smart", "cascade", "energy", "uniform", "dense"}
     gflops = line["window_gflops"]
     # the CNN on energy's shortlist of 3 of T=6, then on SMART's 2 of them: between dense and energy alone
@@ -134,6 +140,12 @@ def test_selector_energy_choices_and_its_needs_are_refused_with_one_reason() -> 
     for option in ("--energy-baseline", "--selector-energy-baseline"):
         baseline = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", option, "clip"])
         assert baseline.exit_code != 0 and "window or pixel" in baseline.output and option in baseline.output
+    measure = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--selector-energy-measure",
+                                       "volume"])
+    assert measure.exit_code != 0 and "magnitude or area" in measure.output
+    floor = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--selector-energy-measure",
+                                     "magnitude"])
+    assert floor.exit_code != 0 and "noise_floor is the area measure's margin" in floor.output
     alone = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--following-differences",
                                      "0", "--selector-energy", "both_sides"])
     assert alone.exit_code != 0 and "set following_differences to 1 or more" in alone.output
@@ -143,9 +155,11 @@ def test_selector_energy_choices_and_its_needs_are_refused_with_one_reason() -> 
 def test_an_energy_option_given_alone_keeps_the_other_half_of_the_recipes_counting() -> None:
     """--selector-energy-threshold alone keeps the selector's pixel baseline, --energy-baseline alone the training
     picks' threshold of 0; neither given leaves the recipe's counting as it is."""
-    assert _pixel_counting("selector_energy_counting", 3.0, None) == {"threshold": 3.0, "baseline": "pixel"}
-    assert _pixel_counting("pick_energy_counting", None, "pixel") == {"threshold": 0.0, "baseline": "pixel"}
-    assert _pixel_counting("selector_energy_counting", None, None) is None
+    assert _pixel_counting("selector_energy_counting", threshold=3.0, baseline=None) == {
+        "threshold": 3.0, "baseline": "pixel", "pooling": 4, "measure": "area", "noise_floor": 4.0}
+    assert _pixel_counting("pick_energy_counting", threshold=None, baseline="pixel") == {
+        "threshold": 0.0, "baseline": "pixel", "pooling": 1, "measure": "magnitude", "noise_floor": 0.0}
+    assert _pixel_counting("selector_energy_counting", threshold=None, measure=None) is None
 
 
 def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:

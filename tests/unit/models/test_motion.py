@@ -3,7 +3,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pytest
 import torch
+from pydantic import ValidationError
 
 from models.motion import (
     CameraMotionState,
@@ -104,7 +106,7 @@ def _swaying_clip() -> np.ndarray:
     return stacks
 
 
-ABOVE_TWICE_OWN_MEDIAN = PixelCounting(threshold=2.0, baseline="pixel")
+ABOVE_TWICE_OWN_MEDIAN = PixelCounting(threshold=2.0, baseline="pixel", pooling=2)
 
 
 def test_window_motion_energy_threshold_keeps_large_motion_and_drops_sway() -> None:
@@ -144,6 +146,33 @@ def test_window_motion_energy_pixel_baseline_of_a_window_without_predecessors_is
 def test_the_energy_costs_more_with_each_pixels_own_median() -> None:
     plain = energy_flops_per_window(32, 112, PixelCounting(threshold=0.0, baseline="pixel"))
     assert plain == 2 * 32 * 112 * 112 == energy_flops_per_window(32, 112, PixelCounting())
-    # pooling 1 a pixel; per pooled pixel and step a median of 32 values (5 comparisons) and 4 more
-    assert energy_flops_per_window(32, 112, ABOVE_TWICE_OWN_MEDIAN) == 32 * 112 * 112 + 32 * 56 * 56 * (5 + 4)
     assert energy_flops_per_window(32, 112, PixelCounting(threshold=2.0)) == 5 * 32 * 112 * 112
+    # the absolute value and the pooling 2 a pixel; a pooled pixel and step: a median of 32 values (5
+    # comparisons), the subtraction and clipping, the sum; the area adds its noise floor and comparison
+    assert energy_flops_per_window(32, 112, ABOVE_TWICE_OWN_MEDIAN) == 2 * 32 * 112 * 112 + 32 * 56 * 56 * (5 + 3)
+    area = PixelCounting(threshold=1.5, baseline="pixel", pooling=4, measure="area", noise_floor=4.0)
+    assert energy_flops_per_window(32, 112, area) == 2 * 32 * 112 * 112 + 32 * 28 * 28 * (5 + 3 + 2)
+
+
+def test_the_area_counts_a_faint_limb_by_its_size_not_a_bright_ball_by_its_contrast() -> None:
+    """A small ball passes each candidate, over a background of high contrast to it once; a larger, faint limb moves
+    in two. Adding up the excess, the ball's contrast wins; counting the pixels above the noise floor, the limb's
+    size does."""
+    rng = np.random.default_rng(0)
+    stacks = rng.normal(0.0, 0.05, size=(1, 8, 3, 16, 16)).astype(np.float32)  # sensor noise
+    stacks[0, 0] = 0.0  # no predecessor
+    for step in range(1, 8):  # the ball, 2x2 px, somewhere new each candidate
+        stacks[0, step, 0, 2 * step:2 * step + 2, 0:2] = 60.0 if step == 7 else 2.0
+    stacks[0, 4:6, 0, 8:16, 8:16] = 0.8  # the limb, 8x8 px, faint
+    counting = PixelCounting(threshold=1.5, baseline="pixel", measure="magnitude")
+    magnitude = window_motion_energy(stacks, smoothing=1, counting=counting)
+    area = window_motion_energy(stacks, smoothing=1, counting=counting.model_copy(
+        update={"measure": "area", "noise_floor": 4.0}))
+    assert np.argmax(magnitude[0]) == 7  # the ball at its highest contrast
+    assert set(np.argsort(-area[0])[:2]) == {4, 5}
+    assert np.isneginf(area[0, 0])
+
+
+def test_a_noise_floor_belongs_to_the_area_measure() -> None:
+    with pytest.raises(ValidationError, match="noise_floor is the area measure's margin"):
+        PixelCounting(noise_floor=2.0)

@@ -140,13 +140,14 @@ def test_the_selector_reads_the_energy_its_settings_name() -> None:
     raw[:, 0] = 0.0  # no predecessor
     data = with_temporal_context(MotionData(raw, np.zeros((2, 6), dtype=bool), np.array([0, 1])), 1)
     newest = MotionEnergySettings(past_differences=2, following_differences=1, selector_energy="newest")
-    own_median = PixelCounting(threshold=2.0, baseline="pixel")
+    own_median = newest.selector_energy_counting
+    assert own_median.measure == "area" and own_median.baseline == "pixel"
     np.testing.assert_array_equal(selector_energy(data, newest),
                                   window_motion_energy(data.stacks, counting=own_median))
     both = newest.model_copy(update={"selector_energy": "both_sides"})
     np.testing.assert_array_equal(selector_energy(data, both),
                                   both_sides_energy(data.stacks, past=2, counting=own_median))
-    unthresholded = both.model_copy(update={"selector_energy_counting": PixelCounting(threshold=0.0, baseline="pixel")})
+    unthresholded = both.model_copy(update={"selector_energy_counting": PixelCounting()})
     np.testing.assert_array_equal(selector_energy(data, unthresholded), both_sides_energy(data.stacks, past=2))
     with pytest.raises(ValidationError, match="following_differences"):
         MotionEnergySettings(following_differences=0, selector_energy="both_sides")
