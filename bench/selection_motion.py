@@ -334,6 +334,8 @@ def _counting_text(counting: dict[str, Any]) -> str:
         return ""
     baseline = "their own" if counting["baseline"] == "pixel" else "the window"
     pooled = f" pooled {counting['pooling']}x{counting['pooling']}" if counting["pooling"] > 1 else ""
+    if counting["measure"] == "area" and not counting["threshold"]:
+        return f", the count of pixels{pooled} above {counting['noise_floor']:g}x the window's median"
     if counting["measure"] == "area":
         return (f", the count of pixels{pooled} above {counting['threshold']:g}x {baseline} median by "
                 f"{counting['noise_floor']:g}x the window's")

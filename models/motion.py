@@ -197,7 +197,7 @@ def energy_flops_per_window(steps: int, size: int, counting: PixelCounting) -> i
     runs in numpy where torch's counter cannot see it. A pixel: its absolute value (1) and, with pooling, its share
     of a block's mean (1). A pooled pixel and step: with a threshold, its baseline (the window's median about 1, by
     partition; each pixel's own median about log2(steps) comparisons) and the subtraction and clipping (2); the
-    area's noise floor (a window's median over the excess, 1) and comparison (1); the sum (1)."""
+    area's noise floor (the window's median, 1) and comparison (1); the sum (1)."""
     pixels = steps * size * size
     pooled = steps * (size // counting.pooling) ** 2
     flops = pixels * (2 if counting.pooling > 1 else 1) + pooled

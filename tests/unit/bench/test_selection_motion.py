@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from actionstream.cli import app
 from bench.cli import _pixel_counting
-from bench.selection_motion import ProbabilityAverage, in_burst_ceiling, learned_selector_scores, mean_and_spread
+from bench.selection_motion import (
+    ProbabilityAverage,
+    _counting_text,
+    in_burst_ceiling,
+    learned_selector_scores,
+    mean_and_spread,
+)
 from models.motion_export import (
     MOTION_INT8_ONNX,
     MOTION_ONNX,
@@ -160,6 +166,15 @@ def test_an_energy_option_given_alone_keeps_the_other_half_of_the_recipes_counti
     assert _pixel_counting("pick_energy_counting", threshold=None, baseline="pixel") == {
         "threshold": 0.0, "baseline": "pixel", "pooling": 1, "measure": "magnitude", "noise_floor": 0.0}
     assert _pixel_counting("selector_energy_counting", threshold=None, measure=None) is None
+
+
+def test_the_table_header_names_each_pixel_counting() -> None:
+    area = {"threshold": 1.5, "baseline": "pixel", "pooling": 4, "measure": "area", "noise_floor": 4.0}
+    assert _counting_text(area) == ", the count of pixels pooled 4x4 above 1.5x their own median by 4x the window's"
+    assert _counting_text(area | {"threshold": 0.0}) == ", the count of pixels pooled 4x4 above 4x the window's median"
+    magnitude = {"threshold": 2.0, "baseline": "window", "pooling": 1, "measure": "magnitude", "noise_floor": 0.0}
+    assert _counting_text(magnitude) == ", pixels above 2x the window median"
+    assert _counting_text(magnitude | {"threshold": 0.0}) == ""
 
 
 def test_an_unknown_recipe_is_refused(tmp_path: Path) -> None:
