@@ -173,8 +173,9 @@ def window_motion_energy(stacks: np.ndarray, smoothing: int = 3,
     threshold by a margin instead of adding up their |differences|. A candidate without a predecessor (all-zero
     difference) scores -inf.
     """
-    no_predecessor = np.abs(stacks[..., 0, :, :]).sum(axis=(-2, -1)) == 0.0
-    magnitude = _pooled(np.abs(stacks[..., 0, :, :].astype(np.float32)), counting.pooling)
+    newest = np.abs(stacks[..., 0, :, :].astype(np.float32))
+    no_predecessor = newest.sum(axis=(-2, -1)) == 0.0
+    magnitude = _pooled(newest, counting.pooling)
     area = counting.measure == "area"
     floor = area and counting.noise_floor > 0
     margin = counting.noise_floor * _window_median(magnitude, no_predecessor) if floor else 0.0
