@@ -321,6 +321,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                 "cpu_speedup_per_seed": [round(value, 3) for value in speedups],
                 "cpu_speedup_range": [min(speedup_ranges), max(speedup_ranges)],
                 "threads": int8.threads, "calibration_frames": calibration_frames,
+                "calibration_percentile": int8.quantization.quantization.percentile,
                 "meets_target": {f"|smart drop|<={targets.int8_accuracy_drop}":
                                  abs(drop["smart"]) <= targets.int8_accuracy_drop},
             }
@@ -370,7 +371,8 @@ def format_motion_table(line: dict[str, Any]) -> str:
     if quantized:
         speedup_low, speedup_high = quantized["cpu_speedup_range"]
         rows.append(f"int8 (ONNX Runtime QDQ, intra-op threads {quantized['threads']}, calibrated on "
-                    f"{quantized['calibration_frames']} training stacks): per-frame top-1 agreement with fp32 "
+                    f"{quantized['calibration_frames']} training stacks, ranges at the "
+                    f"{quantized['calibration_percentile']:g}th percentile): per-frame top-1 agreement with fp32 "
                     f"{quantized['top1_agreement']:.3f}, CPU speed-up over ONNX Runtime fp32 "
                     f"{quantized['cpu_speedup']:.2f}x [{speedup_low:.2f}-{speedup_high:.2f}], SMART accuracy drop "
                     f"{quantized['accuracy_drop']['smart']:+.3f}")

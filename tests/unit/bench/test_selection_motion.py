@@ -131,7 +131,9 @@ def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
     low, high = quantized["cpu_speedup_range"]
     assert 0 < low <= min(quantized["cpu_speedup_per_seed"]) <= max(quantized["cpu_speedup_per_seed"]) <= high
     assert quantized["threads"] == 1 and set(quantized["meets_target"]) == {"|smart drop|<=0.01"}
+    assert quantized["calibration_percentile"] == 99.999  # the motion CNN's ranges, not the encoder's 99.99
     assert "int8 acc" in result.stdout and "per-frame top-1 agreement with fp32" in result.stdout
+    assert "ranges at the 99.999th percentile" in result.stdout
     assert "Quantiz" not in result.output and "exported" not in result.output  # no exporter or quantiser chatter
 
 
