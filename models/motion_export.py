@@ -48,9 +48,8 @@ MOTION_FEATURES_NAME = "features"
 def default_motion_quantization() -> Int8Settings:
     """The encoder's recipe with the motion CNN's layers: the convolutions after the first int8, the first and
     the linear head fp32. Activation ranges keep 99.999 % of the calibration values, not the encoder's 99.99 %:
-    the CNN's rare large responses are the moving limbs it classifies by, and clipping them cost top-1
-    agreement with fp32 (articulated bench, seeds 0-2: 0.968 / 0.975 / 0.972 at 99.99, 0.978 / 0.977 / 0.983 at
-    99.999; `training/motion_energy_experiments.md`)."""
+    clipping the CNN's rarest, largest responses cost top-1 agreement with fp32 (articulated bench, seeds 0-2:
+    0.968 / 0.975 / 0.972 at 99.99, 0.978 / 0.977 / 0.983 at 99.999; `training/motion_energy_experiments.md`)."""
     return Int8Settings(keep_fp32=("stem", "classifier"), keep_fp32_blocks=(), quantized_ops=("Conv", "Relu"),
                         percentile=99.999)
 
