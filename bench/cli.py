@@ -110,8 +110,10 @@ def selection(
                                                "candidate's; needs --following-differences; default: the "
                                                "recipe's)."),
     selector: str | None = typer.Option(None, "--selector", help="motion-energy: SMART's score, confidence (the "
-                                        "energy + the head's top probability) or evidence (the energy + label "
-                                        "evidence learnt on the training clips; default: the recipe's)."),
+                                        "energy + the head's top probability), evidence (the energy + label "
+                                        "evidence learnt on the training clips; default: the recipe's) or idle "
+                                        "(the energy + a second CNN's evidence of an action, trained on idle "
+                                        "candidates mined from the training clips; not with --int8)."),
     consensus_tuning_epochs: int | None = typer.Option(None, "--consensus-tuning-epochs", min=0, help="motion-"
                                                        "energy: epochs of a last fine-tune on each training clip's "
                                                        "consensus of SMART's n picks (default: the recipe's; 0: "
@@ -129,8 +131,8 @@ def selection(
     from bench.selection import format_table, run_selection_bench
 
     if recipe == "motion-energy":
-        if selector not in (None, "confidence", "evidence"):
-            raise typer.BadParameter("confidence or evidence", param_hint="--selector")
+        if selector not in (None, "confidence", "evidence", "idle"):
+            raise typer.BadParameter("confidence, evidence or idle", param_hint="--selector")
         for baseline, hint in ((energy_baseline, "--energy-baseline"),
                                (selector_energy_baseline, "--selector-energy-baseline")):
             if baseline not in (None, "window", "pixel"):
@@ -192,6 +194,7 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
     from bench.motion_int8 import MotionInt8BenchSettings
     from bench.selection import BenchClassesMismatch
     from bench.selection_motion import (
+        IdleSelectorWithoutInt8,
         default_training_dir,
         ensure_training_data,
         format_motion_table,
@@ -211,6 +214,8 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
                                            shortlist=shortlist, ensemble=ensemble)
     except BenchClassesMismatch as error:
         raise typer.BadParameter(str(error), param_hint="--data") from None
+    except IdleSelectorWithoutInt8 as error:
+        raise typer.BadParameter(str(error), param_hint="--int8") from None
     except ValueError as error:  # the training set's classes are not the family's
         raise typer.BadParameter(str(error), param_hint="--family") from None
     for line in lines:

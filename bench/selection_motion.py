@@ -1,19 +1,20 @@
 """`actionstream bench selection --recipe motion-energy`: issue 11's mask-free motion path on a family.
 
-No model bundle: the motion CNN of `training.motion_energy` is trained from scratch once per seed on every clip
-of the family's training set (never its masks), then scored on every clip of the bench set (another seed of the
-generator, unseen): SMART's n candidates by the recipe's selector (motion energy + the label evidence learnt on
-the training clips, or + the head's confidence with `--selector confidence`), n by that motion energy alone
-(energy: the cheap scorer picks, the CNN classifies only those n), SMART on energy's shortlist of k (cascade:
-the CNN runs on k candidates, not T), n evenly spaced ones (uniform) and all T (dense), each classified by TSN
-consensus of the same head, and the share of each strategy's frames inside the action burst (the truth masks
+No model bundle: the motion CNN of `training.motion_energy` is trained from scratch once per seed on every clip of
+the family's training set (never its masks), then scored on every clip of the bench set (another seed of the
+generator, unseen): SMART's n candidates by the recipe's selector (motion energy + the label evidence learnt on the
+training clips, or + the head's confidence with `--selector confidence`, or + the idle selector's evidence of an
+action with `--selector idle`: a second CNN, and the classifier then runs on SMART's n picks only), n by that motion
+energy alone (energy: the cheap scorer picks, the CNN classifies only those n), SMART on energy's shortlist of k
+(cascade: the CNN runs on k candidates, not T), n evenly spaced ones (uniform) and all T (dense), each classified by
+TSN consensus of the same head, and the share of each strategy's frames inside the action burst (the truth masks
 score, nothing else reads them). Per strategy the mean and sample standard deviation over the seeds, the issue's
 targets, and the total GFLOPs per window. With `ensemble`, the same strategies for a stronger and costlier
 classifier: the seeds' CNNs together (mean of their probabilities), on n picks against all T. With `int8`, each
 seed's model is also scored in ONNX Runtime int8 (`bench.motion_int8`): every strategy's accuracy, the per-frame
 top-1 agreement with fp32 and the CPU speed-up. The learned selector is fitted once, on the fp32 CNN's training
-features (what serving would ship), and each precision's SMART reads it on that CNN's own features and
-confidences, as a deployment running the int8 CNN would.
+features (what serving would ship), and each precision's SMART reads it on that CNN's own features and confidences,
+as a deployment running the int8 CNN would.
 
 Articulated family, n=4 of T=32, seeds 0-2 (`--int8 --ensemble`; accuracy mean +- sample sd, GFLOPs per window):
 smart 0.771 +- 0.036 at 1.444, cascade (k=8) 0.740 +- 0.010 at 0.556, energy 0.684 +- 0.006 at 0.407, uniform
@@ -60,9 +61,10 @@ from bench.selection import default_bench_dir, ensure_bench_data
 from models.flops import count_flops
 from models.motion import MotionSettings, difference_flops_per_frame, energy_flops_per_window
 from models.preprocessing import Preprocessing
-from training.evidence_selector import EvidenceSelector
+from training.idle_selector import IdleSelector
 from training.motion_energy import (
     MotionEnergySettings,
+    Selector,
     fit_selector,
     frame_probabilities,
     recipe_input,
@@ -79,6 +81,10 @@ logger = logging.getLogger(__name__)
 
 MOTION_STRATEGIES = ("smart", "cascade", "energy", "uniform", "dense")
 PRECISIONS = ("fp32", "int8")
+
+
+class IdleSelectorWithoutInt8(ValueError):
+    """`--int8` with the idle selector, whose second CNN has no int8 copy."""
 
 
 class SelectionTargets(BaseModel):
@@ -117,18 +123,24 @@ def mean_and_spread(values: list[float]) -> tuple[float, float]:
 
 
 def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion: MotionSettings,
-                        budget: int, shortlist: int) -> dict[str, Any]:
+                        budget: int, shortlist: int, selector_model: nn.Module | None = None) -> dict[str, Any]:
     """Total FLOPs per window of each strategy, and the per-frame parts they are made of.
 
     SMART's confidence reads the head on every candidate, so it runs the differences and the CNN on all T, as
     dense does; uniform needs only its n frames' stacks (each of `stack_depth` differences, and the
     `following_differences` after it) and the CNN on n. Energy alone needs every candidate's difference too, but the
     CNN on its n picks only; the cascade runs the CNN on energy's shortlist of `shortlist`. The selector's energy
-    (`models.motion.energy_flops_per_window`) is computed by all three.
+    (`models.motion.energy_flops_per_window`) is computed by all three. With a `selector_model` (the idle
+    selector's CNN) SMART runs it on all T and the classifier on its n picks, the cascade it on the shortlist and
+    the classifier on n.
     """
     size = motion.output_size
     depth = settings.past_differences + settings.following_differences
-    cnn = count_flops(lambda: model.eval()(torch.zeros(1, depth, size, size)))
+
+    def flops_per_frame(network: nn.Module) -> int:
+        return count_flops(lambda: network.eval()(torch.zeros(1, depth, size, size)))
+
+    cnn = flops_per_frame(model)
     image = Preprocessing().image_size
     difference = difference_flops_per_frame(motion, image, image)
     steps = settings.num_candidates
@@ -137,9 +149,16 @@ def motion_window_flops(model: nn.Module, settings: MotionEnergySettings, motion
                    "uniform": min(steps, budget * depth)}
     classified = {"smart": steps, "cascade": shortlist, "energy": budget, "dense": steps, "uniform": budget}
     energy = {"smart": energy_flops, "cascade": energy_flops, "energy": energy_flops, "dense": 0, "uniform": 0}
-    total = {name: differenced[name] * difference + classified[name] * cnn + energy[name]
+    selected = {name: 0 for name in MOTION_STRATEGIES}
+    selector_cnn = None
+    if selector_model is not None:
+        selector_cnn = flops_per_frame(selector_model)
+        selected.update(smart=steps * selector_cnn, cascade=shortlist * selector_cnn)
+        classified.update(smart=budget, cascade=budget)
+    total = {name: differenced[name] * difference + classified[name] * cnn + energy[name] + selected[name]
              for name in MOTION_STRATEGIES}
-    return {"cnn_per_frame": cnn, "difference_per_frame_estimate": difference, "total": total}
+    return {"cnn_per_frame": cnn, "selector_cnn_per_frame": selector_cnn,
+            "difference_per_frame_estimate": difference, "total": total}
 
 
 PerSeed = dict[str, dict[int, dict[str, list[float]]]]  # precision -> budget n -> strategy -> one value a seed
@@ -152,11 +171,11 @@ def cascade_scores(energy: torch.Tensor, smart: torch.Tensor, shortlist: int) ->
     return torch.full_like(energy, -torch.inf).scatter(1, kept, smart.gather(1, kept))
 
 
-def learned_selector_scores(models: dict[str, nn.Module], selector: EvidenceSelector | None, data: MotionData,
+def learned_selector_scores(models: dict[str, nn.Module], selector: Selector, data: MotionData,
                             settings: MotionEnergySettings) -> dict[str, torch.Tensor | None]:
     """[N,T] SMART scores of each precision's CNN: the learned selector, fitted once on the fp32 CNN's training
-    features, read on that CNN's own features and confidences (None for the confidence selector, which
-    `score_clips` reads off each CNN itself)."""
+    features, read on that CNN's own features and confidences, or the idle selector's own CNN's (None for the
+    confidence selector, which `score_clips` reads off each CNN itself)."""
     return {precision: None if selector is None else smart_scores(scored, selector, data, settings)
             for precision, scored in models.items()}
 
@@ -195,11 +214,13 @@ class ProbabilityAverage(nn.Module):
 
 def ensemble_line(ensemble: ProbabilityAverage, bench: MotionData, settings: MotionEnergySettings,
                   motion: MotionSettings, budget: int, shortlist: int,
-                  selector_scores: torch.Tensor | None = None) -> dict[str, Any]:
+                  selector_scores: torch.Tensor | None = None,
+                  selector_model: nn.Module | None = None) -> dict[str, Any]:
     """Each strategy's accuracy, in-burst share and GFLOPs per window with the ensemble as the classifier (one
-    classifier made of every seed's model: no spread; SMART by `selector_scores` when given)."""
+    classifier made of every seed's model: no spread; SMART by `selector_scores` when given, from the
+    `selector_model`'s outputs when it has one of its own)."""
     accuracy, in_burst = strategy_results(ensemble, bench, settings, budget, shortlist, selector_scores)
-    flops = motion_window_flops(ensemble, settings, motion, budget, shortlist)
+    flops = motion_window_flops(ensemble, settings, motion, budget, shortlist, selector_model)
     return {"members": len(ensemble.members), "acc": {name: round(accuracy[name], 4) for name in MOTION_STRATEGIES},
             "in_burst": {name: round(in_burst[name], 4) for name in MOTION_STRATEGIES},
             "cnn_flops_per_frame": flops["cnn_per_frame"],
@@ -229,6 +250,10 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     int8 beside, its per-frame top-1 agreement with fp32 and speed-up; with `ensemble` (two seeds or more), the
     same for the seeds' CNNs together as one classifier."""
     targets = targets or SelectionTargets()
+    if int8 and base.selector == "idle":
+        raise IdleSelectorWithoutInt8("int8 quantises the one CNN that classifies and, with the confidence or "
+                                      "evidence selector, selects; the idle selector's own CNN has no int8 copy: "
+                                      "bench it without --int8")
     train_index = Ucf101Index.from_folder(train_root)
     bench_root = ensure_bench_data(bench_root or default_bench_dir(family, train_index.classes), train_index.classes,
                                    family)
@@ -251,11 +276,14 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     calibration_frames = 0
     trained: list[nn.Module] = []
     learned_scores: list[torch.Tensor] = []  # each seed's learned selector on the bench clips
+    selector_models: list[nn.Module] = []  # each seed's idle selector CNN (selector idle)
     for seed in seeds:
         settings = base.model_copy(update={"seed": seed})
         model = train_motion_energy(train, len(train_index.classes), settings)
         trained.append(model)
         selector = fit_selector(model, train, settings)
+        if isinstance(selector, IdleSelector):
+            selector_models.append(selector.model)
         models: dict[str, nn.Module] = {"fp32": model}
         with tempfile.TemporaryDirectory(prefix="motion-int8-") as work_dir:
             if int8:
@@ -283,7 +311,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     together_scores = torch.stack(learned_scores).mean(dim=0) if learned_scores else None
     lines = []
     for budget in frame_budgets:
-        flops = motion_window_flops(model, base, motion, budget, kept[budget])
+        flops = motion_window_flops(model, base, motion, budget, kept[budget],
+                                    selector_models[-1] if selector_models else None)
         fp32 = _summary(accuracy["fp32"][budget], in_burst["fp32"][budget])
         smart = fp32["acc"]["smart"]
         line: dict[str, Any] = {
@@ -296,6 +325,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             "consensus_power": base.consensus_power, "following_differences": base.following_differences,
             "past_differences": base.past_differences, "selector_energy": base.selector_energy,
             "selector": base.selector, "consensus_tuning_epochs": base.consensus_tuning.epochs,
+            **({"idle_selector": base.idle_selector.model_dump()} if base.selector == "idle" else {}),
             "shortlist": kept[budget],
             **fp32,
             "in_burst_ceiling": round(in_burst_ceiling(bench.in_burst, budget), 4),
@@ -306,11 +336,13 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                 f"in_burst>={targets.in_burst}": fp32["in_burst"]["smart"] >= targets.in_burst,
             },
             "cnn_flops_per_frame": flops["cnn_per_frame"],
+            **({"selector_cnn_flops_per_frame": flops["selector_cnn_per_frame"]} if selector_models else {}),
             "difference_flops_per_frame_estimate": flops["difference_per_frame_estimate"],
             "window_gflops": {name: round(value / 1e9, 4) for name, value in flops["total"].items()},
         }
         if together is not None:
-            line["ensemble"] = ensemble_line(together, bench, base, motion, budget, kept[budget], together_scores)
+            line["ensemble"] = ensemble_line(together, bench, base, motion, budget, kept[budget], together_scores,
+                                             ProbabilityAverage(selector_models) if selector_models else None)
         if int8:
             quantized = _summary(accuracy["int8"][budget], in_burst["int8"][budget])
             drop = {name: round(fp32["acc"][name] - quantized["acc"][name], 4) for name in MOTION_STRATEGIES}
@@ -363,8 +395,10 @@ def format_motion_table(line: dict[str, Any]) -> str:
                   f"{line['window_gflops'][name]:>20.4f}"]
         rows.append(" ".join([cells[0], *(f"{cell:>15}" for cell in cells[1:-1]), cells[-1]]))
     rows.append(f"in_burst ceiling (n picks, the bench's burst candidates): {line['in_burst_ceiling']:.3f}")
-    rows.append(f"per frame: CNN + head {line['cnn_flops_per_frame'] / 1e9:.4f} GFLOPs, aligned difference "
-                f"{line['difference_flops_per_frame_estimate'] / 1e9:.4f} GFLOPs (numpy, estimated)")
+    selector_cnn = line.get("selector_cnn_flops_per_frame")
+    selector_text = f", the idle selector's CNN {selector_cnn / 1e9:.4f} GFLOPs" if selector_cnn else ""
+    rows.append(f"per frame: CNN + head {line['cnn_flops_per_frame'] / 1e9:.4f} GFLOPs{selector_text}, aligned "
+                f"difference {line['difference_flops_per_frame_estimate'] / 1e9:.4f} GFLOPs (numpy, estimated)")
     gflops = line["window_gflops"]
     rows.append("share of dense's compute per window, accuracy: " + ", ".join(
         f"{name} {gflops[name] / gflops['dense']:.0%} at {line['acc'][name]:.3f}" for name in line["acc"]

@@ -14,7 +14,9 @@ motion into and out of the candidate (`selector_energy`; the number of pixels wh
 their own median over the window and from the window's noise floor, so what moves at one place all window long
 drops out and a faint limb counts by its size, not its contrast) plus the label evidence that a
 selector fitted on the training clips predicts (`selector` "evidence", `training.evidence_selector`), classified by
-TSN consensus. The masks only score the picks (in-burst share) on the test clips; training never reads them.
+TSN consensus; or plus a second CNN's evidence of an action, trained on idle candidates mined from the training
+clips (`selector` "idle", `training.idle_selector`). The masks only score the picks (in-burst share) on the test
+clips; training never reads them.
 
 Every setting was chosen by accuracy on a validation split of the training clips, then checked on the bench,
 except the selector energy's pixel counting (`selector_energy_counting`): it was chosen by where the energy alone
@@ -46,6 +48,13 @@ from training.evidence_selector import (
     features_and_probabilities,
     fit_evidence_selector,
     selector_inputs,
+)
+from training.idle_selector import (
+    IdleSelector,
+    IdleSelectorSettings,
+    idle_scores,
+    idle_training_frames,
+    mine_idle_candidates,
 )
 from training.motion_mil import ClipScores, strategy_scores
 from training.motion_probe import MotionData, StackLayout, load_motion_data
@@ -96,9 +105,14 @@ class MotionEnergySettings(BaseModel):
     cross_fit_folds: int = Field(1, ge=1, description="Self-training re-picks each fold's clips with a model trained "
                                  "on the other folds (1: with the model trained on every clip, which saw them).")
     cross_fit_epochs: int = Field(20, ge=1, description="Epochs of each fold's model (the final model: `epochs`).")
-    selector: Literal["confidence", "evidence"] = Field(
+    selector: Literal["confidence", "evidence", "idle"] = Field(
         "evidence", description="SMART's score at test time: the energy + confidence_weight x the head's top "
-        "probability, or + the label evidence that `training.evidence_selector` learns on the training clips.")
+        "probability, + the label evidence that `training.evidence_selector` learns on the training clips, or + "
+        "the idle selector's evidence of an action (a second CNN trained on idle candidates mined from the "
+        "training clips, `training.idle_selector`; the classifier then reads only SMART's picks).")
+    idle_selector: IdleSelectorSettings = Field(
+        default_factory=IdleSelectorSettings, description="selector idle: which training candidates are mined as "
+        "idle, and the selector's weight in SMART's score.")
     evidence_ridge: float = Field(1.0, gt=0, description="Ridge penalty of the evidence selector's regression.")
     consensus_tuning: ConsensusTuning = Field(
         default_factory=ConsensusTuning, description="A last fine-tune of the trained CNN on each training clip's "
@@ -142,27 +156,37 @@ def train_on_energy_picks(train: MotionData, num_classes: int, settings: MotionE
     """The motion CNN + dropout + linear head, trained on each clip's energy picks with the clip's label (or on
     the given [N,k] candidate positions)."""
     train = recipe_input(train, settings)
-    torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
     if picks is None:
         picks = energy_picks(train.stacks, settings.picks_per_clip, settings)
     clips = np.repeat(np.arange(len(train.labels)), picks.shape[1])
-    inputs = torch.from_numpy(train.stacks[clips, picks.ravel()])
-    targets = torch.from_numpy(train.labels[clips])
+    return train_on_frames(train, clips, picks.ravel(), train.labels[clips], num_classes, settings)
+
+
+def train_on_frames(train: MotionData, clips: np.ndarray, positions: np.ndarray, targets: np.ndarray,
+                    num_classes: int, settings: MotionEnergySettings) -> nn.Sequential:
+    """The motion CNN + dropout + linear head, trained on the candidates at [M] (clip, position) with [M] targets
+    (random translations and mirrors, AdamW, cosine-annealed learning rate)."""
+    train = recipe_input(train, settings)
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    inputs = torch.from_numpy(train.stacks[clips, positions])
+    target = torch.from_numpy(np.asarray(targets, dtype=np.int64))
     encoder = MotionEncoder(inputs.shape[1], settings.width)
     model = nn.Sequential(encoder, nn.Dropout(settings.dropout), nn.Linear(encoder.output_dim, num_classes))
     optimiser = torch.optim.AdamW(model.parameters(), settings.learning_rate, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, settings.epochs)
     for epoch in range(settings.epochs):
         model.train()
-        order = torch.from_numpy(rng.permutation(len(targets)))
+        order = torch.from_numpy(rng.permutation(len(target)))
         for start in range(0, len(order), settings.batch_size):
             batch = order[start:start + settings.batch_size]
+            if len(batch) < 2:  # batch normalisation cannot train on one frame: a lone last frame waits an epoch
+                continue
             shift = tuple(int(value) for value in rng.integers(-settings.max_roll_px, settings.max_roll_px + 1, 2))
             stacks = torch.roll(inputs[batch].float(), shift, dims=(2, 3))
             if rng.random() < 0.5:  # a mirrored actor does the same action
                 stacks = stacks.flip(3)
-            loss = nn.functional.cross_entropy(model(stacks), targets[batch],
+            loss = nn.functional.cross_entropy(model(stacks), target[batch],
                                                label_smoothing=settings.label_smoothing)
             optimiser.zero_grad()
             loss.backward()
@@ -251,11 +275,17 @@ def selector_energy(data: MotionData, settings: MotionEnergySettings) -> np.ndar
     return window_motion_energy(data.stacks, counting=settings.selector_energy_counting)
 
 
-def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> EvidenceSelector | None:
-    """The learned selector fitted on the training clips with `settings.selector` "evidence"; None for the
-    energy + confidence score, which learns nothing."""
+Selector = EvidenceSelector | IdleSelector | None
+
+
+def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> Selector:
+    """SMART's selector, fitted on the training clips with `model` (the trained classifier): the learned evidence
+    selector, the idle selector (`fit_idle_selector`), or None for the energy + confidence score, which learns
+    nothing."""
     if settings.selector == "confidence":
         return None
+    if settings.selector == "idle":
+        return fit_idle_selector(model, train, settings)
     train = recipe_input(train, settings)
     features, probabilities = features_and_probabilities(model, train.stacks)
     energy = selector_energy(train, settings)
@@ -263,15 +293,34 @@ def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergy
                                  settings.evidence_ridge)
 
 
-def smart_scores(model: nn.Sequential, selector: EvidenceSelector | None, data: MotionData,
+def fit_idle_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> IdleSelector:
+    """The idle selector (`training.idle_selector`): idle candidates mined with the classifier's features, trained
+    as one class more beside the classifier's label picks, with the recipe's training settings."""
+    train = recipe_input(train, settings)
+    features, _ = features_and_probabilities(model, train.stacks)
+    mined = mine_idle_candidates(features, selector_energy(train, settings), train.labels, settings.idle_selector)
+    num_classes = int(model[-1].out_features)
+    clips, positions, targets = idle_training_frames(label_picks(model, train, settings), train.labels, mined,
+                                                     idle_class=num_classes)
+    logger.info("idle selector: %d of %d pooled training candidates mined as idle", len(mined.clips),
+                mined.pool_purity.size)
+    return IdleSelector(train_on_frames(train, clips, positions, targets, num_classes + 1, settings),
+                        settings.idle_selector.weight)
+
+
+def smart_scores(model: nn.Sequential, selector: Selector, data: MotionData,
                  settings: MotionEnergySettings) -> torch.Tensor:
     """[N,T] SMART's score of every candidate of `data`: the energy + confidence_weight x the head's top
-    probability, or with a fitted `selector`, the energy + its predicted label evidence (energy: `selector_energy`)."""
+    probability, or with a fitted `selector`, the energy + its predicted label evidence, or + its weight x the idle
+    selector's probability of an action (energy: `selector_energy`)."""
     data = recipe_input(data, settings)
     energy = selector_energy(data, settings)
     if selector is None:
         confidence = frame_probabilities(model, data.stacks).amax(dim=-1)
         return torch.from_numpy(energy) + settings.confidence_weight * confidence
+    if isinstance(selector, IdleSelector):
+        idle_probability = frame_probabilities(selector.model, data.stacks)[..., -1].numpy()
+        return torch.from_numpy(idle_scores(idle_probability, energy, selector.weight).astype(np.float32))
     features, probabilities = features_and_probabilities(model, data.stacks)
     return torch.from_numpy(evidence_scores(selector, selector_inputs(features, probabilities, energy), energy))
 

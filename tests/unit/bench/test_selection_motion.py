@@ -30,6 +30,7 @@ from models.motion_export import (
     quantize_motion_int8,
 )
 from training.evidence_selector import evidence_scores, selector_inputs
+from training.idle_selector import IdleSelectorSettings
 from training.motion_energy import (
     MotionEnergySettings,
     fit_selector,
@@ -137,9 +138,40 @@ def test_int8_is_scored_beside_fp32_on_the_same_models(tmp_path: Path) -> None:
     assert "Quantiz" not in result.output and "exported" not in result.output  # no exporter or quantiser chatter
 
 
+def test_the_idle_selector_runs_its_cnn_on_every_candidate_and_the_classifier_on_n(tmp_path: Path) -> None:
+    train, bench = _tiny_set(tmp_path / "train", 7), _tiny_set(tmp_path / "bench", 8)
+    result = CliRunner().invoke(app, [
+        "bench", "selection", "--recipe", "motion-energy", "--family", "articulated", "--train-data", str(train),
+        "--data", str(bench), "--frames", "2", "--candidates", "6", "--seeds", "0", "--seeds", "1", "--epochs", "1",
+        "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--shortlist", "3",
+        "--selector", "idle", "--ensemble"])
+    assert result.exit_code == 0, result.output
+    line = json.loads(result.stdout.strip().splitlines()[-1])
+    assert line["selector"] == "idle" and line["idle_selector"] == IdleSelectorSettings().model_dump()
+    selector_cnn = line["selector_cnn_flops_per_frame"]
+    assert selector_cnn > line["cnn_flops_per_frame"]  # the same CNN with one output more, idle
+    gflops = line["window_gflops"]
+    # energy alone: the differences on all T, the classifier on n; SMART adds the selector's CNN on all T=6, the
+    # cascade on energy's shortlist of 3
+    assert gflops["smart"] - gflops["energy"] == pytest.approx(6 * selector_cnn / 1e9, abs=2e-4)
+    assert gflops["cascade"] - gflops["energy"] == pytest.approx(3 * selector_cnn / 1e9, abs=2e-4)
+    together = line["ensemble"]["window_gflops"]  # both seeds' selectors and classifiers
+    assert together["smart"] - together["energy"] == pytest.approx(2 * 6 * selector_cnn / 1e9, abs=2e-4)
+    assert "SMART by idle" in result.stdout and "the idle selector's CNN" in result.stdout
+
+
+def test_the_idle_selector_refuses_int8_with_the_reason(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [
+        "bench", "selection", "--recipe", "motion-energy", "--family", "articulated",
+        "--train-data", str(_tiny_set(tmp_path / "train", 7)), "--selector", "idle", "--int8"])
+    said = " ".join(result.output.replace("│", " ").split())  # the error box wraps the reason
+    assert result.exit_code != 0 and "Invalid value for --int8" in said
+    assert "the idle selector's own CNN has no int8 copy: bench it without --int8" in said
+
+
 def test_an_unknown_selector_is_refused_with_its_choices() -> None:
     result = CliRunner().invoke(app, ["bench", "selection", "--recipe", "motion-energy", "--selector", "attention"])
-    assert result.exit_code != 0 and "confidence or evidence" in result.output
+    assert result.exit_code != 0 and "confidence, evidence or idle" in result.output
 
 
 def test_selector_energy_choices_and_its_needs_are_refused_with_one_reason() -> None:

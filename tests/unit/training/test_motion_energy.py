@@ -8,11 +8,13 @@ from pydantic import ValidationError
 
 from models.motion import PixelCounting, window_motion_energy
 from tests.unit.training.motion_clips import bar_clips
+from training.idle_selector import IdleSelector, IdleSelectorSettings
 from training.motion_energy import (
     MotionEnergySettings,
     cross_fitted_label_picks,
     energy_picks,
     fit_selector,
+    frame_probabilities,
     label_picks,
     recipe_input,
     score_clips,
@@ -20,6 +22,7 @@ from training.motion_energy import (
     smart_scores,
     stratified_folds,
     train_on_energy_picks,
+    train_on_frames,
 )
 from training.motion_probe import MotionData, StackLayout
 from training.temporal_context import both_sides_energy, with_temporal_context
@@ -85,6 +88,35 @@ def test_the_evidence_selector_drops_the_distractor_that_energy_alone_picks() ->
     energy_share = np.take_along_axis(test.in_burst, energy_picks(test.stacks, 3, settings), axis=1).mean()
     assert energy_share <= 0.5
     assert scores.in_burst["smart"] >= energy_share + 0.2
+
+
+def test_the_idle_selector_drops_the_distractor_that_the_selector_energy_picks() -> None:
+    """The ball looks alike in both classes, so its candidates' neighbours of other clips carry either label and it
+    is mined as idle (two classes: chance is 0.5, so the cut sits above it); the selector trained on it calls the
+    ball idle and the burst not, and picks burst candidates on other clips where the energy picks the ball."""
+    train, test = _clips_with_a_big_ball(num_clips=32), _clips_with_a_big_ball(num_clips=24)
+    settings = _SELF_TRAINING.model_copy(update={
+        "budget": 3, "selector": "idle", "idle_selector": IdleSelectorSettings(pool=5, neighbours=6, purity_cut=0.6)})
+    model = train_on_energy_picks(train, 2, settings)
+    selector = fit_selector(model, train, settings)
+    assert isinstance(selector, IdleSelector) and selector.model[-1].out_features == 3  # the classes, then idle
+    idle = frame_probabilities(selector.model, test.stacks)[..., -1].numpy()
+    ball = test.stacks[:, :, 0, 8:12, 8:12].astype(np.float32).mean(axis=(-2, -1)) > 1.0
+    assert idle[ball].mean() >= idle[test.in_burst].mean() + 0.3
+    scores = score_clips(model, test, settings, smart_scores(model, selector, test, settings))
+    energy = selector_energy(test, settings)
+    energy_share = np.take_along_axis(test.in_burst, np.argsort(-energy, axis=1)[:, :3], axis=1).mean()
+    assert scores.in_burst["smart"] >= energy_share + 0.1
+
+
+def test_a_lone_last_frame_does_not_stop_training() -> None:
+    """Mined idle candidates come in any number: 9 frames in batches of 8 leave one, which batch normalisation
+    cannot train on alone."""
+    data = _clips(0)
+    settings = MotionEnergySettings(width=8, epochs=2, batch_size=8, **_OWN_STACK)
+    clips, positions = np.arange(9) % len(data.labels), np.ones(9, dtype=np.int64)
+    model = train_on_frames(data, clips, positions, data.labels[clips], 2, settings)
+    assert model[-1].out_features == 2
 
 
 def test_stratified_folds_deal_every_class_round_the_folds() -> None:
