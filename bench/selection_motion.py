@@ -42,6 +42,10 @@ pixels (above their own median over the window and the window's noise floor) rat
 differences, and the energy and cascade strategies read that energy too; the int8 copy's activation ranges keep the
 99.999th percentile of the calibration values (top-1 agreement 0.978 / 0.977 / 0.983, SMART drop +0.021 / +0.010 /
 0.000 on seeds 0 / 1 / 2); figures in `training/motion_energy_experiments.md`.
+
+`--selector idle` (seeds 0 / 1 / 2, one process a seed, one thread; the classifier as the default's): SMART 0.854 /
+0.833 / 0.833 (0.840 +- 0.012 against the evidence selector's 0.830 +- 0.006), in-burst 0.823 / 0.833 / 0.833 (0.830
++- 0.006 against 0.793 +- 0.003), uniform and dense unchanged, SMART 1.625 GFLOPs a window against 1.473.
 """
 
 from __future__ import annotations
