@@ -113,7 +113,7 @@ def selection(
                                         "energy + the head's top probability), evidence (the energy + label "
                                         "evidence learnt on the training clips; default: the recipe's) or idle "
                                         "(the energy + a second CNN's evidence of an action, trained on idle "
-                                        "candidates mined from the training clips; not with --int8)."),
+                                        "candidates mined from the training clips)."),
     consensus_tuning_epochs: int | None = typer.Option(None, "--consensus-tuning-epochs", min=0, help="motion-"
                                                        "energy: epochs of a last fine-tune on each training clip's "
                                                        "consensus of SMART's n picks (default: the recipe's; 0: "
@@ -194,7 +194,6 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
     from bench.motion_int8 import MotionInt8BenchSettings
     from bench.selection import BenchClassesMismatch
     from bench.selection_motion import (
-        IdleSelectorWithoutInt8,
         default_training_dir,
         ensure_training_data,
         format_motion_table,
@@ -214,8 +213,6 @@ def _motion_selection(family: str, data: Path | None, train_data: Path | None, f
                                            shortlist=shortlist, ensemble=ensemble)
     except BenchClassesMismatch as error:
         raise typer.BadParameter(str(error), param_hint="--data") from None
-    except IdleSelectorWithoutInt8 as error:
-        raise typer.BadParameter(str(error), param_hint="--int8") from None
     except ValueError as error:  # the training set's classes are not the family's
         raise typer.BadParameter(str(error), param_hint="--family") from None
     for line in lines:

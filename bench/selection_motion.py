@@ -87,10 +87,6 @@ MOTION_STRATEGIES = ("smart", "cascade", "energy", "uniform", "dense")
 PRECISIONS = ("fp32", "int8")
 
 
-class IdleSelectorWithoutInt8(ValueError):
-    """`--int8` with the idle selector, whose second CNN has no int8 copy."""
-
-
 class SelectionTargets(BaseModel):
     """What issue 11 asks of SMART on a family at n=4, T=32 (means over the seeds)."""
 
@@ -175,12 +171,13 @@ def cascade_scores(energy: torch.Tensor, smart: torch.Tensor, shortlist: int) ->
     return torch.full_like(energy, -torch.inf).scatter(1, kept, smart.gather(1, kept))
 
 
-def learned_selector_scores(models: dict[str, nn.Module], selector: Selector, data: MotionData,
+def learned_selector_scores(models: dict[str, nn.Module], selectors: dict[str, Selector], data: MotionData,
                             settings: MotionEnergySettings) -> dict[str, torch.Tensor | None]:
-    """[N,T] SMART scores of each precision's CNN: the learned selector, fitted once on the fp32 CNN's training
-    features, read on that CNN's own features and confidences, or the idle selector's own CNN's (None for the
-    confidence selector, which `score_clips` reads off each CNN itself)."""
-    return {precision: None if selector is None else smart_scores(scored, selector, data, settings)
+    """[N,T] SMART scores of each precision's CNN by that precision's selector: the learned selector, fitted once
+    on the fp32 CNN's training features, read on that CNN's own features and confidences, or the idle selector's
+    CNN in that precision (None for the confidence selector, which `score_clips` reads off each CNN itself)."""
+    return {precision: None if selectors[precision] is None else smart_scores(scored, selectors[precision], data,
+                                                                               settings)
             for precision, scored in models.items()}
 
 
@@ -254,10 +251,6 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     int8 beside, its per-frame top-1 agreement with fp32 and speed-up; with `ensemble` (two seeds or more), the
     same for the seeds' CNNs together as one classifier."""
     targets = targets or SelectionTargets()
-    if int8 and base.selector == "idle":
-        raise IdleSelectorWithoutInt8("int8 quantises the one CNN that classifies and, with the confidence or "
-                                      "evidence selector, selects; the idle selector's own CNN has no int8 copy: "
-                                      "bench it without --int8")
     train_index = Ucf101Index.from_folder(train_root)
     bench_root = ensure_bench_data(bench_root or default_bench_dir(family, train_index.classes), train_index.classes,
                                    family)
@@ -281,6 +274,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
     trained: list[nn.Module] = []
     learned_scores: list[torch.Tensor] = []  # each seed's learned selector on the bench clips
     selector_models: list[nn.Module] = []  # each seed's idle selector CNN (selector idle)
+    selector_agreement: list[float] = []  # each seed's idle selector CNN, int8 against fp32
     for seed in seeds:
         settings = base.model_copy(update={"seed": seed})
         model = train_motion_energy(train, len(train_index.classes), settings)
@@ -289,6 +283,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
         if isinstance(selector, IdleSelector):
             selector_models.append(selector.model)
         models: dict[str, nn.Module] = {"fp32": model}
+        selectors: dict[str, Selector] = {"fp32": selector}
         with tempfile.TemporaryDirectory(prefix="motion-int8-") as work_dir:
             if int8:
                 comparison = compare_int8(model, train.stacks, bench.stacks, Path(work_dir), int8)
@@ -297,7 +292,14 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                 speedups.append(comparison.cpu_speedup)
                 speedup_ranges += comparison.cpu_speedup_range
                 calibration_frames = comparison.calibration_frames
-            selector_scores = learned_selector_scores(models, selector, bench, settings)
+                selectors["int8"] = selector
+                if isinstance(selector, IdleSelector):  # a deployment in int8 quantises both CNNs
+                    selector_dir = Path(work_dir) / "idle-selector"
+                    selector_dir.mkdir()
+                    quantized = compare_int8(selector.model, train.stacks, bench.stacks, selector_dir, int8)
+                    selectors["int8"] = IdleSelector(quantized.int8_model, selector.weight)
+                    selector_agreement.append(quantized.top1_agreement)
+            selector_scores = learned_selector_scores(models, selectors, bench, settings)
             if selector_scores["fp32"] is not None:
                 learned_scores.append(selector_scores["fp32"])
             for precision, scored in models.items():
@@ -359,6 +361,8 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                 "cpu_speedup_range": [min(speedup_ranges), max(speedup_ranges)],
                 "threads": int8.threads, "calibration_frames": calibration_frames,
                 "calibration_percentile": int8.quantization.quantization.percentile,
+                **({"idle_selector_top1_agreement_per_seed": [round(value, 4) for value in selector_agreement]}
+                   if selector_agreement else {}),
                 "meets_target": {f"|smart drop|<={targets.int8_accuracy_drop}":
                                  abs(drop["smart"]) <= targets.int8_accuracy_drop},
             }
@@ -415,6 +419,9 @@ def format_motion_table(line: dict[str, Any]) -> str:
                     f"{quantized['top1_agreement']:.3f}, CPU speed-up over ONNX Runtime fp32 "
                     f"{quantized['cpu_speedup']:.2f}x [{speedup_low:.2f}-{speedup_high:.2f}], SMART accuracy drop "
                     f"{quantized['accuracy_drop']['smart']:+.3f}")
+        if "idle_selector_top1_agreement_per_seed" in quantized:
+            rows.append("int8 idle selector (quantised the same way): its top-1 agreement with fp32 per seed "
+                        + ", ".join(f"{value:.3f}" for value in quantized["idle_selector_top1_agreement_per_seed"]))
     together = line.get("ensemble")
     if together:
         rows.append(f"stronger classifier: the {together['members']} seeds' CNNs together (mean probabilities; "

@@ -42,9 +42,9 @@ class IdleSelectorSettings(BaseModel):
 
 @dataclass(frozen=True)
 class IdleSelector:
-    """The trained selector CNN: the classes' outputs, then idle, last."""
+    """The trained selector CNN (or its exported copy): the classes' outputs, then idle, last."""
 
-    model: nn.Sequential
+    model: nn.Module
     weight: float
 
 

@@ -144,7 +144,7 @@ def test_the_idle_selector_runs_its_cnn_on_every_candidate_and_the_classifier_on
         "bench", "selection", "--recipe", "motion-energy", "--family", "articulated", "--train-data", str(train),
         "--data", str(bench), "--frames", "2", "--candidates", "6", "--seeds", "0", "--seeds", "1", "--epochs", "1",
         "--self-training-rounds", "0", "--cache-dir", str(tmp_path / "cache"), "--shortlist", "3",
-        "--selector", "idle", "--ensemble"])
+        "--selector", "idle", "--ensemble", "--int8"])
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["selector"] == "idle" and line["idle_selector"] == IdleSelectorSettings().model_dump()
@@ -158,15 +158,10 @@ def test_the_idle_selector_runs_its_cnn_on_every_candidate_and_the_classifier_on
     together = line["ensemble"]["window_gflops"]  # both seeds' selectors and classifiers
     assert together["smart"] - together["energy"] == pytest.approx(2 * 6 * selector_cnn / 1e9, abs=2e-4)
     assert "SMART by idle" in result.stdout and "the idle selector's CNN" in result.stdout
-
-
-def test_the_idle_selector_refuses_int8_with_the_reason(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, [
-        "bench", "selection", "--recipe", "motion-energy", "--family", "articulated",
-        "--train-data", str(_tiny_set(tmp_path / "train", 7)), "--selector", "idle", "--int8"])
-    said = " ".join(result.output.replace("│", " ").split())  # the error box wraps the reason
-    assert result.exit_code != 0 and "Invalid value for --int8" in said
-    assert "the idle selector's own CNN has no int8 copy: bench it without --int8" in said
+    # in int8 both CNNs are quantised: the selector's agreement with its fp32 self, a seed each
+    selector_agreement = line["int8"]["idle_selector_top1_agreement_per_seed"]
+    assert len(selector_agreement) == 2 and all(0.0 <= value <= 1.0 for value in selector_agreement)
+    assert "int8 idle selector (quantised the same way): its top-1 agreement with fp32 per seed" in result.stdout
 
 
 def test_an_unknown_selector_is_refused_with_its_choices() -> None:
@@ -250,7 +245,8 @@ def test_the_int8_smart_reads_the_learned_selector_on_the_int8_cnn_outputs(tmp_p
     int8 = OnnxMotionModel(quantize_motion_int8(tmp_path / MOTION_ONNX, tmp_path / MOTION_INT8_ONNX,
                                                 calibration_stacks(train.stacks, 16, seed=0), MotionInt8Settings()))
     bench = recipe_input(MotionData(stacks[6:], np.ones((2, 4), dtype=bool), np.arange(2) % 2), settings)
-    scores = learned_selector_scores({"fp32": model, "int8": int8}, selector, bench, settings)
+    scores = learned_selector_scores({"fp32": model, "int8": int8}, {"fp32": selector, "int8": selector}, bench,
+                                     settings)
     outputs = [int8.features_and_logits(torch.from_numpy(clip).float()) for clip in bench.stacks]
     features = torch.stack([features for features, _ in outputs]).numpy()
     probabilities = torch.stack([torch.softmax(logits, dim=-1) for _, logits in outputs]).numpy()
@@ -259,5 +255,5 @@ def test_the_int8_smart_reads_the_learned_selector_on_the_int8_cnn_outputs(tmp_p
     assert torch.allclose(scores["int8"], torch.from_numpy(expected), atol=1e-5)
     finite = torch.isfinite(scores["fp32"])
     assert not torch.allclose(scores["int8"][finite], scores["fp32"][finite], atol=1e-5)  # not fp32's reused
-    assert learned_selector_scores({"fp32": model, "int8": int8}, None, bench, settings) == {"fp32": None,
-                                                                                            "int8": None}
+    assert learned_selector_scores({"fp32": model, "int8": int8}, {"fp32": None, "int8": None}, bench,
+                                   settings) == {"fp32": None, "int8": None}
