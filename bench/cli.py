@@ -111,9 +111,9 @@ def selection(
                                                "recipe's)."),
     selector: str | None = typer.Option(None, "--selector", help="motion-energy: SMART's score, confidence (the "
                                         "energy + the head's top probability), evidence (the energy + label "
-                                        "evidence learnt on the training clips; default: the recipe's) or idle "
-                                        "(the energy + a second CNN's evidence of an action, trained on idle "
-                                        "candidates mined from the training clips)."),
+                                        "evidence learnt on the training clips) or idle (the energy + a second "
+                                        "CNN's evidence of an action, trained on idle candidates mined from the "
+                                        "training clips; default: the recipe's)."),
     consensus_tuning_epochs: int | None = typer.Option(None, "--consensus-tuning-epochs", min=0, help="motion-"
                                                        "energy: epochs of a last fine-tune on each training clip's "
                                                        "consensus of SMART's n picks (default: the recipe's; 0: "

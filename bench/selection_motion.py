@@ -2,19 +2,20 @@
 
 No model bundle: the motion CNN of `training.motion_energy` is trained from scratch once per seed on every clip of
 the family's training set (never its masks), then scored on every clip of the bench set (another seed of the
-generator, unseen): SMART's n candidates by the recipe's selector (motion energy + the label evidence learnt on the
-training clips, or + the head's confidence with `--selector confidence`, or + the idle selector's evidence of an
-action with `--selector idle`: a second CNN, and the classifier then runs on SMART's n picks only), n by that motion
-energy alone (energy: the cheap scorer picks, the CNN classifies only those n), SMART on energy's shortlist of k
-(cascade: the CNN runs on k candidates, not T), n evenly spaced ones (uniform) and all T (dense), each classified by
-TSN consensus of the same head, and the share of each strategy's frames inside the action burst (the truth masks
-score, nothing else reads them). Per strategy the mean and sample standard deviation over the seeds, the issue's
-targets, and the total GFLOPs per window. With `ensemble`, the same strategies for a stronger and costlier
+generator, unseen): SMART's n candidates by the recipe's selector (motion energy + the idle selector's evidence of
+an action: a second CNN, and the classifier then runs on SMART's n picks only; or + the label evidence learnt on the
+training clips with `--selector evidence`, or + the head's confidence with `--selector confidence`), n by that
+motion energy alone (energy: the cheap scorer picks, the CNN classifies only those n), SMART on energy's shortlist
+of k (cascade: the CNN runs on k candidates, not T), n evenly spaced ones (uniform) and all T (dense), each
+classified by TSN consensus of the same head, and the share of each strategy's frames inside the action burst (the
+truth masks score, nothing else reads them). Per strategy the mean and sample standard deviation over the seeds, the
+issue's targets, and the total GFLOPs per window. With `ensemble`, the same strategies for a stronger and costlier
 classifier: the seeds' CNNs together (mean of their probabilities), on n picks against all T. With `int8`, each
 seed's model is also scored in ONNX Runtime int8 (`bench.motion_int8`): every strategy's accuracy, the per-frame
-top-1 agreement with fp32 and the CPU speed-up. The learned selector is fitted once, on the fp32 CNN's training
-features (what serving would ship), and each precision's SMART reads it on that CNN's own features and confidences,
-as a deployment running the int8 CNN would.
+top-1 agreement with fp32 and the CPU speed-up (with the idle selector, its CNN is quantised too, and its agreement
+reported). The learned selector is fitted once, on the fp32 CNN's training features (what serving would ship), and
+each precision's SMART reads it on that CNN's own features and confidences, as a deployment running the int8 CNN
+would.
 
 Articulated family, n=4 of T=32, seeds 0-2 (`--int8 --ensemble`; accuracy mean +- sample sd, GFLOPs per window):
 smart 0.771 +- 0.036 at 1.444, cascade (k=8) 0.740 +- 0.010 at 0.556, energy 0.684 +- 0.006 at 0.407, uniform

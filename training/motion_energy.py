@@ -12,11 +12,12 @@ input is centred on it: its own newest differences and the next candidates' (`pa
 `following_differences`, `training.temporal_context`). SMART's n candidates are the top-n by the energy of the
 motion into and out of the candidate (`selector_energy`; the number of pixels whose |difference| stands out from
 their own median over the window and from the window's noise floor, so what moves at one place all window long
-drops out and a faint limb counts by its size, not its contrast) plus the label evidence that a
-selector fitted on the training clips predicts (`selector` "evidence", `training.evidence_selector`), classified by
-TSN consensus; or plus a second CNN's evidence of an action, trained on idle candidates mined from the training
-clips (`selector` "idle", `training.idle_selector`). The masks only score the picks (in-burst share) on the test
-clips; training never reads them.
+drops out and a faint limb counts by its size, not its contrast) plus a second CNN's evidence of an action, trained
+on idle candidates mined from the training clips (`selector` "idle", `training.idle_selector`), classified by TSN
+consensus of the recipe's CNN on those n; or plus the label evidence that a selector fitted on the training clips
+predicts from the recipe's CNN on every candidate (`selector` "evidence", `training.evidence_selector`, the default
+until the idle selector). The masks only score the picks (in-burst share) on the test clips; training never reads
+them.
 
 Every setting was chosen by accuracy on a validation split of the training clips, then checked on the bench,
 except the selector energy's pixel counting (`selector_energy_counting`): it was chosen by where the energy alone
@@ -106,10 +107,12 @@ class MotionEnergySettings(BaseModel):
                                  "on the other folds (1: with the model trained on every clip, which saw them).")
     cross_fit_epochs: int = Field(20, ge=1, description="Epochs of each fold's model (the final model: `epochs`).")
     selector: Literal["confidence", "evidence", "idle"] = Field(
-        "evidence", description="SMART's score at test time: the energy + confidence_weight x the head's top "
+        "idle", description="SMART's score at test time: the energy + confidence_weight x the head's top "
         "probability, + the label evidence that `training.evidence_selector` learns on the training clips, or + "
         "the idle selector's evidence of an action (a second CNN trained on idle candidates mined from the "
-        "training clips, `training.idle_selector`; the classifier then reads only SMART's picks).")
+        "training clips, `training.idle_selector`; the classifier then reads only SMART's picks). Idle: on the "
+        "articulated bench its in-burst share is 0.830 +- 0.006 against the evidence selector's 0.793 +- 0.003 "
+        "(seeds 0-2).")
     idle_selector: IdleSelectorSettings = Field(
         default_factory=IdleSelectorSettings, description="selector idle: which training candidates are mined as "
         "idle, and the selector's weight in SMART's score.")

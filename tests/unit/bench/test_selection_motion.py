@@ -237,7 +237,8 @@ def test_the_int8_smart_reads_the_learned_selector_on_the_int8_cnn_outputs(tmp_p
     rng = np.random.default_rng(0)
     stacks = rng.normal(0.0, 1.0, (8, 4, 3, 32, 32)).astype(np.float16)
     train = MotionData(stacks[:6], np.ones((6, 4), dtype=bool), np.arange(6) % 2)
-    settings = MotionEnergySettings(num_candidates=4, picks_per_clip=2, width=8, epochs=1, batch_size=8)
+    settings = MotionEnergySettings(num_candidates=4, picks_per_clip=2, width=8, epochs=1, batch_size=8,
+                                    selector="evidence")
     model = train_on_energy_picks(train, 2, settings)
     selector = fit_selector(model, train, settings)  # fitted once, on the fp32 CNN's training features
     train = recipe_input(train, settings)
