@@ -300,7 +300,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                     selector_dir = Path(work_dir) / "idle-selector"
                     selector_dir.mkdir()
                     quantized = compare_int8(selector.model, train.stacks, bench.stacks, selector_dir, int8)
-                    selectors["int8"] = IdleSelector(quantized.int8_model, selector.weight)
+                    selectors["int8"] = IdleSelector(quantized.int8_model, selector.settings)
                     selector_agreement.append(quantized.top1_agreement)
             selector_scores = learned_selector_scores(models, selectors, bench, settings)
             if selector_scores["fp32"] is not None:

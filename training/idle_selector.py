@@ -9,9 +9,10 @@ energetic candidates, the distractors' look alike in every class, so their neare
 (cosine, the classifier's features) mostly carry other labels, while an action's carry its own. On the articulated
 training clips (seed 0's classifier, each clip's 8 most energetic candidates), those whose 10 neighbours carry their
 label less than 20 % of the time lie in a burst 13 % of the time, those at 80 % or more 90 %. The mined candidates
-train one class more, idle, beside the classifier's own picks with their clips' labels; SMART's score is the energy
-+ `weight` x (1 - the probability of idle). The classifier is not this CNN: it reads only SMART's n picks, so every
-strategy is classified alike.
+train one class more, idle, beside the pooled candidates whose neighbours mostly carry their own label, with their
+clips' labels (the classifier's own training picks, a third of them idle, taught it that idle motion is an action
+too). Bursts last several candidates and a distractor's motion comes and goes, so SMART's score is the energy +
+`weight` x the probability of an action averaged over the candidate and its two neighbours.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 _ROWS_PER_BLOCK = 1024  # candidates compared at once: the similarity block stays small on a large training set
@@ -36,8 +37,20 @@ class IdleSelectorSettings(BaseModel):
                             "the classifier's features) each pooled candidate is compared with.")
     purity_cut: float = Field(0.4, gt=0, le=1, description="A pooled candidate whose neighbours carry its clip's "
                               "label less often than this is idle.")
-    weight: float = Field(2.0, ge=0, description="SMART's score: the energy + this x (1 - the selector's "
-                          "probability of idle).")
+    action_purity: float = Field(0.7, gt=0, le=1, description="A pooled candidate whose neighbours carry its "
+                                 "clip's label at least this often trains as its clip's action (between the two "
+                                 "cuts: neither).")
+    weight: float = Field(2.0, ge=0, description="SMART's score: the energy + this x the selector's probability of "
+                          "an action (1 - idle), averaged over the candidate and its neighbours.")
+    neighbour_share: float = Field(0.5, ge=0, lt=1, description="Share of that average taken by the two "
+                                   "neighbouring candidates, half each (0: the candidate's own probability).")
+
+    @model_validator(mode="after")
+    def _an_action_is_purer_than_idle(self) -> IdleSelectorSettings:
+        if self.action_purity < self.purity_cut:
+            raise ValueError("action_purity must be at least purity_cut: a candidate cannot train as both idle and "
+                             "an action")
+        return self
 
 
 @dataclass(frozen=True)
@@ -45,16 +58,18 @@ class IdleSelector:
     """The trained selector CNN (or its exported copy): the classes' outputs, then idle, last."""
 
     model: nn.Module
-    weight: float
+    settings: IdleSelectorSettings
 
 
 @dataclass(frozen=True)
 class MinedCandidates:
-    """[M] (clip, position) of the candidates mined as idle, and the pool's neighbour purity they were mined by."""
+    """[M] (clip, position) of the candidates mined as idle, and the pool they were mined from with its neighbour
+    purity."""
 
     clips: np.ndarray
     positions: np.ndarray
-    pool_purity: np.ndarray  # [N, pool], each clip's pooled candidates, most energetic first
+    pool_positions: np.ndarray  # [N, pool], each clip's pooled candidates, most energetic first
+    pool_purity: np.ndarray  # [N, pool], theirs
 
 
 def neighbour_purity(features: np.ndarray, labels: np.ndarray, clips: np.ndarray, neighbours: int) -> np.ndarray:
@@ -84,22 +99,26 @@ def mine_idle_candidates(features: np.ndarray, energy: np.ndarray, labels: np.nd
     positions = pool.ravel()
     purity = neighbour_purity(features[clips, positions], labels[clips], clips, settings.neighbours)
     idle = purity < settings.purity_cut
-    return MinedCandidates(clips[idle], positions[idle], purity.reshape(pool.shape))
+    return MinedCandidates(clips[idle], positions[idle], pool, purity.reshape(pool.shape))
 
 
-def idle_training_frames(picks: np.ndarray, labels: np.ndarray, mined: MinedCandidates,
+def idle_training_frames(labels: np.ndarray, mined: MinedCandidates, settings: IdleSelectorSettings,
                          idle_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """[N,k] classifier picks, [N] labels, the mined candidates -> [M] clips, positions and targets the selector
-    trains on: each pick with its clip's label unless it was mined, then every mined candidate as `idle_class`."""
-    clips = np.repeat(np.arange(len(labels)), picks.shape[1])
-    positions = picks.ravel()
-    mined_keys = set(zip(mined.clips.tolist(), mined.positions.tolist(), strict=True))
-    kept = np.array([(clip, position) not in mined_keys
-                     for clip, position in zip(clips.tolist(), positions.tolist(), strict=True)], dtype=bool)
-    return (np.concatenate([clips[kept], mined.clips]), np.concatenate([positions[kept], mined.positions]),
-            np.concatenate([labels[clips[kept]], np.full(len(mined.clips), idle_class)]).astype(np.int64))
+    """[N] labels, the mined candidates -> [M] clips, positions and targets the selector trains on: each pooled
+    candidate whose neighbours carry its label at least `action_purity` of the time with its clip's label, then
+    every mined candidate as `idle_class`."""
+    action_clips, action_slots = np.nonzero(mined.pool_purity >= settings.action_purity)
+    return (np.concatenate([action_clips, mined.clips]),
+            np.concatenate([mined.pool_positions[action_clips, action_slots], mined.positions]),
+            np.concatenate([labels[action_clips], np.full(len(mined.clips), idle_class)]).astype(np.int64))
 
 
-def idle_scores(idle_probability: np.ndarray, energy: np.ndarray, weight: float) -> np.ndarray:
-    """[N,T] the selector's probability of idle and the selector energy -> SMART's [N,T] score."""
-    return energy + weight * (1.0 - idle_probability)
+def idle_scores(idle_probability: np.ndarray, energy: np.ndarray, settings: IdleSelectorSettings) -> np.ndarray:
+    """[N,T] the selector's probability of idle and the selector energy -> SMART's [N,T] score: the energy +
+    `weight` x the probability of an action, averaged with the two neighbouring candidates' (`neighbour_share`;
+    the first and last candidates count themselves in place of the neighbour they lack)."""
+    action = 1.0 - idle_probability
+    padded = np.pad(action, ((0, 0), (1, 1)), mode="edge")
+    averaged = (1.0 - settings.neighbour_share) * action + settings.neighbour_share / 2 * (padded[:, :-2]
+                                                                                             + padded[:, 2:])
+    return energy + settings.weight * averaged

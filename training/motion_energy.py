@@ -298,17 +298,18 @@ def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergy
 
 def fit_idle_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> IdleSelector:
     """The idle selector (`training.idle_selector`): idle candidates mined with the classifier's features, trained
-    as one class more beside the classifier's label picks, with the recipe's training settings."""
+    as one class more beside the pooled candidates whose neighbours carry their label, with the recipe's training
+    settings."""
     train = recipe_input(train, settings)
     features, _ = features_and_probabilities(model, train.stacks)
     mined = mine_idle_candidates(features, selector_energy(train, settings), train.labels, settings.idle_selector)
     num_classes = int(model[-1].out_features)
-    clips, positions, targets = idle_training_frames(label_picks(model, train, settings), train.labels, mined,
+    clips, positions, targets = idle_training_frames(train.labels, mined, settings.idle_selector,
                                                      idle_class=num_classes)
-    logger.info("idle selector: %d of %d pooled training candidates mined as idle", len(mined.clips),
-                mined.pool_purity.size)
+    logger.info("idle selector: of %d pooled training candidates, %d mined as idle and %d train as their clip's "
+                "action", mined.pool_purity.size, len(mined.clips), int((targets < num_classes).sum()))
     return IdleSelector(train_on_frames(train, clips, positions, targets, num_classes + 1, settings),
-                        settings.idle_selector.weight)
+                        settings.idle_selector)
 
 
 def smart_scores(model: nn.Sequential, selector: Selector, data: MotionData,
@@ -323,7 +324,7 @@ def smart_scores(model: nn.Sequential, selector: Selector, data: MotionData,
         return torch.from_numpy(energy) + settings.confidence_weight * confidence
     if isinstance(selector, IdleSelector):
         idle_probability = frame_probabilities(selector.model, data.stacks)[..., -1].numpy()
-        return torch.from_numpy(idle_scores(idle_probability, energy, selector.weight).astype(np.float32))
+        return torch.from_numpy(idle_scores(idle_probability, energy, selector.settings).astype(np.float32))
     features, probabilities = features_and_probabilities(model, data.stacks)
     return torch.from_numpy(evidence_scores(selector, selector_inputs(features, probabilities, energy), energy))
 

@@ -73,15 +73,31 @@ def test_mining_refuses_a_single_class() -> None:
         mine_idle_candidates(features, energy, np.zeros(len(features), dtype=np.int64), IdleSelectorSettings())
 
 
-def test_a_mined_pick_trains_as_idle_only() -> None:
-    picks = np.array([[0, 1], [2, 3]])
-    mined = MinedCandidates(clips=np.array([0, 1]), positions=np.array([1, 5]), pool_purity=np.zeros((2, 2)))
-    clips, positions, targets = idle_training_frames(picks, np.array([4, 6]), mined, idle_class=8)
+def test_pure_pooled_candidates_train_as_their_label_and_mined_ones_as_idle() -> None:
+    """Between the two cuts a pooled candidate trains as neither: its neighbours say neither action nor idle."""
+    pool_positions = np.array([[3, 0, 7], [5, 1, 2]])
+    pool_purity = np.array([[0.9, 0.5, 0.1], [0.2, 0.7, 0.45]])
+    mined = MinedCandidates(clips=np.array([0, 1]), positions=np.array([7, 5]), pool_positions=pool_positions,
+                            pool_purity=pool_purity)
+    clips, positions, targets = idle_training_frames(np.array([4, 6]), mined, IdleSelectorSettings(), idle_class=8)
     assert list(zip(clips.tolist(), positions.tolist(), targets.tolist(), strict=True)) == [
-        (0, 0, 4), (1, 2, 6), (1, 3, 6), (0, 1, 8), (1, 5, 8)]
+        (0, 3, 4), (1, 1, 6), (0, 7, 8), (1, 5, 8)]
+
+
+def test_the_action_cut_cannot_sit_below_the_idle_cut() -> None:
+    with pytest.raises(ValueError, match="action_purity must be at least purity_cut"):
+        IdleSelectorSettings(purity_cut=0.5, action_purity=0.4)
 
 
 def test_the_score_adds_the_weighted_evidence_of_an_action_to_the_energy() -> None:
     energy = np.array([[-np.inf, 1.0, 2.0]])
-    scores = idle_scores(np.array([[0.5, 0.0, 1.0]]), energy, weight=2.0)
-    assert scores.tolist() == [[-np.inf, 3.0, 2.0]]
+    alone = IdleSelectorSettings(weight=2.0, neighbour_share=0.0)
+    assert idle_scores(np.array([[0.5, 0.0, 1.0]]), energy, alone).tolist() == [[-np.inf, 3.0, 2.0]]
+
+
+def test_the_evidence_is_averaged_with_the_neighbouring_candidates() -> None:
+    """A lone confident candidate between idle ones scores below one inside a run of them: bursts last several
+    candidates, a distractor's motion comes and goes. The ends count themselves for the neighbour they lack."""
+    idle = np.array([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0]])
+    scores = idle_scores(idle, np.zeros_like(idle), IdleSelectorSettings(weight=1.0, neighbour_share=0.5))
+    assert scores.tolist() == [[0.25, 0.5, 0.5, 0.75, 1.0, 1.0]]
