@@ -12,8 +12,9 @@ input is centred on it: its own newest differences and the next candidates' (`pa
 `following_differences`, `training.temporal_context`). SMART's n candidates are the top-n by the energy of the
 motion into and out of the candidate (`selector_energy`; the number of pixels whose |difference| stands out from
 their own median over the window and from the window's noise floor, so what moves at one place all window long
-drops out and a faint limb counts by its size, not its contrast) plus a second CNN's evidence of an action, trained
-on idle candidates mined from the training clips (`selector` "idle", `training.idle_selector`), classified by TSN
+drops out and a faint limb counts by its size, not its contrast) plus a second CNN's evidence of an action, averaged
+with the neighbouring candidates' and trained on idle and action candidates mined from the training clips
+(`selector` "idle", `training.idle_selector`), classified by TSN
 consensus of the recipe's CNN on those n; or plus the label evidence that a selector fitted on the training clips
 predicts from the recipe's CNN on every candidate (`selector` "evidence", `training.evidence_selector`, the default
 until the idle selector). The masks only score the picks (in-burst share) on the test clips; training never reads
@@ -110,9 +111,8 @@ class MotionEnergySettings(BaseModel):
         "idle", description="SMART's score at test time: the energy + confidence_weight x the head's top "
         "probability, + the label evidence that `training.evidence_selector` learns on the training clips, or + "
         "the idle selector's evidence of an action (a second CNN trained on idle candidates mined from the "
-        "training clips, `training.idle_selector`; the classifier then reads only SMART's picks). Idle: on the "
-        "articulated bench its in-burst share is 0.830 +- 0.006 against the evidence selector's 0.793 +- 0.003 "
-        "(seeds 0-2).")
+        "training clips, `training.idle_selector`; the classifier then reads only SMART's picks). Idle: the best "
+        "in-burst share of the three on the articulated bench, seeds 0-2 (`training/motion_energy_experiments.md`).")
     idle_selector: IdleSelectorSettings = Field(
         default_factory=IdleSelectorSettings, description="selector idle: which training candidates are mined as "
         "idle, and the selector's weight in SMART's score.")
