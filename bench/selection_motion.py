@@ -52,10 +52,10 @@ selector CNN's top-1 agreement 0.995 on each seed. The default since.
 
 Its action class now trains on the pooled candidates whose neighbours carry their label (not the classifier's label
 picks, a third of them idle), and SMART reads its evidence averaged with the neighbouring candidates'. Seeds 0 / 1 /
-2 with this machine's torch (2.15), which trains other classifiers than before (uniform on seed 0: 0.531), the
-previous selector run again on them: in-burst 0.828 / 0.826 / 0.820 -> 0.844 / 0.836 / 0.839 (0.839 +- 0.004), SMART
-0.823 / 0.812 / 0.833 -> 0.823 / 0.854 / 0.833; with `--int8` a SMART drop of +0.021 / -0.010 / 0.000 (mean
-+0.0035), top-1 agreement 0.976 / 0.985 / 0.982 at 2.14x / 2.09x / 2.05x.
+2 on a fresh install (torch 2.15.0), which trains other classifiers than before from the same clips (uniform on
+seed 0: 0.531), the previous selector run again on them: in-burst 0.828 / 0.826 / 0.820 -> 0.844 / 0.836 / 0.839
+(0.839 +- 0.004), SMART 0.823 / 0.812 / 0.833 -> 0.823 / 0.854 / 0.833; with `--int8` a SMART drop of +0.021 /
+-0.010 / 0.000 (mean +0.0035), top-1 agreement 0.976 / 0.985 / 0.982 at 2.14x / 2.09x / 2.05x.
 """
 
 from __future__ import annotations
