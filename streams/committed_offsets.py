@@ -25,6 +25,10 @@ Result = TypeVar("Result")
 # with "Coordinator load in progress"); librdkafka does not retry a synchronous commit by itself.
 _COORDINATOR_STARTING = {KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
                          KafkaError.NOT_COORDINATOR}
+# A topic created a moment ago has no leader known to the client yet (seen: "Not leader for partition" from the
+# first ListOffsets after a topic's first records); librdkafka refreshes its metadata on that answer, so asking
+# again succeeds.
+_LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
 _RETRY_S = 0.2
 
 
@@ -35,15 +39,23 @@ def listed_offsets(consumer: Consumer, partitions: Iterable[Partition], end: boo
     request per leader. get_watermark_offsets asks two requests per partition: the window process's stage-1
     backlog probe and the bench's lag sampler, every 2 s, sent 49-51 of the broker's 272-275 requests a second
     (bench pipeline, K=4); 2.6-2.8 this way (cheap ones: the broker's request threads spent 3.6-4.0 ms CPU per
-    frame either way)."""
+    frame either way). Asked again while a partition's leader is moving or not yet known, for at most the
+    timeout."""
     wanted = [TopicPartition(topic, index, OFFSET_END if end else OFFSET_BEGINNING) for topic, index in partitions]
     if not wanted:
         return {}
-    found = consumer.offsets_for_times(wanted, timeout=timeout_s)
-    for item in found:
-        if item.error is not None:
-            raise KafkaException(item.error)
-    return {(item.topic, item.partition): item.offset for item in found}
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            found = consumer.offsets_for_times(wanted, timeout=timeout_s)
+            for item in found:
+                if item.error is not None:
+                    raise KafkaException(item.error)
+            return {(item.topic, item.partition): item.offset for item in found}
+        except KafkaException as error:
+            if error.args[0].code() not in _LEADER_MOVING or time.monotonic() >= deadline:
+                raise
+        time.sleep(_RETRY_S)
 
 
 class CommittedOffsets:
