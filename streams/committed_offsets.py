@@ -32,6 +32,18 @@ _LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVA
 _RETRY_S = 0.2
 
 
+def retried(call: Callable[[], Result], transient: set[int], timeout_s: float) -> Result:
+    """The call, repeated while it raises a KafkaException whose code is in `transient`, for at most the timeout."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return call()
+        except KafkaException as error:
+            if error.args[0].code() not in transient or time.monotonic() >= deadline:
+                raise
+        time.sleep(_RETRY_S)
+
+
 def listed_offsets(consumer: Consumer, partitions: Iterable[Partition], end: bool, timeout_s: float
                    ) -> dict[Partition, int]:
     """Each partition's end or earliest retained offset as get_watermark_offsets gives them (the end under the
@@ -44,18 +56,15 @@ def listed_offsets(consumer: Consumer, partitions: Iterable[Partition], end: boo
     wanted = [TopicPartition(topic, index, OFFSET_END if end else OFFSET_BEGINNING) for topic, index in partitions]
     if not wanted:
         return {}
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            found = consumer.offsets_for_times(wanted, timeout=timeout_s)
-            for item in found:
-                if item.error is not None:
-                    raise KafkaException(item.error)
-            return {(item.topic, item.partition): item.offset for item in found}
-        except KafkaException as error:
-            if error.args[0].code() not in _LEADER_MOVING or time.monotonic() >= deadline:
-                raise
-        time.sleep(_RETRY_S)
+
+    def ask() -> dict[Partition, int]:
+        found = consumer.offsets_for_times(wanted, timeout=timeout_s)
+        for item in found:
+            if item.error is not None:
+                raise KafkaException(item.error)
+        return {(item.topic, item.partition): item.offset for item in found}
+
+    return retried(ask, _LEADER_MOVING, timeout_s)
 
 
 class CommittedOffsets:
@@ -112,14 +121,7 @@ class CommittedOffsets:
 
     def _retry(self, call: Callable[[], Result]) -> Result:
         """The call, repeated while the group coordinator is starting, for at most the timeout."""
-        deadline = time.monotonic() + self._timeout_s
-        while True:
-            try:
-                return call()
-            except KafkaException as error:
-                if error.args[0].code() not in _COORDINATOR_STARTING or time.monotonic() >= deadline:
-                    raise
-            time.sleep(_RETRY_S)
+        return retried(call, _COORDINATOR_STARTING, self._timeout_s)
 
     def close(self) -> None:
         for consumer in [self._probe, *self._groups.values()]:

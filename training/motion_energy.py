@@ -115,7 +115,7 @@ class MotionEnergySettings(BaseModel):
         "in-burst share of the three on the articulated bench, seeds 0-2 (`training/motion_energy_experiments.md`).")
     idle_selector: IdleSelectorSettings = Field(
         default_factory=IdleSelectorSettings, description="selector idle: which training candidates are mined as "
-        "idle, and the selector's weight in SMART's score.")
+        "idle and which as the action, and how SMART's score weighs and averages the selector's evidence.")
     evidence_ridge: float = Field(1.0, gt=0, description="Ridge penalty of the evidence selector's regression.")
     consensus_tuning: ConsensusTuning = Field(
         default_factory=ConsensusTuning, description="A last fine-tune of the trained CNN on each training clip's "
