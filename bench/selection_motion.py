@@ -70,6 +70,7 @@ import torch
 from pydantic import BaseModel, Field
 from torch import nn
 
+from bench.environment import environment_versions
 from bench.motion_int8 import MotionInt8BenchSettings, compare_int8
 from bench.selection import default_bench_dir, ensure_bench_data
 from models.flops import count_flops
@@ -323,6 +324,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
                     ", ".join(f"{accuracy['fp32'][n]['smart'][-1]:.3f} at n={n}" for n in frame_budgets),
                     f" (int8 {accuracy['int8'][frame_budgets[-1]]['smart'][-1]:.3f}, top-1 agreement "
                     f"{agreement[-1]:.3f})" if int8 else "")
+    environment = environment_versions()
     together = ProbabilityAverage(trained) if ensemble and len(trained) > 1 else None
     together_scores = torch.stack(learned_scores).mean(dim=0) if learned_scores else None
     lines = []
@@ -355,6 +357,7 @@ def run_motion_selection_bench(train_root: Path, bench_root: Path | None, family
             **({"selector_cnn_flops_per_frame": flops["selector_cnn_per_frame"]} if selector_models else {}),
             "difference_flops_per_frame_estimate": flops["difference_per_frame_estimate"],
             "window_gflops": {name: round(value / 1e9, 4) for name, value in flops["total"].items()},
+            "environment": environment,
         }
         if together is not None:
             line["ensemble"] = ensemble_line(together, bench, base, motion, budget, kept[budget], together_scores,

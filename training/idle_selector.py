@@ -12,18 +12,23 @@ label less than 20 % of the time lie in a burst 13 % of the time, those at 80 % 
 train one class more, idle, beside the pooled candidates whose neighbours mostly carry their own label, with their
 clips' labels (the classifier's own training picks, a third of them idle, taught it that idle motion is an action
 too). Bursts last several candidates and a distractor's motion comes and goes, so SMART's score is the energy +
-`weight` x the probability of an action averaged over the candidate and its two neighbours.
+`weight` x the probability of an action averaged over the candidate and its two neighbours, that average
+standardised within the window as the energy is: in a clip whose action the selector sees only faintly (its
+probabilities low on the burst too), the energy would otherwise outweigh it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from torch import nn
 
 _ROWS_PER_BLOCK = 1024  # candidates compared at once: the similarity block stays small on a large training set
+
+EvidenceScale = Literal["standardised", "probability"]
 
 
 class IdleSelectorSettings(BaseModel):
@@ -40,10 +45,15 @@ class IdleSelectorSettings(BaseModel):
     action_purity: float = Field(0.7, gt=0, le=1, description="A pooled candidate whose neighbours carry its "
                                  "clip's label at least this often trains as its clip's action (between the two "
                                  "cuts: neither).")
-    weight: float = Field(2.0, ge=0, description="SMART's score: the energy + this x the selector's probability of "
-                          "an action (1 - idle), averaged over the candidate and its neighbours.")
+    weight: float = Field(0.6, ge=0, description="SMART's score: the energy + this x the selector's probability of "
+                          "an action (1 - idle), averaged over the candidate and its neighbours, on the scale "
+                          "`evidence` says (the probability as it is: 2 scored best).")
     neighbour_share: float = Field(0.5, ge=0, lt=1, description="Share of that average taken by the two "
                                    "neighbouring candidates, half each (0: the candidate's own probability).")
+    evidence: EvidenceScale = Field("standardised", description="How the score reads that average: standardised "
+                                    "within the window (its median, its standard deviation) as the energy is, so "
+                                    "a clip whose action the selector sees only faintly still ranks its candidates "
+                                    "by it; or the probability as it is.")
 
     @model_validator(mode="after")
     def _an_action_is_purer_than_idle(self) -> IdleSelectorSettings:
@@ -116,9 +126,13 @@ def idle_training_frames(labels: np.ndarray, mined: MinedCandidates, settings: I
 def idle_scores(idle_probability: np.ndarray, energy: np.ndarray, settings: IdleSelectorSettings) -> np.ndarray:
     """[N,T] the selector's probability of idle and the selector energy -> SMART's [N,T] score: the energy +
     `weight` x the probability of an action, averaged with the two neighbouring candidates' (`neighbour_share`;
-    the first and last candidates count themselves in place of the neighbour they lack)."""
+    the first and last candidates count themselves in place of the neighbour they lack), standardised within each
+    window unless `evidence` is the probability."""
     action = 1.0 - idle_probability
     padded = np.pad(action, ((0, 0), (1, 1)), mode="edge")
     averaged = (1.0 - settings.neighbour_share) * action + settings.neighbour_share / 2 * (padded[:, :-2]
                                                                                              + padded[:, 2:])
+    if settings.evidence == "standardised":
+        median = np.median(averaged, axis=1, keepdims=True)
+        averaged = (averaged - median) / (averaged.std(axis=1, keepdims=True) + 1e-6)
     return energy + settings.weight * averaged

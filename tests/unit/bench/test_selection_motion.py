@@ -148,6 +148,7 @@ def test_the_idle_selector_runs_its_cnn_on_every_candidate_and_the_classifier_on
     assert result.exit_code == 0, result.output
     line = json.loads(result.stdout.strip().splitlines()[-1])
     assert line["selector"] == "idle" and line["idle_selector"] == IdleSelectorSettings().model_dump()
+    assert line["environment"]["torch"] == torch.__version__  # a figure that moves between installs is traced
     selector_cnn = line["selector_cnn_flops_per_frame"]
     assert selector_cnn > line["cnn_flops_per_frame"]  # the same CNN with one output more, idle
     gflops = line["window_gflops"]

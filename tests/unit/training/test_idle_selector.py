@@ -91,7 +91,7 @@ def test_the_action_cut_cannot_sit_below_the_idle_cut() -> None:
 
 def test_the_score_adds_the_weighted_evidence_of_an_action_to_the_energy() -> None:
     energy = np.array([[-np.inf, 1.0, 2.0]])
-    alone = IdleSelectorSettings(weight=2.0, neighbour_share=0.0)
+    alone = IdleSelectorSettings(weight=2.0, neighbour_share=0.0, evidence="probability")
     assert idle_scores(np.array([[0.5, 0.0, 1.0]]), energy, alone).tolist() == [[-np.inf, 3.0, 2.0]]
 
 
@@ -99,5 +99,20 @@ def test_the_evidence_is_averaged_with_the_neighbouring_candidates() -> None:
     """A lone confident candidate between idle ones scores below one inside a run of them: bursts last several
     candidates, a distractor's motion comes and goes. The ends count themselves for the neighbour they lack."""
     idle = np.array([[1.0, 0.0, 1.0, 0.0, 0.0, 0.0]])
-    scores = idle_scores(idle, np.zeros_like(idle), IdleSelectorSettings(weight=1.0, neighbour_share=0.5))
+    scores = idle_scores(idle, np.zeros_like(idle), IdleSelectorSettings(weight=1.0, neighbour_share=0.5,
+                                                                         evidence="probability"))
     assert scores.tolist() == [[0.25, 0.5, 0.5, 0.75, 1.0, 1.0]]
+
+
+def test_standardised_evidence_weighs_as_much_in_a_clip_the_selector_sees_faintly() -> None:
+    """The same pattern at a third of the contrast (an action the selector is unsure of) moves SMART's score as
+    much as the clear one, as the energy's own standardisation lets a faint burst count."""
+    clear_action = np.array([0.1, 0.1, 0.9, 0.9, 0.1, 0.5])
+    idle = 1.0 - np.stack([clear_action, clear_action / 3])
+    settings = IdleSelectorSettings(weight=0.6, neighbour_share=0.0)
+    evidence = idle_scores(idle, np.zeros_like(idle), settings)
+    assert np.allclose(evidence[0], evidence[1], atol=1e-4)
+    assert np.median(evidence[0]) == pytest.approx(0.0, abs=1e-6)
+    assert np.std(evidence[0]) == pytest.approx(0.6, rel=1e-4)  # the weight x one standard deviation
+    as_probability = idle_scores(idle, np.zeros_like(idle), settings.model_copy(update={"evidence": "probability"}))
+    assert np.ptp(as_probability[1]) == pytest.approx(np.ptp(as_probability[0]) / 3)
