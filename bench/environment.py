@@ -9,13 +9,14 @@ from importlib import metadata
 
 import torch
 
-RECORDED_PACKAGES = ("torch", "numpy", "onnxruntime")
+RECORDED_PACKAGES = ("numpy", "onnxruntime")
 
 
 def environment_versions(packages: tuple[str, ...] = RECORDED_PACKAGES) -> dict[str, str | int]:
-    """Python's and each package's installed version ("not installed" when absent), and torch's intra-op threads,
-    which change the order of floating-point sums and so what a seed trains."""
-    versions: dict[str, str | int] = {"python": platform.python_version()}
+    """Python's, torch's with its build (+cpu, +cu132: other kernels), each package's installed version ("not
+    installed" when absent), and torch's intra-op threads, which change the order of floating-point sums and so what
+    a seed trains."""
+    versions: dict[str, str | int] = {"python": platform.python_version(), "torch": torch.__version__}
     for package in packages:
         try:
             versions[package] = metadata.version(package)
