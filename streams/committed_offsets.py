@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from types import TracebackType
 from typing import TypeVar
 
@@ -32,7 +33,7 @@ _LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVA
 _RETRY_S = 0.2
 
 
-def retried(call: Callable[[], Result], transient: set[int], timeout_s: float) -> Result:
+def retried(call: Callable[[], Result], transient: AbstractSet[int], timeout_s: float) -> Result:
     """The call, repeated while it raises a KafkaException whose code is in `transient`, for at most the timeout."""
     deadline = time.monotonic() + timeout_s
     while True:

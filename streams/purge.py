@@ -11,6 +11,8 @@ from datetime import datetime
 from confluent_kafka import OFFSET_END, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
+from streams.committed_offsets import retried
+from streams.reader import LEADER_MOVING
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
@@ -39,9 +41,10 @@ def purge_site_topics(kafka: KafkaSettings, site: str, before: datetime | None =
         targets = {partition: OFFSET_END if offset < 0 else offset for partition, offset in at.items()}
     requests = [TopicPartition(partition.topic, partition.partition, offset) for partition, offset in targets.items()]
     deleted: dict[str, int] = dict.fromkeys((name for name in names if name in metadata), 0)
-    for partition, future in admin.delete_records(requests, request_timeout=timeout_s).items():
-        low_watermark = future.result(timeout_s).low_watermark
-        deleted[partition.topic] += max(0, low_watermark - earliest[_key(partition)])
+    # Deleting before the same offsets again deletes nothing more, so a leader that moved mid-way is asked again.
+    for partition, low_watermark in retried(lambda: _deleted_up_to(admin, requests, timeout_s), LEADER_MOVING,
+                                            timeout_s).items():
+        deleted[partition.topic] += max(0, low_watermark - earliest[partition])
     logger.debug("site %s: records deleted per topic %s", site, deleted)
     return deleted
 
@@ -52,5 +55,16 @@ def _key(partition: TopicPartition) -> TopicPartition:
 
 def _offsets(admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec,
              timeout_s: float) -> dict[TopicPartition, int]:
-    futures = admin.list_offsets({partition: spec for partition in partitions}, request_timeout=timeout_s)
-    return {_key(partition): future.result(timeout_s).offset for partition, future in futures.items()}
+    """Each partition's offset by `spec`, asked again while a partition's leader is not known yet (a topic whose
+    first records were written a moment ago answers "Not leader for partition"), for at most the timeout."""
+    def ask() -> dict[TopicPartition, int]:
+        futures = admin.list_offsets({partition: spec for partition in partitions}, request_timeout=timeout_s)
+        return {_key(partition): future.result(timeout_s).offset for partition, future in futures.items()}
+
+    return retried(ask, LEADER_MOVING, timeout_s)
+
+
+def _deleted_up_to(admin: AdminClient, requests: list[TopicPartition], timeout_s: float) -> dict[TopicPartition, int]:
+    """DeleteRecords before each request's offset -> each partition's low watermark after it."""
+    futures = admin.delete_records(requests, request_timeout=timeout_s)
+    return {_key(partition): future.result(timeout_s).low_watermark for partition, future in futures.items()}

@@ -3,6 +3,7 @@ unique topics per test (a topic prefix), and synthetic H.264 feeds published as 
 
 from __future__ import annotations
 
+import random
 import socket
 import sys
 import time
@@ -31,6 +32,34 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _ephemeral_ports_start() -> int:
+    """The lowest port the kernel hands to outgoing connections (Linux's default where it cannot be read)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port_block(count: int, step: int) -> int:
+    """A base port whose `count` ports `step` apart are all free, below the ephemeral range: a port in it can be
+    taken by any client's outgoing connection (Kafka's, the console's) between this check and a process binding
+    it, which once failed the demo test's features process with "Address already in use"."""
+    top = _ephemeral_ports_start() - count * step
+    for base in random.Random().sample(range(10_000, top), 200):
+        if all(_bindable(base + index * step) for index in range(count)):
+            return base
+    raise RuntimeError(f"no {count} free ports {step} apart below {top + count * step}")
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from honcho.environ import parse_procfile
 
 from infra.kafka.broker import KafkaBroker
+from infra.prometheus.targets import HONCHO_PORT_STEP
 from infra.rtsp.server import RtspServer
 from streams.settings import KafkaSettings, StreamsSettings
 from streams.topics import Topic, topic_name
-from tests.integration.conftest import consume_all, free_port
+from tests.integration.conftest import consume_all, free_port, free_port_block
+
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the demo runs the checkout's Procfile
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -46,7 +50,8 @@ def test_demo_runs_the_procfile_prints_events_and_a_summary_and_stops_what_it_st
     }
     # --no-drift: a bundle directory cannot be retrained and promoted (the loop's demo needs the registry).
     command = [sys.executable, "-m", "actionstream", "demo", "--cameras", "2", "--seconds", "30", "--site", "demo",
-               "--no-drift", "--model", str(tiny_bundle), "--metrics-port", str(free_port()),
+               "--no-drift", "--model", str(tiny_bundle), "--metrics-port", str(free_port_block(
+                   len(parse_procfile((REPO_ROOT / "Procfile").read_text()).processes), HONCHO_PORT_STEP)),
                "--min-confidence", "0"]  # the untrained bundle is never sure of an action
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=420, check=False)
 
