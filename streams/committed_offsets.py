@@ -8,41 +8,18 @@ and without joining the group: it never subscribes, so it takes no partitions fr
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from collections.abc import Set as AbstractSet
 from types import TracebackType
 from typing import TypeVar
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaException, TopicPartition
 
+from streams.kafka_retry import COORDINATOR_STARTING, LEADER_MOVING, retried
 from streams.settings import KafkaSettings
 
 Partition = tuple[str, int]  # (topic, partition index)
 Result = TypeVar("Result")
-
-# A fresh broker's group coordinator answers these for a few seconds (seen: a commit at a session's start failed
-# with "Coordinator load in progress"); librdkafka does not retry a synchronous commit by itself.
-_COORDINATOR_STARTING = {KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
-                         KafkaError.NOT_COORDINATOR}
-# A topic created a moment ago has no leader known to the client yet (seen: "Not leader for partition" from the
-# first ListOffsets after a topic's first records); librdkafka refreshes its metadata on that answer, so asking
-# again succeeds.
-_LEADER_MOVING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE}
-_RETRY_S = 0.2
-
-
-def retried(call: Callable[[], Result], transient: AbstractSet[int], timeout_s: float) -> Result:
-    """The call, repeated while it raises a KafkaException whose code is in `transient`, for at most the timeout."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return call()
-        except KafkaException as error:
-            if error.args[0].code() not in transient or time.monotonic() >= deadline:
-                raise
-        time.sleep(_RETRY_S)
 
 
 def listed_offsets(consumer: Consumer, partitions: Iterable[Partition], end: bool, timeout_s: float
@@ -65,7 +42,7 @@ def listed_offsets(consumer: Consumer, partitions: Iterable[Partition], end: boo
                 raise KafkaException(item.error)
         return {(item.topic, item.partition): item.offset for item in found}
 
-    return retried(ask, _LEADER_MOVING, timeout_s)
+    return retried(ask, LEADER_MOVING, timeout_s)
 
 
 class CommittedOffsets:
@@ -122,7 +99,7 @@ class CommittedOffsets:
 
     def _retry(self, call: Callable[[], Result]) -> Result:
         """The call, repeated while the group coordinator is starting, for at most the timeout."""
-        return retried(call, _COORDINATOR_STARTING, self._timeout_s)
+        return retried(call, COORDINATOR_STARTING, self._timeout_s)
 
     def close(self) -> None:
         for consumer in [self._probe, *self._groups.values()]:

@@ -11,8 +11,7 @@ from datetime import datetime
 from confluent_kafka import OFFSET_END, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from streams.committed_offsets import retried
-from streams.reader import LEADER_MOVING
+from streams.kafka_retry import TOPIC_OR_LEADER_MOVING, retried
 from streams.settings import KafkaSettings
 from streams.topics import Topic, topic_name
 
@@ -42,7 +41,7 @@ def purge_site_topics(kafka: KafkaSettings, site: str, before: datetime | None =
     requests = [TopicPartition(partition.topic, partition.partition, offset) for partition, offset in targets.items()]
     deleted: dict[str, int] = dict.fromkeys((name for name in names if name in metadata), 0)
     # Deleting before the same offsets again deletes nothing more, so a leader that moved mid-way is asked again.
-    for partition, low_watermark in retried(lambda: _deleted_up_to(admin, requests, timeout_s), LEADER_MOVING,
+    for partition, low_watermark in retried(lambda: _deleted_up_to(admin, requests, timeout_s), TOPIC_OR_LEADER_MOVING,
                                             timeout_s).items():
         deleted[partition.topic] += max(0, low_watermark - earliest[partition])
     logger.debug("site %s: records deleted per topic %s", site, deleted)
@@ -61,7 +60,7 @@ def _offsets(admin: AdminClient, partitions: list[TopicPartition], spec: OffsetS
         futures = admin.list_offsets({partition: spec for partition in partitions}, request_timeout=timeout_s)
         return {_key(partition): future.result(timeout_s).offset for partition, future in futures.items()}
 
-    return retried(ask, LEADER_MOVING, timeout_s)
+    return retried(ask, TOPIC_OR_LEADER_MOVING, timeout_s)
 
 
 def _deleted_up_to(admin: AdminClient, requests: list[TopicPartition], timeout_s: float) -> dict[TopicPartition, int]:

@@ -9,30 +9,18 @@ from collections.abc import Iterator
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from streams.kafka_retry import TOPIC_OR_LEADER_MOVING, retried
 from streams.settings import KafkaSettings
 
 logger = logging.getLogger(__name__)
 
 
-# The offset lookup's errors while a partition's leader is elected or moves; librdkafka does not mark them retriable.
-LEADER_MOVING = frozenset({KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE,
-                           KafkaError.UNKNOWN_TOPIC_OR_PART})
-
-
 def offsets_for_times(consumer: Consumer, wanted: list[TopicPartition], timeout_s: float) -> list[TopicPartition]:
     """The first offset at or after each partition's timestamp. A leader that moves (a topic just created, a
-    broker restarted) fails the lookup with a retriable error; it is asked again until `timeout_s` has passed."""
+    broker restarted) fails the lookup with an error that passes; it is asked again until `timeout_s` has passed."""
     deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return consumer.offsets_for_times(wanted, timeout=max(deadline - time.monotonic(), 0.5))
-        except KafkaException as error:
-            cause = error.args[0]
-            if not (cause.retriable() or cause.code() in LEADER_MOVING) or time.monotonic() >= deadline:
-                raise
-            logger.debug("offsets of %s not found yet (%s): asking again",
-                         ", ".join(sorted({partition.topic for partition in wanted})), error)
-            time.sleep(0.2)
+    return retried(lambda: consumer.offsets_for_times(wanted, timeout=max(deadline - time.monotonic(), 0.5)),
+                   TOPIC_OR_LEADER_MOVING, timeout_s, any_retriable=True)
 
 
 class TopicReader:
