@@ -45,6 +45,10 @@ class IdleSelectorSettings(BaseModel):
     action_purity: float = Field(0.7, gt=0, le=1, description="A pooled candidate whose neighbours carry its "
                                  "clip's label at least this often trains as its clip's action (between the two "
                                  "cuts: neither).")
+    second_round_picks: int = Field(6, ge=0, description="A second round: the selector trains again, its action "
+                                    "class re-mined as each training clip's this many candidates ranked first by "
+                                    "SMART's score under the first round's selector, with the clip's label (mined "
+                                    "idle candidates among them leave the idle class). 0: one round.")
     weight: float = Field(0.6, ge=0, description="SMART's score: the energy + this x the selector's probability of "
                           "an action (1 - idle), averaged over the candidate and its neighbours, on the scale "
                           "`evidence` says (the probability as it is: 2 scored best).")
@@ -121,6 +125,24 @@ def idle_training_frames(labels: np.ndarray, mined: MinedCandidates, settings: I
     return (np.concatenate([action_clips, mined.clips]),
             np.concatenate([mined.pool_positions[action_clips, action_slots], mined.positions]),
             np.concatenate([labels[action_clips], np.full(len(mined.clips), idle_class)]).astype(np.int64))
+
+
+def second_round_frames(labels: np.ndarray, mined: MinedCandidates, scores: np.ndarray, picks: int,
+                        idle_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """[N] labels, the mined candidates, [N,T] SMART's scores of the training clips under the first round's selector
+    -> the second round's [M] clips, positions and targets: each clip's `picks` candidates ranked first with its
+    label, then the mined idle candidates outside them as `idle_class`."""
+    if not 0 < picks < scores.shape[1]:
+        raise ValueError(f"the second round picks {picks} of each clip's {scores.shape[1]} candidates: it needs at "
+                         "least one, and one left for the idle class")
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :picks]
+    action_clips, action_positions = np.repeat(np.arange(len(labels)), top.shape[1]), top.ravel()
+    picked = np.zeros(scores.shape, dtype=bool)
+    picked[action_clips, action_positions] = True
+    idle = ~picked[mined.clips, mined.positions]
+    return (np.concatenate([action_clips, mined.clips[idle]]),
+            np.concatenate([action_positions, mined.positions[idle]]),
+            np.concatenate([labels[action_clips], np.full(int(idle.sum()), idle_class)]).astype(np.int64))
 
 
 def idle_scores(idle_probability: np.ndarray, energy: np.ndarray, settings: IdleSelectorSettings) -> np.ndarray:

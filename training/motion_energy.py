@@ -57,6 +57,7 @@ from training.idle_selector import (
     idle_scores,
     idle_training_frames,
     mine_idle_candidates,
+    second_round_frames,
 )
 from training.motion_mil import ClipScores, strategy_scores
 from training.motion_probe import MotionData, StackLayout, load_motion_data
@@ -299,15 +300,26 @@ def fit_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergy
 def fit_idle_selector(model: nn.Sequential, train: MotionData, settings: MotionEnergySettings) -> IdleSelector:
     """The idle selector (`training.idle_selector`): idle candidates mined with the classifier's features, trained
     as one class more beside the pooled candidates whose neighbours carry their label, with the recipe's training
-    settings."""
+    settings; then, unless `second_round_picks` is 0, trained again on each training clip's candidates that SMART
+    ranks first with it."""
     train = recipe_input(train, settings)
     features, _ = features_and_probabilities(model, train.stacks)
-    mined = mine_idle_candidates(features, selector_energy(train, settings), train.labels, settings.idle_selector)
+    energy = selector_energy(train, settings)
+    mined = mine_idle_candidates(features, energy, train.labels, settings.idle_selector)
     num_classes = int(model[-1].out_features)
     clips, positions, targets = idle_training_frames(train.labels, mined, settings.idle_selector,
                                                      idle_class=num_classes)
     logger.info("idle selector: of %d pooled training candidates, %d mined as idle and %d train as their clip's "
                 "action", mined.pool_purity.size, len(mined.clips), int((targets < num_classes).sum()))
+    selector = train_on_frames(train, clips, positions, targets, num_classes + 1, settings)
+    picks = settings.idle_selector.second_round_picks
+    if picks == 0:
+        return IdleSelector(selector, settings.idle_selector)
+    idle_probability = frame_probabilities(selector, train.stacks)[..., -1].numpy()
+    scores = idle_scores(idle_probability, energy, settings.idle_selector)
+    clips, positions, targets = second_round_frames(train.labels, mined, scores, picks, idle_class=num_classes)
+    logger.info("idle selector, second round: each training clip's %d candidates ranked first train as its action, "
+                "%d mined candidates as idle", picks, int((targets == num_classes).sum()))
     return IdleSelector(train_on_frames(train, clips, positions, targets, num_classes + 1, settings),
                         settings.idle_selector)
 

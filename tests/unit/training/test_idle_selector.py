@@ -13,6 +13,7 @@ from training.idle_selector import (
     idle_training_frames,
     mine_idle_candidates,
     neighbour_purity,
+    second_round_frames,
 )
 
 _CLASSES, _CLIPS_PER_CLASS = 4, 4
@@ -82,6 +83,24 @@ def test_pure_pooled_candidates_train_as_their_label_and_mined_ones_as_idle() ->
     clips, positions, targets = idle_training_frames(np.array([4, 6]), mined, IdleSelectorSettings(), idle_class=8)
     assert list(zip(clips.tolist(), positions.tolist(), targets.tolist(), strict=True)) == [
         (0, 3, 4), (1, 1, 6), (0, 7, 8), (1, 5, 8)]
+
+
+def test_the_second_round_trains_the_top_ranked_candidates_as_the_action_and_the_rest_of_the_mined_as_idle() -> None:
+    """A mined candidate that SMART ranks among the first leaves the idle class: it trains as its clip's action."""
+    scores = np.array([[0.1, 3.0, 2.0, -1.0], [2.5, 0.0, 1.0, 4.0]])
+    mined = MinedCandidates(clips=np.array([0, 0, 1]), positions=np.array([2, 3, 1]),
+                            pool_positions=np.zeros((2, 1), dtype=np.int64), pool_purity=np.zeros((2, 1)))
+    clips, positions, targets = second_round_frames(np.array([4, 6]), mined, scores, picks=2, idle_class=8)
+    assert list(zip(clips.tolist(), positions.tolist(), targets.tolist(), strict=True)) == [
+        (0, 1, 4), (0, 2, 4), (1, 3, 6), (1, 0, 6), (0, 3, 8), (1, 1, 8)]
+
+
+@pytest.mark.parametrize("picks", [0, 4])
+def test_the_second_round_leaves_candidates_for_both_classes(picks: int) -> None:
+    mined = MinedCandidates(clips=np.array([0]), positions=np.array([1]), pool_positions=np.zeros((1, 1)),
+                            pool_purity=np.zeros((1, 1)))
+    with pytest.raises(ValueError, match="one left for the idle class"):
+        second_round_frames(np.array([4]), mined, np.zeros((1, 4)), picks=picks, idle_class=8)
 
 
 def test_the_action_cut_cannot_sit_below_the_idle_cut() -> None:

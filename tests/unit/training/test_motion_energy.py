@@ -90,13 +90,17 @@ def test_the_evidence_selector_drops_the_distractor_that_energy_alone_picks() ->
     assert scores.in_burst["smart"] >= energy_share + 0.2
 
 
-def test_the_idle_selector_drops_the_distractor_that_the_selector_energy_picks() -> None:
+@pytest.mark.parametrize("second_round_picks", [0, 3])
+def test_the_idle_selector_drops_the_distractor_that_the_selector_energy_picks(second_round_picks: int) -> None:
     """The ball looks alike in both classes, so its candidates' neighbours of other clips carry either label and it
     is mined as idle (two classes: chance is 0.5, so the cut sits above it); the selector trained on it calls the
-    ball idle and the burst not, and picks burst candidates on other clips where the energy picks the ball."""
+    ball idle and the burst not, and picks burst candidates on other clips where the energy picks the ball. A second
+    round, trained on the 3 candidates of each clip that the first ranks first, keeps it so."""
     train, test = _clips_with_a_big_ball(num_clips=32), _clips_with_a_big_ball(num_clips=24)
-    settings = _SELF_TRAINING.model_copy(update={
-        "budget": 3, "selector": "idle", "idle_selector": IdleSelectorSettings(pool=5, neighbours=6, purity_cut=0.6)})
+    selector_settings = IdleSelectorSettings(pool=5, neighbours=6, purity_cut=0.6,
+                                             second_round_picks=second_round_picks)
+    settings = _SELF_TRAINING.model_copy(update={"budget": 3, "selector": "idle",
+                                                 "idle_selector": selector_settings})
     model = train_on_energy_picks(train, 2, settings)
     selector = fit_selector(model, train, settings)
     assert isinstance(selector, IdleSelector) and selector.model[-1].out_features == 3  # the classes, then idle
