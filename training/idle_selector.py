@@ -14,7 +14,11 @@ clips' labels (the classifier's own training picks, a third of them idle, taught
 too). Bursts last several candidates and a distractor's motion comes and goes, so SMART's score is the energy +
 `weight` x the probability of an action averaged over the candidate and its two neighbours, that average
 standardised within the window as the energy is: in a clip whose action the selector sees only faintly (its
-probabilities low on the burst too), the energy would otherwise outweigh it.
+probabilities low on the burst too), the energy would otherwise outweigh it. Then a second round: the selector
+trains again with its action class re-mined as each training clip's 6 candidates that SMART ranks first with the
+first round's selector, and the mined idle ones outside them. On a validation split that is more action frames
+(864 against 640) though fewer of them in a burst (0.73 against 0.78), and why it helps was not traced; on the
+articulated bench the picks' in-burst share goes 0.841 -> 0.852 over three seeds.
 """
 
 from __future__ import annotations

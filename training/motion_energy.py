@@ -13,8 +13,8 @@ input is centred on it: its own newest differences and the next candidates' (`pa
 motion into and out of the candidate (`selector_energy`; the number of pixels whose |difference| stands out from
 their own median over the window and from the window's noise floor, so what moves at one place all window long
 drops out and a faint limb counts by its size, not its contrast) plus a second CNN's evidence of an action, averaged
-with the neighbouring candidates' and trained on idle and action candidates mined from the training clips
-(`selector` "idle", `training.idle_selector`), classified by TSN
+with the neighbouring candidates' and trained on idle and action candidates mined from the training clips, in two
+rounds (`selector` "idle", `training.idle_selector`), classified by TSN
 consensus of the recipe's CNN on those n; or plus the label evidence that a selector fitted on the training clips
 predicts from the recipe's CNN on every candidate (`selector` "evidence", `training.evidence_selector`, the default
 until the idle selector). The masks only score the picks (in-burst share) on the test clips; training never reads
