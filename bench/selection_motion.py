@@ -55,7 +55,10 @@ picks, a third of them idle), and SMART reads its evidence averaged with the nei
 2 on a fresh install (torch 2.15.0), which trains other classifiers than before from the same clips (uniform on
 seed 0: 0.531), the previous selector run again on them: in-burst 0.828 / 0.826 / 0.820 -> 0.844 / 0.836 / 0.839
 (0.839 +- 0.004), SMART 0.823 / 0.812 / 0.833 -> 0.823 / 0.854 / 0.833; with `--int8` a SMART drop of +0.021 /
--0.010 / 0.000 (mean +0.0035), top-1 agreement 0.976 / 0.985 / 0.982 at 2.14x / 2.09x / 2.05x.
+-0.010 / 0.000 (mean +0.0035), top-1 agreement 0.976 / 0.985 / 0.982 at 2.14x / 2.09x / 2.05x. Its evidence is
+then standardised within the window (in-burst 0.852 / 0.836 / 0.836), and it trains a second round on each training
+clip's 6 candidates SMART ranks first: in-burst 0.859 / 0.839 / 0.859 (0.852 +- 0.012), SMART 0.833 / 0.823 / 0.813
+(0.823 +- 0.010), the same in int8.
 """
 
 from __future__ import annotations

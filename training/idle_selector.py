@@ -52,7 +52,8 @@ class IdleSelectorSettings(BaseModel):
     second_round_picks: int = Field(6, ge=0, description="A second round: the selector trains again, its action "
                                     "class re-mined as each training clip's this many candidates ranked first by "
                                     "SMART's score under the first round's selector, with the clip's label (mined "
-                                    "idle candidates among them leave the idle class). 0: one round.")
+                                    "idle candidates among them leave the idle class; at most all but one of a "
+                                    "window's candidates). 0: one round.")
     weight: float = Field(0.6, ge=0, description="SMART's score: the energy + this x the selector's probability of "
                           "an action (1 - idle), averaged over the candidate and its neighbours, on the scale "
                           "`evidence` says (the probability as it is: 2 scored best).")
@@ -135,11 +136,9 @@ def second_round_frames(labels: np.ndarray, mined: MinedCandidates, scores: np.n
                         idle_class: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """[N] labels, the mined candidates, [N,T] SMART's scores of the training clips under the first round's selector
     -> the second round's [M] clips, positions and targets: each clip's `picks` candidates ranked first with its
-    label, then the mined idle candidates outside them as `idle_class`."""
-    if not 0 < picks < scores.shape[1]:
-        raise ValueError(f"the second round picks {picks} of each clip's {scores.shape[1]} candidates: it needs at "
-                         "least one, and one left for the idle class")
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :picks]
+    label (in a window of `picks` candidates or fewer, all but its last ranked), then the mined idle candidates
+    outside them as `idle_class`."""
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :min(picks, scores.shape[1] - 1)]  # one left for idle
     action_clips, action_positions = np.repeat(np.arange(len(labels)), top.shape[1]), top.ravel()
     picked = np.zeros(scores.shape, dtype=bool)
     picked[action_clips, action_positions] = True

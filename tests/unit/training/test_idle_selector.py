@@ -95,12 +95,13 @@ def test_the_second_round_trains_the_top_ranked_candidates_as_the_action_and_the
         (0, 1, 4), (0, 2, 4), (1, 3, 6), (1, 0, 6), (0, 3, 8), (1, 1, 8)]
 
 
-@pytest.mark.parametrize("picks", [0, 4])
-def test_the_second_round_leaves_candidates_for_both_classes(picks: int) -> None:
+def test_the_second_round_leaves_a_short_windows_last_ranked_candidate_to_the_idle_class() -> None:
     mined = MinedCandidates(clips=np.array([0]), positions=np.array([1]), pool_positions=np.zeros((1, 1)),
                             pool_purity=np.zeros((1, 1)))
-    with pytest.raises(ValueError, match="one left for the idle class"):
-        second_round_frames(np.array([4]), mined, np.zeros((1, 4)), picks=picks, idle_class=8)
+    clips, positions, targets = second_round_frames(np.array([4]), mined, np.array([[0.3, -2.0, 1.0, 0.5]]),
+                                                    picks=6, idle_class=8)
+    assert list(zip(clips.tolist(), positions.tolist(), targets.tolist(), strict=True)) == [
+        (0, 2, 4), (0, 3, 4), (0, 0, 4), (0, 1, 8)]
 
 
 def test_the_action_cut_cannot_sit_below_the_idle_cut() -> None:
